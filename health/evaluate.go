@@ -1,0 +1,294 @@
+package health
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Evaluate folds one round of samples into the cluster's state. It is pure:
+// the result depends only on its arguments.
+//
+// Each sample is levelled against c.Thresholds: value >= crit is crit,
+// >= warn is warn. A failed readyz (Err set on a latency sample) is crit: a
+// control plane that does not answer is the breach we guard against. A
+// failed cpu/retransmits/nic sample is a source error (LevelError), counted
+// apart in ErrorStreak. A signal with no sample in this round keeps its last
+// state (the prober skips rates on a host's first scrape and on counter
+// resets).
+//
+// The cluster trips (StatusDegraded) once at least c.MinBreachingHosts hosts
+// have been at crit for c.TripAfter consecutive evaluations, or, with
+// on_error hold, after c.MaxConsecutiveErrors consecutive evaluations with
+// source errors. It clears (StatusOK) only after c.ClearAfter consecutive
+// evaluations in which every signal of every host is below warn, with no
+// source error, and once c.MinHold has passed since TrippedAt. Not seeing is
+// never taken for healthy: failing sources keep a degraded cluster degraded.
+// With on_error ignore, a cluster with no usable sample for
+// c.MaxConsecutiveErrors evaluations becomes StatusUnknown unless degraded.
+//
+// A cluster that has never been evaluated (zero State) is unknown until a
+// round with usable data, and then ok at once unless it trips.
+func Evaluate(prev State, samples []Sample, c Cluster, now time.Time) State {
+	next := State{
+		Cluster:   c.Name,
+		Status:    prev.Status,
+		Since:     prev.Since,
+		TrippedAt: prev.TrippedAt,
+		Hosts:     nextHosts(prev.Hosts, samples, c, now),
+		UpdatedAt: now,
+	}
+	if next.Status == "" {
+		next.Status, next.Since = StatusUnknown, now
+	}
+	r := summarise(next.Hosts, samples)
+
+	next.CritStreak = streak(prev.CritStreak, len(r.critHosts) >= c.MinBreachingHosts)
+	next.ClearStreak = streak(prev.ClearStreak, r.allOK)
+	next.ErrorStreak = streak(prev.ErrorStreak, len(r.sourceErrs) > 0 || len(samples) == 0)
+	erring := next.ErrorStreak >= c.MaxConsecutiveErrors
+
+	status := next.Status
+	switch {
+	case next.CritStreak >= c.TripAfter, erring && c.OnError == OnErrorHold:
+		status = StatusDegraded
+	case next.Status == StatusDegraded:
+		if next.ClearStreak >= c.ClearAfter && now.Sub(next.TrippedAt) >= c.MinHold {
+			status = StatusOK
+		}
+	case r.usable:
+		status = StatusOK
+	case erring:
+		status = StatusUnknown
+	}
+	if status != next.Status {
+		next.Since = now
+		switch status {
+		case StatusDegraded:
+			next.TrippedAt = now
+		default:
+			next.TrippedAt = time.Time{}
+		}
+	}
+	next.Status = status
+	next.Reason = reason(next, r, c)
+	return next
+}
+
+// round is what one evaluation saw across all hosts.
+type round struct {
+	critHosts  []HostState
+	warnings   []string // "host signal value (warn limit)" for signals at warn
+	sourceErrs []string // "host signal: error" for failed sources this round
+	allOK      bool     // every signal of every host at ok, and there is one
+	usable     bool     // at least one sample this round says something
+}
+
+func summarise(hosts []HostState, samples []Sample) round {
+	var r round
+	signals := 0
+	ok := 0
+	for _, h := range hosts {
+		if h.Level() == LevelCrit {
+			r.critHosts = append(r.critHosts, h)
+		}
+		for _, sig := range Signals {
+			st, has := h.Signals[sig]
+			if !has {
+				continue
+			}
+			signals++
+			switch st.Level {
+			case LevelOK:
+				ok++
+			case LevelWarn:
+				r.warnings = append(r.warnings, fmt.Sprintf("%s %s %s (warn %s)",
+					ShortHost(h.Host), SignalLabel(sig), FormatValue(sig, st.Value), FormatValue(sig, st.Warn)))
+			}
+		}
+	}
+	r.allOK = signals > 0 && ok == signals
+	for _, s := range samples {
+		if s.Err == "" || s.Signal == SignalLatency {
+			r.usable = true
+		} else {
+			r.sourceErrs = append(r.sourceErrs, fmt.Sprintf("%s %s: %s", ShortHost(s.Host), s.Signal, s.Err))
+		}
+	}
+	if len(r.sourceErrs) > 0 {
+		r.allOK = false
+	}
+	return r
+}
+
+func streak(n int, hit bool) int {
+	if hit {
+		return n + 1
+	}
+	return 0
+}
+
+// nextHosts applies the samples to the previous host states. Hosts are in
+// the order of c.APIServers, then any other host that sent samples.
+func nextHosts(prev []HostState, samples []Sample, c Cluster, now time.Time) []HostState {
+	var order []string
+	for _, a := range c.APIServers {
+		order = append(order, hostOf(a.URL))
+	}
+	var extra []string
+	for _, s := range samples {
+		if !slices.Contains(order, s.Host) && !slices.Contains(extra, s.Host) {
+			extra = append(extra, s.Host)
+		}
+	}
+	slices.Sort(extra)
+	order = append(order, extra...)
+
+	before := map[string]HostState{}
+	for _, h := range prev {
+		before[h.Host] = h
+	}
+	hosts := make([]HostState, 0, len(order))
+	for _, host := range order {
+		h := HostState{Host: host, Signals: map[Signal]SignalState{}}
+		for sig, st := range before[host].Signals {
+			h.Signals[sig] = st
+		}
+		for _, s := range samples {
+			if s.Host == host {
+				old, had := h.Signals[s.Signal]
+				h.Signals[s.Signal] = nextSignal(old, had, s, c.Thresholds.For(s.Signal), now)
+			}
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts
+}
+
+func nextSignal(prev SignalState, had bool, s Sample, l Limits, now time.Time) SignalState {
+	at := s.At
+	if at.IsZero() {
+		at = now
+	}
+	st := SignalState{Value: s.Value, Err: s.Err, Warn: l.Warn, Crit: l.Crit, At: at, Level: levelOf(s, l)}
+	// A fresh slice: the previous State must not change under its holder.
+	recent := slices.Clone(prev.Recent)
+	if st.Level != LevelError {
+		recent = append(recent, Point{At: at, Value: s.Value})
+	}
+	if len(recent) > RecentSamples {
+		recent = slices.Clone(recent[len(recent)-RecentSamples:])
+	}
+	st.Recent = recent
+	st.Since = now
+	if had && prev.Level == st.Level {
+		st.Since = prev.Since
+	}
+	return st
+}
+
+func levelOf(s Sample, l Limits) Level {
+	switch {
+	case s.Err != "" && s.Signal == SignalLatency:
+		return LevelCrit
+	case s.Err != "":
+		return LevelError
+	case s.Value >= l.Crit:
+		return LevelCrit
+	case s.Value >= l.Warn:
+		return LevelWarn
+	}
+	return LevelOK
+}
+
+// reason is the State's one-line summary.
+func reason(s State, r round, c Cluster) string {
+	switch s.Status {
+	case StatusDegraded:
+		switch {
+		case len(r.critHosts) > 0:
+			return "control plane degraded: " + withMore(breachText(r.critHosts[0], s.UpdatedAt, " "), len(r.critHosts)-1, "host")
+		case len(r.sourceErrs) > 0 && c.OnError == OnErrorHold && s.ErrorStreak >= c.MaxConsecutiveErrors:
+			return fmt.Sprintf("control plane degraded: metric sources failing for %d evaluations: %s",
+				s.ErrorStreak, withMore(r.sourceErrs[0], len(r.sourceErrs)-1, "error"))
+		case len(r.sourceErrs) > 0:
+			return "control plane degraded: cannot confirm recovery, metric sources failing: " +
+				withMore(r.sourceErrs[0], len(r.sourceErrs)-1, "error")
+		case len(r.warnings) > 0:
+			return "control plane degraded: not yet below warn: " + withMore(r.warnings[0], len(r.warnings)-1, "signal")
+		}
+		msg := fmt.Sprintf("control plane degraded: recovering, healthy for %d/%d evaluations", min(s.ClearStreak, c.ClearAfter), c.ClearAfter)
+		if end := s.TrippedAt.Add(c.MinHold); end.After(s.UpdatedAt) {
+			msg += ", held at least until " + end.UTC().Format("15:04:05 UTC")
+		}
+		return msg
+	case StatusUnknown:
+		if len(r.sourceErrs) > 0 {
+			return fmt.Sprintf("health unknown: no usable data, metric sources failing for %d evaluations: %s",
+				s.ErrorStreak, withMore(r.sourceErrs[0], len(r.sourceErrs)-1, "error"))
+		}
+		return "health unknown: no data yet"
+	}
+	msg := "control plane healthy"
+	switch {
+	case len(r.critHosts) > 0:
+		msg += fmt.Sprintf("; at crit for %d of %d evaluations before tripping: %s",
+			s.CritStreak, c.TripAfter, withMore(breachText(r.critHosts[0], s.UpdatedAt, " "), len(r.critHosts)-1, "host"))
+	case len(r.warnings) > 0:
+		msg += "; warn: " + withMore(r.warnings[0], len(r.warnings)-1, "signal")
+	}
+	if len(r.sourceErrs) > 0 {
+		msg += "; source errors: " + withMore(r.sourceErrs[0], len(r.sourceErrs)-1, "error")
+	}
+	return msg
+}
+
+func withMore(first string, more int, noun string) string {
+	switch more {
+	case 0:
+		return first
+	case 1:
+		return fmt.Sprintf("%s (and 1 more %s)", first, noun)
+	}
+	return fmt.Sprintf("%s (and %d more %ss)", first, more, noun)
+}
+
+// Breaches is one line per host at crit, in the refusal message's style:
+//
+//	kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  for 45s
+//
+// "for" runs from the oldest crit signal of the host to UpdatedAt. A degraded
+// cluster that is recovering has no host at crit and so no line; its Reason
+// says why it is still degraded.
+func (s State) Breaches() []string {
+	var lines []string
+	for _, h := range s.Hosts {
+		if h.Level() == LevelCrit {
+			lines = append(lines, breachText(h, s.UpdatedAt, "  "))
+		}
+	}
+	return lines
+}
+
+// breachText writes a host's crit signals, parts joined by sep.
+func breachText(h HostState, now time.Time, sep string) string {
+	parts := []string{ShortHost(h.Host)}
+	var oldest time.Time
+	for _, sig := range Signals {
+		st, ok := h.Signals[sig]
+		if !ok || st.Level != LevelCrit {
+			continue
+		}
+		if oldest.IsZero() || st.Since.Before(oldest) {
+			oldest = st.Since
+		}
+		if st.Err != "" {
+			parts = append(parts, fmt.Sprintf("%s failed (%s)", SignalLabel(sig), st.Err))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (limit %s)", SignalLabel(sig), FormatValue(sig, st.Value), FormatValue(sig, st.Crit)))
+	}
+	parts = append(parts, "for "+formatSince(now.Sub(oldest)))
+	return strings.Join(parts, sep)
+}

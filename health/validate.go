@@ -1,0 +1,173 @@
+package health
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// clusterNameRE is what a hold scope may be called.
+var clusterNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// GlobalScope is the scope that covers every cluster; no cluster may take it.
+const GlobalScope = "global"
+
+// validate checks a Config with its defaults applied. Messages start with
+// the field path as written in the file.
+func validate(c Config) error {
+	if c.Interval <= 0 {
+		return fmt.Errorf("interval: must be positive, got %s", c.Interval)
+	}
+	if c.Mode != ModeEnforce && c.Mode != ModeObserve {
+		return fmt.Errorf("mode: must be %q or %q, got %q", ModeEnforce, ModeObserve, c.Mode)
+	}
+	if len(c.Clusters) == 0 {
+		return errors.New("clusters: at least one cluster is required")
+	}
+	seen := map[string]int{}
+	for i, cl := range c.Clusters {
+		path := fmt.Sprintf("clusters[%d]", i)
+		if j, ok := seen[cl.Name]; ok {
+			return fmt.Errorf("%s.name: duplicate cluster name %q (also clusters[%d])", path, cl.Name, j)
+		}
+		seen[cl.Name] = i
+		if err := validateCluster(path, cl, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateCluster(path string, c Cluster, cfg Config) error {
+	switch {
+	case c.Name == "":
+		return fmt.Errorf("%s.name: required", path)
+	case c.Name == GlobalScope:
+		return fmt.Errorf("%s.name: %q is reserved for the scope that covers every cluster", path, c.Name)
+	case !clusterNameRE.MatchString(c.Name):
+		return fmt.Errorf("%s.name: %q does not match %s", path, c.Name, clusterNameRE)
+	}
+	if len(c.APIServers) == 0 {
+		return fmt.Errorf("%s.apiservers: at least one apiserver is required", path)
+	}
+	hosts := map[string]int{}
+	for i, a := range c.APIServers {
+		p := fmt.Sprintf("%s.apiservers[%d]", path, i)
+		if err := validateURL(p+".url", a.URL); err != nil {
+			return err
+		}
+		h := hostOf(a.URL)
+		if j, ok := hosts[h]; ok {
+			return fmt.Errorf("%s.url: duplicate host %s (also apiservers[%d])", p, h, j)
+		}
+		hosts[h] = i
+		if a.NodeExporter != "" {
+			if err := validateURL(p+".node_exporter", a.NodeExporter); err != nil {
+				return err
+			}
+		}
+	}
+	if !strings.HasPrefix(c.ReadyzPath, "/") {
+		return fmt.Errorf("%s.readyz_path: must start with \"/\", got %q", path, c.ReadyzPath)
+	}
+	if c.Timeout <= 0 {
+		return fmt.Errorf("%s.timeout: must be positive, got %s", path, c.Timeout)
+	}
+	if c.Timeout > cfg.Interval {
+		return fmt.Errorf("%s.timeout: %s is longer than interval %s (a round must end before the next)", path, c.Timeout, cfg.Interval)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		return fmt.Errorf("%s.tls: cert_file and key_file must be set together", path)
+	}
+	if err := validatePrometheus(path+".prometheus", c.Prometheus); err != nil {
+		return err
+	}
+	for _, s := range Signals {
+		if err := validateLimits(fmt.Sprintf("%s.thresholds.%s", path, s), s, c.Thresholds.For(s)); err != nil {
+			return err
+		}
+	}
+	ints := []struct {
+		name string
+		v    int
+	}{
+		{"trip_after", c.TripAfter},
+		{"clear_after", c.ClearAfter},
+		{"min_breaching_hosts", c.MinBreachingHosts},
+		{"max_consecutive_errors", c.MaxConsecutiveErrors},
+	}
+	for _, f := range ints {
+		if f.v < 1 {
+			return fmt.Errorf("%s.%s: must be at least 1, got %d", path, f.name, f.v)
+		}
+	}
+	if c.MinBreachingHosts > len(c.APIServers) {
+		return fmt.Errorf("%s.min_breaching_hosts: %d is more than the %d apiservers listed", path, c.MinBreachingHosts, len(c.APIServers))
+	}
+	if c.MinHold < 0 {
+		return fmt.Errorf("%s.min_hold: must not be negative, got %s", path, c.MinHold)
+	}
+	if c.OnError != OnErrorIgnore && c.OnError != OnErrorHold {
+		return fmt.Errorf("%s.on_error: must be %q or %q, got %q", path, OnErrorIgnore, OnErrorHold, c.OnError)
+	}
+	return nil
+}
+
+func validateURL(path, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s: %q is not an absolute http or https URL", path, raw)
+	}
+	return nil
+}
+
+func validatePrometheus(path string, p PrometheusSource) error {
+	if p.URL == "" {
+		return nil
+	}
+	if err := validateURL(path+".url", p.URL); err != nil {
+		return err
+	}
+	if p.Window <= 0 {
+		return fmt.Errorf("%s.window: must be positive, got %s", path, p.Window)
+	}
+	queries := []struct{ name, q string }{
+		{"cpu", p.Queries.CPU}, {"retransmits", p.Queries.Retransmits}, {"nic", p.Queries.NIC},
+	}
+	for _, q := range queries {
+		if !strings.Contains(q.q, "{{host}}") && !strings.Contains(q.q, "{{host_regex}}") {
+			return fmt.Errorf("%s.queries.%s: must contain {{host}} or {{host_regex}} to select the apiserver's host", path, q.name)
+		}
+	}
+	return nil
+}
+
+func validateLimits(path string, s Signal, l Limits) error {
+	if l.Warn < 0 || l.Crit < 0 {
+		return fmt.Errorf("%s: limits must not be negative, got warn %s crit %s", path, limitText(s, l.Warn), limitText(s, l.Crit))
+	}
+	if l.Crit == 0 {
+		return fmt.Errorf("%s: crit must be above zero", path)
+	}
+	if l.Warn > l.Crit {
+		return fmt.Errorf("%s: warn %v is above crit %v", path, limitText(s, l.Warn), limitText(s, l.Crit))
+	}
+	if (s == SignalCPU || s == SignalNIC) && l.Crit > 1 {
+		return fmt.Errorf("%s: crit %v is above 1 (%s is a fraction: 0.9 means 90%%)", path, l.Crit, s)
+	}
+	return nil
+}
+
+// limitText writes a limit as the file does: latency as a Go duration,
+// the rest as plain numbers.
+func limitText(s Signal, v float64) string {
+	if s == SignalLatency {
+		return seconds(v).String()
+	}
+	return fmt.Sprint(v)
+}
