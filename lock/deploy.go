@@ -1,0 +1,221 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// DeployRequest asks for the exclusive deploy hold on a scope.
+type DeployRequest struct {
+	Scope  Scope
+	Owner  string
+	Reason string
+	// TTL is the lease time-to-live: the hold lapses this long after the
+	// last keepalive. 30s by default.
+	TTL time.Duration
+	// Wait, when positive, queues the request (first come, first served)
+	// until the scope is free or Wait has passed.
+	Wait time.Duration
+}
+
+// DefaultDeployTTL is the deploy lease's time-to-live when none is given.
+const DefaultDeployTTL = 30 * time.Second
+
+const queueLeaseTTL = 10 // seconds; a waiter that dies leaves the queue this fast
+
+// AcquireDeploy takes the exclusive deploy hold on req.Scope. A deploy in
+// scope X conflicts with another deploy in X or in global (and a global
+// deploy with every deploy): that is a *DeployConflictError. Any other hold
+// covering the scope refuses it with a *RefusedError. The check and the
+// write are one transaction. With Wait, the request waits its turn behind
+// earlier waiters; cancelling ctx gives up the place in the queue.
+func (s *Store) AcquireDeploy(ctx context.Context, req DeployRequest) (Hold, error) {
+	if _, err := ParseScope(string(req.Scope)); err != nil {
+		return Hold{}, err
+	}
+	if err := ValidateReason(req.Reason); err != nil {
+		return Hold{}, err
+	}
+	if req.Owner == "" {
+		return Hold{}, invalid("owner", "is required")
+	}
+	if req.TTL == 0 {
+		req.TTL = DefaultDeployTTL
+	}
+	if req.TTL < 2*time.Second || req.TTL > time.Hour {
+		return Hold{}, invalid("ttl", "%s is outside 2s..1h", req.TTL)
+	}
+	if req.Wait <= 0 {
+		return s.tryDeploy(ctx, req, "")
+	}
+	ctx, cancel := context.WithTimeout(ctx, req.Wait)
+	defer cancel()
+	place, leave, err := s.joinQueue(ctx, req.Scope)
+	if err != nil {
+		return Hold{}, err
+	}
+	defer leave()
+	var last error
+	for {
+		changed := s.Changed()
+		if s.firstInQueue(place, req.Scope) {
+			h, err := s.tryDeploy(ctx, req, place)
+			if !errors.Is(err, ErrConflict) && !errors.Is(err, ErrRefused) {
+				return h, err
+			}
+			last = err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			if last == nil {
+				last = fmt.Errorf("still queued behind earlier deployers after %s: %w", req.Wait, ErrConflict)
+			}
+			return Hold{}, last
+		}
+	}
+}
+
+// tryDeploy makes one decision on the cached state and commits it only if
+// no hold was written since that state: ModRevision over the holds prefix
+// must not exceed the cache revision, and every override the decision
+// relied on must still be there.
+func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) (Hold, error) {
+	for attempt := 0; attempt < 20; attempt++ {
+		snap := s.Snapshot()
+		now := s.now().UTC()
+		for _, h := range snap.Holds {
+			if h.Kind == KindDeploy && h.Active(now) && h.Scope.overlaps(req.Scope) {
+				return Hold{}, &DeployConflictError{Holder: h}
+			}
+		}
+		if place == "" && s.waitersAhead(req.Scope) {
+			return Hold{}, fmt.Errorf("deployers are queued for %s: %w", req.Scope, ErrConflict)
+		}
+		v := Decide(snap.Holds, []Scope{req.Scope}, now)
+		v.Revision = snap.Revision
+		if !v.Allowed {
+			return Hold{}, &RefusedError{Verdict: v}
+		}
+		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Holds()), "<", snap.Revision+1).WithPrefix()}
+		for _, o := range v.Overrides {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.keys.Hold(o.ID)), "=", o.Revision))
+		}
+		h := Hold{
+			ID: newID(), Scope: req.Scope, Kind: KindDeploy, Owner: req.Owner, Reason: req.Reason,
+			CreatedAt: now, UpdatedAt: now, TTL: Duration(req.TTL),
+		}
+		got, err := s.put(ctx, h, req.TTL, req.Owner, ActionCreated, req.Reason, nil, cmps...)
+		if err == nil || !errors.Is(err, ErrConflict) {
+			return got, err
+		}
+		// Someone wrote in between: catch the cache up and decide again.
+		if err := s.catchUp(ctx); err != nil {
+			return Hold{}, err
+		}
+	}
+	return Hold{}, fmt.Errorf("scope %s kept changing while taking the deploy hold: %w", req.Scope, ErrConflict)
+}
+
+// catchUp waits until the cache reflects everything etcd has now.
+func (s *Store) catchUp(ctx context.Context) error {
+	resp, err := s.cli.Get(ctx, s.keys.SchemaVersion(), clientv3.WithCountOnly())
+	if err != nil {
+		return err
+	}
+	return s.WaitRevision(ctx, resp.Header.Revision)
+}
+
+// joinQueue puts a waiter's place in the FIFO queue on a lease kept alive
+// until leave is called or ctx ends.
+func (s *Store) joinQueue(ctx context.Context, scope Scope) (place string, leave func(), err error) {
+	lease, err := s.cli.Grant(ctx, queueLeaseTTL)
+	if err != nil {
+		return "", nil, fmt.Errorf("join deploy queue: %w", err)
+	}
+	kctx, stopKeepAlive := context.WithCancel(ctx)
+	acks, err := s.cli.KeepAlive(kctx, lease.ID)
+	if err != nil {
+		stopKeepAlive()
+		s.revoke(int64(lease.ID))
+		return "", nil, fmt.Errorf("join deploy queue: %w", err)
+	}
+	go func() {
+		for range acks { // drained so the client never queues; ends with kctx
+		}
+	}()
+	place = s.keys.Queue() + newID()
+	resp, err := s.cli.Put(ctx, place, string(scope), clientv3.WithLease(lease.ID))
+	leave = func() {
+		stopKeepAlive()
+		s.revoke(int64(lease.ID))
+	}
+	if err != nil {
+		leave()
+		return "", nil, fmt.Errorf("join deploy queue: %w", err)
+	}
+	if err := s.WaitRevision(ctx, resp.Header.Revision); err != nil {
+		leave()
+		return "", nil, err
+	}
+	return place, leave, nil
+}
+
+// firstInQueue reports whether no earlier waiter wants an overlapping scope.
+func (s *Store) firstInQueue(place string, scope Scope) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	me, ok := s.queue[place]
+	if !ok {
+		return false
+	}
+	for key, q := range s.queue {
+		if key != place && q.createRev < me.createRev && q.scope.overlaps(scope) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) waitersAhead(scope Scope) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, q := range s.queue {
+		if q.scope.overlaps(scope) {
+			return true
+		}
+	}
+	return false
+}
+
+// KeepAlive renews a deploy hold's lease; only its owner may.
+func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
+	h, err := s.Get(id)
+	if err != nil {
+		return Hold{}, err
+	}
+	if h.Kind != KindDeploy {
+		return Hold{}, fmt.Errorf("hold %s is a %s hold, not a deploy: %w", id, h.Kind, ErrNotFound)
+	}
+	if h.Owner != owner {
+		return Hold{}, fmt.Errorf("deploy %s belongs to %s: %w", id, h.Owner, ErrForbidden)
+	}
+	if _, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(h.Lease)); err != nil {
+		if errors.Is(err, rpcLeaseNotFound) {
+			return Hold{}, fmt.Errorf("deploy %s lapsed: %w", id, ErrNotFound)
+		}
+		return Hold{}, fmt.Errorf("keepalive deploy %s: %w", id, err)
+	}
+	return h, nil
+}
+
+// QueueLength is how many deployers are waiting, across scopes.
+func (s *Store) QueueLength() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.queue)
+}

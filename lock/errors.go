@@ -1,0 +1,59 @@
+package lock
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. The API maps them to HTTP status codes with errors.Is.
+var (
+	// ErrNotFound: no such hold (it may have expired or been released).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: another writer got there first, or another deploy holds the scope.
+	ErrConflict = errors.New("conflict")
+	// ErrRefused: a hold covers the scope, so a deploy may not start.
+	ErrRefused = errors.New("refused")
+	// ErrInvalid: the request itself is wrong; the message names the field.
+	ErrInvalid = errors.New("invalid")
+	// ErrForbidden: the actor may not change this hold.
+	ErrForbidden = errors.New("forbidden")
+)
+
+// FieldError names the input field that is wrong. It matches ErrInvalid.
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &FieldError{Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// DeployConflictError says which deploy holds the scope. It matches ErrConflict.
+type DeployConflictError struct {
+	Holder Hold
+}
+
+func (e *DeployConflictError) Error() string {
+	return fmt.Sprintf("scope %s is being deployed by %s since %s (hold %s)",
+		e.Holder.Scope, e.Holder.Owner, e.Holder.CreatedAt.UTC().Format(time.RFC3339), e.Holder.ID)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *DeployConflictError) Is(target error) bool { return target == ErrConflict }
+
+// RefusedError carries the verdict that refused a deploy. It matches ErrRefused.
+type RefusedError struct {
+	Verdict Verdict
+}
+
+func (e *RefusedError) Error() string { return "deploys refused: " + e.Verdict.Summary() }
+
+// Is makes errors.Is(err, ErrRefused) true.
+func (e *RefusedError) Is(target error) bool { return target == ErrRefused }

@@ -1,0 +1,68 @@
+package lock
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Keys builds every etcd key scaplock uses under one prefix. It is the only
+// place key names are spelled.
+type Keys struct {
+	Prefix string
+}
+
+// NewKeys normalises prefix to end in "/".
+func NewKeys(prefix string) Keys {
+	if !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	return Keys{Prefix: prefix}
+}
+
+// SchemaVersion holds the key-layout version (see package migrations).
+func (k Keys) SchemaVersion() string { return k.Prefix + "schema/version" }
+
+// MigrationLock is the etcd mutex prefix migrations run under.
+func (k Keys) MigrationLock() string { return k.Prefix + "schema/lock" }
+
+// Holds is the prefix of live holds; a hold key lives on the hold's lease.
+func (k Keys) Holds() string { return k.Prefix + "holds/" }
+
+// Hold is one live hold.
+func (k Keys) Hold(id string) string { return k.Holds() + id }
+
+// Ledger is the prefix of lease-free copies of holds: a ledger entry whose
+// hold is gone means the hold's lease expired.
+func (k Keys) Ledger() string { return k.Prefix + "ledger/" }
+
+// LedgerEntry is the lease-free copy of one hold.
+func (k Keys) LedgerEntry(id string) string { return k.Ledger() + id }
+
+// History is the prefix of history events, ordered by time.
+func (k Keys) History() string { return k.Prefix + "history/" }
+
+// HistoryEvent names an event so keys sort by time.
+func (k Keys) HistoryEvent(t time.Time, id string) string {
+	return fmt.Sprintf("%s%020d-%s", k.History(), t.UnixNano(), id)
+}
+
+// historyAt is the first history key at or after t.
+func (k Keys) historyAt(t time.Time) string {
+	return fmt.Sprintf("%s%020d", k.History(), t.UnixNano())
+}
+
+// Queue is the prefix of deployers waiting for a scope, in FIFO order of creation.
+func (k Keys) Queue() string { return k.Prefix + "queue/" }
+
+// Health is the prefix of per-cluster health reports published by the gate leader.
+func (k Keys) Health() string { return k.Prefix + "health/" }
+
+// HealthReport is one cluster's latest report.
+func (k Keys) HealthReport(cluster string) string { return k.Health() + cluster }
+
+// Election is the prefix of the gate leader election.
+func (k Keys) Election() string { return k.Prefix + "election/gate" }
+
+// Gate holds the gate's own bookkeeping, such as the observed mode.
+func (k Keys) Gate() string { return k.Prefix + "gate/" }

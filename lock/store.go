@@ -1,0 +1,406 @@
+package lock
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Prefix is the etcd key prefix, "/scaplock/" by default.
+	Prefix string
+	Logger *slog.Logger
+	// Now is the clock; time.Now by default.
+	Now func() time.Time
+	// Retention bounds the history.
+	Retention Retention
+	// SweepEvery is how often expiries, overdue leases and retention are
+	// checked; 10s by default.
+	SweepEvery time.Duration
+	// Registerer receives the store's metrics; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// Retention bounds the history by age and by count; zero means unbounded.
+type Retention struct {
+	MaxAge   time.Duration
+	MaxCount int
+}
+
+// Change is one thing a subscriber is told about.
+type Change struct {
+	// Type is "event" (a history event), "health" (a cluster report) or
+	// "leader" (the gate leader changed).
+	Type     string          `json:"type"`
+	Event    *Event          `json:"event,omitempty"`
+	Cluster  string          `json:"cluster,omitempty"`
+	Health   json.RawMessage `json:"health,omitempty"`
+	Leader   string          `json:"leader,omitempty"`
+	Revision int64           `json:"revision"`
+}
+
+type queued struct {
+	scope     Scope
+	createRev int64
+}
+
+type candidate struct {
+	createRev int64
+	name      string
+}
+
+// Store keeps holds in etcd and serves reads from a watch-fed cache.
+type Store struct {
+	cli       *clientv3.Client
+	keys      Keys
+	log       *slog.Logger
+	now       func() time.Time
+	retention Retention
+	sweepFreq time.Duration
+
+	mu         sync.RWMutex
+	holds      map[string]Hold
+	health     map[string]json.RawMessage
+	queue      map[string]queued
+	candidates map[string]candidate
+	rev        int64
+	changed    chan struct{}
+	subs       map[chan Change]struct{}
+
+	expired chan string
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Open loads the current state from etcd and keeps it current until Close.
+// Cancelling ctx only aborts the initial load.
+func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = "/scaplock/"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = 10 * time.Second
+	}
+	s := &Store{
+		cli: cli, keys: NewKeys(opts.Prefix), log: opts.Logger, now: opts.Now,
+		retention: opts.Retention, sweepFreq: opts.SweepEvery,
+		changed: make(chan struct{}), subs: map[chan Change]struct{}{},
+		expired: make(chan string, 1024),
+	}
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(&holdCollector{s: s}); err != nil {
+			return nil, fmt.Errorf("register hold metrics: %w", err)
+		}
+	}
+	runCtx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.wg.Add(3)
+	go func() { defer s.wg.Done(); s.watch(runCtx) }()
+	go func() { defer s.wg.Done(); s.settleExpiries(runCtx) }()
+	go func() { defer s.wg.Done(); s.sweepLoop(runCtx) }()
+	return s, nil
+}
+
+// Close stops the watch and the background work and waits for them.
+func (s *Store) Close() {
+	s.stop()
+	s.wg.Wait()
+	s.mu.Lock()
+	for ch := range s.subs {
+		close(ch)
+		delete(s.subs, ch)
+	}
+	s.mu.Unlock()
+}
+
+// Keys returns the store's key builder.
+func (s *Store) Keys() Keys { return s.keys }
+
+// Client returns the etcd client the store uses.
+func (s *Store) Client() *clientv3.Client { return s.cli }
+
+// load replaces the cache with a consistent snapshot of the watched keys.
+func (s *Store) load(ctx context.Context) error {
+	resp, err := s.cli.Get(ctx, s.keys.Holds(), clientv3.WithPrefix())
+	if err != nil {
+		return fmt.Errorf("load holds: %w", err)
+	}
+	rev := resp.Header.Revision
+	holds := map[string]Hold{}
+	for _, kv := range resp.Kvs {
+		if h, err := decodeHold(kv); err == nil {
+			holds[h.ID] = h
+		} else {
+			s.log.Warn("skipping undecodable hold", "key", string(kv.Key), "err", err)
+		}
+	}
+	at := clientv3.WithRev(rev)
+	health := map[string]json.RawMessage{}
+	queue := map[string]queued{}
+	candidates := map[string]candidate{}
+	for _, part := range []struct {
+		prefix string
+		put    func(*mvccpb.KeyValue)
+	}{
+		{s.keys.Health(), func(kv *mvccpb.KeyValue) { health[strings.TrimPrefix(string(kv.Key), s.keys.Health())] = kv.Value }},
+		{s.keys.Queue(), func(kv *mvccpb.KeyValue) {
+			queue[string(kv.Key)] = queued{scope: Scope(kv.Value), createRev: kv.CreateRevision}
+		}},
+		{s.keys.Election(), func(kv *mvccpb.KeyValue) {
+			candidates[string(kv.Key)] = candidate{createRev: kv.CreateRevision, name: string(kv.Value)}
+		}},
+	} {
+		r, err := s.cli.Get(ctx, part.prefix, clientv3.WithPrefix(), at)
+		if err != nil {
+			return fmt.Errorf("load %s: %w", part.prefix, err)
+		}
+		for _, kv := range r.Kvs {
+			part.put(kv)
+		}
+	}
+	s.mu.Lock()
+	s.holds, s.health, s.queue, s.candidates, s.rev = holds, health, queue, candidates, rev
+	s.notifyLocked()
+	s.mu.Unlock()
+	return nil
+}
+
+func decodeHold(kv *mvccpb.KeyValue) (Hold, error) {
+	var h Hold
+	if err := json.Unmarshal(kv.Value, &h); err != nil {
+		return Hold{}, err
+	}
+	h.Revision = kv.ModRevision
+	return h, nil
+}
+
+// watch keeps the cache current. On compaction or a broken stream it
+// reloads a snapshot and watches on from there.
+func (s *Store) watch(ctx context.Context) {
+	for ctx.Err() == nil {
+		s.mu.RLock()
+		from := s.rev + 1
+		s.mu.RUnlock()
+		wctx := clientv3.WithRequireLeader(ctx)
+		for resp := range s.cli.Watch(wctx, s.keys.Prefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify()) {
+			if err := resp.Err(); err != nil {
+				s.log.Warn("etcd watch interrupted", "err", err)
+				if errors.Is(err, rpctypes.ErrCompacted) || resp.CompactRevision != 0 {
+					if err := s.load(ctx); err != nil {
+						s.log.Warn("reload after compaction failed", "err", err)
+					}
+				}
+				break
+			}
+			s.apply(resp.Events, resp.Header.Revision)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Store) apply(events []*clientv3.Event, rev int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var changes []Change
+	for _, ev := range events {
+		key := string(ev.Kv.Key)
+		put := ev.Type == clientv3.EventTypePut
+		switch {
+		case strings.HasPrefix(key, s.keys.Holds()):
+			id := strings.TrimPrefix(key, s.keys.Holds())
+			if put {
+				if h, err := decodeHold(ev.Kv); err == nil {
+					s.holds[id] = h
+				}
+			} else {
+				delete(s.holds, id)
+				select {
+				case s.expired <- id:
+				default: // the sweep will find it
+				}
+			}
+		case strings.HasPrefix(key, s.keys.Health()):
+			cluster := strings.TrimPrefix(key, s.keys.Health())
+			if put {
+				s.health[cluster] = ev.Kv.Value
+			} else {
+				delete(s.health, cluster)
+			}
+			changes = append(changes, Change{Type: "health", Cluster: cluster, Health: ev.Kv.Value, Revision: ev.Kv.ModRevision})
+		case strings.HasPrefix(key, s.keys.Queue()):
+			if put {
+				s.queue[key] = queued{scope: Scope(ev.Kv.Value), createRev: ev.Kv.CreateRevision}
+			} else {
+				delete(s.queue, key)
+			}
+		case strings.HasPrefix(key, s.keys.Election()):
+			before := s.leaderLocked()
+			if put {
+				s.candidates[key] = candidate{createRev: ev.Kv.CreateRevision, name: string(ev.Kv.Value)}
+			} else {
+				delete(s.candidates, key)
+			}
+			if after := s.leaderLocked(); after != before {
+				changes = append(changes, Change{Type: "leader", Leader: after, Revision: ev.Kv.ModRevision})
+			}
+		case strings.HasPrefix(key, s.keys.History()) && put:
+			var e Event
+			if err := json.Unmarshal(ev.Kv.Value, &e); err == nil {
+				e.Revision = ev.Kv.ModRevision
+				changes = append(changes, Change{Type: "event", Event: &e, Revision: e.Revision})
+			}
+		}
+	}
+	if rev > s.rev {
+		s.rev = rev
+	}
+	for _, c := range changes {
+		for ch := range s.subs {
+			select {
+			case ch <- c:
+			default: // a subscriber that cannot keep up is dropped; it reconnects
+				close(ch)
+				delete(s.subs, ch)
+			}
+		}
+	}
+	s.notifyLocked()
+}
+
+func (s *Store) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Store) leaderLocked() string {
+	best := candidate{}
+	for _, c := range s.candidates {
+		if best.createRev == 0 || c.createRev < best.createRev {
+			best = c
+		}
+	}
+	return best.name
+}
+
+// Subscribe returns a channel of every change from now on. The channel is
+// closed when cancel is called, when the store closes, or when the
+// subscriber falls more than 256 changes behind.
+func (s *Store) Subscribe() (changes <-chan Change, cancel func()) {
+	ch := make(chan Change, 256)
+	s.mu.Lock()
+	s.subs[ch] = struct{}{}
+	s.mu.Unlock()
+	return ch, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, ok := s.subs[ch]; ok {
+			delete(s.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+// Revision is the etcd revision the cache reflects.
+func (s *Store) Revision() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rev
+}
+
+// WaitRevision blocks until the cache reflects rev or ctx is done.
+func (s *Store) WaitRevision(ctx context.Context, rev int64) error {
+	for {
+		s.mu.RLock()
+		cur, ch := s.rev, s.changed
+		s.mu.RUnlock()
+		if cur >= rev {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for cache to reach revision %d (at %d): %w", rev, cur, ctx.Err())
+		}
+	}
+}
+
+// Changed returns a channel closed at the next cache update.
+func (s *Store) Changed() <-chan struct{} {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.changed
+}
+
+// Snapshot is a consistent view of the cache.
+type Snapshot struct {
+	Holds    []Hold
+	Health   map[string]json.RawMessage
+	Leader   string
+	Revision int64
+}
+
+// Snapshot returns the cached holds (oldest first), health reports and leader.
+func (s *Store) Snapshot() Snapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	snap := Snapshot{Health: make(map[string]json.RawMessage, len(s.health)), Leader: s.leaderLocked(), Revision: s.rev}
+	for _, h := range s.holds {
+		snap.Holds = append(snap.Holds, h)
+	}
+	for k, v := range s.health {
+		snap.Health[k] = v
+	}
+	sort.Slice(snap.Holds, func(i, j int) bool {
+		if !snap.Holds[i].CreatedAt.Equal(snap.Holds[j].CreatedAt) {
+			return snap.Holds[i].CreatedAt.Before(snap.Holds[j].CreatedAt)
+		}
+		return snap.Holds[i].ID < snap.Holds[j].ID
+	})
+	return snap
+}
+
+// Get returns a hold from the cache.
+func (s *Store) Get(id string) (Hold, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	h, ok := s.holds[id]
+	if !ok {
+		return Hold{}, fmt.Errorf("hold %s: %w", id, ErrNotFound)
+	}
+	return h, nil
+}
+
+// Verdict decides, from the cache, whether deploys to scopes are allowed now.
+func (s *Store) Verdict(scopes []Scope) Verdict {
+	snap := s.Snapshot()
+	v := Decide(snap.Holds, scopes, s.now())
+	v.Revision = snap.Revision
+	return v
+}
+
+// Now is the store's clock.
+func (s *Store) Now() time.Time { return s.now() }

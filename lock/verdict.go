@@ -1,0 +1,174 @@
+package lock
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Verdict answers "may I deploy to these scopes now?".
+type Verdict struct {
+	Allowed bool    `json:"allowed"`
+	Scopes  []Scope `json:"scopes"`
+	// Blocking are the holds that refuse the deploy, most serious first.
+	Blocking []Hold `json:"holds"`
+	// Overridden are auto holds that do not count because of an override.
+	Overridden []Hold `json:"overridden,omitempty"`
+	// Overrides are the active overrides covering the scopes.
+	Overrides []Hold `json:"overrides,omitempty"`
+	// Revision is the etcd revision the verdict reflects.
+	Revision int64 `json:"revision"`
+}
+
+// Decide is the gate semantics as a pure function: a deploy to scopes is
+// allowed iff no active hold covers any of them. Overrides make auto holds
+// in their scope not count; manual and deploy holds always count.
+func Decide(holds []Hold, scopes []Scope, now time.Time) Verdict {
+	v := Verdict{Scopes: scopes}
+	covers := func(h Hold) bool {
+		for _, s := range scopes {
+			if h.Scope.Covers(s) {
+				return true
+			}
+		}
+		return false
+	}
+	var overrides []Hold
+	for _, h := range holds {
+		if h.Kind == KindOverride && h.Active(now) && covers(h) {
+			overrides = append(overrides, h)
+		}
+	}
+	overridden := func(h Hold) bool {
+		for _, s := range scopes {
+			if !h.Scope.Covers(s) {
+				continue
+			}
+			lifted := false
+			for _, o := range overrides {
+				if o.Scope.Covers(s) && o.Scope.Covers(h.Scope) {
+					lifted = true
+				}
+			}
+			if !lifted {
+				return false
+			}
+		}
+		return true
+	}
+	for _, h := range holds {
+		if h.Kind == KindOverride || !h.Active(now) || !covers(h) {
+			continue
+		}
+		if h.Kind == KindAuto && overridden(h) {
+			v.Overridden = append(v.Overridden, h)
+			continue
+		}
+		v.Blocking = append(v.Blocking, h)
+	}
+	sortHolds(v.Blocking)
+	v.Overrides = overrides
+	v.Allowed = len(v.Blocking) == 0
+	return v
+}
+
+var kindRank = map[Kind]int{KindAuto: 0, KindManual: 1, KindDeploy: 2, KindOverride: 3}
+
+// sortHolds orders holds most serious first, then oldest first.
+func sortHolds(hs []Hold) {
+	sort.SliceStable(hs, func(i, j int) bool {
+		if kindRank[hs[i].Kind] != kindRank[hs[j].Kind] {
+			return kindRank[hs[i].Kind] < kindRank[hs[j].Kind]
+		}
+		return hs[i].CreatedAt.Before(hs[j].CreatedAt)
+	})
+}
+
+// Summary is the short why of a refusal, e.g. "control plane degraded".
+func (v Verdict) Summary() string {
+	if v.Allowed || len(v.Blocking) == 0 {
+		return "allowed"
+	}
+	return holdSummary(v.Blocking[0])
+}
+
+func holdSummary(h Hold) string {
+	switch h.Kind {
+	case KindAuto:
+		return h.Reason
+	case KindDeploy:
+		return fmt.Sprintf("deploy in progress by %s", h.Owner)
+	default:
+		return fmt.Sprintf("locked by %s", h.Owner)
+	}
+}
+
+const clock = "15:04:05 UTC"
+
+// RefusalMessage is the text a refused deployer reads: what blocks, why,
+// since when, and what to do. statusURL may be empty. It is the one place
+// the message is formatted.
+func RefusalMessage(v Verdict, statusURL string, now time.Time) string {
+	if v.Allowed {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "scaplock: deploys to %s are refused: %s\n", joinScopes(v.Scopes), v.Summary())
+	for i, h := range v.Blocking {
+		if i > 0 {
+			fmt.Fprintf(&b, "  also: %s\n", holdSummary(h))
+		}
+		switch h.Kind {
+		case KindAuto:
+			for _, d := range h.Details {
+				fmt.Fprintf(&b, "  %s\n", d)
+			}
+			fmt.Fprintf(&b, "  held automatically since %s (hold %s)", h.CreatedAt.UTC().Format(clock), h.ShortID())
+			if h.Hint != "" {
+				fmt.Fprintf(&b, "; %s", h.Hint)
+			}
+			b.WriteString("\n")
+		case KindDeploy:
+			fmt.Fprintf(&b, "  %s: %q, since %s (%s ago, hold %s)\n", h.Scope, h.Reason,
+				h.CreatedAt.UTC().Format(clock), ago(now, h.CreatedAt), h.ShortID())
+		default:
+			fmt.Fprintf(&b, "  %s: %q, since %s (%s ago, hold %s)", h.Scope, h.Reason,
+				h.CreatedAt.UTC().Format(clock), ago(now, h.CreatedAt), h.ShortID())
+			if h.ExpiresAt != nil {
+				fmt.Fprintf(&b, ", expires %s", h.ExpiresAt.UTC().Format(clock))
+			}
+			b.WriteString("\n")
+		}
+	}
+	var hints []string
+	if statusURL != "" {
+		hints = append(hints, "status: "+statusURL)
+	}
+	h := v.Blocking[0]
+	switch h.Kind {
+	case KindAuto:
+		hints = append(hints, fmt.Sprintf("override (SRE): scaplock override --scope %s --reason \"...\"", h.Scope))
+	case KindManual:
+		hints = append(hints, fmt.Sprintf("unlock (SRE): scaplock unlock %s --reason \"...\"", h.ID))
+	case KindDeploy:
+		hints = append(hints, "wait for it: scaplock preflight --wait 10m")
+	}
+	fmt.Fprintf(&b, "  %s\n", strings.Join(hints, "    "))
+	return b.String()
+}
+
+func joinScopes(scopes []Scope) string {
+	if len(scopes) == 0 {
+		return string(Global)
+	}
+	s := make([]string, len(scopes))
+	for i, sc := range scopes {
+		s[i] = string(sc)
+	}
+	return strings.Join(s, ", ")
+}
+
+func ago(now, t time.Time) string {
+	return now.Sub(t).Truncate(time.Second).String()
+}

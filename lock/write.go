@@ -1,0 +1,320 @@
+package lock
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// HoldRequest asks for a new manual, auto or override hold.
+type HoldRequest struct {
+	Scope  Scope
+	Kind   Kind
+	Owner  string
+	Reason string
+	// Duration is how long the hold lasts; zero means until released.
+	Duration time.Duration
+	Details  []string
+	Hint     string
+	// ID is chosen by the caller when non-empty (the gate uses one auto hold
+	// id per scope, so two leaders can never create two).
+	ID string
+	// Guard are extra conditions the write must meet (the gate's leadership).
+	Guard []clientv3.Cmp
+}
+
+func (r HoldRequest) validate() error {
+	if _, err := ParseScope(string(r.Scope)); err != nil {
+		return err
+	}
+	if r.Kind == KindDeploy {
+		return invalid("kind", "deploy holds are taken with AcquireDeploy")
+	}
+	if _, err := ParseKind(string(r.Kind)); err != nil {
+		return err
+	}
+	if r.Owner == "" {
+		return invalid("owner", "is required")
+	}
+	if r.Duration < 0 {
+		return invalid("duration", "must be positive, got %s", r.Duration)
+	}
+	return ValidateReason(r.Reason)
+}
+
+// Create writes a new hold and its history event in one transaction. A
+// hold with a Duration lives on an etcd lease of that length.
+func (s *Store) Create(ctx context.Context, req HoldRequest) (Hold, error) {
+	if err := req.validate(); err != nil {
+		return Hold{}, err
+	}
+	now := s.now().UTC()
+	h := Hold{
+		ID: req.ID, Scope: req.Scope, Kind: req.Kind, Owner: req.Owner, Reason: req.Reason,
+		Details: req.Details, Hint: req.Hint, CreatedAt: now, UpdatedAt: now,
+	}
+	if h.ID == "" {
+		h.ID = newID()
+	}
+	if req.Duration > 0 {
+		exp := now.Add(req.Duration)
+		h.ExpiresAt = &exp
+	}
+	return s.put(ctx, h, req.Duration, req.Owner, ActionCreated, req.Reason, req.Guard)
+}
+
+// put writes a new hold (absent until now) on a fresh lease of ttl.
+func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string, action Action, reason string, guard []clientv3.Cmp, extra ...clientv3.Cmp) (Hold, error) {
+	if ttl > 0 {
+		lease, err := s.cli.Grant(ctx, leaseSeconds(ttl))
+		if err != nil {
+			return Hold{}, fmt.Errorf("grant lease: %w", err)
+		}
+		h.Lease = int64(lease.ID)
+	}
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(s.keys.Hold(h.ID)), "=", 0)}, guard...)
+	cmps = append(cmps, extra...)
+	resp, err := s.txn(ctx, cmps, h, actor, action, reason)
+	if err != nil || !resp.Succeeded {
+		s.revoke(h.Lease)
+		if err != nil {
+			return Hold{}, err
+		}
+		return Hold{}, fmt.Errorf("hold %s: written concurrently: %w", h.ID, ErrConflict)
+	}
+	h.Revision = resp.Header.Revision
+	return h, s.WaitRevision(ctx, h.Revision)
+}
+
+// txn writes h (to its hold and ledger keys) and one history event if cmps hold.
+func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor string, action Action, reason string) (*clientv3.TxnResponse, error) {
+	val, err := json.Marshal(h)
+	if err != nil {
+		return nil, err
+	}
+	ev := newEvent(h.UpdatedAt, actor, action, h, reason)
+	evVal, err := json.Marshal(ev)
+	if err != nil {
+		return nil, err
+	}
+	var opts []clientv3.OpOption
+	if h.Lease != 0 {
+		opts = append(opts, clientv3.WithLease(clientv3.LeaseID(h.Lease)))
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
+		clientv3.OpPut(s.keys.Hold(h.ID), string(val), opts...),
+		clientv3.OpPut(s.keys.LedgerEntry(h.ID), string(val)),
+		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
+	).Commit()
+	if err != nil {
+		return nil, fmt.Errorf("write hold %s: %w", h.ID, err)
+	}
+	return resp, nil
+}
+
+// Amendment changes a hold. Nil or zero fields are left as they are.
+type Amendment struct {
+	Reason *string
+	// Duration, when positive, sets the expiry to now + Duration.
+	Duration time.Duration
+	// Kinds are the kinds the caller may amend.
+	Kinds []Kind
+}
+
+// Amend changes a hold's reason or expiry, comparing on its mod revision
+// so a concurrent change is reported (ErrConflict) instead of lost.
+func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold, error) {
+	if a.Reason == nil && a.Duration == 0 {
+		return Hold{}, invalid("body", "nothing to amend: give reason or duration")
+	}
+	if a.Reason != nil {
+		if err := ValidateReason(*a.Reason); err != nil {
+			return Hold{}, err
+		}
+	}
+	if a.Duration < 0 {
+		return Hold{}, invalid("duration", "must be positive, got %s", a.Duration)
+	}
+	h, err := s.fetch(ctx, id)
+	if err != nil {
+		return Hold{}, err
+	}
+	if !kindIn(h.Kind, a.Kinds) {
+		return Hold{}, fmt.Errorf("hold %s is a %s hold: %w", id, h.Kind, ErrForbidden)
+	}
+	now := s.now().UTC()
+	next := h
+	next.UpdatedAt = now
+	why := "amended"
+	if a.Reason != nil {
+		next.Reason = *a.Reason
+		why = *a.Reason
+	}
+	oldLease := h.Lease
+	if a.Duration > 0 {
+		exp := now.Add(a.Duration)
+		next.ExpiresAt = &exp
+		lease, err := s.cli.Grant(ctx, leaseSeconds(a.Duration))
+		if err != nil {
+			return Hold{}, fmt.Errorf("grant lease: %w", err)
+		}
+		next.Lease = int64(lease.ID)
+	}
+	resp, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, next, actor, ActionAmended, why)
+	if err != nil || !resp.Succeeded {
+		if next.Lease != oldLease {
+			s.revoke(next.Lease)
+		}
+		if err != nil {
+			return Hold{}, err
+		}
+		return Hold{}, fmt.Errorf("hold %s changed while amending, try again: %w", id, ErrConflict)
+	}
+	if next.Lease != oldLease {
+		s.revoke(oldLease) // nothing lives on it any more
+	}
+	next.Revision = resp.Header.Revision
+	return next, s.WaitRevision(ctx, next.Revision)
+}
+
+// Refresh updates an auto hold's live description (reason, details, hint)
+// without a history event: the values change every evaluation, the state
+// does not.
+func (s *Store) Refresh(ctx context.Context, id, reason string, details []string, hint string, guard ...clientv3.Cmp) (Hold, error) {
+	h, err := s.Get(id)
+	if err != nil {
+		return Hold{}, err
+	}
+	h.Reason, h.Details, h.Hint, h.UpdatedAt = reason, details, hint, s.now().UTC()
+	val, err := json.Marshal(h)
+	if err != nil {
+		return Hold{}, err
+	}
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, guard...)
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
+		clientv3.OpPut(s.keys.Hold(id), string(val)),
+		clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),
+	).Commit()
+	if err != nil {
+		return Hold{}, fmt.Errorf("refresh hold %s: %w", id, err)
+	}
+	if !resp.Succeeded {
+		return Hold{}, fmt.Errorf("hold %s changed while refreshing: %w", id, ErrConflict)
+	}
+	h.Revision = resp.Header.Revision
+	return h, nil
+}
+
+// ReleaseRequest ends a hold.
+type ReleaseRequest struct {
+	ID     string
+	Actor  string
+	Reason string
+	// Kinds are the kinds the caller may release.
+	Kinds []Kind
+	// Owner, when set, must be the hold's owner.
+	Owner string
+	Guard []clientv3.Cmp
+}
+
+// Release deletes a hold and records who released it and why, in one
+// transaction that compares on the hold's mod revision.
+func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
+	if err := ValidateReason(req.Reason); err != nil {
+		return Hold{}, err
+	}
+	h, err := s.fetch(ctx, req.ID)
+	if err != nil {
+		return Hold{}, err
+	}
+	if !kindIn(h.Kind, req.Kinds) {
+		return Hold{}, fmt.Errorf("hold %s is a %s hold: %w", req.ID, h.Kind, ErrForbidden)
+	}
+	if req.Owner != "" && req.Owner != h.Owner {
+		return Hold{}, fmt.Errorf("hold %s belongs to %s: %w", req.ID, h.Owner, ErrForbidden)
+	}
+	ev := newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason)
+	evVal, err := json.Marshal(ev)
+	if err != nil {
+		return Hold{}, err
+	}
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(h.ID)), "=", h.Revision)}, req.Guard...)
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
+		clientv3.OpDelete(s.keys.Hold(h.ID)),
+		clientv3.OpDelete(s.keys.LedgerEntry(h.ID)),
+		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
+	).Commit()
+	if err != nil {
+		return Hold{}, fmt.Errorf("release hold %s: %w", h.ID, err)
+	}
+	if !resp.Succeeded {
+		return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", h.ID, ErrConflict)
+	}
+	s.revoke(h.Lease)
+	return h, s.WaitRevision(ctx, resp.Header.Revision)
+}
+
+// Record appends an event that changes no hold (the gate in observe mode).
+func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
+	if e.ID == "" {
+		e.ID = newID()
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now().UTC()
+	}
+	val, err := json.Marshal(e)
+	if err != nil {
+		return Event{}, err
+	}
+	resp, err := s.cli.Put(ctx, s.keys.HistoryEvent(e.Time, e.ID), string(val))
+	if err != nil {
+		return Event{}, fmt.Errorf("record event: %w", err)
+	}
+	e.Revision = resp.Header.Revision
+	return e, nil
+}
+
+// fetch reads a hold from etcd itself, for writes that compare on it.
+func (s *Store) fetch(ctx context.Context, id string) (Hold, error) {
+	if id == "" {
+		return Hold{}, invalid("id", "is required")
+	}
+	resp, err := s.cli.Get(ctx, s.keys.Hold(id))
+	if err != nil {
+		return Hold{}, fmt.Errorf("read hold %s: %w", id, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return Hold{}, fmt.Errorf("hold %s: %w", id, ErrNotFound)
+	}
+	return decodeHold(resp.Kvs[0])
+}
+
+// revoke drops a lease in the background of a finished write; a lease that
+// cannot be revoked now simply expires.
+func (s *Store) revoke(lease int64) {
+	if lease == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := s.cli.Revoke(ctx, clientv3.LeaseID(lease)); err != nil {
+		s.log.Debug("lease revoke failed; it will expire", "lease", lease, "err", err)
+	}
+}
+
+func leaseSeconds(d time.Duration) int64 {
+	return int64(math.Ceil(d.Seconds()))
+}
+
+func kindIn(k Kind, kinds []Kind) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
