@@ -29,7 +29,8 @@ func Covering(intervals []Interval, t time.Duration) []Interval {
 	return out
 }
 
-// Degraded returns the ground truth: every burst, every probe-failure window,
+// Degraded returns the ground truth: every burst that sets a value above a crit
+// limit, every probe-failure window,
 // and every stretch where a host's scripted level (baseline and segments,
 // without noise) stays above a crit limit for at least Limits().Sustain.
 // Intervals of different causes may overlap; they are sorted by From, then
@@ -37,7 +38,9 @@ func Covering(intervals []Interval, t time.Duration) []Interval {
 func (s *Scenario) Degraded() []Interval {
 	var out []Interval
 	for _, b := range s.bursts {
-		out = append(out, Interval{Host: s.hosts[b.host].name, From: b.from, To: b.to, Why: b.why})
+		if s.burstBreaches(b) {
+			out = append(out, Interval{Host: s.hosts[b.host].name, From: b.from, To: b.to, Why: b.why})
+		}
 	}
 	for _, f := range s.failures {
 		why := fmt.Sprintf("readyz failing with status %d", f.status)
@@ -53,6 +56,15 @@ func (s *Scenario) Degraded() []Interval {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.Host, b.Host))
 	})
 	return out
+}
+
+// burstBreaches reports whether a burst takes a signal above its crit limit.
+// Mild bursts (a deploy's normal CPU bump) are not degradation.
+func (s *Scenario) burstBreaches(b burst) bool {
+	l := s.limits
+	return (b.cpu != nil && *b.cpu > l.CPU.Crit) ||
+		(b.retransmits != nil && *b.retransmits > l.Retransmits.Crit) ||
+		(b.latency != nil && *b.latency > l.ReadyzLatency.Crit.Seconds())
 }
 
 // breachSignal reads one signal and its crit limit from scripted values.
