@@ -53,7 +53,7 @@ var levelRank = map[Level]int{LevelOK: 0, LevelWarn: 1, LevelError: 2, LevelCrit
 type State struct {
 	Cluster   string    `json:"cluster"`
 	Status    Status    `json:"status"`
-	Since     time.Time `json:"since"`                // when Status last changed
+	Since     time.Time `json:"since"`               // when Status last changed
 	TrippedAt time.Time `json:"tripped_at,omitzero"` // when the current degraded period began
 	// CritStreak counts consecutive evaluations with at least
 	// min_breaching_hosts hosts at crit, ClearStreak those with every host
