@@ -12,7 +12,14 @@ func (cp *ControlPlane) apiserverHandler(hs *hostServers) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		hs.readyzHits.Add(1)
 		v := cp.scenario.At(hs.name, cp.clock())
-		if d := cp.sleepFor(v.ReadyzLatency); d > 0 {
+		d := cp.sleepFor(v.ReadyzLatency)
+		if v.ReadyzStatus == 0 {
+			// No answer: hold the request until the client gives up (its
+			// timeout, as a blackbox probe sees it) or MaxLatency passes, then
+			// drop the connection without a response.
+			d = cp.opts.maxLatency
+		}
+		if d > 0 {
 			timer := time.NewTimer(d)
 			defer timer.Stop()
 			select {
@@ -24,7 +31,6 @@ func (cp *ControlPlane) apiserverHandler(hs *hostServers) http.Handler {
 			}
 		}
 		if v.ReadyzStatus == 0 {
-			// No answer: the server drops the connection without a response.
 			panic(http.ErrAbortHandler)
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -117,6 +119,9 @@ func Serve(s *Scenario, clock Clock, opts ...Option) (*ControlPlane, error) {
 func (cp *ControlPlane) start(h http.Handler) *httptest.Server {
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ReadHeaderTimeout = 10 * time.Second
+	// Clients that give up or distrust the certificate are part of the
+	// simulation, not server errors worth logging.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if cp.opts.tls {
 		srv.StartTLS()
 	} else {
@@ -138,13 +143,11 @@ func (cp *ControlPlane) Endpoints() []Endpoint {
 	return out
 }
 
-// Client returns an HTTP client that trusts the control plane's certificate
-// when it serves TLS.
+// Client returns a new HTTP client that trusts the control plane's
+// certificate when it serves TLS. Callers may set its Timeout.
 func (cp *ControlPlane) Client() *http.Client {
-	if len(cp.hosts) == 0 {
-		return http.DefaultClient
-	}
-	return cp.hosts[0].apiserver.Client()
+	c := *cp.hosts[0].apiserver.Client() // every host serves httptest's one certificate
+	return &c
 }
 
 // Requests is the number of /readyz and /metrics requests host has received.

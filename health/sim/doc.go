@@ -52,5 +52,7 @@
 // prober times the request, so the latency is slept as is, not divided by the
 // compression. LatencyScale multiplies it (a fast replay may use 0.01 and scale
 // its thresholds likewise) and MaxLatency caps it. A status of 0 in a failure
-// window means no answer: the connection is closed without a response.
+// window means no answer: the request is held until the client gives up (its
+// timeout) or MaxLatency passes, then the connection is dropped without a
+// response.
 package sim

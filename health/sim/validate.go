@@ -449,6 +449,9 @@ func validateFailures(p *problems, s *Scenario, fails []failureSpec) {
 			fl.status = *f.Status
 		}
 		if f.ReadyzLatency != nil {
+			if f.Status != nil && *f.Status == 0 {
+				p.add(field+".readyz_latency", "has no effect with status 0 (no answer: the request is held until the client gives up)")
+			}
 			if *f.ReadyzLatency < 0 {
 				p.add(field+".readyz_latency", "must be >= 0, got %v", time.Duration(*f.ReadyzLatency))
 			}

@@ -91,6 +91,7 @@ func TestParseRejects(t *testing.T) {
 		{"deploy burst bad length", validBase + "deploy_bursts:\n  - {host: a, length: {min: 30s, max: 10s}, cpu: 1}\n", "deploy_bursts[0].length: want 0 < min <= max"},
 		{"deploy burst no length", validBase + "deploy_bursts:\n  - {host: a, cpu: 1}\n", "deploy_bursts[0].length: is required"},
 		{"failure bad status", validBase + "probe_failures:\n  - {host: a, from: 0, to: 1m, status: 200}\n", "probe_failures[0].status: must be 0 (no answer) or an HTTP status 400-599, got 200"},
+		{"failure latency with no answer", validBase + "probe_failures:\n  - {host: a, from: 0, to: 1m, status: 0, readyz_latency: 1s}\n", "probe_failures[0].readyz_latency: has no effect with status 0"},
 		{"failure no status", validBase + "probe_failures:\n  - {host: a, from: 0, to: 1m}\n", "probe_failures[0].status: is required"},
 		{"deploy outside duration", validBase + "deploys: [10m, 1h]\n", "deploys[1]: 1h0m0s is outside the scenario [0, 1h0m0s)"},
 		{"deploy negative", validBase + "deploys: [-1m]\n", "deploys[0]: -1m0s is outside the scenario"},

@@ -13,7 +13,9 @@ type Values struct {
 	NICBytesPerSec float64 // eth0 egress
 	LinkSpeedBytes float64 // eth0 link speed, bytes per second
 	ReadyzLatency  time.Duration
-	ReadyzStatus   int // 200, an HTTP failure status, or 0 for no answer
+	// ReadyzStatus is 200, an HTTP failure status, or 0 for no answer (the
+	// request times out; ReadyzLatency then does not apply).
+	ReadyzStatus int
 }
 
 // NICUtilisation is egress over link speed.
