@@ -1,0 +1,87 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/scaplock/scaplock/lock"
+)
+
+// ErrorBody is the one error shape of the API.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+	// Holds are the holds behind a refusal (423) or conflict (409).
+	Holds []lock.Hold `json:"holds,omitempty"`
+}
+
+// ErrorDetail names what went wrong; Field is set for bad input.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// Sentinel errors of the HTTP edge.
+var (
+	errUnauthorized = errors.New("unauthorized")
+	errTooLarge     = errors.New("request body too large")
+)
+
+// writeError maps err to a status and writes the error body. A refusal
+// carries the refusal message of statusURL's service.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL string) {
+	status, code := http.StatusInternalServerError, "internal"
+	var fe *lock.FieldError
+	switch {
+	case errors.Is(err, errTooLarge):
+		status, code = http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, lock.ErrInvalid):
+		status, code = http.StatusBadRequest, "invalid"
+	case errors.Is(err, errUnauthorized):
+		status, code = http.StatusUnauthorized, "unauthorized"
+	case errors.Is(err, lock.ErrForbidden):
+		status, code = http.StatusForbidden, "forbidden"
+	case errors.Is(err, lock.ErrNotFound):
+		status, code = http.StatusNotFound, "not_found"
+	case errors.Is(err, lock.ErrConflict):
+		status, code = http.StatusConflict, "conflict"
+	case errors.Is(err, lock.ErrRefused):
+		status, code = http.StatusLocked, "refused"
+	case errors.Is(err, errUnavailable):
+		status, code = http.StatusServiceUnavailable, "unavailable"
+	}
+	body := ErrorBody{Error: ErrorDetail{Code: code, Message: err.Error()}}
+	if errors.As(err, &fe) {
+		body.Error.Field = fe.Field
+	}
+	var refused *lock.RefusedError
+	if errors.As(err, &refused) {
+		body.Error.Message = lock.RefusalMessage(refused.Verdict, statusURL, time.Now())
+		body.Holds = refused.Verdict.Blocking
+	}
+	var conflict *lock.DeployConflictError
+	if errors.As(err, &conflict) {
+		body.Holds = []lock.Hold{conflict.Holder}
+	}
+	if status == http.StatusInternalServerError {
+		log.Error("request failed", "err", err)
+		body.Error.Message = "internal error"
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="scaplock"`)
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON writes v with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

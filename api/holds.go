@@ -1,0 +1,179 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/scaplock/scaplock/lock"
+)
+
+// readBody reads a request body within MaxBodyBytes.
+func readBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, &lock.FieldError{Field: "body", Message: "could not be read"}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	return body, nil
+}
+
+func (a *API) createHold(w http.ResponseWriter, r *http.Request) {
+	a.create(w, r, lock.KindManual, a.cfg.MaxHoldDuration, false)
+}
+
+func (a *API) createOverride(w http.ResponseWriter, r *http.Request) {
+	a.create(w, r, lock.KindOverride, a.cfg.MaxOverrideDuration, true)
+}
+
+func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max time.Duration, needDuration bool) {
+	body, err := readBody(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	in, err := parseHoldBody(body, max, needDuration)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	p, _ := principal(r)
+	h, err := a.store.Create(r.Context(), lock.HoldRequest{
+		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration,
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.log.Info("hold created", "id", h.ID, "kind", h.Kind, "scope", h.Scope, "owner", h.Owner)
+	writeJSON(w, http.StatusCreated, h)
+}
+
+func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	var b AmendBody
+	if err := decodeJSON(body, &b); err != nil {
+		a.fail(w, err)
+		return
+	}
+	d, err := lock.ParseDuration("duration", b.Duration)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if b.Duration != "" {
+		if err := lock.ValidateDuration("duration", d, a.cfg.MaxHoldDuration); err != nil {
+			a.fail(w, err)
+			return
+		}
+	}
+	p, _ := principal(r)
+	h, err := a.store.Amend(r.Context(), chi.URLParam(r, "id"), p.Subject, lock.Amendment{
+		Reason: b.Reason, Duration: d, Kinds: []lock.Kind{lock.KindManual},
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (a *API) releaseHold(w http.ResponseWriter, r *http.Request) {
+	a.release(w, r, lock.ReleaseRequest{Kinds: []lock.Kind{lock.KindManual}})
+}
+
+func (a *API) cancelOverride(w http.ResponseWriter, r *http.Request) {
+	a.release(w, r, lock.ReleaseRequest{Kinds: []lock.Kind{lock.KindOverride}})
+}
+
+func (a *API) releaseDeploy(w http.ResponseWriter, r *http.Request) {
+	p, _ := principal(r)
+	req := lock.ReleaseRequest{Kinds: []lock.Kind{lock.KindDeploy}}
+	if !p.Has(RoleAdmin) {
+		req.Owner = p.Subject
+	}
+	a.release(w, r, req)
+}
+
+func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRequest) {
+	body, err := readBody(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	var b ReleaseBody
+	if err := decodeJSON(body, &b); err != nil {
+		a.fail(w, err)
+		return
+	}
+	p, _ := principal(r)
+	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
+	h, err := a.store.Release(r.Context(), req)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.log.Info("hold released", "id", h.ID, "kind", h.Kind, "scope", h.Scope, "by", p.Subject)
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (a *API) listHolds(w http.ResponseWriter, _ *http.Request) {
+	snap := a.store.Snapshot()
+	writeJSON(w, http.StatusOK, map[string]any{"holds": nonNil(snap.Holds), "revision": snap.Revision})
+}
+
+func (a *API) getHold(w http.ResponseWriter, r *http.Request) {
+	h, err := a.store.Get(chi.URLParam(r, "id"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	req, err := parseDeployBody(body)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	p, _ := principal(r)
+	req.Owner = p.Subject
+	h, err := a.store.AcquireDeploy(r.Context(), req)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	a.log.Info("deploy started", "id", h.ID, "scope", h.Scope, "owner", h.Owner)
+	writeJSON(w, http.StatusCreated, h)
+}
+
+func (a *API) keepAlive(w http.ResponseWriter, r *http.Request) {
+	p, _ := principal(r)
+	h, err := a.store.KeepAlive(r.Context(), chi.URLParam(r, "id"), p.Subject)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h)
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/scaplock/scaplock/lock"
+)
+
+// errUnavailable: the store cannot be reached.
+var errUnavailable = errors.New("store unavailable")
+
+// GateInfo is what the API shows of the gate; the server provides it.
+type GateInfo struct {
+	Mode     string   `json:"mode"`
+	Clusters []string `json:"clusters"`
+}
+
+// Config wires the API.
+type Config struct {
+	Store *lock.Store
+	Auth  *Authenticator
+	// AnonymousRead lets reads through without a token.
+	AnonymousRead bool
+	// MaxHoldDuration bounds manual holds (7 days by default).
+	MaxHoldDuration time.Duration
+	// MaxOverrideDuration bounds overrides (4 hours by default).
+	MaxOverrideDuration time.Duration
+	// StatusURL is printed in refusal messages.
+	StatusURL string
+	Gate      GateInfo
+	// Ready reports whether etcd is reachable.
+	Ready func(ctx context.Context) error
+	// Page serves "/"; nil serves nothing there.
+	Page     http.Handler
+	Logger   *slog.Logger
+	Registry *prometheus.Registry
+}
+
+// API holds the handlers' dependencies.
+type API struct {
+	cfg     Config
+	store   *lock.Store
+	log     *slog.Logger
+	metrics *httpMetrics
+}
+
+// New builds the router.
+func New(cfg Config) http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxHoldDuration == 0 {
+		cfg.MaxHoldDuration = 7 * 24 * time.Hour
+	}
+	if cfg.MaxOverrideDuration == 0 {
+		cfg.MaxOverrideDuration = 4 * time.Hour
+	}
+	if cfg.Registry == nil {
+		cfg.Registry = prometheus.NewRegistry()
+	}
+	a := &API{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newHTTPMetrics(cfg.Registry)}
+	fail := a.fail
+
+	r := chi.NewRouter()
+	r.Use(middleware.Recoverer, a.metrics.middleware, securityHeaders)
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
+		fail(w, errors.New("no such route: "+lock.ErrNotFound.Error()))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}})
+	})
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	r.Get("/readyz", a.readyz)
+	r.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry}))
+	if cfg.Page != nil {
+		r.Handle("/", cfg.Page)
+		r.Handle("/static/*", cfg.Page)
+	}
+
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(cfg.Auth.authenticate(fail))
+		r.Group(func(r chi.Router) {
+			if !cfg.AnonymousRead {
+				r.Use(require(fail))
+			}
+			r.Get("/status", a.status)
+			r.Get("/preflight", a.preflight)
+			r.Get("/holds", a.listHolds)
+			r.Get("/holds/{id}", a.getHold)
+			r.Get("/history", a.history)
+			r.Get("/events", a.events)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(require(fail, RoleSRE))
+			r.Post("/holds", a.createHold)
+			r.Patch("/holds/{id}", a.amendHold)
+			r.Delete("/holds/{id}", a.releaseHold)
+			r.Post("/overrides", a.createOverride)
+			r.Delete("/overrides/{id}", a.cancelOverride)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(require(fail, RoleDeployer))
+			r.Post("/deploys", a.acquireDeploy)
+			r.Put("/deploys/{id}/keepalive", a.keepAlive)
+			r.Delete("/deploys/{id}", a.releaseDeploy)
+		})
+	})
+	return r
+}
+
+func (a *API) fail(w http.ResponseWriter, err error) { writeError(w, a.log, err, a.cfg.StatusURL) }
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.cfg.Ready(ctx); err != nil {
+			a.fail(w, errors.Join(errUnavailable, err))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "revision": a.store.Revision()})
+}
+
+// securityHeaders sets conservative headers on every answer.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("X-Frame-Options", "DENY")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Config is scaplockd's configuration, read from SCAPLOCK_* variables.
+type Config struct {
+	Listen           string   `env:"SCAPLOCK_LISTEN, default=:8080"`
+	DataDir          string   `env:"SCAPLOCK_DATA_DIR, default=./scaplock-data"`
+	EtcdEndpoints    []string `env:"SCAPLOCK_ETCD_ENDPOINTS"`
+	EtcdCAFile       string   `env:"SCAPLOCK_ETCD_CA_FILE"`
+	EtcdCertFile     string   `env:"SCAPLOCK_ETCD_CERT_FILE"`
+	EtcdKeyFile      string   `env:"SCAPLOCK_ETCD_KEY_FILE"`
+	EtcdPrefix       string   `env:"SCAPLOCK_ETCD_PREFIX, default=/scaplock/"`
+	JWTSecretFile    string   `env:"SCAPLOCK_JWT_SECRET_FILE"`
+	JWTPublicKeyFile string   `env:"SCAPLOCK_JWT_PUBLIC_KEY_FILE"`
+	JWTIssuer        string   `env:"SCAPLOCK_JWT_ISSUER"`
+	JWTAudience      string   `env:"SCAPLOCK_JWT_AUDIENCE"`
+	AnonymousRead    bool     `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
+	// ClustersFile lists the clusters the gate watches; empty: no gate.
+	ClustersFile string `env:"SCAPLOCK_CLUSTERS_FILE"`
+	// GateMode overrides the clusters file's mode (enforce | observe).
+	GateMode            string        `env:"SCAPLOCK_GATE_MODE"`
+	MaxHoldDuration     time.Duration `env:"SCAPLOCK_MAX_HOLD_DURATION, default=168h"`
+	MaxOverrideDuration time.Duration `env:"SCAPLOCK_MAX_OVERRIDE_DURATION, default=4h"`
+	HistoryMaxAge       time.Duration `env:"SCAPLOCK_HISTORY_MAX_AGE, default=2160h"`
+	HistoryMaxEvents    int           `env:"SCAPLOCK_HISTORY_MAX_EVENTS, default=100000"`
+	// PublicURL is the status page address printed in refusal messages.
+	PublicURL string `env:"SCAPLOCK_PUBLIC_URL"`
+	// ReplicaName identifies this replica in the gate election; the host name by default.
+	ReplicaName     string        `env:"SCAPLOCK_REPLICA_NAME"`
+	ShutdownTimeout time.Duration `env:"SCAPLOCK_SHUTDOWN_TIMEOUT, default=15s"`
+	LogLevel        string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
+	LogFormat       string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
+}
+
+// LoadConfig reads the configuration from lookup (the environment when nil)
+// and validates it. Every error names the variable.
+func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) {
+	if lookup == nil {
+		lookup = envconfig.OsLookuper()
+	}
+	var c Config
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookup}); err != nil {
+		return Config{}, nameVariable(err)
+	}
+	if c.ReplicaName == "" {
+		host, _ := os.Hostname()
+		c.ReplicaName = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+	return c, c.validate()
+}
+
+// nameVariable rewrites envconfig's "FieldName: ..." into "SCAPLOCK_X: ...".
+func nameVariable(err error) error {
+	msg := err.Error()
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if rest, ok := strings.CutPrefix(msg, f.Name+": "); ok {
+			name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+			return fmt.Errorf("%s: %s", name, rest)
+		}
+	}
+	return err
+}
+
+func (c Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("SCAPLOCK_LISTEN: %q is not host:port: %v", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		return fmt.Errorf("SCAPLOCK_DATA_DIR: must not be empty")
+	}
+	for _, e := range c.EtcdEndpoints {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %q is not an http(s)://host:port URL", e)
+		}
+	}
+	for name, path := range map[string]string{
+		"SCAPLOCK_ETCD_CA_FILE": c.EtcdCAFile, "SCAPLOCK_ETCD_CERT_FILE": c.EtcdCertFile, "SCAPLOCK_ETCD_KEY_FILE": c.EtcdKeyFile,
+		"SCAPLOCK_JWT_SECRET_FILE": c.JWTSecretFile, "SCAPLOCK_JWT_PUBLIC_KEY_FILE": c.JWTPublicKeyFile, "SCAPLOCK_CLUSTERS_FILE": c.ClustersFile,
+	} {
+		if path == "" {
+			continue
+		}
+		if _, err := os.Stat(path); err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+	}
+	if (c.EtcdCertFile == "") != (c.EtcdKeyFile == "") {
+		return fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE and SCAPLOCK_ETCD_KEY_FILE: set both or neither")
+	}
+	if len(c.EtcdEndpoints) == 0 && (c.EtcdCAFile != "" || c.EtcdCertFile != "") {
+		return fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: TLS settings need SCAPLOCK_ETCD_ENDPOINTS (the embedded etcd is local)")
+	}
+	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
+		return fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE: set only one")
+	}
+	if len(c.EtcdEndpoints) > 0 && c.JWTSecretFile == "" && c.JWTPublicKeyFile == "" {
+		return fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: with an external etcd a JWT key must be configured (or SCAPLOCK_JWT_PUBLIC_KEY_FILE)")
+	}
+	if !strings.HasPrefix(c.EtcdPrefix, "/") || !strings.HasSuffix(c.EtcdPrefix, "/") {
+		return fmt.Errorf("SCAPLOCK_ETCD_PREFIX: %q must start and end with /", c.EtcdPrefix)
+	}
+	switch c.GateMode {
+	case "", "enforce", "observe":
+	default:
+		return fmt.Errorf("SCAPLOCK_GATE_MODE: %q is not enforce or observe", c.GateMode)
+	}
+	for name, d := range map[string]time.Duration{
+		"SCAPLOCK_MAX_HOLD_DURATION": c.MaxHoldDuration, "SCAPLOCK_MAX_OVERRIDE_DURATION": c.MaxOverrideDuration,
+		"SCAPLOCK_HISTORY_MAX_AGE": c.HistoryMaxAge, "SCAPLOCK_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			return fmt.Errorf("%s: must be positive, got %s", name, d)
+		}
+	}
+	if c.HistoryMaxEvents <= 0 {
+		return fmt.Errorf("SCAPLOCK_HISTORY_MAX_EVENTS: must be positive, got %d", c.HistoryMaxEvents)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("SCAPLOCK_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		return fmt.Errorf("SCAPLOCK_LOG_FORMAT: %q is not json or text", c.LogFormat)
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" {
+			return fmt.Errorf("SCAPLOCK_PUBLIC_URL: %q is not an absolute URL", c.PublicURL)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,268 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/migrations"
+	"github.com/scaplock/scaplock/web"
+)
+
+// Server is a running scaplockd.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	embedded *EmbeddedEtcd
+	cli      *clientv3.Client
+	store    *lock.Store
+	gate     *gateRunner
+	http     *http.Server
+	listener net.Listener
+	served   chan error
+	// SecretFile is the HS256 secret in use, if any.
+	SecretFile string
+}
+
+// Start brings scaplockd up: etcd, migrations, the store, the gate and the
+// HTTP server. On error everything started so far is stopped again.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.stopBackends()
+		}
+	}()
+	if err := s.connect(); err != nil {
+		return nil, err
+	}
+	auth, err := s.authenticator()
+	if err != nil {
+		return nil, err
+	}
+	keys := lock.NewKeys(cfg.EtcdPrefix)
+	mctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if _, err := migrations.Run(mctx, s.cli, keys, migrations.All, log); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.store, err = lock.Open(ctx, s.cli, lock.Options{
+		Prefix: cfg.EtcdPrefix, Logger: log,
+		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
+		Registerer: reg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	gateInfo := api.GateInfo{Mode: "off"}
+	if cfg.ClustersFile != "" {
+		if s.gate, err = startGate(cfg, s.cli, s.store, reg, log); err != nil {
+			return nil, err
+		}
+		gateInfo = s.gate.info()
+	}
+	s.listener, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("SCAPLOCK_LISTEN: %w", err)
+	}
+	statusURL := cfg.PublicURL
+	if statusURL == "" {
+		statusURL = "http://" + displayAddr(s.listener.Addr()) + "/"
+	}
+	handler := api.New(api.Config{
+		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
+		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
+		StatusURL: statusURL, Gate: gateInfo, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
+	})
+	baseCtx, cancelRequests := context.WithCancel(context.Background())
+	s.http = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+	}
+	// Streams and queued deploys never go idle: end them when shutdown starts.
+	s.http.RegisterOnShutdown(cancelRequests)
+	go func() { s.served <- s.http.Serve(s.listener) }()
+	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
+		"etcd", s.etcdDescription(), "prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName)
+	return s, nil
+}
+
+// URL is the base URL the server answers on.
+func (s *Server) URL() string { return "http://" + displayAddr(s.listener.Addr()) }
+
+// Store is the server's lock store.
+func (s *Server) Store() *lock.Store { return s.store }
+
+// Stop shuts down in reverse order of start, bounded by ShutdownTimeout:
+// stop accepting and drain requests, stop the gate, close the store and
+// etcd.
+func (s *Server) Stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	var errs []error
+	if s.http != nil {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+		if err := <-s.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.stopBackends()
+	return errors.Join(errs...)
+}
+
+func (s *Server) stopBackends() {
+	if s.gate != nil {
+		s.gate.stop()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+	if s.cli != nil {
+		s.cli.Close()
+	}
+	if s.embedded != nil {
+		s.embedded.Close()
+	}
+}
+
+// Run starts the server and stops it when ctx is done.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	s, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	case err := <-s.served:
+		s.served <- err
+		log.Error("http server stopped", "err", err)
+	}
+	err = s.Stop()
+	log.Info("stopped")
+	return err
+}
+
+// connect starts the embedded etcd or dials the configured cluster.
+func (s *Server) connect() error {
+	if len(s.cfg.EtcdEndpoints) == 0 {
+		e, err := StartEmbeddedEtcd(s.cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		s.embedded = e
+		s.cli, err = e.Client()
+		return err
+	}
+	tlsCfg, err := s.etcdTLS()
+	if err != nil {
+		return err
+	}
+	s.cli, err = clientv3.New(clientv3.Config{Endpoints: s.cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, TLS: tlsCfg})
+	if err != nil {
+		return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.cli.Status(ctx, s.cfg.EtcdEndpoints[0]); err != nil {
+		return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: etcd at %s unreachable: %w", s.cfg.EtcdEndpoints[0], err)
+	}
+	return nil
+}
+
+func (s *Server) etcdTLS() (*tls.Config, error) {
+	if s.cfg.EtcdCAFile == "" && s.cfg.EtcdCertFile == "" {
+		return nil, nil
+	}
+	t := &tls.Config{MinVersion: tls.VersionTLS12}
+	if s.cfg.EtcdCAFile != "" {
+		pem, err := os.ReadFile(s.cfg.EtcdCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: %w", err)
+		}
+		t.RootCAs = x509.NewCertPool()
+		if !t.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: no certificates in %s", s.cfg.EtcdCAFile)
+		}
+	}
+	if s.cfg.EtcdCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.EtcdCertFile, s.cfg.EtcdKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE: %w", err)
+		}
+		t.Certificates = []tls.Certificate{cert}
+	}
+	return t, nil
+}
+
+// authenticator loads the configured key or, with the embedded etcd and
+// nothing configured, a secret generated in the data dir on first start.
+func (s *Server) authenticator() (*api.Authenticator, error) {
+	ac := api.AuthConfig{
+		SecretFile: s.cfg.JWTSecretFile, PublicKeyFile: s.cfg.JWTPublicKeyFile,
+		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience,
+	}
+	if ac.SecretFile == "" && ac.PublicKeyFile == "" {
+		path, created, err := ensureSecret(s.cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		ac.SecretFile = path
+		if created {
+			s.log.Info("generated a JWT secret; mint tokens with `scaplock token --secret-file` on it", "secret_file", path)
+		} else {
+			s.log.Info("using the JWT secret in the data dir", "secret_file", path)
+		}
+	}
+	s.SecretFile = ac.SecretFile
+	auth, err := api.NewAuthenticator(ac)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("JWT verification", "algorithm", auth.Method(), "issuer", ac.Issuer, "audience", ac.Audience, "anonymous_read", s.cfg.AnonymousRead)
+	return auth, nil
+}
+
+// ready reports whether etcd answers.
+func (s *Server) ready(ctx context.Context) error {
+	_, err := s.cli.Get(ctx, lock.NewKeys(s.cfg.EtcdPrefix).SchemaVersion(), clientv3.WithCountOnly())
+	return err
+}
+
+func (s *Server) etcdDescription() string {
+	if s.embedded != nil {
+		return "embedded (" + s.cfg.DataDir + ")"
+	}
+	return fmt.Sprint(s.cfg.EtcdEndpoints)
+}
+
+// displayAddr turns a wildcard listen address into one a browser can open.
+func displayAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
