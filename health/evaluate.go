@@ -29,8 +29,11 @@ import (
 // c.MaxConsecutiveErrors evaluations becomes StatusUnknown unless degraded.
 //
 // A cluster that has never been evaluated (zero State) is unknown until a
-// round with usable data, and then ok at once unless it trips.
+// round with usable data, and then ok at once unless it trips. For a
+// Cluster built by hand rather than by ParseConfig, counts below 1 act as 1.
 func Evaluate(prev State, samples []Sample, c Cluster, now time.Time) State {
+	c.TripAfter, c.ClearAfter = max(c.TripAfter, 1), max(c.ClearAfter, 1)
+	c.MinBreachingHosts, c.MaxConsecutiveErrors = max(c.MinBreachingHosts, 1), max(c.MaxConsecutiveErrors, 1)
 	next := State{
 		Cluster:   c.Name,
 		Status:    prev.Status,

@@ -209,6 +209,14 @@ func TestEvaluateStatus(t *testing.T) {
 	}
 }
 
+func TestEvaluateHandBuiltCluster(t *testing.T) {
+	c := Cluster{Name: "eqiad", Thresholds: DefaultThresholds} // every count zero
+	states := run(State{}, c, [][]Sample{healthy(), healthy(), with(smp(host1, SignalCPU, 0.95))})
+	if got := statuses(states); got != "OOD" {
+		t.Errorf("statuses = %s, want OOD (zero counts act as 1)", got)
+	}
+}
+
 func TestEvaluateCountsErrorsApartFromBreaches(t *testing.T) {
 	c := testCluster()
 	states := run(State{}, c, repeat(4, with(failed(host1, SignalCPU), smp(host2, SignalCPU, 0.95))))
