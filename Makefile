@@ -1,0 +1,48 @@
+# scaplock — `make run` starts the service with an embedded etcd,
+# `make test` installs what the tests need and runs every test.
+
+GO        ?= go
+BIN       := bin
+DEB_PKGS  := prometheus-node-exporter prometheus chromium
+DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build run test deps bench fuzz vet demo clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+
+run: build
+	./$(BIN)/scaplockd
+
+demo: build
+	./$(BIN)/scaplockd --demo
+
+# The tests start Debian's node_exporter, Prometheus and Chromium on
+# loopback; install them when missing (needs root or sudo and apt).
+deps:
+	@missing=""; for b in $(DEB_BINS); do [ -x $$b ] || missing=yes; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing $(DEB_PKGS) for the tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(DEB_PKGS) >/dev/null; \
+	fi
+	@for b in $(DEB_BINS); do [ -x $$b ] || { echo "missing $$b after install" >&2; exit 1; }; done
+
+vet:
+	$(GO) vet ./...
+
+test: deps vet
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+bench: deps
+	$(GO) run ./cmd/scaplock-bench -report bench-report.md
+
+fuzz:
+	$(GO) test ./api -run '^$$' -fuzz FuzzHoldBody -fuzztime 60s
+
+clean:
+	rm -rf $(BIN) scaplock-data bench-report.md

@@ -1,0 +1,168 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/server"
+)
+
+func config(t *testing.T, env map[string]string) server.Config {
+	t.Helper()
+	full := map[string]string{"SCAPLOCK_LISTEN": "127.0.0.1:0", "SCAPLOCK_SHUTDOWN_TIMEOUT": "5s"}
+	for k, v := range env {
+		full[k] = v
+	}
+	cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func TestConfigErrorsNameTheVariable(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]map[string]string{
+		"SCAPLOCK_LISTEN":                {"SCAPLOCK_LISTEN": "8080"},
+		"SCAPLOCK_ANONYMOUS_READ":        {"SCAPLOCK_ANONYMOUS_READ": "maybe"},
+		"SCAPLOCK_MAX_HOLD_DURATION":     {"SCAPLOCK_MAX_HOLD_DURATION": "forever"},
+		"SCAPLOCK_ETCD_ENDPOINTS":        {"SCAPLOCK_ETCD_ENDPOINTS": "etcd1:2379"},
+		"SCAPLOCK_ETCD_PREFIX":           {"SCAPLOCK_ETCD_PREFIX": "scaplock"},
+		"SCAPLOCK_JWT_SECRET_FILE":       {"SCAPLOCK_JWT_SECRET_FILE": filepath.Join(dir, "missing")},
+		"SCAPLOCK_GATE_MODE":             {"SCAPLOCK_GATE_MODE": "sometimes"},
+		"SCAPLOCK_ETCD_CA_FILE":          {"SCAPLOCK_ETCD_CA_FILE": "/etc/hostname"},
+		"SCAPLOCK_MAX_OVERRIDE_DURATION": {"SCAPLOCK_MAX_OVERRIDE_DURATION": "-1h"},
+		"SCAPLOCK_LOG_LEVEL":             {"SCAPLOCK_LOG_LEVEL": "loud"},
+	}
+	for name, env := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(env))
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("error %v does not name %s", err, name)
+			}
+		})
+	}
+	cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != ":8080" || cfg.DataDir != "./scaplock-data" || cfg.EtcdPrefix != "/scaplock/" || !cfg.AnonymousRead || cfg.MaxHoldDuration != 7*24*time.Hour {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+}
+
+func start(t *testing.T, cfg server.Config) *server.Server {
+	t.Helper()
+	srv, err := server.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv
+}
+
+func post(t *testing.T, url, token string, body any) *http.Response {
+	t.Helper()
+	raw, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(raw))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// Stop the server and start it again on the same data dir: holds, history
+// and the generated secret survive.
+func TestPersistenceAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir})
+	srv := start(t, cfg)
+	info, err := os.Stat(srv.SecretFile)
+	if err != nil || info.Mode().Perm() != 0o600 || filepath.Dir(srv.SecretFile) != dir {
+		t.Fatalf("generated secret: %v %v", info, err)
+	}
+	secret, err := api.ReadSecret(srv.SecretFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, _ := api.SignHS256(secret, "alice", []string{api.RoleSRE}, time.Hour, time.Now())
+	resp := post(t, srv.URL()+"/api/v1/holds", token, api.HoldBody{Scope: "global", Reason: "survives restarts"})
+	var h lock.Hold
+	json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	if err := srv.Stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	again := start(t, cfg)
+	defer again.Stop()
+	got, err := again.Store().Get(h.ID)
+	if err != nil || got.Reason != "survives restarts" || got.Revision != h.Revision {
+		t.Fatalf("hold after restart: %+v, %v", got, err)
+	}
+	page, err := again.Store().History(context.Background(), lock.HistoryQuery{})
+	if err != nil || len(page.Events) != 1 || page.Events[0].Hold.ID != h.ID {
+		t.Fatalf("history after restart: %+v, %v", page.Events, err)
+	}
+	// The same secret still verifies, and preflight refuses from the cache.
+	resp = post(t, again.URL()+"/api/v1/holds", token, api.HoldBody{Scope: "eqiad", Reason: "second"})
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("token from before the restart: %d", resp.StatusCode)
+	}
+	pf, err := http.Get(again.URL() + "/api/v1/preflight?scope=codfw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf.Body.Close()
+	if pf.StatusCode != http.StatusLocked {
+		t.Fatalf("preflight after restart: %d", pf.StatusCode)
+	}
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		r, err := http.Get(again.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Fatalf("%s: %d", path, r.StatusCode)
+		}
+	}
+}
+
+// Shutdown ends event streams instead of waiting for them, within the timeout.
+func TestShutdownDrainsStreams(t *testing.T) {
+	srv := start(t, config(t, map[string]string{"SCAPLOCK_DATA_DIR": t.TempDir()}))
+	resp, err := http.Get(srv.URL() + "/api/v1/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	done := make(chan error, 1)
+	go func() { done <- srv.Stop() }()
+	select {
+	case err := <-done:
+		// A stream that held shutdown up would make Shutdown time out.
+		if err != nil {
+			t.Fatalf("stop: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("shutdown hung on an open event stream")
+	}
+}
