@@ -1,0 +1,593 @@
+// scaplock status page. Plain script, no build step, no external fetch.
+//
+// Every piece of data is put on the page with textContent or
+// createElement/createElementNS, never by parsing HTML: a hold reason is
+// text.
+//
+// Liveness: any message on /api/v1/events re-fetches status and history
+// (debounced). Anonymous reads use EventSource. When the service wants a
+// token (401), EventSource cannot send it, so the same stream is read with
+// fetch() and the Authorization header; only the fact that a message came
+// matters, so the reader just looks for "event:"/"data:" lines. While no
+// stream is open the page polls every 5 s and retries the stream every 30 s.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "scaplock.token";
+  const DEBOUNCE_MS = 100;
+  const POLL_MS = 5000;
+  const STREAM_RETRY_MS = 30000;
+
+  const SIGNALS = [
+    { key: "latency", label: "readyz latency" },
+    { key: "cpu", label: "CPU" },
+    { key: "retransmits", label: "TCP retransmits" },
+    { key: "nic", label: "NIC egress" },
+  ];
+
+  const state = {
+    token: sessionStorage.getItem(TOKEN_KEY) || "",
+    needToken: false,
+    lostSince: null, // Date of the first failed request since the last success
+    lastOK: null,
+    streamOpen: false,
+    streamKind: "", // "eventsource" | "fetch" | ""
+    stream: null, // EventSource or AbortController
+    streamTriedAt: 0,
+    status: null,
+    history: null,
+    refreshTimer: 0,
+    inFlight: false,
+    again: false,
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, opts, children) {
+    const e = document.createElement(tag);
+    if (opts) {
+      if (opts.cls) e.className = opts.cls;
+      if (opts.text !== undefined && opts.text !== null) e.textContent = String(opts.text);
+      if (opts.attrs) for (const [k, v] of Object.entries(opts.attrs)) e.setAttribute(k, String(v));
+    }
+    if (children) for (const c of children) if (c) e.appendChild(c);
+    return e;
+  }
+
+  const SVG = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) {
+    const e = document.createElementNS(SVG, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, String(v));
+    return e;
+  }
+
+  // ---- time -------------------------------------------------------------
+
+  function pad(n) { return String(n).padStart(2, "0"); }
+
+  function utc(d) {
+    return d.getUTCFullYear() + "-" + pad(d.getUTCMonth() + 1) + "-" + pad(d.getUTCDate()) + " " +
+      pad(d.getUTCHours()) + ":" + pad(d.getUTCMinutes()) + ":" + pad(d.getUTCSeconds()) + " UTC";
+  }
+
+  function span(ms) {
+    let s = Math.round(Math.abs(ms) / 1000);
+    if (s < 60) return s + "s";
+    const d = Math.floor(s / 86400); s -= d * 86400;
+    const h = Math.floor(s / 3600); s -= h * 3600;
+    const m = Math.floor(s / 60); s -= m * 60;
+    if (d) return d + "d " + h + "h";
+    if (h) return h + "h " + m + "m";
+    return m + "m " + s + "s";
+  }
+
+  function relative(d, now) {
+    const ms = d.getTime() - now;
+    return ms > 0 ? "in " + span(ms) : span(ms) + " ago";
+  }
+
+  function parseTime(s) {
+    if (!s || s.startsWith("0001-")) return null;
+    const d = new Date(s);
+    return isNaN(d.getTime()) ? null : d;
+  }
+
+  // A <time> whose relative part is refreshed every second by tick().
+  function timeEl(s, cls) {
+    const d = parseTime(s);
+    if (!d) return el("span", { text: "—", cls: "muted" });
+    const t = el("time", { cls: "when " + (cls || ""), attrs: { datetime: d.toISOString(), title: utc(d) } });
+    t.appendChild(el("span", { cls: "abs", text: utc(d) }));
+    t.appendChild(el("span", { cls: "rel", text: relative(d, Date.now()) }));
+    return t;
+  }
+
+  function tick() {
+    const now = Date.now();
+    for (const t of document.querySelectorAll("time.when")) {
+      const d = new Date(t.getAttribute("datetime"));
+      const rel = t.querySelector(".rel");
+      if (rel) rel.textContent = relative(d, now);
+    }
+    renderConn();
+  }
+
+  // ---- fetching -----------------------------------------------------------
+
+  function headers(extra) {
+    const h = Object.assign({ Accept: "application/json" }, extra || {});
+    if (state.token) h.Authorization = "Bearer " + state.token;
+    return h;
+  }
+
+  class HTTPError extends Error {
+    constructor(status, body) {
+      const e = body && body.error;
+      super(e && e.message ? e.message : "HTTP " + status);
+      this.status = status;
+      this.code = e && e.code;
+      this.field = e && e.field;
+    }
+  }
+
+  async function getJSON(path) {
+    const r = await fetch(path, { headers: headers(), cache: "no-store", credentials: "omit" });
+    let body = null;
+    try { body = await r.json(); } catch (_) { body = null; }
+    if (!r.ok) throw new HTTPError(r.status, body);
+    return body;
+  }
+
+  function scheduleRefresh() {
+    if (state.refreshTimer) return;
+    state.refreshTimer = setTimeout(() => { state.refreshTimer = 0; refresh(); }, DEBOUNCE_MS);
+  }
+
+  async function refresh() {
+    if (state.inFlight) { state.again = true; return; }
+    state.inFlight = true;
+    try {
+      const [status, history] = await Promise.all([getJSON("/api/v1/status"), getJSON("/api/v1/history?limit=50")]);
+      state.status = status;
+      state.history = history;
+      state.lostSince = null;
+      state.lastOK = new Date();
+      setNeedToken(false);
+      render();
+    } catch (err) {
+      if (err instanceof HTTPError && err.status === 401) {
+        setNeedToken(true, state.token ? "The token was refused: " + err.message : "This service needs a token to read its status.");
+      } else if (!state.lostSince) {
+        state.lostSince = new Date();
+      }
+      renderConn();
+    } finally {
+      state.inFlight = false;
+      if (state.again) { state.again = false; scheduleRefresh(); }
+    }
+  }
+
+  // ---- the event stream -------------------------------------------------
+
+  function closeStream() {
+    if (state.stream) {
+      if (state.streamKind === "eventsource") state.stream.close();
+      else state.stream.abort();
+    }
+    state.stream = null;
+    state.streamKind = "";
+    state.streamOpen = false;
+  }
+
+  function openStream() {
+    closeStream();
+    state.streamTriedAt = Date.now();
+    if (state.token) openFetchStream(); else openEventSource();
+    renderConn();
+  }
+
+  function openEventSource() {
+    let es;
+    try { es = new EventSource("/api/v1/events"); } catch (_) { return; }
+    state.stream = es;
+    state.streamKind = "eventsource";
+    const onMessage = () => { state.streamOpen = true; scheduleRefresh(); };
+    for (const type of ["hello", "event", "health", "leader", "message"]) es.addEventListener(type, onMessage);
+    es.onopen = () => { state.streamOpen = true; renderConn(); };
+    es.onerror = () => {
+      if (state.stream !== es) return;
+      state.streamOpen = false;
+      if (es.readyState === EventSource.CLOSED) {
+        // Not a stream (401, error page): poll, and retry later.
+        state.stream = null;
+        state.streamKind = "";
+      }
+      refresh();
+    };
+  }
+
+  async function openFetchStream() {
+    const ctl = new AbortController();
+    state.stream = ctl;
+    state.streamKind = "fetch";
+    try {
+      const r = await fetch("/api/v1/events", {
+        headers: headers({ Accept: "text/event-stream" }), cache: "no-store", credentials: "omit", signal: ctl.signal,
+      });
+      if (!r.ok || !r.body || !(r.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
+        throw new Error("no stream: HTTP " + r.status);
+      }
+      state.streamOpen = true;
+      renderConn();
+      const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += value;
+        const lines = buf.split(/\r\n|\r|\n/);
+        buf = lines.pop();
+        if (lines.some((l) => l.startsWith("data:") || l.startsWith("event:"))) scheduleRefresh();
+      }
+    } catch (_) {
+      // aborted, refused or dropped: polling takes over below
+    }
+    if (state.stream === ctl) {
+      state.stream = null;
+      state.streamKind = "";
+      state.streamOpen = false;
+      refresh();
+    }
+  }
+
+  // Every POLL_MS: poll while no stream is open; reopen a lost stream.
+  function pollLoop() {
+    if (state.needToken) return; // wait for a token rather than collect 401s
+    if (!state.streamOpen) {
+      refresh();
+      if (!state.stream && !state.needToken && Date.now() - state.streamTriedAt >= STREAM_RETRY_MS) openStream();
+    }
+  }
+
+  // ---- token --------------------------------------------------------------
+
+  function setNeedToken(need, why) {
+    const changed = state.needToken !== need;
+    state.needToken = need;
+    if (need) {
+      $("auth").hidden = false;
+      $("auth-why").textContent = why || "";
+      closeStream();
+    } else {
+      $("auth").hidden = !state.token;
+      $("auth-why").textContent = state.token ? "A token is in use for this tab." : "";
+    }
+    $("actions").hidden = !state.token || need;
+    if (changed && !need && !state.stream) openStream();
+  }
+
+  function useToken(tok) {
+    state.token = tok.trim();
+    if (state.token) sessionStorage.setItem(TOKEN_KEY, state.token);
+    else sessionStorage.removeItem(TOKEN_KEY);
+    state.needToken = false;
+    closeStream();
+    openStream();
+    setNeedToken(false);
+    refresh();
+  }
+
+  // ---- rendering ------------------------------------------------------------
+
+  function renderConn() {
+    const c = $("conn");
+    let text, cls;
+    if (state.lostSince) {
+      text = "connection lost since " + utc(state.lostSince) + " (" + span(Date.now() - state.lostSince.getTime()) + "); showing the last known state";
+      cls = "conn-lost";
+    } else if (state.needToken) {
+      text = "token needed";
+      cls = "conn-lost";
+    } else if (state.streamOpen) {
+      text = "live";
+      cls = "conn-live";
+    } else if (state.lastOK) {
+      text = "polling every " + POLL_MS / 1000 + " s (event stream unavailable)";
+      cls = "conn-poll";
+    } else {
+      text = "connecting…";
+      cls = "conn-wait";
+    }
+    if (c.textContent !== text) c.textContent = text;
+    c.className = "conn " + cls;
+    document.body.classList.toggle("stale", !!state.lostSince);
+    $("mode").textContent = state.token ? "reading with a token (fetch stream)" : "reading anonymously (EventSource)";
+  }
+
+  function render() {
+    const s = state.status;
+    if (!s) return;
+    $("gate-mode").textContent = s.gate && s.gate.mode ? s.gate.mode : "—";
+    $("gate-mode").className = "mode-" + (s.gate && s.gate.mode ? s.gate.mode : "none");
+    $("gate-leader").textContent = s.gate && s.gate.leader ? s.gate.leader : "none";
+    $("revision").textContent = String(s.revision);
+    $("as-of").replaceChildren(timeEl(s.time));
+    renderVerdicts(s);
+    renderHolds(s.holds || []);
+    renderOverrides(s.overrides || []);
+    renderHealth(s.health || {});
+    renderHistory((state.history && state.history.events) || []);
+    renderConn();
+  }
+
+  function covers(holdScope, scope) { return holdScope === "global" || holdScope === scope; }
+
+  function renderVerdicts(s) {
+    const list = $("verdict-list");
+    const items = [];
+    const refused = (s.verdicts || []).filter((v) => !v.allowed).length;
+    document.body.classList.toggle("refused", refused > 0);
+    document.title = (refused ? "REFUSED" : "ALLOWED") + " — scaplock";
+    for (const v of s.verdicts || []) {
+      const card = el("article", { cls: "verdict " + (v.allowed ? "verdict-allowed" : "verdict-refused"), attrs: { "data-scope": v.scope } });
+      card.appendChild(el("h3", { cls: "verdict-scope", text: v.scope }));
+      card.appendChild(el("p", { cls: "verdict-word" }, [
+        el("span", { cls: "verdict-icon", text: v.allowed ? "✓" : "✕", attrs: { "aria-hidden": "true" } }),
+        document.createTextNode(v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED"),
+      ]));
+      if (!v.allowed) {
+        card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
+        const why = el("ul", { cls: "verdict-why" });
+        for (const h of s.holds || []) {
+          if (!covers(h.scope, v.scope)) continue;
+          const overridden = h.kind === "auto" && (s.overrides || []).some((o) => covers(o.scope, v.scope) && covers(o.scope, h.scope));
+          const li = el("li", { cls: overridden ? "overridden" : "" }, [
+            el("span", { cls: "kind kind-" + h.kind, text: h.kind }),
+            el("span", { text: " " + h.scope + " · " + h.owner + (overridden ? " · overridden" : "") + ": " }),
+            el("span", { cls: "reason", text: h.reason }),
+            document.createTextNode(" · "),
+            timeEl(h.created_at),
+          ]);
+          why.appendChild(li);
+        }
+        card.appendChild(why);
+      }
+      items.push(card);
+    }
+    if (!items.length) items.push(el("p", { cls: "verdict verdict-unknown", text: "no scopes known" }));
+    list.replaceChildren(...items);
+  }
+
+  function expiresEl(h) {
+    if (h.expires_at) return timeEl(h.expires_at);
+    if (h.kind === "deploy" && h.ttl) return el("span", { text: "lease " + h.ttl + " after last keepalive" });
+    if (h.kind === "auto") return el("span", { text: h.hint || "when the cluster recovers" });
+    return el("span", { text: "until released" });
+  }
+
+  function reasonCell(h) {
+    const td = el("td", { cls: "reason-cell" }, [el("span", { cls: "reason", text: h.reason })]);
+    if (h.details && h.details.length) {
+      const ul = el("ul", { cls: "details" });
+      for (const d of h.details) ul.appendChild(el("li", { text: d }));
+      td.appendChild(ul);
+    }
+    if (h.hint && h.expires_at) td.appendChild(el("p", { cls: "hint", text: h.hint }));
+    return td;
+  }
+
+  function releaseButton(h, what) {
+    if (!state.token || (h.kind !== "manual" && h.kind !== "override")) return null;
+    const b = el("button", { cls: "release", text: h.kind === "override" ? "Cancel" : "Unlock", attrs: { type: "button", "data-id": h.id } });
+    b.addEventListener("click", () => releaseHold(h, what));
+    return b;
+  }
+
+  function renderHolds(holds) {
+    const rows = holds.map((h) => el("tr", { cls: "hold hold-" + h.kind, attrs: { "data-id": h.id } }, [
+      el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]),
+      el("th", { text: h.scope, attrs: { scope: "row" } }),
+      el("td", { text: h.owner }),
+      reasonCell(h),
+      el("td", {}, [timeEl(h.created_at)]),
+      el("td", {}, [expiresEl(h)]),
+      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "holds")]),
+    ]));
+    $("holds-table").tBodies[0].replaceChildren(...rows);
+    $("holds-table").hidden = rows.length === 0;
+    $("holds-empty").hidden = rows.length > 0;
+    $("holds-count").textContent = "(" + rows.length + ")";
+  }
+
+  function renderOverrides(overrides) {
+    const rows = overrides.map((h) => el("tr", { attrs: { "data-id": h.id } }, [
+      el("th", { text: h.scope, attrs: { scope: "row" } }),
+      el("td", { text: h.owner }),
+      reasonCell(h),
+      el("td", {}, [timeEl(h.created_at)]),
+      el("td", {}, [expiresEl(h)]),
+      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "overrides")]),
+    ]));
+    $("overrides-table").tBodies[0].replaceChildren(...rows);
+    $("overrides-table").hidden = rows.length === 0;
+    $("overrides-empty").hidden = rows.length > 0;
+    $("overrides-count").textContent = "(" + rows.length + ")";
+  }
+
+  // ---- health -------------------------------------------------------------
+
+  function fmt(sig, v) {
+    if (typeof v !== "number" || !isFinite(v)) return "—";
+    switch (sig) {
+      case "latency": return v < 1 ? Math.round(v * 1000) + " ms" : v.toFixed(v < 10 ? 1 : 0) + " s";
+      case "cpu":
+      case "nic": return Math.round(v * 100) + " %";
+      case "retransmits": return Math.round(v) + "/s";
+    }
+    return String(v);
+  }
+
+  const LEVEL_WORD = { ok: "OK", warn: "WARN", crit: "CRIT", error: "ERROR" };
+
+  function levelEl(level) {
+    const l = LEVEL_WORD[level] ? level : "unknown";
+    return el("span", { cls: "level level-" + l, text: LEVEL_WORD[level] || "?" });
+  }
+
+  // sparkline draws recent samples with the warn and crit limits, so a short
+  // burst shows even after the value fell again.
+  function sparkline(sig, s) {
+    const W = 120, H = 32, P = 2;
+    const pts = (s.recent || []).map((p) => ({ t: new Date(p.at).getTime(), v: p.value })).filter((p) => isFinite(p.t) && isFinite(p.v));
+    const peak = pts.reduce((m, p) => Math.max(m, p.v), -Infinity);
+    const top = Math.max(peak, s.crit || 0, s.warn || 0) * 1.1 || 1;
+    const root = svg("svg", {
+      class: "spark", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img",
+      "aria-label": pts.length ? sig + ": " + pts.length + " recent samples, peak " + fmt(sig, peak) : sig + ": no recent samples",
+    });
+    const title = svg("title");
+    title.textContent = root.getAttribute("aria-label");
+    root.appendChild(title);
+    const y = (v) => (H - P - (Math.max(0, v) / top) * (H - 2 * P)).toFixed(1);
+    for (const [lvl, v] of [["warn", s.warn], ["crit", s.crit]]) {
+      if (typeof v === "number" && v > 0) root.appendChild(svg("line", { class: "limit limit-" + lvl, x1: 0, x2: W, y1: y(v), y2: y(v) }));
+    }
+    if (pts.length) {
+      const t0 = pts[0].t, t1 = pts[pts.length - 1].t;
+      const x = (t) => (t1 > t0 ? P + ((t - t0) / (t1 - t0)) * (W - 2 * P) : W - P).toFixed(1);
+      root.appendChild(svg("polyline", { class: "line", points: pts.map((p) => x(p.t) + "," + y(p.v)).join(" ") }));
+      for (const p of pts) {
+        if (s.crit > 0 && p.v >= s.crit) root.appendChild(svg("circle", { class: "over", cx: x(p.t), cy: y(p.v), r: 1.6 }));
+      }
+      const last = pts[pts.length - 1];
+      root.appendChild(svg("circle", { class: "last", cx: x(last.t), cy: y(last.v), r: 2 }));
+    }
+    return root;
+  }
+
+  function signalCell(sig, s) {
+    if (!s) return el("td", { cls: "sig sig-none", text: "—" });
+    const td = el("td", { cls: "sig sig-" + (LEVEL_WORD[s.level] ? s.level : "unknown") });
+    const head = el("div", { cls: "sig-head" }, [el("span", { cls: "sig-value", text: s.level === "error" ? "no data" : fmt(sig, s.value) }), levelEl(s.level)]);
+    td.appendChild(head);
+    td.appendChild(sparkline(sig, s));
+    const peak = (s.recent || []).reduce((m, p) => Math.max(m, p.value), -Infinity);
+    const lim = "warn " + fmt(sig, s.warn) + " · crit " + fmt(sig, s.crit) + (isFinite(peak) ? " · peak " + fmt(sig, peak) : "");
+    td.appendChild(el("div", { cls: "sig-limits", text: lim }));
+    if (s.error) td.appendChild(el("div", { cls: "sig-error", text: s.error }));
+    if (s.level && s.level !== "ok" && parseTime(s.since)) td.appendChild(el("div", { cls: "sig-since" }, [document.createTextNode(LEVEL_WORD[s.level] + " since "), timeEl(s.since)]));
+    return td;
+  }
+
+  function renderHealth(health) {
+    const names = Object.keys(health).sort();
+    const blocks = [];
+    for (const name of names) {
+      const c = health[name] || {};
+      const status = ["ok", "degraded", "unknown"].includes(c.status) ? c.status : "unknown";
+      const box = el("article", { cls: "cluster cluster-" + status, attrs: { "data-cluster": name } });
+      const h3 = el("h3", {}, [
+        document.createTextNode(name + " "),
+        el("span", { cls: "status status-" + status, text: status.toUpperCase() }),
+      ]);
+      box.appendChild(h3);
+      const meta = el("p", { cls: "cluster-meta" });
+      if (parseTime(c.since)) meta.append("since ", timeEl(c.since));
+      if (status === "degraded" && parseTime(c.tripped_at)) meta.append(" · tripped ", timeEl(c.tripped_at));
+      if (parseTime(c.updated_at)) meta.append(" · evaluated ", timeEl(c.updated_at));
+      box.appendChild(meta);
+      if (c.reason) box.appendChild(el("p", { cls: "cluster-reason", text: c.reason }));
+      const table = el("table", { cls: "data hosts" });
+      const hr = el("tr", {}, [el("th", { text: "apiserver", attrs: { scope: "col" } })]);
+      for (const sg of SIGNALS) hr.appendChild(el("th", { text: sg.label, attrs: { scope: "col" } }));
+      table.appendChild(el("thead", {}, [hr]));
+      const tb = el("tbody");
+      for (const host of c.hosts || []) {
+        const tr = el("tr", { attrs: { "data-host": host.host } }, [el("th", { text: host.host, attrs: { scope: "row" } })]);
+        for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, (host.signals || {})[sg.key]));
+        tb.appendChild(tr);
+      }
+      table.appendChild(tb);
+      box.appendChild(el("div", { cls: "scroll" }, [table]));
+      blocks.push(box);
+    }
+    $("health-list").replaceChildren(...blocks);
+    $("health-empty").hidden = blocks.length > 0;
+  }
+
+  // ---- history -----------------------------------------------------------
+
+  function renderHistory(events) {
+    const rows = events.slice(0, 50).map((e) => el("tr", { cls: "ev ev-" + e.action }, [
+      el("td", {}, [timeEl(e.time)]),
+      el("th", { text: String(e.action).replace(/_/g, " "), attrs: { scope: "row" } }),
+      el("td", {}, [el("span", { cls: "kind kind-" + e.kind, text: e.kind })]),
+      el("td", { text: e.scope }),
+      el("td", { text: e.actor }),
+      el("td", { cls: "reason-cell" }, [el("span", { cls: "reason", text: e.reason })]),
+    ]));
+    $("history-table").tBodies[0].replaceChildren(...rows);
+    $("history-table").hidden = rows.length === 0;
+    $("history-empty").hidden = rows.length > 0;
+  }
+
+  // ---- SRE actions ---------------------------------------------------------
+
+  async function send(method, path, body) {
+    const r = await fetch(path, {
+      method, headers: headers({ "Content-Type": "application/json" }), body: JSON.stringify(body), cache: "no-store", credentials: "omit",
+    });
+    let out = null;
+    try { out = await r.json(); } catch (_) { out = null; }
+    if (!r.ok) throw new HTTPError(r.status, out);
+    return out;
+  }
+
+  function showResult(text, ok) {
+    const p = $("action-result");
+    p.textContent = text;
+    p.className = "action-result " + (ok ? "ok" : "bad");
+  }
+
+  async function submitHold(form, path, what) {
+    const body = { scope: form.scope.value.trim(), reason: form.reason.value };
+    if (form.duration.value.trim()) body.duration = form.duration.value.trim();
+    try {
+      const h = await send("POST", path, body);
+      showResult(what + " " + h.id.slice(0, 4) + " on " + h.scope + " created.", true);
+      form.reason.value = "";
+      scheduleRefresh();
+    } catch (err) {
+      showResult(what + " refused: " + err.message + (err.field ? " (field " + err.field + ")" : ""), false);
+    }
+  }
+
+  async function releaseHold(h, what) {
+    const reason = window.prompt("Why release " + h.kind + " " + h.id.slice(0, 4) + " on " + h.scope + "?");
+    if (reason === null) return;
+    try {
+      await send("DELETE", "/api/v1/" + what + "/" + encodeURIComponent(h.id), { reason });
+      showResult(h.kind + " " + h.id.slice(0, 4) + " released.", true);
+      scheduleRefresh();
+    } catch (err) {
+      showResult("release refused: " + err.message, false);
+    }
+  }
+
+  // ---- start ---------------------------------------------------------------
+
+  function start() {
+    $("auth-form").addEventListener("submit", (ev) => { ev.preventDefault(); useToken($("auth-token").value); $("auth-token").value = ""; });
+    $("auth-forget").addEventListener("click", () => useToken(""));
+    $("lock-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitHold(ev.target, "/api/v1/holds", "hold"); });
+    $("override-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitHold(ev.target, "/api/v1/overrides", "override"); });
+    setNeedToken(false);
+    openStream();
+    refresh();
+    setInterval(pollLoop, POLL_MS);
+    setInterval(tick, 1000);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
