@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+)
+
+// cmdAmend changes a manual hold's reason or expiry.
+func cmdAmend(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("amend", "amend ID [--reason R] [--for D]",
+		`ID is the hold's id or a unique prefix of it. --for sets the expiry to D
+from now (it can shorten or extend the hold). Give at least one of the two.`)
+	reason := fs.String("reason", "", "the new reason")
+	dur := fs.Duration("for", 0, "expire this long from now")
+	pos, stop, code := parse(fs, args)
+	if stop {
+		return code
+	}
+	reasonSet := false
+	fs.Visit(func(f *flag.Flag) { reasonSet = reasonSet || f.Name == "reason" })
+	switch {
+	case len(pos) != 1:
+		return usageError(fs, "exactly one hold ID is required, got %d arguments", len(pos))
+	case !reasonSet && *dur == 0:
+		return usageError(fs, "nothing to amend: give --reason or --for")
+	case *dur < 0:
+		return usageError(fs, "--for must be positive, got %s", *dur)
+	}
+	id, err := c.resolveID(ctx, pos[0])
+	if err != nil {
+		return c.fail(err)
+	}
+	body := api.AmendBody{Duration: durationString(*dur)}
+	if reasonSet {
+		body.Reason = reason
+	}
+	var h lock.Hold
+	if _, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(c.stderr, "amended hold %s on %s: %s, expires %s\n", h.ID, h.Scope, quote(h.Reason), until(c.now(), h.ExpiresAt))
+	return exitOK
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// Exit codes shared by every subcommand (run passes its command's through).
+const (
+	exitOK      = 0
+	exitRefused = 1 // the service said no: a hold, a conflict, any 4xx answer
+	exitUnsure  = 2 // unreachable, 5xx, unexpected answer; also usage errors
+)
+
+const (
+	defaultURL     = "http://127.0.0.1:8080"
+	defaultTimeout = 2 * time.Second
+)
+
+// cli is one invocation: its streams, environment and global flags.
+type cli struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	now    func() time.Time
+
+	url     string
+	token   string
+	timeout time.Duration
+
+	http *http.Client
+}
+
+// commandFn runs one subcommand with its own arguments and returns the exit code.
+type commandFn func(ctx context.Context, c *cli, args []string) int
+
+type command struct {
+	run      commandFn
+	synopsis string
+}
+
+// commands maps subcommand names to their implementation, one file each.
+// It is filled in init because the commands' usage texts read it.
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"status":    {cmdStatus, "show holds, overrides, gate and health, and whether deploys are allowed"},
+		"history":   {cmdHistory, "list past changes, newest first"},
+		"lock":      {cmdLock, "put a manual hold on a scope (SRE); prints its id"},
+		"unlock":    {cmdUnlock, "release a manual hold (SRE)"},
+		"amend":     {cmdAmend, "change a manual hold's reason or expiry (SRE)"},
+		"override":  {cmdOverride, "let deploys past the automatic gate for a while, or cancel that (SRE)"},
+		"preflight": {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell"},
+		"run":       {cmdRun, "hold the exclusive deploy lock on a scope while a command runs (deployer)"},
+		"token":     {cmdToken, "mint an HS256 token from the service's secret file"},
+	}
+}
+
+// interrupted is the cancel cause main sets when a signal arrives.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return i.sig.String() + " received" }
+
+// run is the whole CLI: it parses args, runs one subcommand and returns the
+// exit code. Cancelling ctx abandons waits and, for run, stops its command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{
+		stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now,
+		http: &http.Client{},
+	}
+	fs := flag.NewFlagSet("scaplock", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.globalFlags(fs)
+	fs.Usage = func() { c.usage(stderr) }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUnsure
+	}
+	if fs.NArg() == 0 {
+		c.usage(stderr)
+		return exitUnsure
+	}
+	name, rest := fs.Arg(0), fs.Args()[1:]
+	if name == "help" {
+		return c.help(rest)
+	}
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprintf(stderr, "scaplock: unknown command %q\n\n", name)
+		c.usage(stderr)
+		return exitUnsure
+	}
+	return cmd.run(ctx, c, rest)
+}
+
+// globalFlags registers --url, --token and --timeout on fs. Every
+// subcommand registers them too, so they may come before or after its name.
+func (c *cli) globalFlags(fs *flag.FlagSet) {
+	if c.url == "" {
+		c.url = cmp(c.getenv("SCAPLOCK_URL"), defaultURL)
+		c.token = c.getenv("SCAPLOCK_TOKEN")
+		c.timeout = defaultTimeout
+	}
+	fs.StringVar(&c.url, "url", c.url, "scaplockd base URL (env SCAPLOCK_URL)")
+	fs.StringVar(&c.token, "token", c.token, "bearer token (env SCAPLOCK_TOKEN); see scaplock token")
+	fs.DurationVar(&c.timeout, "timeout", c.timeout, "how long to wait for each answer from the service")
+}
+
+func cmp(s, fallback string) string {
+	if s != "" {
+		return s
+	}
+	return fallback
+}
+
+func (c *cli) usage(w io.Writer) {
+	fmt.Fprint(w, `usage: scaplock [--url URL] [--token TOKEN] [--timeout D] <command> [flags]
+
+commands:
+`)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		fmt.Fprintf(tw, "  %s\t%s\n", n, commands[n].synopsis)
+	}
+	tw.Flush()
+	fmt.Fprint(w, `
+global flags (before or after the command):
+  --url URL      scaplockd base URL (env SCAPLOCK_URL, default `+defaultURL+`)
+  --token TOKEN  bearer token (env SCAPLOCK_TOKEN)
+  --timeout D    how long to wait for each answer (default 2s)
+
+exit codes: 0 done/allowed, 1 refused or rejected (4xx), 2 could not decide
+(unreachable, 5xx, unexpected answer) or usage error.
+"scaplock help <command>" shows a command's flags.
+`)
+}
+
+func (c *cli) help(args []string) int {
+	if len(args) == 0 {
+		c.usage(c.stdout)
+		return exitOK
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(c.stderr, "scaplock: unknown command %q\n", args[0])
+		return exitUnsure
+	}
+	// A command's -h prints its usage on stderr; help sends it to stdout.
+	h := *c
+	h.stderr = c.stdout
+	return cmd.run(context.Background(), &h, []string{"-h"})
+}
+
+// newFlagSet makes a subcommand's flag set with the global flags and a
+// usage text of synopsis and notes around the flag defaults.
+func (c *cli) newFlagSet(name, synopsis, notes string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	c.globalFlags(fs)
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "usage: scaplock %s\n\n%s\n\nflags:\n", synopsis, commands[name].synopsis)
+		fs.PrintDefaults()
+		if notes != "" {
+			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(notes))
+		}
+	}
+	return fs
+}
+
+// parse parses args, allowing flags after positional arguments
+// ("unlock ID --reason R"); everything after "--" is positional. It
+// returns the positional arguments, or an exit code when it should stop.
+func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, code int) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, true, exitOK
+			}
+			return nil, true, exitUnsure
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), false, 0
+		}
+		if len(rest) == 0 {
+			return positional, false, 0
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// usageError reports a bad invocation the way the flag package does.
+func usageError(fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(fs.Output(), "scaplock %s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fmt.Fprintf(fs.Output(), "run \"scaplock help %s\" for usage\n", fs.Name())
+	return exitUnsure
+}
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scaplock/scaplock/api"
+)
+
+// maxAnswerBytes bounds what the CLI reads of one answer.
+const maxAnswerBytes = 16 << 20
+
+// request is one call to the API.
+type request struct {
+	method string
+	path   string // below the base URL, e.g. /api/v1/status
+	query  url.Values
+	body   any
+	// extra is added to --timeout, for calls the server may hold open
+	// (a queued deploy).
+	extra time.Duration
+}
+
+// answer is the service's reply.
+type answer struct {
+	status int
+	body   []byte
+}
+
+// apiError is an answer other than the one expected.
+type apiError struct {
+	status int
+	body   api.ErrorBody
+	// raw is set when the body was not the API's error shape.
+	raw string
+}
+
+func (e *apiError) Error() string {
+	if e.body.Error.Message == "" {
+		msg := strings.TrimSpace(e.raw)
+		if len(msg) > 200 {
+			msg = msg[:200] + "..."
+		}
+		if msg == "" {
+			return fmt.Sprintf("unexpected answer: HTTP %d", e.status)
+		}
+		return fmt.Sprintf("unexpected answer: HTTP %d: %s", e.status, msg)
+	}
+	msg := e.body.Error.Message
+	if f := e.body.Error.Field; f != "" && !strings.HasPrefix(msg, f+":") {
+		msg += " (field " + f + ")"
+	}
+	if e.status >= 500 {
+		msg += fmt.Sprintf(" (HTTP %d)", e.status)
+	}
+	return msg
+}
+
+// transportError is a call that got no answer at all.
+type transportError struct {
+	url string
+	err error
+}
+
+func (e *transportError) Error() string {
+	if errors.Is(e.err, context.DeadlineExceeded) {
+		return fmt.Sprintf("no answer from %s in time: %v", e.url, e.err)
+	}
+	return fmt.Sprintf("cannot reach %s: %v", e.url, e.err)
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+// send makes one call within --timeout (plus r.extra). The error is a
+// *transportError; any HTTP status is an answer.
+func (c *cli) send(ctx context.Context, r request) (answer, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout+r.extra)
+	defer cancel()
+	u, err := c.endpoint(r.path, r.query)
+	if err != nil {
+		return answer{}, err
+	}
+	var body io.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return answer{}, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return answer{}, &transportError{url: u, err: err}
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	c.authorize(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return answer{}, &transportError{url: u, err: unwrapURLError(err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return answer{}, &transportError{url: u, err: fmt.Errorf("reading the answer: %w", err)}
+	}
+	return answer{status: resp.StatusCode, body: data}, nil
+}
+
+// call sends r and decodes a want answer into out (when not nil). Any other
+// status is an *apiError.
+func (c *cli) call(ctx context.Context, r request, want int, out any) (answer, error) {
+	a, err := c.send(ctx, r)
+	if err != nil {
+		return a, err
+	}
+	if a.status != want {
+		return a, a.asError()
+	}
+	if out != nil {
+		if err := json.Unmarshal(a.body, out); err != nil {
+			return a, &apiError{status: a.status, raw: "undecodable body: " + err.Error()}
+		}
+	}
+	return a, nil
+}
+
+func (a answer) asError() *apiError {
+	e := &apiError{status: a.status}
+	if json.Unmarshal(a.body, &e.body) != nil || e.body.Error.Code == "" {
+		e.body = api.ErrorBody{}
+		e.raw = string(a.body)
+	}
+	return e
+}
+
+func (c *cli) endpoint(path string, q url.Values) (string, error) {
+	base, err := url.Parse(c.url)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return "", &transportError{url: c.url, err: errors.New("--url must be an http(s)://host[:port] URL")}
+	}
+	base.Path = strings.TrimSuffix(base.Path, "/") + path
+	base.RawQuery = q.Encode()
+	return base.String(), nil
+}
+
+func (c *cli) authorize(req *http.Request) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(c.token))
+	}
+}
+
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// fail prints err as "scaplock: <message>" and returns its exit code: 1
+// when the service answered 4xx, 2 for no answer, 5xx or anything unexpected.
+func (c *cli) fail(err error) int {
+	msg := err.Error()
+	if !strings.HasPrefix(msg, "scaplock: ") {
+		msg = "scaplock: " + msg // refusal messages already carry it
+	}
+	fmt.Fprintln(c.stderr, strings.TrimRight(msg, "\n"))
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) && ae.status >= 400 && ae.status < 500 {
+		return exitRefused
+	}
+	return exitUnsure
+}
+
+func errorBody(code, message string) api.ErrorBody {
+	return api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: message}}
+}

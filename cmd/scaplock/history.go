@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scaplock/scaplock/lock"
+)
+
+// cmdHistory lists events, newest first, one page or (--all) every page.
+func cmdHistory(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("history",
+		"history [--scope S] [--kind K] [--actor A] [--action X] [--since T] [--until T] [--limit N] [--all] [--json]",
+		`--since and --until take an RFC 3339 time (2024-05-28T12:49:12Z) or a
+duration meaning that long ago (2h, 30m).
+Kinds: manual, deploy, auto, override. Actions: created, amended, released,
+expired, refreshed, would_trip, would_clear.`)
+	scope := fs.String("scope", "", "only events on this scope")
+	kind := fs.String("kind", "", "only holds of this kind")
+	actor := fs.String("actor", "", "only changes made by this identity")
+	action := fs.String("action", "", "only this action")
+	sinceFlag := fs.String("since", "", "only events at or after this time")
+	untilFlag := fs.String("until", "", "only events at or before this time")
+	limit := fs.Int("limit", 50, "events per page (the service allows at most 1000)")
+	all := fs.Bool("all", false, "follow the pages to the end")
+	asJSON := fs.Bool("json", false, "print JSON: the service's page, or with --all one page of every event")
+	pos, stop, code := parse(fs, args)
+	if stop {
+		return code
+	}
+	if len(pos) > 0 {
+		return usageError(fs, "unexpected argument %q", pos[0])
+	}
+	if *limit < 1 {
+		return usageError(fs, "--limit must be positive, got %d", *limit)
+	}
+	q := url.Values{}
+	for k, v := range map[string]string{"scope": *scope, "kind": *kind, "actor": *actor, "action": *action} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	now := c.now()
+	for name, v := range map[string]string{"since": *sinceFlag, "until": *untilFlag} {
+		if v == "" {
+			continue
+		}
+		t, err := parseTime(v, now)
+		if err != nil {
+			return usageError(fs, "--%s: %v", name, err)
+		}
+		q.Set(name, t.UTC().Format(time.RFC3339))
+	}
+	q.Set("limit", strconv.Itoa(*limit))
+
+	var merged lock.HistoryPage
+	for {
+		var page lock.HistoryPage
+		a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/history", query: q}, http.StatusOK, &page)
+		if err != nil {
+			return c.fail(err)
+		}
+		if !*all {
+			if *asJSON {
+				c.stdout.Write(a.body)
+			} else {
+				printEvents(c.stdout, page.Events)
+				if page.Next != "" {
+					fmt.Fprintln(c.stderr, "scaplock: more events: use --all or a larger --limit")
+				}
+			}
+			return exitOK
+		}
+		merged.Events = append(merged.Events, page.Events...)
+		merged.Revision = page.Revision
+		if page.Next == "" {
+			break
+		}
+		q.Set("cursor", page.Next)
+	}
+	if merged.Events == nil {
+		merged.Events = []lock.Event{}
+	}
+	if *asJSON {
+		printJSON(c.stdout, merged)
+	} else {
+		printEvents(c.stdout, merged.Events)
+	}
+	return exitOK
+}
+
+// parseTime reads an RFC 3339 time or a duration meaning that long before now.
+func parseTime(s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2024-05-28T12:49:12Z) nor a duration ago (2h)", s)
+	}
+	return now.Add(-d), nil
+}
+
+func printEvents(w io.Writer, events []lock.Event) {
+	if len(events) == 0 {
+		fmt.Fprintln(w, "no events")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tACTION\tKIND\tSCOPE\tACTOR\tHOLD\tREASON")
+	for _, e := range events {
+		hold := "-"
+		if e.Hold != nil {
+			hold = e.Hold.ShortID()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(clock), e.Action, e.Kind, e.Scope,
+			e.Actor, hold, quote(strings.TrimSpace(e.Reason)))
+	}
+	tw.Flush()
+}

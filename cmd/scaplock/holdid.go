@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/scaplock/scaplock/lock"
+)
+
+// fullIDLen is the length of a hold id (8 random bytes in hex).
+const fullIDLen = 16
+
+// resolveID turns the short id that messages and status show ("7f3a")
+// into the full id, by listing the holds. A full id is returned unasked.
+func (c *cli) resolveID(ctx context.Context, id string) (string, error) {
+	if len(id) >= fullIDLen {
+		return id, nil
+	}
+	var list struct {
+		Holds []lock.Hold `json:"holds"`
+	}
+	if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/holds"}, http.StatusOK, &list); err != nil {
+		return "", err
+	}
+	var found []string
+	for _, h := range list.Holds {
+		if strings.HasPrefix(h.ID, id) {
+			found = append(found, h.ID)
+		}
+	}
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", &apiError{status: http.StatusNotFound, body: errorBody("not_found", fmt.Sprintf("no hold id starts with %q", id))}
+	}
+	return "", &apiError{status: http.StatusBadRequest, body: errorBody("invalid", fmt.Sprintf("%q matches holds %s: give more of the id", id, strings.Join(found, ", ")))}
+}
+
+// holdPath is the API path of a hold id under collection ("holds", ...).
+func holdPath(collection, id string) string {
+	return "/api/v1/" + collection + "/" + url.PathEscape(id)
+}

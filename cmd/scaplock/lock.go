@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+)
+
+// cmdLock creates a manual hold and prints only its id, for scripts.
+func cmdLock(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("lock", "lock --scope S --reason R [--for D]",
+		`Prints only the new hold's id on stdout:
+  id=$(scaplock lock --scope eqiad --reason "T12345: apiserver upgrade" --for 2h)`)
+	scope := fs.String("scope", "", `scope to hold: "global" or a cluster (required)`)
+	reason := fs.String("reason", "", "why; shown to every refused deployer (required)")
+	dur := fs.Duration("for", 0, "expire after this long (default: until unlocked)")
+	pos, stop, code := parse(fs, args)
+	if stop {
+		return code
+	}
+	switch {
+	case len(pos) > 0:
+		return usageError(fs, "unexpected argument %q", pos[0])
+	case *scope == "":
+		return usageError(fs, "--scope is required")
+	case *reason == "":
+		return usageError(fs, "--reason is required")
+	case *dur < 0:
+		return usageError(fs, "--for must be positive, got %s", *dur)
+	}
+	return c.createHold(ctx, "holds", api.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
+}
+
+// createHold posts a hold or override and prints its id.
+func (c *cli) createHold(ctx context.Context, collection string, body api.HoldBody) int {
+	var h lock.Hold
+	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}, http.StatusCreated, &h); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintln(c.stdout, h.ID)
+	return exitOK
+}
+
+// releaseHold deletes a hold or override by (short) id with a reason.
+func (c *cli) releaseHold(ctx context.Context, collection, id, reason string) int {
+	full, err := c.resolveID(ctx, id)
+	if err != nil {
+		return c.fail(err)
+	}
+	var h lock.Hold
+	r := request{method: http.MethodDelete, path: holdPath(collection, full), body: api.ReleaseBody{Reason: reason}}
+	if _, err := c.call(ctx, r, http.StatusOK, &h); err != nil {
+		return c.fail(err)
+	}
+	fmt.Fprintf(c.stderr, "released %s hold %s on %s (owner %s)\n", h.Kind, h.ID, h.Scope, h.Owner)
+	return exitOK
+}
+
+func durationString(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return d.String()
+}

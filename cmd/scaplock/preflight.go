@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/scaplock/scaplock/api"
+)
+
+// pollEvery is how often preflight --wait asks again when no event arrives,
+// in case the event stream is down.
+var pollEvery = 5 * time.Second
+
+// verdict is one preflight answer the CLI could read: allowed or refused.
+type verdict struct {
+	allowed bool
+	message string
+	body    []byte
+}
+
+// cmdPreflight answers "may I deploy now?" with its exit code.
+func cmdPreflight(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("preflight", "preflight [--scope S]... [--wait D] [--fail-open] [--json]",
+		`Exit 0: deploys are allowed. Exit 1: refused; the service's message, saying
+who or what blocks and since when, is printed on stderr. Exit 2: could not
+decide within --timeout (service or its store unreachable, or an unexpected
+answer); the reason is printed on stderr.
+
+--fail-open turns exit 2 into 0, with a warning: for callers who would rather
+deploy unguarded than not deploy when scaplock is down.
+--wait D, when refused, waits for the scopes to become free (it follows the
+service's event stream, and asks again at least every 5s) and exits 0 as soon
+as they are, or 1 with the latest message once D has passed.
+No --scope means every scope the service knows (a fleet-wide deploy).`)
+	var scopes stringList
+	fs.Var(&scopes, "scope", "scope to deploy to (repeatable)")
+	wait := fs.Duration("wait", 0, "when refused, wait up to this long for deploys to be allowed")
+	failOpen := fs.Bool("fail-open", false, "exit 0 with a warning instead of 2 when the answer cannot be had")
+	asJSON := fs.Bool("json", false, "print the service's answer on stdout (exit codes unchanged)")
+	pos, stop, code := parse(fs, args)
+	if stop {
+		return code
+	}
+	switch {
+	case len(pos) > 0:
+		return usageError(fs, "unexpected argument %q", pos[0])
+	case *wait < 0:
+		return usageError(fs, "--wait must not be negative, got %s", *wait)
+	}
+	q := url.Values{"scope": scopes}
+
+	v, err := c.preflight(ctx, q)
+	if err != nil {
+		if *failOpen {
+			fmt.Fprintf(c.stderr, "scaplock: WARNING: could not decide: %v\nscaplock: WARNING: --fail-open: allowing the deploy unguarded\n", err)
+			return exitOK
+		}
+		fmt.Fprintf(c.stderr, "scaplock: could not decide: %v\n", err)
+		return exitUnsure
+	}
+	if !v.allowed && *wait > 0 {
+		v = c.waitAllowed(ctx, q, *wait, v)
+	}
+	if *asJSON {
+		c.stdout.Write(v.body)
+	}
+	if v.allowed {
+		return exitOK
+	}
+	fmt.Fprint(c.stderr, v.message)
+	if !strings.HasSuffix(v.message, "\n") {
+		fmt.Fprintln(c.stderr)
+	}
+	return exitRefused
+}
+
+// preflight asks once. Anything but a readable 200 or 423 is an error.
+func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
+	a, err := c.send(ctx, request{method: http.MethodGet, path: "/api/v1/preflight", query: q})
+	if err != nil {
+		return verdict{}, err
+	}
+	if a.status != http.StatusOK && a.status != http.StatusLocked {
+		return verdict{}, a.asError()
+	}
+	var resp api.PreflightResponse
+	if err := json.Unmarshal(a.body, &resp); err != nil {
+		return verdict{}, &apiError{status: a.status, raw: "undecodable preflight answer: " + err.Error()}
+	}
+	if resp.Allowed != (a.status == http.StatusOK) {
+		return verdict{}, &apiError{status: a.status, raw: fmt.Sprintf("preflight answer says allowed=%t", resp.Allowed)}
+	}
+	if !resp.Allowed && resp.Message == "" {
+		resp.Message = "scaplock: deploys are refused (the service gave no message)"
+	}
+	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body}, nil
+}
+
+// waitAllowed asks again on every event of the stream and every pollEvery
+// until deploys are allowed or wait has passed; it returns the latest
+// verdict. Cancelling ctx stops waiting.
+func (c *cli) waitAllowed(ctx context.Context, q url.Values, wait time.Duration, last verdict) verdict {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	first, _, _ := strings.Cut(strings.TrimPrefix(last.message, "scaplock: "), "\n")
+	fmt.Fprintf(c.stderr, "scaplock: %s; waiting up to %s\n", first, wait)
+
+	changed := make(chan struct{}, 1)
+	watching := make(chan struct{})
+	go func() {
+		defer close(watching)
+		c.watchEvents(ctx, changed)
+	}()
+	defer func() { cancel(); <-watching }()
+
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	var lastErr string
+	for {
+		select {
+		case <-ctx.Done():
+			return last
+		case <-changed:
+		case <-tick.C:
+		}
+		v, err := c.preflight(ctx, q)
+		if err != nil {
+			if ctx.Err() != nil {
+				return last
+			}
+			if msg := err.Error(); msg != lastErr {
+				fmt.Fprintf(c.stderr, "scaplock: still waiting; could not ask: %v\n", err)
+				lastErr = msg
+			}
+			continue
+		}
+		lastErr, last = "", v
+		if v.allowed {
+			return v
+		}
+	}
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+)
+
+// Exit codes of run besides its command's own.
+const (
+	exitCannotExecute = 126
+	exitNotFound      = 127
+)
+
+// cmdRun takes the exclusive deploy hold on a scope, runs a command while
+// keeping the hold alive, and releases it when the command ends.
+func cmdRun(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("run", "run --scope S [--reason R] [--ttl 30s] [--wait D] -- CMD [ARGS...]",
+		`Takes the exclusive deploy hold on the scope (409 if another deploy holds it,
+423 if any other hold refuses deploys there: both exit 1 with the service's
+message), runs CMD with this terminal's stdin, stdout and stderr, renews the
+hold every ttl/3, and releases it when CMD ends. The exit status is CMD's.
+
+SIGINT and SIGTERM are forwarded to CMD; scaplock waits for it, releases the
+hold and exits 128+signal (130, 143) even if CMD exits 0 on the signal.
+If the hold's lease lapses while CMD runs (keepalives did not get through
+for a whole ttl), scaplock warns loudly and lets CMD finish, but then exits
+with CMD's status or, if that is 0, with 1: the deploy ran partly without
+the lock, so it must not pass as a clean success.
+CMD not found: 127; not executable: 126 (the hold is released first).
+
+There is no --fail-open: run takes a lock, and a lock that may be skipped
+when the service is down guards nothing. Unreachable service: exit 2.`)
+	scope := fs.String("scope", "", `scope to deploy to: "global" or a cluster (required)`)
+	reason := fs.String("reason", "", `why; default "scaplock run: CMD ARGS"`)
+	ttl := fs.Duration("ttl", lock.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
+	wait := fs.Duration("wait", 0, "queue up to this long for the scope to be free instead of failing at once")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUnsure
+	}
+	argv := fs.Args()
+	switch {
+	case len(argv) == 0:
+		return usageError(fs, "no command given: scaplock run --scope S -- CMD [ARGS...]")
+	case *scope == "":
+		return usageError(fs, "--scope is required")
+	case *ttl <= 0:
+		return usageError(fs, "--ttl must be positive, got %s", *ttl)
+	case *wait < 0:
+		return usageError(fs, "--wait must not be negative, got %s", *wait)
+	}
+	if *reason == "" {
+		*reason = truncate("scaplock run: "+strings.Join(argv, " "), lock.ReasonMaxLen)
+	}
+
+	var h lock.Hold
+	body := api.DeployBody{Scope: *scope, Reason: *reason, TTL: ttl.String(), Wait: durationString(*wait)}
+	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/deploys", body: body, extra: *wait}, http.StatusCreated, &h); err != nil {
+		if sig, ok := signalOf(ctx); ok {
+			fmt.Fprintf(c.stderr, "scaplock: %s while asking for the deploy hold; nothing was run\n", sig)
+			return 128 + int(sig)
+		}
+		return c.fail(err)
+	}
+	return c.runHolding(ctx, h, *ttl, argv)
+}
+
+// runHolding runs argv while keeping deploy hold h alive, then releases it.
+func (c *cli) runHolding(ctx context.Context, h lock.Hold, ttl time.Duration, argv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(c.stderr, "scaplock: cannot start %s: %v\n", argv[0], err)
+		c.releaseDeploy(ctx, h, fmt.Sprintf("could not start: %v", err))
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, syscall.ENOENT) {
+			return exitNotFound
+		}
+		return exitCannotExecute
+	}
+
+	// The hold must outlive ctx: after a signal CMD may take a while to stop
+	// and the scope stays ours until it has.
+	kctx, stopKeepAlive := context.WithCancel(context.WithoutCancel(ctx))
+	var lapsed atomic.Bool
+	keeping := make(chan struct{})
+	go func() {
+		defer close(keeping)
+		c.keepDeployAlive(kctx, h, ttl, &lapsed)
+	}()
+
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var waitErr error
+	var sig syscall.Signal
+	select {
+	case waitErr = <-exited:
+	case <-ctx.Done():
+		sig = syscall.SIGTERM
+		if s, ok := signalOf(ctx); ok {
+			sig = s
+		}
+		fmt.Fprintf(c.stderr, "scaplock: %s: passing it to %s and waiting for it to exit\n", sig, argv[0])
+		_ = cmd.Process.Signal(sig)
+		waitErr = <-exited
+	}
+	stopKeepAlive()
+	<-keeping
+
+	status := exitStatus(waitErr)
+	why := fmt.Sprintf("finished: exit %d", status)
+	if sig != 0 {
+		why = fmt.Sprintf("interrupted by %s: exit %d", sig, status)
+	}
+	c.releaseDeploy(ctx, h, why)
+	switch {
+	case sig != 0:
+		return 128 + int(sig)
+	case lapsed.Load():
+		fmt.Fprintf(c.stderr, "scaplock: WARNING: %s exited %d but ran partly without the deploy hold (its lease lapsed)\n", argv[0], status)
+		if status == 0 {
+			return exitRefused
+		}
+	}
+	return status
+}
+
+// keepDeployAlive renews h every ttl/3 until ctx ends. A 404 means the
+// lease lapsed: it warns, sets lapsed and stops.
+func (c *cli) keepDeployAlive(ctx context.Context, h lock.Hold, ttl time.Duration, lapsed *atomic.Bool) {
+	tick := time.NewTicker(ttl / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		_, err := c.call(ctx, request{method: http.MethodPut, path: holdPath("deploys", h.ID) + "/keepalive"}, http.StatusOK, nil)
+		var ae *apiError
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
+			return
+		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+			lapsed.Store(true)
+			fmt.Fprintf(c.stderr, "\nscaplock: WARNING: THE DEPLOY HOLD %s ON %s HAS LAPSED: %v\n"+
+				"scaplock: WARNING: another deploy or a hold may now start on %s while this command runs.\n\n",
+				h.ID, strings.ToUpper(string(h.Scope)), err, h.Scope)
+			return
+		default:
+			fmt.Fprintf(c.stderr, "scaplock: WARNING: keepalive of deploy hold %s failed (the hold lapses %s after the last good one): %v\n", h.ID, ttl, err)
+		}
+	}
+}
+
+// releaseDeploy deletes the deploy hold; it runs even after ctx is
+// cancelled, within --timeout.
+func (c *cli) releaseDeploy(ctx context.Context, h lock.Hold, why string) {
+	r := request{method: http.MethodDelete, path: holdPath("deploys", h.ID), body: api.ReleaseBody{Reason: why}}
+	_, err := c.call(context.WithoutCancel(ctx), r, http.StatusOK, nil)
+	var ae *apiError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
+		fmt.Fprintf(c.stderr, "scaplock: deploy hold %s was already gone (lapsed)\n", h.ID)
+	default:
+		fmt.Fprintf(c.stderr, "scaplock: WARNING: could not release deploy hold %s: %v; it lapses %s after the last keepalive\n", h.ID, err, time.Duration(h.TTL))
+	}
+}
+
+// exitStatus is a finished command's status, 128+signal if a signal killed it.
+func exitStatus(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return exitUnsure
+}
+
+// signalOf is the signal that cancelled ctx, if one did.
+func signalOf(ctx context.Context) (syscall.Signal, bool) {
+	var i interrupted
+	if errors.As(context.Cause(ctx), &i) {
+		return i.sig, true
+	}
+	return 0, false
+}
+
+func truncate(s string, max int) string {
+	if utf8.RuneCountInString(s) <= max {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:max-3]) + "..."
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+)
+
+// cmdStatus shows the service's state: verdicts, holds, overrides, gate, health.
+func cmdStatus(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("status", "status [--json]", "")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer instead")
+	pos, stop, code := parse(fs, args)
+	if stop {
+		return code
+	}
+	if len(pos) > 0 {
+		return usageError(fs, "unexpected argument %q", pos[0])
+	}
+	var st api.StatusResponse
+	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/status"}, http.StatusOK, &st)
+	if err != nil {
+		return c.fail(err)
+	}
+	if *asJSON {
+		c.stdout.Write(a.body)
+		return exitOK
+	}
+	printStatus(c.stdout, st, c.now())
+	return exitOK
+}
+
+// printStatus writes the human summary of st.
+func printStatus(w io.Writer, st api.StatusResponse, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, v := range st.Verdicts {
+		if v.Allowed {
+			fmt.Fprintf(tw, "%s\tDEPLOYS ALLOWED\n", v.Scope)
+		} else {
+			fmt.Fprintf(tw, "%s\tDEPLOYS REFUSED\t%s\n", v.Scope, v.Summary)
+		}
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	if len(st.Holds) == 0 {
+		fmt.Fprintln(w, "holds: none")
+	} else {
+		fmt.Fprintln(w, "holds:")
+		printHolds(w, st.Holds, now)
+	}
+	if len(st.Overrides) > 0 {
+		fmt.Fprintln(w, "\noverrides (automatic holds in these scopes do not count):")
+		printHolds(w, st.Overrides, now)
+	}
+
+	leader := st.Gate.Leader
+	if leader == "" {
+		leader = "none"
+	}
+	fmt.Fprintf(w, "\ngate: mode %s, leader %s\n", st.Gate.Mode, leader)
+	if len(st.Health) > 0 {
+		fmt.Fprintln(w, "health:")
+		clusters := make([]string, 0, len(st.Health))
+		for cl := range st.Health {
+			clusters = append(clusters, cl)
+		}
+		slices.Sort(clusters)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		for _, cl := range clusters {
+			fmt.Fprintf(tw, "  %s\t%s\n", cl, healthLine(st.Health[cl]))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "revision %d at %s\n", st.Revision, st.Time.UTC().Format(clock))
+}
+
+func printHolds(w io.Writer, holds []lock.Hold, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ID\tKIND\tSCOPE\tOWNER\tSINCE\tEXPIRES\tREASON")
+	for _, h := range holds {
+		expires := until(now, h.ExpiresAt)
+		if h.Kind == lock.KindDeploy && h.TTL > 0 {
+			expires = fmt.Sprintf("lease %s", time.Duration(h.TTL))
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ShortID(), h.Kind, h.Scope, h.Owner,
+			since(now, h.CreatedAt), expires, quote(h.Reason))
+	}
+	tw.Flush()
+}
+
+// printJSON writes v indented, for --json output the CLI builds itself.
+func printJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
