@@ -54,9 +54,10 @@ type Hold struct {
 	Revision int64 `json:"revision"`
 }
 
-// ShortID is the prefix of the ID shown in messages.
+// ShortID is the prefix of the ID shown in messages; ids chosen by the
+// gate ("auto-eqiad") are shown whole.
 func (h Hold) ShortID() string {
-	if len(h.ID) > 4 {
+	if len(h.ID) > 4 && h.Kind != KindAuto {
 		return h.ID[:4]
 	}
 	return h.ID

@@ -1,22 +1,303 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 )
 
-// gateRunner runs the health gate (see gate issue); placeholder until then.
-type gateRunner struct{ mode string }
+// gateActor is the owner of auto holds and the actor of the gate's events.
+const gateActor = "scaplock"
 
-func startGate(cfg Config, cli *clientv3.Client, store *lock.Store, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
-	return &gateRunner{mode: "observe"}, nil
+// AutoHoldID is the one auto hold a cluster can have: a fixed id per
+// scope, so two leaders racing can never create two.
+func AutoHoldID(cluster string) string { return "auto-" + cluster }
+
+// Gate probes each cluster's control plane and holds deploys while it is
+// degraded. Only the elected leader among replicas probes and writes.
+type Gate struct {
+	cfg     health.Config
+	store   *lock.Store
+	log     *slog.Logger
+	name    string
+	metrics *health.Metrics
+	state   *prometheus.GaugeVec
+	leading prometheus.Gauge
+
+	mu      sync.Mutex
+	probers map[string]*health.Prober
+	states  map[string]health.State
+	guard   []clientv3.Cmp
 }
 
-func (g *gateRunner) info() api.GateInfo { return api.GateInfo{Mode: g.mode} }
+// NewGate builds a gate for cfg; name identifies this replica.
+func NewGate(cfg health.Config, store *lock.Store, name string, reg prometheus.Registerer, log *slog.Logger) (*Gate, error) {
+	g := &Gate{
+		cfg: cfg, store: store, log: log, name: name, metrics: health.NewMetrics(reg),
+		probers: map[string]*health.Prober{}, states: map[string]health.State{},
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaplock_gate_state",
+			Help: "The gate's view of each cluster: 1 for the current state (ok, degraded, unknown), 0 otherwise.",
+		}, []string{"cluster", "state"}),
+		leading: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scaplock_gate_leader", Help: "1 while this replica leads the gate (probes and holds).",
+		}),
+	}
+	reg.MustRegister(g.state, g.leading)
+	for _, c := range cfg.Clusters {
+		p, err := health.NewProber(c)
+		if err != nil {
+			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+		}
+		g.probers[c.Name] = p
+	}
+	return g, nil
+}
 
-func (g *gateRunner) stop() {}
+// Info is what the API shows of the gate.
+func (g *Gate) Info() api.GateInfo {
+	info := api.GateInfo{Mode: string(g.cfg.Mode)}
+	for _, c := range g.cfg.Clusters {
+		info.Clusters = append(info.Clusters, c.Name)
+	}
+	return info
+}
+
+// Run campaigns for leadership and, while leading, evaluates every cluster
+// each interval. It returns when ctx is cancelled; a lost session (etcd
+// unreachable, lease gone) means campaigning again.
+func (g *Gate) Run(ctx context.Context, cli *clientv3.Client) {
+	for ctx.Err() == nil {
+		if err := g.lead(ctx, cli); err != nil && ctx.Err() == nil {
+			g.log.Warn("gate leadership lost; campaigning again", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+}
+
+func (g *Gate) lead(ctx context.Context, cli *clientv3.Client) error {
+	session, err := concurrency.NewSession(cli, concurrency.WithTTL(5), concurrency.WithContext(ctx))
+	if err != nil {
+		return err
+	}
+	defer session.Close()
+	election := concurrency.NewElection(session, g.store.Keys().Election())
+	if err := election.Campaign(ctx, g.name); err != nil {
+		return err
+	}
+	g.log.Info("leading the gate", "replica", g.name)
+	g.leading.Set(1)
+	defer g.leading.Set(0)
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = election.Resign(rctx)
+	}()
+	g.mu.Lock()
+	g.guard = []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(election.Key()), "=", election.Rev())}
+	g.mu.Unlock()
+	g.Adopt()
+
+	tick := time.NewTicker(g.cfg.Interval)
+	defer tick.Stop()
+	for {
+		g.Step(ctx, time.Now())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-session.Done():
+			return errors.New("etcd session expired")
+		case <-tick.C:
+		}
+	}
+}
+
+// Adopt takes over what a previous leader left: the last published health
+// of each cluster, and any auto hold, which keeps the cluster degraded
+// until this leader's own evaluations clear it.
+func (g *Gate) Adopt() {
+	snap := g.store.Snapshot()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, c := range g.cfg.Clusters {
+		var st health.State
+		if raw, ok := snap.Health[c.Name]; ok {
+			_ = json.Unmarshal(raw, &st)
+		}
+		if h, err := g.store.Get(AutoHoldID(c.Name)); err == nil && st.Status != health.StatusDegraded {
+			st.Status, st.Since, st.TrippedAt, st.ClearStreak = health.StatusDegraded, h.CreatedAt, h.CreatedAt, 0
+		}
+		g.states[c.Name] = st
+	}
+}
+
+// Step runs one probe round and evaluation for every cluster at now, in
+// parallel, and acts on the outcome.
+func (g *Gate) Step(ctx context.Context, now time.Time) {
+	var wg sync.WaitGroup
+	for _, c := range g.cfg.Clusters {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.step(ctx, c, now)
+		}()
+	}
+	wg.Wait()
+}
+
+func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
+	began := time.Now()
+	g.mu.Lock()
+	prev, guard := g.states[c.Name], g.guard
+	g.mu.Unlock()
+	samples := g.probers[c.Name].Probe(ctx, now)
+	next := health.Evaluate(prev, samples, c, now)
+	g.metrics.Observe(c, samples, next, time.Since(began))
+	for _, s := range []health.Status{health.StatusOK, health.StatusDegraded, health.StatusUnknown} {
+		v := 0.0
+		if next.Status == s {
+			v = 1
+		}
+		g.state.WithLabelValues(c.Name, string(s)).Set(v)
+	}
+	g.mu.Lock()
+	g.states[c.Name] = next
+	g.mu.Unlock()
+	if raw, err := json.Marshal(next); err == nil {
+		if err := g.store.PublishHealth(ctx, c.Name, raw, guard...); err != nil && ctx.Err() == nil {
+			g.log.Warn("publishing health failed", "cluster", c.Name, "err", err)
+		}
+	}
+	if err := g.act(ctx, c, prev, next, guard); err != nil && ctx.Err() == nil {
+		g.log.Warn("gate action failed; retrying next interval", "cluster", c.Name, "err", err)
+	}
+}
+
+// act turns a cluster's evaluation into holds (enforce) or history (observe).
+func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.State, guard []clientv3.Cmp) error {
+	id := AutoHoldID(c.Name)
+	held, err := g.store.Get(id)
+	isHeld := err == nil
+	degraded := next.Status == health.StatusDegraded
+	details, hint := g.describe(c, next)
+	switch {
+	case g.cfg.Mode == health.ModeObserve:
+		if degraded != (prev.Status == health.StatusDegraded) {
+			action := lock.ActionWouldTrip
+			if !degraded {
+				action = lock.ActionWouldClear
+			}
+			_, err := g.store.Record(ctx, lock.Event{
+				Actor: gateActor, Action: action, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Reason: next.Reason,
+			})
+			g.log.Info("gate would act (observe mode)", "cluster", c.Name, "action", action, "reason", next.Reason)
+			return err
+		}
+		if isHeld && !degraded {
+			return g.release(ctx, c, held, next, guard)
+		}
+		return nil
+	case degraded && !isHeld:
+		h, err := g.store.Create(ctx, lock.HoldRequest{
+			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: gateActor,
+			Reason: "control plane degraded", Details: details, Hint: hint, Guard: guard,
+		})
+		if err == nil {
+			g.log.Warn("deploys held: control plane degraded", "cluster", c.Name, "hold", h.ID, "reason", next.Reason)
+		}
+		return err
+	case degraded && isHeld:
+		if !slices.Equal(held.Details, details) || held.Hint != hint {
+			_, err := g.store.Refresh(ctx, id, held.Reason, details, hint, guard...)
+			return err
+		}
+	case !degraded && isHeld && next.Status == health.StatusOK:
+		return g.release(ctx, c, held, next, guard)
+	}
+	return nil
+}
+
+func (g *Gate) release(ctx context.Context, c health.Cluster, held lock.Hold, next health.State, guard []clientv3.Cmp) error {
+	summary := fmt.Sprintf("recovered: every apiserver below warn for %s; held %s",
+		c.ClearWindow(g.cfg.Interval), next.UpdatedAt.Sub(held.CreatedAt).Truncate(time.Second))
+	_, err := g.store.Release(ctx, lock.ReleaseRequest{
+		ID: held.ID, Actor: gateActor, Reason: summary, Kinds: []lock.Kind{lock.KindAuto}, Guard: guard,
+	})
+	if err == nil {
+		g.log.Info("deploys released: control plane recovered", "cluster", c.Name, "summary", summary)
+	}
+	return err
+}
+
+// describe gives the refusal message's lines for a degraded cluster: one
+// per breaching apiserver, or the reason while it recovers.
+func (g *Gate) describe(c health.Cluster, s health.State) (details []string, hint string) {
+	details = s.Breaches()
+	if len(details) == 0 && s.Reason != "" {
+		details = []string{s.Reason}
+	}
+	hint = fmt.Sprintf("clears after %s healthy", c.ClearWindow(g.cfg.Interval))
+	if end := s.TrippedAt.Add(c.MinHold); end.After(s.UpdatedAt) {
+		hint += fmt.Sprintf(" and not before %s", end.UTC().Format("15:04:05 UTC"))
+	}
+	return details, hint
+}
+
+// State is the gate's latest evaluation of a cluster.
+func (g *Gate) State(cluster string) health.State {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.states[cluster]
+}
+
+// gateRunner owns the gate's goroutine inside the server.
+type gateRunner struct {
+	gate   *Gate
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startGate(cfg Config, cli *clientv3.Client, store *lock.Store, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
+	hc, err := health.LoadConfig(cfg.ClustersFile)
+	if err != nil {
+		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+	}
+	if cfg.GateMode != "" {
+		hc.Mode = health.Mode(cfg.GateMode)
+	}
+	g, err := NewGate(hc, store, cfg.ReplicaName, reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &gateRunner{gate: g, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		g.Run(ctx, cli)
+	}()
+	log.Info("gate started", "mode", hc.Mode, "clusters", len(hc.Clusters), "interval", hc.Interval.String())
+	return r, nil
+}
+
+func (r *gateRunner) info() api.GateInfo { return r.gate.Info() }
+
+func (r *gateRunner) stop() {
+	r.cancel()
+	<-r.done
+}

@@ -177,7 +177,7 @@ func (s *Server) connect() error {
 	if err != nil {
 		return err
 	}
-	s.cli, err = clientv3.New(clientv3.Config{Endpoints: s.cfg.EtcdEndpoints, DialTimeout: 5 * time.Second, TLS: tlsCfg})
+	s.cli, err = newClient(clientv3.Config{Endpoints: s.cfg.EtcdEndpoints, TLS: tlsCfg})
 	if err != nil {
 		return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %w", err)
 	}

@@ -1,0 +1,267 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/lock/locktest"
+	"github.com/scaplock/scaplock/server"
+)
+
+// apiserver is an httptest TLS apiserver whose /readyz latency follows the test.
+type apiserver struct {
+	*httptest.Server
+	latency  atomic.Int64 // nanoseconds
+	requests atomic.Int64
+	caFile   string
+}
+
+func newAPIServer(t *testing.T) *apiserver {
+	a := &apiserver{}
+	a.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		a.requests.Add(1)
+		select {
+		case <-time.After(time.Duration(a.latency.Load())):
+		case <-r.Context().Done():
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(a.Close)
+	a.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Certificate().Raw})
+	if err := os.WriteFile(a.caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+const gateInterval = 500 * time.Millisecond
+
+func clustersFile(t *testing.T, a *apiserver, mode string) string {
+	t.Helper()
+	yaml := fmt.Sprintf(`interval: 500ms
+mode: %s
+clusters:
+  - name: eqiad
+    apiservers:
+      - url: %s
+    timeout: 450ms
+    tls: {ca_file: %q}
+    thresholds:
+      latency: {warn: 150ms, crit: 250ms}
+    trip_after: 2
+    clear_after: 2
+    min_hold: 0s
+`, mode, a.URL, a.caFile)
+	path := filepath.Join(t.TempDir(), "clusters.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type replica struct {
+	*server.Server
+	name string
+}
+
+func startReplica(t *testing.T, e *locktest.Etcd, secretFile, clusters, name string, extra map[string]string) *replica {
+	t.Helper()
+	env := map[string]string{
+		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_ETCD_ENDPOINTS": e.Endpoint,
+		"SCAPLOCK_JWT_SECRET_FILE": secretFile, "SCAPLOCK_CLUSTERS_FILE": clusters, "SCAPLOCK_REPLICA_NAME": name,
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return &replica{Server: start(t, config(t, env)), name: name}
+}
+
+func eventually(t *testing.T, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %s: %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode %s: %v", url, err)
+	}
+	return resp.StatusCode
+}
+
+func leader(t *testing.T, r *replica) string {
+	var st api.StatusResponse
+	getJSON(t, r.URL()+"/api/v1/status", &st)
+	return st.Gate.Leader
+}
+
+func autoHolds(r *replica) []lock.Hold {
+	var out []lock.Hold
+	for _, h := range r.Store().Snapshot().Holds {
+		if h.Kind == lock.KindAuto {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func TestGateEndToEnd(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secretFile, []byte(strings.Repeat("k", 40)), 0o600)
+	apis := newAPIServer(t)
+	clusters := clustersFile(t, apis, "enforce")
+
+	a := startReplica(t, e, secretFile, clusters, "replica-a", nil)
+	aStopped := false
+	defer func() {
+		if !aStopped {
+			a.Stop()
+		}
+	}()
+	eventually(t, "replica-a leads", 10*time.Second, func() bool { return leader(t, a) == "replica-a" })
+	b := startReplica(t, e, secretFile, clusters, "replica-b", nil)
+	defer b.Stop()
+
+	// Two replicas, one probe per interval: only the leader probes.
+	eventually(t, "replica-b sees the leader", 10*time.Second, func() bool { return leader(t, b) == "replica-a" })
+	before, began := apis.requests.Load(), time.Now()
+	time.Sleep(3 * time.Second)
+	probes, elapsed := apis.requests.Load()-before, time.Since(began)
+	if most := int64(elapsed/gateInterval) + 2; probes < 1 || probes > most {
+		t.Fatalf("%d readyz probes in %s with two replicas; one leader probing allows at most %d", probes, elapsed, most)
+	}
+
+	// Degrade: readyz slower than crit trips the gate.
+	apis.latency.Store(int64(350 * time.Millisecond))
+	eventually(t, "auto hold appears", 20*time.Second, func() bool { return len(autoHolds(b)) == 1 })
+	var pf api.PreflightResponse
+	if code := getJSON(t, b.URL()+"/api/v1/preflight?scope=eqiad", &pf); code != http.StatusLocked {
+		t.Fatalf("preflight while degraded: %d", code)
+	}
+	host := strings.TrimPrefix(apis.URL, "https://")
+	for _, want := range []string{
+		"scaplock: deploys to eqiad are refused: control plane degraded",
+		host, "readyz", "(limit 250ms)", "held automatically since", "(hold auto-eqiad)", "clears after 1s healthy",
+		"override (SRE): scaplock override --scope eqiad",
+	} {
+		if !strings.Contains(pf.Message, want) {
+			t.Errorf("refusal message lacks %q:\n%s", want, pf.Message)
+		}
+	}
+	if _, ok := pf.Health["eqiad"]; !ok {
+		t.Errorf("preflight carries no health for eqiad")
+	}
+	if code := getJSON(t, b.URL()+"/api/v1/preflight?scope=codfw", &pf); code != http.StatusOK {
+		t.Fatalf("other clusters stay open: %d", code)
+	}
+
+	// Kill the leader: the other takes over and keeps the one hold.
+	held := autoHolds(b)[0]
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	aStopped = true
+	eventually(t, "replica-b leads", 20*time.Second, func() bool { return leader(t, b) == "replica-b" })
+	time.Sleep(3 * gateInterval)
+	if hs := autoHolds(b); len(hs) != 1 || hs[0].ID != held.ID || !hs[0].CreatedAt.Equal(held.CreatedAt) {
+		t.Fatalf("after failover: %+v, want the same single hold %s", hs, held.ID)
+	}
+	created, _ := b.Store().History(context.Background(), lock.HistoryQuery{Kind: lock.KindAuto, Action: lock.ActionCreated})
+	if len(created.Events) != 1 {
+		t.Fatalf("%d auto holds were created, want 1", len(created.Events))
+	}
+
+	// An override lets deploys through while it lasts.
+	secret, _ := api.ReadSecret(secretFile)
+	sre, _ := api.SignHS256(secret, "effie", []string{api.RoleSRE}, time.Hour, time.Now())
+	resp := post(t, b.URL()+"/api/v1/overrides", sre, api.HoldBody{Scope: "eqiad", Reason: "emergency revert", Duration: "30m"})
+	var override lock.Hold
+	json.NewDecoder(resp.Body).Decode(&override)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("override: %d", resp.StatusCode)
+	}
+	if code := getJSON(t, b.URL()+"/api/v1/preflight?scope=eqiad", &pf); code != http.StatusOK || len(pf.Overridden) != 1 {
+		t.Fatalf("preflight under an override: %d %+v", code, pf)
+	}
+	req, _ := http.NewRequest("DELETE", b.URL()+"/api/v1/overrides/"+override.ID, strings.NewReader(`{"reason":"revert done"}`))
+	req.Header.Set("Authorization", "Bearer "+sre)
+	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 200 {
+		t.Fatalf("cancel override: %v %v", r, err)
+	}
+	if code := getJSON(t, b.URL()+"/api/v1/preflight?scope=eqiad", &pf); code != http.StatusLocked {
+		t.Fatalf("preflight after the override: %d", code)
+	}
+
+	// Recover: released after the clear window, with the summary in history.
+	apis.latency.Store(0)
+	eventually(t, "auto hold released", 20*time.Second, func() bool { return len(autoHolds(b)) == 0 })
+	released, _ := b.Store().History(context.Background(), lock.HistoryQuery{Kind: lock.KindAuto, Action: lock.ActionReleased})
+	if len(released.Events) != 1 || released.Events[0].Actor != "scaplock" || !strings.Contains(released.Events[0].Reason, "recovered") {
+		t.Fatalf("release event: %+v", released.Events)
+	}
+	if code := getJSON(t, b.URL()+"/api/v1/preflight?scope=eqiad", &pf); code != http.StatusOK {
+		t.Fatalf("preflight after recovery: %d", code)
+	}
+}
+
+func TestGateObserveModeWritesHistoryOnly(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	os.WriteFile(secretFile, []byte(strings.Repeat("k", 40)), 0o600)
+	apis := newAPIServer(t)
+	r := startReplica(t, e, secretFile, clustersFile(t, apis, "enforce"), "observer", map[string]string{"SCAPLOCK_GATE_MODE": "observe"})
+	defer r.Stop()
+	var st api.StatusResponse
+	getJSON(t, r.URL()+"/api/v1/status", &st)
+	if st.Gate.Mode != "observe" {
+		t.Fatalf("SCAPLOCK_GATE_MODE did not override the file: %q", st.Gate.Mode)
+	}
+	eventually(t, "the gate evaluates", 10*time.Second, func() bool { return len(r.Store().Snapshot().Health) == 1 })
+	apis.latency.Store(int64(350 * time.Millisecond))
+	history := func(action lock.Action) int {
+		page, _ := r.Store().History(context.Background(), lock.HistoryQuery{Action: action})
+		return len(page.Events)
+	}
+	eventually(t, "would_trip recorded", 20*time.Second, func() bool { return history(lock.ActionWouldTrip) == 1 })
+	if hs := autoHolds(&replica{Server: r.Server}); len(hs) != 0 {
+		t.Fatalf("observe mode created holds: %+v", hs)
+	}
+	var pf api.PreflightResponse
+	if code := getJSON(t, r.URL()+"/api/v1/preflight?scope=eqiad", &pf); code != http.StatusOK {
+		t.Fatalf("observe mode refused a deploy: %d", code)
+	}
+	apis.latency.Store(0)
+	eventually(t, "would_clear recorded", 20*time.Second, func() bool { return history(lock.ActionWouldClear) == 1 })
+}
