@@ -333,7 +333,7 @@
       card.appendChild(el("h3", { cls: "verdict-scope", text: v.scope }));
       card.appendChild(el("p", { cls: "verdict-word" }, [
         el("span", { cls: "verdict-icon", text: v.allowed ? "✓" : "✕", attrs: { "aria-hidden": "true" } }),
-        document.createTextNode(v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED"),
+        el("span", { cls: "verdict-text", text: v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED" }),
       ]));
       if (!v.allowed) {
         card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));

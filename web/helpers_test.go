@@ -1,0 +1,268 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/sethvargo/go-envconfig"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/health"
+	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/server"
+)
+
+// chromiumPath is Debian's chromium; `make test` installs it when missing.
+const chromiumPath = "/usr/bin/chromium"
+
+// daemon is a real scaplockd with embedded etcd, and an SRE token for it.
+type daemon struct {
+	srv   *server.Server
+	url   string
+	token string
+}
+
+func startDaemon(tb testing.TB) *daemon {
+	tb.Helper()
+	ctx := context.Background()
+	cfg, err := server.LoadConfig(ctx, envconfig.MapLookuper(map[string]string{
+		"SCAPLOCK_LISTEN":   "127.0.0.1:0",
+		"SCAPLOCK_DATA_DIR": tb.TempDir(),
+	}))
+	if err != nil {
+		tb.Fatalf("config: %v", err)
+	}
+	srv, err := server.Start(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		tb.Fatalf("start scaplockd: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := srv.Stop(); err != nil {
+			tb.Errorf("stop scaplockd: %v", err)
+		}
+	})
+	secret, err := api.ReadSecret(srv.SecretFile)
+	if err != nil {
+		tb.Fatalf("read secret: %v", err)
+	}
+	token, err := api.SignHS256(secret, "alice", []string{api.RoleSRE}, time.Hour, time.Now())
+	if err != nil {
+		tb.Fatalf("sign token: %v", err)
+	}
+	return &daemon{srv: srv, url: srv.URL(), token: token}
+}
+
+// call sends a JSON request as alice and decodes the answer into out.
+func (d *daemon) call(tb testing.TB, method, path string, body, out any) {
+	tb.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req, err := http.NewRequest(method, d.url+path, bytes.NewReader(raw))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+d.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	got, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		tb.Fatalf("%s %s: %s: %s", method, path, res.Status, got)
+	}
+	if out != nil {
+		if err := json.Unmarshal(got, out); err != nil {
+			tb.Fatalf("%s %s: decode %s: %v", method, path, got, err)
+		}
+	}
+}
+
+func (d *daemon) hold(tb testing.TB, scope, reason string) lock.Hold {
+	tb.Helper()
+	var h lock.Hold
+	d.call(tb, http.MethodPost, "/api/v1/holds", api.HoldBody{Scope: scope, Reason: reason, Duration: "2h"}, &h)
+	return h
+}
+
+func (d *daemon) release(tb testing.TB, id string) {
+	tb.Helper()
+	d.call(tb, http.MethodDelete, "/api/v1/holds/"+id, api.ReleaseBody{Reason: "done"}, nil)
+}
+
+// publishDegraded publishes an eqiad report like the incident's: one
+// apiserver fine, the other with a CPU burst at crit and thousands of
+// retransmits.
+func (d *daemon) publishDegraded(tb testing.TB, now time.Time) {
+	tb.Helper()
+	recent := func(base, burst float64) []health.Point {
+		var ps []health.Point
+		for i := range 60 {
+			v := base + 0.02*float64(i%5)
+			if i >= 44 && i < 48 { // a 20-second burst, 5 s samples
+				v = burst
+			}
+			ps = append(ps, health.Point{At: now.Add(time.Duration(i-59) * 5 * time.Second), Value: v})
+		}
+		return ps
+	}
+	sig := func(v float64, lvl health.Level, warn, crit float64, rec []health.Point) health.SignalState {
+		return health.SignalState{Value: v, Level: lvl, Warn: warn, Crit: crit, At: now, Since: now.Add(-45 * time.Second), Recent: rec}
+	}
+	st := health.State{
+		Cluster: "eqiad", Status: health.StatusDegraded, Since: now.Add(-45 * time.Second), TrippedAt: now.Add(-45 * time.Second),
+		CritStreak: 9, UpdatedAt: now,
+		Reason: "control plane degraded: kubemaster1002.eqiad.wmnet:6443 CPU 98% (limit 90%), TCP retransmits 6012/s (limit 1000/s)",
+		Hosts: []health.HostState{
+			{Host: "kubemaster1001.eqiad.wmnet:6443", Signals: map[health.Signal]health.SignalState{
+				health.SignalLatency:     sig(0.042, health.LevelOK, 0.5, 1, recent(0.03, 0.4)),
+				health.SignalCPU:         sig(0.41, health.LevelOK, 0.75, 0.9, recent(0.35, 0.7)),
+				health.SignalRetransmits: sig(12, health.LevelOK, 300, 1000, recent(10, 40)),
+				health.SignalNIC:         sig(0.22, health.LevelOK, 0.7, 0.9, recent(0.2, 0.3)),
+			}},
+			{Host: "kubemaster1002.eqiad.wmnet:6443", Signals: map[health.Signal]health.SignalState{
+				health.SignalLatency:     sig(0.83, health.LevelWarn, 0.5, 1, recent(0.3, 4.2)),
+				health.SignalCPU:         sig(0.98, health.LevelCrit, 0.75, 0.9, recent(0.55, 0.99)),
+				health.SignalRetransmits: sig(6012, health.LevelCrit, 300, 1000, recent(2500, 6100)),
+				health.SignalNIC:         {Level: health.LevelError, Err: "node_exporter: connection refused", Warn: 0.7, Crit: 0.9, At: now},
+			}},
+		},
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := d.srv.Store().PublishHealth(context.Background(), "eqiad", raw); err != nil {
+		tb.Fatalf("publish health: %v", err)
+	}
+}
+
+// browser is a headless chromium on one tab, recording every console error,
+// uncaught exception and dialog.
+type browser struct {
+	ctx context.Context
+	mu  sync.Mutex
+	bad []string
+}
+
+func newBrowser(tb testing.TB) *browser {
+	tb.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		tb.Fatalf("%s not found (%v): the browser tests need Debian's chromium; `make test` installs it (apt-get install chromium)", chromiumPath, err)
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.WindowSize(1280, 1000),
+	)
+	ctx, cancel := chromedp.NewContext(actx)
+	tb.Cleanup(func() { cancel(); cancelAlloc() })
+	b := &browser{ctx: ctx}
+	err := chromedp.Listen(ctx, func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg = "exception: " + e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeAssert {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				msg = "console." + string(e.Type) + ": " + strings.Join(parts, " ")
+			}
+		case *log.EventEntryAdded:
+			if e.Entry.Level == log.EntryLevelError {
+				msg = "log " + string(e.Entry.Source) + ": " + e.Entry.Text + " " + e.Entry.URL
+			}
+		case *page.EventJavascriptDialogOpening:
+			msg = "dialog " + string(e.Type) + ": " + e.Message
+		}
+		if msg != "" {
+			b.mu.Lock()
+			b.bad = append(b.bad, msg)
+			b.mu.Unlock()
+		}
+	})
+	if err != nil {
+		tb.Fatalf("start chromium: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 1000)); err != nil {
+		tb.Fatalf("viewport: %v", err)
+	}
+	return b
+}
+
+// problems returns what went wrong in the page so far.
+func (b *browser) problems() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.bad...)
+}
+
+func (b *browser) open(tb testing.TB, url string) {
+	tb.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(url)); err != nil {
+		tb.Fatalf("open %s: %v", url, err)
+	}
+}
+
+// eval runs a JavaScript expression in the page.
+func eval[T any](tb testing.TB, b *browser, expr string) T {
+	tb.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		tb.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor polls the expression every 20 ms until it is true, and returns
+// how long that took; it fails after timeout with the page's state.
+func waitFor(tb testing.TB, b *browser, what, expr string, timeout time.Duration) time.Duration {
+	tb.Helper()
+	start := time.Now()
+	for {
+		if eval[bool](tb, b, "!!("+expr+")") {
+			return time.Since(start)
+		}
+		if time.Since(start) > timeout {
+			tb.Fatalf("after %s the page does not show %s (%s); verdicts read %q; problems: %v", timeout, what, expr,
+				eval[string](tb, b, `document.getElementById("verdict-list").innerText`), b.problems())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// verdictIs is an expression true when the scope's verdict reads word.
+func verdictIs(scope, word string) string {
+	return fmt.Sprintf(`(document.querySelector('#verdict-list [data-scope=%q] .verdict-text') || {}).textContent === %q`, scope, "DEPLOYS "+word)
+}
