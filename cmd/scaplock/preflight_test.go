@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// closedURL is an address where nothing listens.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+func TestPreflightCannotDecide(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers
+	}))
+	t.Cleanup(hang.Close)
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "<html>bad gateway</html>", http.StatusBadGateway)
+	}))
+	t.Cleanup(broken.Close)
+	unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":{"code":"unavailable","message":"store unavailable"}}`))
+	}))
+	t.Cleanup(unavailable.Close)
+	lying := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"allowed": false}`)) // 200 but not allowed
+	}))
+	t.Cleanup(lying.Close)
+
+	cases := []struct {
+		name    string
+		url     string
+		args    []string
+		want    string
+		maxTook time.Duration
+	}{
+		{"closed port", closedURL(t), nil, "connection refused", 2500 * time.Millisecond},
+		{"no answer within the default 2s", hang.URL, nil, "no answer from", 3 * time.Second},
+		{"no answer within --timeout", hang.URL, []string{"--timeout", "300ms"}, "no answer from", time.Second},
+		{"proxy error page", broken.URL, nil, "unexpected answer: HTTP 502", time.Second},
+		{"store down", unavailable.URL, nil, "store unavailable (HTTP 503)", time.Second},
+		{"contradictory answer", lying.URL, nil, "allowed=false", time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"SCAPLOCK_URL": tc.url}
+			args := append([]string{"preflight", "--scope", "eqiad"}, tc.args...)
+			r := scaplock(context.Background(), env, args...)
+			wantCode(t, r, exitUnsure)
+			if !strings.HasPrefix(r.stderr, "scaplock: could not decide: ") || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr should say what failed (%q): %s", tc.want, r)
+			}
+			if r.took > tc.maxTook {
+				t.Errorf("took %s, want at most %s", r.took, tc.maxTook)
+			}
+
+			r = scaplock(context.Background(), env, append(args, "--fail-open")...)
+			wantCode(t, r, exitOK)
+			if !strings.Contains(r.stderr, "WARNING: could not decide") || !strings.Contains(r.stderr, "--fail-open") {
+				t.Errorf("--fail-open must warn: %s", r)
+			}
+		})
+	}
+}
+
+func TestPreflightFailOpenDoesNotOpenARefusal(t *testing.T) {
+	ctx := context.Background()
+	sre := as(t, "fo-sre", "sre")
+	r := scaplock(ctx, sre, "lock", "--scope", "fo-eqiad", "--reason", "closed")
+	wantCode(t, r, exitOK)
+	id := strings.TrimSpace(r.stdout)
+	defer scaplock(ctx, sre, "unlock", id, "--reason", "cleanup")
+	r = scaplock(ctx, as(t, "fo-dep", "deployer"), "preflight", "--scope", "fo-eqiad", "--fail-open")
+	wantCode(t, r, exitRefused)
+}
+
+func TestPreflightWaitReturnsSoonAfterUnlock(t *testing.T) {
+	ctx := context.Background()
+	sre, deployer := as(t, "wt-sre", "sre"), as(t, "wt-dep", "deployer")
+	r := scaplock(ctx, sre, "lock", "--scope", "wt-eqiad", "--reason", "wait for me")
+	wantCode(t, r, exitOK)
+	id := strings.TrimSpace(r.stdout)
+
+	done := make(chan result, 1)
+	go func() {
+		done <- scaplock(ctx, deployer, "preflight", "--scope", "wt-eqiad", "--scope", "wt-other", "--wait", "20s")
+	}()
+	time.Sleep(700 * time.Millisecond)
+	unlocked := time.Now()
+	wantCode(t, scaplock(ctx, sre, "unlock", id, "--reason", "go ahead"), exitOK)
+
+	select {
+	case r = <-done:
+	case <-time.After(25 * time.Second):
+		t.Fatal("preflight --wait did not return")
+	}
+	wantCode(t, r, exitOK)
+	// Sooner than the 5s poll: the event stream woke it.
+	if d := time.Since(unlocked); d > 3*time.Second {
+		t.Errorf("returned %s after the unlock; the event stream should wake it at once", d)
+	}
+	if !strings.Contains(r.stderr, "locked by wt-sre; waiting up to 20s") {
+		t.Errorf("stderr should say what it waits for: %s", r)
+	}
+}
+
+func TestPreflightWaitGivesUpWithTheLatestMessage(t *testing.T) {
+	ctx := context.Background()
+	sre := as(t, "wg-sre", "sre")
+	r := scaplock(ctx, sre, "lock", "--scope", "wg-eqiad", "--reason", "first reason")
+	wantCode(t, r, exitOK)
+	id := strings.TrimSpace(r.stdout)
+	defer scaplock(ctx, sre, "unlock", id, "--reason", "cleanup")
+
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		scaplock(ctx, sre, "amend", id, "--reason", "second reason")
+	}()
+	r = scaplock(ctx, as(t, "wg-dep", "deployer"), "preflight", "--scope", "wg-eqiad", "--wait", "1500ms")
+	wantCode(t, r, exitRefused)
+	if r.took < 1500*time.Millisecond || r.took > 4*time.Second {
+		t.Errorf("took %s, want about the 1.5s wait", r.took)
+	}
+	if !strings.Contains(r.stderr, `"second reason"`) {
+		t.Errorf("the final message should be the latest one: %s", r)
+	}
+}
