@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,9 @@ const (
 	exitCannotExecute = 126
 	exitNotFound      = 127
 )
+
+// waitDelay bounds the wait for CMD's output to drain after it exits.
+const waitDelay = 2 * time.Second
 
 // cmdRun takes the exclusive deploy hold on a scope, runs a command while
 // keeping the hold alive, and releases it when the command ends.
@@ -83,6 +87,9 @@ when the service is down guards nothing. Unreachable service: exit 2.`)
 func (c *cli) runHolding(ctx context.Context, h lock.Hold, ttl time.Duration, argv []string) int {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
+	// When the streams are not files, a child CMD left behind could keep
+	// the copying open; CMD's own exit is what counts.
+	cmd.WaitDelay = waitDelay
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(c.stderr, "scaplock: cannot start %s: %v\n", argv[0], err)
 		c.releaseDeploy(ctx, h, fmt.Sprintf("could not start: %v", err))
@@ -120,7 +127,7 @@ func (c *cli) runHolding(ctx context.Context, h lock.Hold, ttl time.Duration, ar
 	stopKeepAlive()
 	<-keeping
 
-	status := exitStatus(waitErr)
+	status := exitStatus(cmd.ProcessState, waitErr)
 	why := fmt.Sprintf("finished: exit %d", status)
 	if sig != 0 {
 		why = fmt.Sprintf("interrupted by %s: exit %d", sig, status)
@@ -182,19 +189,19 @@ func (c *cli) releaseDeploy(ctx context.Context, h lock.Hold, why string) {
 	}
 }
 
-// exitStatus is a finished command's status, 128+signal if a signal killed it.
-func exitStatus(err error) int {
-	if err == nil {
-		return 0
-	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return 128 + int(ws.Signal())
+// exitStatus is a finished command's status, 128+signal if a signal
+// killed it. Wait's error matters only when there is no process state.
+func exitStatus(state *os.ProcessState, waitErr error) int {
+	if state == nil {
+		if waitErr != nil {
+			return exitUnsure
 		}
-		return ee.ExitCode()
+		return exitOK
 	}
-	return exitUnsure
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return state.ExitCode()
 }
 
 // signalOf is the signal that cancelled ctx, if one did.

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+)
+
+// holdsOn are the active holds on scope, from GET /api/v1/status.
+func holdsOn(t *testing.T, scope string) []lock.Hold {
+	t.Helper()
+	var out []lock.Hold
+	for _, h := range status(t).Holds {
+		if string(h.Scope) == scope {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func TestRunPassesExitStatusAndReleases(t *testing.T) {
+	ctx := context.Background()
+	r := scaplock(ctx, as(t, "rn-dep", "deployer"), "run", "--scope", "rn-eqiad", "--", "sh", "-c", "echo deploying; exit 3")
+	wantCode(t, r, 3)
+	if r.stdout != "deploying\n" {
+		t.Errorf("CMD's stdout not passed through: %s", r)
+	}
+	if hs := holdsOn(t, "rn-eqiad"); len(hs) != 0 {
+		t.Errorf("deploy hold not released: %+v", hs)
+	}
+	var page lock.HistoryPage
+	apiCall(t, http.MethodGet, "/api/v1/history?scope=rn-eqiad&action=released", token(t, "observer"), nil, &page)
+	if len(page.Events) != 1 || page.Events[0].Reason != "finished: exit 3" || page.Events[0].Kind != lock.KindDeploy {
+		t.Errorf("want one release event with reason \"finished: exit 3\", got %+v", page.Events)
+	}
+	apiCall(t, http.MethodGet, "/api/v1/history?scope=rn-eqiad&action=created", token(t, "observer"), nil, &page)
+	if len(page.Events) != 1 || page.Events[0].Reason != "scaplock run: sh -c echo deploying; exit 3" {
+		t.Errorf("want the default reason naming the command, got %+v", page.Events)
+	}
+}
+
+func TestRunRefusedOrInConflictRunsNothing(t *testing.T) {
+	ctx := context.Background()
+	// bob deploys to rc-eqiad; a manual hold covers rc-codfw.
+	var holder lock.Hold
+	if code := apiCall(t, http.MethodPost, "/api/v1/deploys", token(t, "rc-bob", "deployer"),
+		api.DeployBody{Scope: "rc-eqiad", Reason: "bob's deploy", TTL: "1m"}, &holder); code != http.StatusCreated {
+		t.Fatalf("setup deploy: HTTP %d", code)
+	}
+	defer apiCall(t, http.MethodDelete, "/api/v1/deploys/"+holder.ID, token(t, "rc-bob", "deployer"), api.ReleaseBody{Reason: "cleanup"}, nil)
+	r := scaplock(ctx, as(t, "rc-sre", "sre"), "lock", "--scope", "rc-codfw", "--reason", "network maintenance")
+	wantCode(t, r, exitOK)
+	defer scaplock(ctx, as(t, "rc-sre", "sre"), "unlock", strings.TrimSpace(r.stdout), "--reason", "cleanup")
+
+	cases := []struct {
+		scope string
+		want  []string
+	}{
+		{"rc-eqiad", []string{"scaplock: scope rc-eqiad is being deployed by rc-bob since ", holder.ID}},
+		{"rc-codfw", []string{"scaplock: deploys to rc-codfw are refused: locked by rc-sre", `"network maintenance"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.scope, func(t *testing.T) {
+			marker := filepath.Join(t.TempDir(), "ran")
+			r := scaplock(ctx, as(t, "rc-carol", "deployer"), "run", "--scope", tc.scope, "--", "touch", marker)
+			wantCode(t, r, exitRefused)
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q: %s", w, r)
+				}
+			}
+			if strings.Contains(r.stderr, "scaplock: scaplock:") {
+				t.Errorf("doubled prefix: %q", r.stderr)
+			}
+			if _, err := os.Stat(marker); err == nil {
+				t.Error("the command ran although the deploy was refused")
+			}
+		})
+	}
+	// Unreachable: exit 2, nothing run.
+	marker := filepath.Join(t.TempDir(), "ran")
+	r = scaplock(ctx, map[string]string{"SCAPLOCK_URL": closedURL(t)}, "run", "--scope", "rc-x", "--", "touch", marker)
+	wantCode(t, r, exitUnsure)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the command ran although the service was unreachable")
+	}
+}
+
+func TestRunKeepsTheHoldAlivePastItsTTL(t *testing.T) {
+	ctx := context.Background()
+	done := make(chan result, 1)
+	go func() {
+		done <- scaplock(ctx, as(t, "ka-dep", "deployer"), "run", "--scope", "ka-eqiad", "--ttl", "2s", "--", "sleep", "3.5")
+	}()
+	time.Sleep(3 * time.Second) // past the 2s ttl: only keepalives keep it
+	hs := holdsOn(t, "ka-eqiad")
+	if len(hs) != 1 || hs[0].Kind != lock.KindDeploy || hs[0].Owner != "ka-dep" {
+		t.Errorf("want ka-dep's deploy hold alive after its ttl, got %+v", hs)
+	}
+	r := <-done
+	wantCode(t, r, exitOK)
+	if strings.Contains(r.stderr, "LAPSED") || strings.Contains(r.stderr, "already gone") {
+		t.Errorf("the hold lapsed: %s", r)
+	}
+	if hs := holdsOn(t, "ka-eqiad"); len(hs) != 0 {
+		t.Errorf("not released: %+v", hs)
+	}
+}
+
+func TestRunForwardsTheSignalAndReleases(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan result, 1)
+	started := filepath.Join(t.TempDir(), "started")
+	go func() {
+		done <- scaplock(ctx, as(t, "sg-dep", "deployer"), "run", "--scope", "sg-eqiad", "--",
+			"sh", "-c", `trap 'echo got TERM; kill $! 2>/dev/null; exit 0' TERM; touch `+started+`; sleep 20 & wait`)
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(started); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("command did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel(interrupted{sig: syscall.SIGTERM})
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after the signal")
+	}
+	// 143 although CMD exited 0 on the signal: the deploy was interrupted.
+	wantCode(t, r, 128+int(syscall.SIGTERM))
+	if r.stdout != "got TERM\n" {
+		t.Errorf("the signal did not reach CMD: %s", r)
+	}
+	if hs := holdsOn(t, "sg-eqiad"); len(hs) != 0 {
+		t.Errorf("not released: %+v", hs)
+	}
+}
+
+func TestRunCommandNotFound(t *testing.T) {
+	r := scaplock(context.Background(), as(t, "nf-dep", "deployer"), "run", "--scope", "nf-eqiad", "--", "/nonexistent/deploy")
+	wantCode(t, r, exitNotFound)
+	if !strings.Contains(r.stderr, "cannot start /nonexistent/deploy") {
+		t.Errorf("stderr: %s", r)
+	}
+	if hs := holdsOn(t, "nf-eqiad"); len(hs) != 0 {
+		t.Errorf("not released: %+v", hs)
+	}
+}
