@@ -20,7 +20,7 @@ const liveWithin = 2 * time.Second
 // and follows it through a lock, an XSS attempt, degraded health and an
 // unlock, without reloading.
 func TestPageInChromium(t *testing.T) {
-	d := startDaemon(t)
+	d := startDaemon(t, nil)
 	b := newBrowser(t)
 	b.open(t, d.url+"/")
 

@@ -148,9 +148,11 @@
     state.inFlight = true;
     try {
       const [status, history] = await Promise.all([getJSON("/api/v1/status"), getJSON("/api/v1/history?limit=50")]);
+      const wasLost = !!state.lostSince;
       state.status = status;
       state.history = history;
       state.lostSince = null;
+      if (wasLost && !state.stream) openStream(); // back: do not wait for the stream retry
       state.lastOK = new Date();
       setNeedToken(false);
       render();
@@ -562,15 +564,27 @@
     }
   }
 
-  async function releaseHold(h, what) {
-    const reason = window.prompt("Why release " + h.kind + " " + h.id.slice(0, 4) + " on " + h.scope + "?");
-    if (reason === null) return;
+  // Unlock and cancel fill the release form in the actions section, which
+  // re-renders never touch, so a half-typed reason survives live updates.
+  function releaseHold(h, what) {
+    const f = $("release-form");
+    f.hidden = false;
+    f.dataset.what = what;
+    f.hold.value = h.id;
+    $("release-reason").focus();
+    f.scrollIntoView({ block: "nearest" });
+  }
+
+  async function submitRelease(form) {
+    const id = form.hold.value;
     try {
-      await send("DELETE", "/api/v1/" + what + "/" + encodeURIComponent(h.id), { reason });
-      showResult(h.kind + " " + h.id.slice(0, 4) + " released.", true);
+      await send("DELETE", "/api/v1/" + form.dataset.what + "/" + encodeURIComponent(id), { reason: form.reason.value });
+      showResult(id.slice(0, 4) + " released.", true);
+      form.reason.value = "";
+      form.hidden = true;
       scheduleRefresh();
     } catch (err) {
-      showResult("release refused: " + err.message, false);
+      showResult("release refused: " + err.message + (err.field ? " (field " + err.field + ")" : ""), false);
     }
   }
 
@@ -581,6 +595,8 @@
     $("auth-forget").addEventListener("click", () => useToken(""));
     $("lock-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitHold(ev.target, "/api/v1/holds", "hold"); });
     $("override-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitHold(ev.target, "/api/v1/overrides", "override"); });
+    $("release-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitRelease(ev.target); });
+    $("release-cancel").addEventListener("click", () => { $("release-form").hidden = true; });
     setNeedToken(false);
     openStream();
     refresh();
