@@ -72,9 +72,9 @@ expired, refreshed, would_trip, would_clear.`)
 				c.stdout.Write(a.body)
 			} else {
 				printEvents(c.stdout, page.Events)
-				if page.Next != "" {
-					fmt.Fprintln(c.stderr, "scaplock: more events: use --all or a larger --limit")
-				}
+			}
+			if page.Next != "" {
+				fmt.Fprintln(c.stderr, "scaplock: more events: use --all or a larger --limit")
 			}
 			return exitOK
 		}

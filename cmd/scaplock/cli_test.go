@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestUsage(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string // substring; "" means stdout must be empty
+		stderr string // substring; "" means stderr must be empty
+	}{
+		{"no command", nil, exitUnsure, "", "usage: scaplock"},
+		{"unknown command", []string{"deploy"}, exitUnsure, "", `unknown command "deploy"`},
+		{"help", []string{"help"}, exitOK, "preflight  exit 0 if deploys are allowed", ""},
+		{"help run", []string{"help", "run"}, exitOK, "There is no --fail-open: run takes a lock", ""},
+		{"help unknown", []string{"help", "nope"}, exitUnsure, "", `unknown command "nope"`},
+		{"-h", []string{"-h"}, exitOK, "", "usage: scaplock"},
+		{"command -h", []string{"lock", "-h"}, exitOK, "", "usage: scaplock lock --scope S --reason R [--for D]"},
+		{"unknown global flag", []string{"--verbose", "status"}, exitUnsure, "", "flag provided but not defined: -verbose"},
+		{"unknown flag", []string{"preflight", "--scopes", "eqiad"}, exitUnsure, "", "flag provided but not defined: -scopes"},
+		{"bad duration", []string{"preflight", "--wait", "soon"}, exitUnsure, "", `invalid value "soon" for flag -wait`},
+		{"lock without reason", []string{"lock", "--scope", "eqiad"}, exitUnsure, "", "scaplock lock: --reason is required"},
+		{"lock without scope", []string{"lock", "--reason", "x"}, exitUnsure, "", "--scope is required"},
+		{"lock with argument", []string{"lock", "--scope", "eqiad", "--reason", "x", "extra"}, exitUnsure, "", `unexpected argument "extra"`},
+		{"unlock without id", []string{"unlock", "--reason", "x"}, exitUnsure, "", "exactly one hold ID"},
+		{"unlock without reason", []string{"unlock", "abcd"}, exitUnsure, "", "--reason is required"},
+		{"override without for", []string{"override", "--scope", "eqiad", "--reason", "x"}, exitUnsure, "", "--for is required"},
+		{"override cancel with scope", []string{"override", "--cancel", "ab", "--scope", "eqiad", "--reason", "x"}, exitUnsure, "", "--cancel takes only --reason"},
+		{"run without command", []string{"run", "--scope", "eqiad"}, exitUnsure, "", "no command given"},
+		{"run without scope", []string{"run", "--", "true"}, exitUnsure, "", "--scope is required"},
+		{"history bad since", []string{"history", "--since", "yesterday"}, exitUnsure, "", `--since: "yesterday" is neither`},
+		{"history bad limit", []string{"history", "--limit", "0"}, exitUnsure, "", "--limit must be positive"},
+		{"bad url", []string{"--url", "localhost:8080", "status"}, exitUnsure, "", "--url must be an http(s)://host[:port] URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scaplock(context.Background(), nil, tc.args...)
+			wantCode(t, r, tc.code)
+			check := func(what, got, want string) {
+				if want == "" && got != "" || !strings.Contains(got, want) {
+					t.Errorf("%s: want %q in %q", what, want, got)
+				}
+			}
+			check("stdout", r.stdout, tc.stdout)
+			check("stderr", r.stderr, tc.stderr)
+		})
+	}
+}
+
+func TestGlobalFlagsAndEnvironment(t *testing.T) {
+	ctx := context.Background()
+	tok := token(t, "gl-reader")
+	// Environment.
+	wantCode(t, scaplock(ctx, map[string]string{"SCAPLOCK_TOKEN": tok}, "status"), exitOK)
+	// Flags before and after the command beat the environment.
+	bad := map[string]string{"SCAPLOCK_URL": closedURL(t), "SCAPLOCK_TOKEN": "garbage"}
+	wantCode(t, scaplock(ctx, bad, "--url", srv.URL(), "--token", tok, "status"), exitOK)
+	wantCode(t, scaplock(ctx, bad, "status", "--url", srv.URL(), "--token", tok), exitOK)
+	// A bad token from the environment is refused: 401 is exit 1.
+	wantCode(t, scaplock(ctx, map[string]string{"SCAPLOCK_TOKEN": "garbage"}, "status"), exitRefused)
+}
+
+func TestParseAllowsFlagsAfterArguments(t *testing.T) {
+	cases := []struct {
+		args   []string
+		pos    []string
+		reason string
+	}{
+		{[]string{"abcd", "--reason", "r"}, []string{"abcd"}, "r"},
+		{[]string{"--reason", "r", "abcd"}, []string{"abcd"}, "r"},
+		{[]string{"a", "--reason", "r", "b"}, []string{"a", "b"}, "r"},
+		{[]string{"--reason", "r", "--", "--not-a-flag"}, []string{"--not-a-flag"}, "r"},
+		{[]string{}, nil, ""},
+	}
+	for _, tc := range cases {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		reason := fs.String("reason", "", "")
+		pos, stop, _ := parse(fs, tc.args)
+		if stop || strings.Join(pos, "|") != strings.Join(tc.pos, "|") || *reason != tc.reason {
+			t.Errorf("parse(%q) = %q, reason %q, stop %t; want %q, %q", tc.args, pos, *reason, stop, tc.pos, tc.reason)
+		}
+	}
+}
