@@ -293,7 +293,7 @@ func eval[T any](tb testing.TB, b *browser, expr string) T {
 	return v
 }
 
-// waitFor polls the expression every 20 ms until it is true, and returns
+// waitFor polls the expression every 10 ms until it is true, and returns
 // how long that took; it fails after timeout with the page's state.
 func waitFor(tb testing.TB, b *browser, what, expr string, timeout time.Duration) time.Duration {
 	tb.Helper()
@@ -306,7 +306,7 @@ func waitFor(tb testing.TB, b *browser, what, expr string, timeout time.Duration
 			tb.Fatalf("after %s the page does not show %s (%s); verdicts read %q; problems: %v", timeout, what, expr,
 				eval[string](tb, b, `document.getElementById("verdict-list").innerText`), b.problems())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
