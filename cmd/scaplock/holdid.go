@@ -14,7 +14,8 @@ import (
 const fullIDLen = 16
 
 // resolveID turns the short id that messages and status show ("7f3a")
-// into the full id, by listing the holds. A full id is returned unasked.
+// into the full id, by listing the holds. A full-length id is returned
+// unasked; an exact match (the gate's "auto-eqiad") wins over prefixes.
 func (c *cli) resolveID(ctx context.Context, id string) (string, error) {
 	if len(id) >= fullIDLen {
 		return id, nil
@@ -27,6 +28,9 @@ func (c *cli) resolveID(ctx context.Context, id string) (string, error) {
 	}
 	var found []string
 	for _, h := range list.Holds {
+		if h.ID == id {
+			return id, nil
+		}
 		if strings.HasPrefix(h.ID, id) {
 			found = append(found, h.ID)
 		}
