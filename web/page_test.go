@@ -104,21 +104,30 @@ func TestPageInChromium(t *testing.T) {
 		d.hold(t, "global", "MediaWiki train paused during the kubemaster1002 investigation (T366094)")
 		waitFor(t, b, "REFUSED for eqiad", verdictIs("eqiad", "REFUSED"), liveWithin)
 		waitFor(t, b, "REFUSED for global", verdictIs("global", "REFUSED"), liveWithin)
-		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(t.TempDir(), "screenshot.png")
+		dir := t.TempDir()
 		if os.Getenv("SCAPLOCK_SCREENSHOT") != "" {
-			path = filepath.Join("testdata", "screenshot.png")
-			if err := os.MkdirAll("testdata", 0o755); err != nil {
+			dir = "testdata"
+			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
+		for _, shot := range []struct {
+			name          string
+			width, height int64
+		}{{"screenshot.png", 1280, 1000}, {"screenshot-phone.png", 390, 844}} {
+			if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(shot.width, shot.height)); err != nil {
+				t.Fatal(err)
+			}
+			png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, shot.name)
+			if err := os.WriteFile(path, png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("screenshot: %s (%d bytes)", path, len(png))
 		}
-		t.Logf("screenshot: %s (%d bytes)", path, len(png))
 	})
 
 	if got := eval[string](t, b, `String(window.__marker)`); got != "same page" {

@@ -385,6 +385,15 @@
     return b;
   }
 
+  // labelCells copies the column headings onto the cells, for the stacked
+  // phone layout, which shows them with CSS attr().
+  function labelCells(table) {
+    const heads = [...table.tHead.rows[0].cells].map((c) => c.textContent);
+    for (const row of table.tBodies[0].rows) {
+      [...row.cells].forEach((c, i) => c.setAttribute("data-label", heads[i] || ""));
+    }
+  }
+
   function renderHolds(holds) {
     const rows = holds.map((h) => el("tr", { cls: "hold hold-" + h.kind, attrs: { "data-id": h.id } }, [
       el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]),
@@ -396,6 +405,7 @@
       el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "holds")]),
     ]));
     $("holds-table").tBodies[0].replaceChildren(...rows);
+    labelCells($("holds-table"));
     $("holds-table").hidden = rows.length === 0;
     $("holds-empty").hidden = rows.length > 0;
     $("holds-count").textContent = "(" + rows.length + ")";
@@ -411,6 +421,7 @@
       el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "overrides")]),
     ]));
     $("overrides-table").tBodies[0].replaceChildren(...rows);
+    labelCells($("overrides-table"));
     $("overrides-table").hidden = rows.length === 0;
     $("overrides-empty").hidden = rows.length > 0;
     $("overrides-count").textContent = "(" + rows.length + ")";
@@ -444,7 +455,7 @@
     const peak = pts.reduce((m, p) => Math.max(m, p.v), -Infinity);
     const top = Math.max(peak, s.crit || 0, s.warn || 0) * 1.1 || 1;
     const root = svg("svg", {
-      class: "spark", viewBox: "0 0 " + W + " " + H, width: W, height: H, role: "img",
+      class: "spark", viewBox: "0 0 " + W + " " + H, width: W, height: H, preserveAspectRatio: "none", role: "img",
       "aria-label": pts.length ? sig + ": " + pts.length + " recent samples, peak " + fmt(sig, peak) : sig + ": no recent samples",
     });
     const title = svg("title");
@@ -467,9 +478,10 @@
     return root;
   }
 
-  function signalCell(sig, s) {
-    if (!s) return el("td", { cls: "sig sig-none", text: "—" });
+  function signalCell(sig, label, s) {
+    if (!s) return el("td", { cls: "sig sig-none" }, [el("div", { cls: "sig-name", text: label }), el("span", { text: "—" })]);
     const td = el("td", { cls: "sig sig-" + (LEVEL_WORD[s.level] ? s.level : "unknown") });
+    td.appendChild(el("div", { cls: "sig-name", text: label }));
     const head = el("div", { cls: "sig-head" }, [el("span", { cls: "sig-value", text: s.level === "error" ? "no data" : fmt(sig, s.value) }), levelEl(s.level)]);
     td.appendChild(head);
     td.appendChild(sparkline(sig, s));
@@ -506,7 +518,7 @@
       const tb = el("tbody");
       for (const host of c.hosts || []) {
         const tr = el("tr", { attrs: { "data-host": host.host } }, [el("th", { text: host.host, attrs: { scope: "row" } })]);
-        for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, (host.signals || {})[sg.key]));
+        for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, sg.label, (host.signals || {})[sg.key]));
         tb.appendChild(tr);
       }
       table.appendChild(tb);
@@ -529,6 +541,7 @@
       el("td", { cls: "reason-cell" }, [el("span", { cls: "reason", text: e.reason })]),
     ]));
     $("history-table").tBodies[0].replaceChildren(...rows);
+    labelCells($("history-table"));
     $("history-table").hidden = rows.length === 0;
     $("history-empty").hidden = rows.length > 0;
   }
