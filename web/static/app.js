@@ -324,8 +324,15 @@
 
   function covers(holdScope, scope) { return holdScope === "global" || holdScope === scope; }
 
+  // renderVerdicts touches the aria-live region only when what it says
+  // changed, so a screen reader is not told the same verdict every update.
+  let verdictKey = "";
   function renderVerdicts(s) {
     const list = $("verdict-list");
+    const key = JSON.stringify([s.verdicts, (s.holds || []).map((h) => [h.id, h.scope, h.kind, h.owner, h.reason]),
+      (s.overrides || []).map((o) => o.scope)]);
+    if (key === verdictKey) return;
+    verdictKey = key;
     const items = [];
     const refused = (s.verdicts || []).filter((v) => !v.allowed).length;
     document.body.classList.toggle("refused", refused > 0);
@@ -347,8 +354,6 @@
             el("span", { cls: "kind kind-" + h.kind, text: h.kind }),
             el("span", { text: " " + h.scope + " · " + h.owner + (overridden ? " · overridden" : "") + ": " }),
             el("span", { cls: "reason", text: h.reason }),
-            document.createTextNode(" · "),
-            timeEl(h.created_at),
           ]);
           why.appendChild(li);
         }
