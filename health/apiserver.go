@@ -20,7 +20,7 @@ func probeAPIServer(ctx context.Context, p *Prober, a APIServer, now time.Time) 
 	timeout := p.cluster.Timeout
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	s := Sample{Host: hostOf(a.URL), Signal: SignalLatency, At: now}
+	s := Sample{Host: a.Host(), Signal: SignalLatency, At: now}
 
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(a.URL, "/")+p.cluster.ReadyzPath, nil)
 	if err != nil {

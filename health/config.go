@@ -64,6 +64,17 @@ type Cluster struct {
 type APIServer struct {
 	URL          string
 	NodeExporter string // optional; base URL, /metrics is appended when the path is empty
+	// Name, when set, is how messages and metrics name the host instead of
+	// the URL's host:port (useful when probing by IP address).
+	Name string
+}
+
+// Host is how the apiserver is named in samples, messages and metrics.
+func (a APIServer) Host() string {
+	if a.Name != "" {
+		return a.Name
+	}
+	return hostOf(a.URL)
 }
 
 // TLSConfig is the client TLS used towards the apiservers.

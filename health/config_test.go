@@ -213,3 +213,21 @@ func TestThresholdsFor(t *testing.T) {
 		t.Errorf("For(bogus) = %+v, want zero", th.For("bogus"))
 	}
 }
+
+func TestAPIServerNameNamesTheHost(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`clusters:
+  - name: eqiad
+    apiservers:
+      - {url: "http://127.0.0.1:6443", name: "kubemaster1001:6443"}
+      - {url: "http://127.0.0.1:6444"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Clusters[0].APIServers[0].Host(); got != "kubemaster1001:6443" {
+		t.Fatalf("named apiserver host = %q", got)
+	}
+	if got := cfg.Clusters[0].APIServers[1].Host(); got != "127.0.0.1:6444" {
+		t.Fatalf("unnamed apiserver host = %q", got)
+	}
+}

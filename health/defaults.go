@@ -67,6 +67,7 @@ type fileCluster struct {
 type fileAPIServer struct {
 	URL          string `yaml:"url"`
 	NodeExporter string `yaml:"node_exporter"`
+	Name         string `yaml:"name"`
 }
 
 type fileTLS struct {

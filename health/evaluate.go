@@ -137,7 +137,7 @@ func streak(n int, hit bool) int {
 func nextHosts(prev []HostState, samples []Sample, c Cluster, now time.Time) []HostState {
 	var order []string
 	for _, a := range c.APIServers {
-		order = append(order, hostOf(a.URL))
+		order = append(order, a.Host())
 	}
 	var extra []string
 	for _, s := range samples {

@@ -22,7 +22,7 @@ var hostSignals = []Signal{SignalCPU, SignalRetransmits, SignalNIC}
 // of a host, and a counter that went backwards (a reboot), give no sample
 // for that round. A failed scrape gives a source error for all three.
 func scrapeNodeExporter(ctx context.Context, p *Prober, a APIServer, now time.Time) []Sample {
-	host := hostOf(a.URL)
+	host := a.Host()
 	ctx, cancel := context.WithTimeout(ctx, p.cluster.Timeout)
 	defer cancel()
 	cur, err := scrape(ctx, p.source, metricsURL(a.NodeExporter))

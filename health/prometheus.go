@@ -17,7 +17,7 @@ import (
 // and returns cpu, retransmits and nic. A failed query is a source error
 // for its signal; see PrometheusSource for empty results.
 func queryPrometheus(ctx context.Context, p *Prober, a APIServer, now time.Time) []Sample {
-	host := hostOf(a.URL)
+	host := a.Host()
 	ctx, cancel := context.WithTimeout(ctx, p.cluster.Timeout)
 	defer cancel()
 	src := p.cluster.Prometheus

@@ -58,7 +58,7 @@ func validateCluster(path string, c Cluster, cfg Config) error {
 		if err := validateURL(p+".url", a.URL); err != nil {
 			return err
 		}
-		h := hostOf(a.URL)
+		h := a.Host()
 		if j, ok := hosts[h]; ok {
 			return fmt.Errorf("%s.url: duplicate host %s (also apiservers[%d])", p, h, j)
 		}

@@ -1,9 +1,11 @@
 // Command scaplockd is the scaplock service: configuration from SCAPLOCK_*
-// variables, then server.Run until SIGINT or SIGTERM.
+// variables, then server.Run until SIGINT or SIGTERM. With --demo it also
+// plays a simulated control plane for the gate to watch.
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -13,14 +15,36 @@ import (
 )
 
 func main() {
+	demo := flag.Bool("demo", false, "play the 2024-05-28 incident on a simulated control plane, with the gate enforcing against it")
+	scenario := flag.String("demo-scenario", server.DefaultDemo.Scenario, "scenario for --demo: healthy, incident-2024-05-28 or flapping")
+	flag.Parse()
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *demo {
+		if err := demoDefaults(); err != nil {
+			fmt.Fprintln(os.Stderr, "scaplockd:", err)
+			os.Exit(2)
+		}
+	}
 	cfg, err := server.LoadConfig(ctx, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scaplockd: invalid configuration:", err)
 		os.Exit(2)
 	}
 	log := server.NewLogger(os.Stderr, cfg)
+	if *demo {
+		opts := server.DefaultDemo
+		opts.Scenario = *scenario
+		d, err := server.StartDemo(cfg.DataDir, opts)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "scaplockd: demo:", err)
+			os.Exit(2)
+		}
+		defer d.Close()
+		cfg.ClustersFile = d.ClustersFile
+		go announceDemo(ctx, cfg, d)
+	}
 	if err := server.Run(ctx, cfg, log); err != nil {
 		log.Error("scaplockd failed", "err", err)
 		os.Exit(1)
