@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -76,7 +78,7 @@ func (i interrupted) Error() string { return i.sig.String() + " received" }
 // exit code. Cancelling ctx abandons waits and, for run, stops its command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{
-		stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv, now: time.Now,
+		stdin: stdin, stdout: serialized(stdout), stderr: serialized(stderr), getenv: getenv, now: time.Now,
 		http: &http.Client{},
 	}
 	fs := flag.NewFlagSet("scaplock", flag.ContinueOnError)
@@ -222,3 +224,24 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// serialized makes w safe for concurrent writes (run's command output and
+// its keepalive warnings). Files already are, and must stay files so that
+// run's command sees the terminal itself.
+func serialized(w io.Writer) io.Writer {
+	if _, ok := w.(*os.File); ok {
+		return w
+	}
+	return &lockedWriter{w: w}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

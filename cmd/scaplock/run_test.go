@@ -160,3 +160,31 @@ func TestRunCommandNotFound(t *testing.T) {
 		t.Errorf("not released: %+v", hs)
 	}
 }
+
+func TestRunWarnsWhenTheHoldLapsesAndDoesNotPassAsSuccess(t *testing.T) {
+	ctx := context.Background()
+	done := make(chan result, 1)
+	go func() {
+		done <- scaplock(ctx, as(t, "lp-dep", "deployer"), "run", "--scope", "lp-eqiad", "--ttl", "3s", "--", "sleep", "2.5")
+	}()
+	// An admin takes the hold away under the running deploy.
+	var id string
+	for deadline := time.Now().Add(5 * time.Second); id == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if hs := holdsOn(t, "lp-eqiad"); len(hs) == 1 {
+			id = hs[0].ID
+		}
+	}
+	if id == "" {
+		t.Fatal("deploy hold never appeared")
+	}
+	if code := apiCall(t, http.MethodDelete, "/api/v1/deploys/"+id, token(t, "lp-admin", "admin"), api.ReleaseBody{Reason: "taken away"}, nil); code != http.StatusOK {
+		t.Fatalf("admin release: HTTP %d", code)
+	}
+	r := <-done
+	wantCode(t, r, exitRefused) // CMD exited 0, but ran partly without the lock
+	for _, want := range []string{"THE DEPLOY HOLD " + id + " ON LP-EQIAD HAS LAPSED", "already gone", "ran partly without the deploy hold"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("stderr lacks %q: %s", want, r)
+		}
+	}
+}
