@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/scaplock/scaplock/health"
+	"github.com/scaplock/scaplock/health/sim"
+	"github.com/scaplock/scaplock/server"
+)
+
+var scenarios = []string{"healthy", "incident-2024-05-28", "flapping"}
+
+// episodeGap groups a flapping signal's swings into one episode: bursts
+// closer than the default min_hold cannot be told apart by any gate that
+// holds at least that long.
+const episodeGap = health.DefaultMinHold
+
+var (
+	dashboardBaseline = dashboard{Average: time.Minute, Every: 3 * time.Minute, Timeout: health.DefaultTimeout}
+	probeDownBaseline = probeDown{Every: 10 * time.Second, Timeout: health.DefaultTimeout, Window: time.Minute, For: 2 * time.Minute, Below: 0.75}
+)
+
+// detection replays each scenario through the real gate (server.Replay on
+// an embedded etcd) and scores it, and the two baselines evaluated on the
+// same scripted samples, against the scenario's ground truth.
+func detection(ctx context.Context) []Row {
+	dir, err := os.MkdirTemp("", "scaplock-bench-replay-")
+	if err != nil {
+		return []Row{failed("detection", err)}
+	}
+	defer os.RemoveAll(dir)
+	etcd, err := server.StartEmbeddedEtcd(filepath.Join(dir, "etcd"))
+	if err != nil {
+		return []Row{failed("detection: embedded etcd", err)}
+	}
+	defer etcd.Close()
+	cli, err := etcd.Client()
+	if err != nil {
+		return []Row{failed("detection: etcd client", err)}
+	}
+	defer cli.Close()
+
+	var rows []Row
+	for _, name := range scenarios {
+		rows = append(rows, detectScenario(ctx, cli, name)...)
+	}
+	return rows
+}
+
+func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Row {
+	s, err := sim.Load(name)
+	if err != nil {
+		return []Row{failed(name, err)}
+	}
+	next := 0
+	res, err := server.Replay(ctx, server.ReplayConfig{Scenario: s, Etcd: cli, Progress: func(done, total time.Duration) {
+		if pct := int(100 * done / total); pct >= next {
+			progress("  %s: %d%% of %s replayed", name, pct, total)
+			next = pct - pct%25 + 25
+		}
+	}})
+	if err != nil {
+		return []Row{failed(name+": replay through the gate", err)}
+	}
+	until := res.Until
+	dash := dashboardBaseline
+	dash.Limits = s.Limits()
+	detectors := []struct {
+		name string
+		d    server.Detection
+	}{
+		{"gate (replayed, real gate + etcd)", res.Detection},
+		{"baseline: dashboard, 1m avg every 3m vs crit", server.Score(s, until, dash.Spans(s.At, s.Hosts(), until))},
+		{"baseline: ProbeDown, avg_over_time(probe_success[1m]) < 0.75 for 2m, probe every 10s", server.Score(s, until, probeDownBaseline.Spans(s.At, s.Hosts(), until))},
+	}
+	gate := res.Detection
+	inside := count(gate.Deploys, func(o server.DeployOutcome) bool { return o.Degraded })
+	rows := []Row{info(name+": scenario",
+		fmt.Sprintf("%d deploys, %d inside a degraded interval; %d bursts (merged degraded intervals); %d evaluations replayed in %s",
+			len(gate.Deploys), inside, len(gate.Bursts), res.Evaluations, res.Elapsed.Round(100*time.Millisecond)))}
+	for i, det := range detectors {
+		value := fmt.Sprintf("refused %d while degraded · let %d through into a burst · missed %d of %d bursts · refused %d while healthy · %d holds",
+			det.d.RefusedDegraded(), det.d.LetThrough(), det.d.Missed(), len(det.d.Bursts), det.d.RefusedHealthy(), len(det.d.On))
+		if i > 0 {
+			rows = append(rows, info(name+": "+det.name, value))
+			continue
+		}
+		let, missed := det.d.LetThrough(), det.d.Missed()
+		better := true
+		for _, b := range detectors[1:] {
+			better = better && let <= b.d.LetThrough() && missed <= b.d.Missed()
+		}
+		rows = append(rows, check(name+": "+det.name, value, "let through and missed ≤ both baselines", better))
+	}
+	if res.FirstHeld >= 0 {
+		lead := ""
+		if len(gate.Bursts) > 0 {
+			lead = fmt.Sprintf(", %s after the first burst began", res.FirstHeld-gate.Bursts[0].From)
+		}
+		rows = append(rows, info(name+": gate's first hold", s.Start().Add(res.FirstHeld).UTC().Format("15:04:05 UTC")+lead))
+	}
+	switch name {
+	case "healthy":
+		rows = append(rows, check("healthy: holds engaged by the gate", fmt.Sprint(len(gate.On)), "0", len(gate.On) == 0))
+	case "flapping":
+		eps := episodes(gate.Bursts, episodeGap)
+		cycles := cyclesPerEpisode(eps, gate.On)
+		worst := 0
+		if len(cycles) > 0 {
+			worst = slices.Max(cycles)
+		}
+		rows = append(rows, check("flapping: gate engage/clear cycles per episode",
+			fmt.Sprintf("max %d (per episode: %s; %d episodes = bursts < %s apart)", worst, joinInts(cycles), len(eps), episodeGap),
+			"≤ 1", worst <= 1))
+	}
+	return rows
+}
+
+func count[T any](xs []T, f func(T) bool) int {
+	n := 0
+	for _, x := range xs {
+		if f(x) {
+			n++
+		}
+	}
+	return n
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
