@@ -23,12 +23,14 @@ func ParseScope(s string) (Scope, error) {
 	return Scope(s), nil
 }
 
-// Covers reports whether a hold on s stops deploys to target.
+// Covers reports whether a hold on s stops deploys to target: a global
+// hold stops every deploy, and a deploy to global (scap sync-world) touches
+// every cluster, so any hold stops it.
 func (s Scope) Covers(target Scope) bool {
-	return s == Global || s == target
+	return s == Global || target == Global || s == target
 }
 
 // overlaps reports whether two exclusive deploys on a and b would collide.
 func (s Scope) overlaps(other Scope) bool {
-	return s.Covers(other) || other.Covers(s)
+	return s.Covers(other)
 }

@@ -17,6 +17,7 @@ import (
 func main() {
 	demo := flag.Bool("demo", false, "play the 2024-05-28 incident on a simulated control plane, with the gate enforcing against it")
 	scenario := flag.String("demo-scenario", server.DefaultDemo.Scenario, "scenario for --demo: healthy, incident-2024-05-28 or flapping")
+	offset := flag.Duration("demo-offset", server.DefaultDemo.Offset, "where in the scenario --demo starts (2h10m is 14:10 of the incident)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,7 +36,7 @@ func main() {
 	log := server.NewLogger(os.Stderr, cfg)
 	if *demo {
 		opts := server.DefaultDemo
-		opts.Scenario = *scenario
+		opts.Scenario, opts.Offset = *scenario, *offset
 		d, err := server.StartDemo(cfg.DataDir, opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "scaplockd: demo:", err)
