@@ -22,7 +22,7 @@ import (
 // DefaultReplayLatencyScale shrinks every scripted readyz latency, and the
 // latency thresholds with it, so an hour of scenario replays in seconds
 // while the gate still compares real, timed HTTP answers with its limits.
-const DefaultReplayLatencyScale = 0.01
+const DefaultReplayLatencyScale = 0.05
 
 // ReplayConfig says what to replay through the gate.
 type ReplayConfig struct {
@@ -39,7 +39,10 @@ type ReplayConfig struct {
 	// cluster is the clusters file's default.
 	Interval time.Duration
 	// LatencyScale multiplies scripted readyz latencies and the latency
-	// thresholds alike (DefaultReplayLatencyScale by default).
+	// thresholds alike (DefaultReplayLatencyScale by default). The real
+	// overhead of a loopback request (a fraction of a millisecond, more under
+	// load) is magnified by 1/LatencyScale, so too small a scale makes
+	// healthy latencies look like warn.
 	LatencyScale float64
 	Logger       *slog.Logger
 	// Progress, when set, is called after each evaluation.

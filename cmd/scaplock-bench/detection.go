@@ -60,7 +60,7 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	if err != nil {
 		return []Row{failed(name, err)}
 	}
-	next := 0
+	next := 25
 	res, err := server.Replay(ctx, server.ReplayConfig{Scenario: s, Etcd: cli, Progress: func(done, total time.Duration) {
 		if pct := int(100 * done / total); pct >= next {
 			progress("  %s: %d%% of %s replayed", name, pct, total)
@@ -77,7 +77,7 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 		name string
 		d    server.Detection
 	}{
-		{"gate (replayed, real gate + etcd)", res.Detection},
+		{fmt.Sprintf("gate (replayed: real gate + etcd, %s interval, default windows, latencies ×%g)", res.Interval, server.DefaultReplayLatencyScale), res.Detection},
 		{"baseline: dashboard, 1m avg every 3m vs crit", server.Score(s, until, dash.Spans(s.At, s.Hosts(), until))},
 		{"baseline: ProbeDown, avg_over_time(probe_success[1m]) < 0.75 for 2m, probe every 10s", server.Score(s, until, probeDownBaseline.Spans(s.At, s.Hosts(), until))},
 	}
@@ -99,6 +99,12 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 			better = better && let <= b.d.LetThrough() && missed <= b.d.Missed()
 		}
 		rows = append(rows, check(name+": "+det.name, value, "let through and missed ≤ both baselines", better))
+	}
+	for _, o := range gate.Deploys {
+		if o.Degraded && !o.Refused {
+			rows = append(rows, info(name+": a deploy the gate let through",
+				fmt.Sprintf("%s, into %s", s.Start().Add(o.At).UTC().Format("15:04:05 UTC"), o.Why)))
+		}
 	}
 	if res.FirstHeld >= 0 {
 		lead := ""
