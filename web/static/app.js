@@ -322,7 +322,9 @@
     renderConn();
   }
 
-  function covers(holdScope, scope) { return holdScope === "global" || holdScope === scope; }
+  // Mirrors lock.Scope.Covers: a global hold stops every deploy, and a
+  // deploy to global touches every cluster.
+  function covers(holdScope, scope) { return holdScope === "global" || scope === "global" || holdScope === scope; }
 
   // renderVerdicts touches the aria-live region only when what it says
   // changed, so a screen reader is not told the same verdict every update.
