@@ -137,3 +137,9 @@ func wantCode(t *testing.T, r result, code int) {
 		t.Fatalf("want exit %d, got %s", code, r)
 	}
 }
+
+// unique names a scope or identity for one test run, so that -count=N
+// against the one long-lived server sees no earlier run's history.
+func unique(prefix string) string {
+	return fmt.Sprintf("%s-%x", prefix, time.Now().UnixNano()&0xffffffffff)
+}

@@ -12,8 +12,9 @@ import (
 
 func TestHistoryShowsTheEvents(t *testing.T) {
 	ctx := context.Background()
-	sre := as(t, "hi-sre", "sre")
-	r := scaplock(ctx, sre, "lock", "--scope", "hi-eqiad", "--reason", "history one")
+	scope, actor := unique("hi"), unique("hi-sre")
+	sre := as(t, actor, "sre")
+	r := scaplock(ctx, sre, "lock", "--scope", scope, "--reason", "history one")
 	wantCode(t, r, exitOK)
 	id := strings.TrimSpace(r.stdout)
 	wantCode(t, scaplock(ctx, sre, "amend", id, "--reason", "history two"), exitOK)
@@ -32,7 +33,7 @@ func TestHistoryShowsTheEvents(t *testing.T) {
 	actions := func(p lock.HistoryPage) string {
 		var s []string
 		for _, e := range p.Events {
-			if e.Hold == nil || e.Hold.ID != id || e.Actor != "hi-sre" || e.Scope != "hi-eqiad" {
+			if e.Hold == nil || e.Hold.ID != id || e.Actor != actor || string(e.Scope) != scope {
 				t.Errorf("foreign event %+v", e)
 			}
 			s = append(s, string(e.Action)+":"+e.Reason)
@@ -41,32 +42,32 @@ func TestHistoryShowsTheEvents(t *testing.T) {
 	}
 	want := "released:history three amended:history two created:history one"
 
-	p := decode(scaplock(ctx, reader, "history", "--scope", "hi-eqiad", "--json"))
+	p := decode(scaplock(ctx, reader, "history", "--scope", scope, "--json"))
 	if got := actions(p); got != want {
 		t.Errorf("history: %s, want %s", got, want)
 	}
 	// One event a page, following the cursors.
-	r = scaplock(ctx, reader, "history", "--actor", "hi-sre", "--limit", "1", "--all", "--json")
+	r = scaplock(ctx, reader, "history", "--actor", actor, "--limit", "1", "--all", "--json")
 	if got := actions(decode(r)); got != want {
 		t.Errorf("history --all --limit 1: %s, want %s", got, want)
 	}
 	// Without --all, one page and a hint.
-	r = scaplock(ctx, reader, "history", "--actor", "hi-sre", "--limit", "1", "--json")
+	r = scaplock(ctx, reader, "history", "--actor", actor, "--limit", "1", "--json")
 	if p := decode(r); len(p.Events) != 1 || p.Next == "" || !strings.Contains(r.stderr, "more events") {
 		t.Errorf("one page with a cursor and a hint expected: %s", r)
 	}
 	// Filters and relative --since.
-	p = decode(scaplock(ctx, reader, "history", "--scope", "hi-eqiad", "--action", "created", "--kind", "manual", "--since", "1h", "--json"))
+	p = decode(scaplock(ctx, reader, "history", "--scope", scope, "--action", "created", "--kind", "manual", "--since", "1h", "--json"))
 	if got := actions(p); got != "created:history one" {
 		t.Errorf("filtered: %s", got)
 	}
-	p = decode(scaplock(ctx, reader, "history", "--scope", "hi-eqiad", "--until", "1h", "--json"))
+	p = decode(scaplock(ctx, reader, "history", "--scope", scope, "--until", "1h", "--json"))
 	if len(p.Events) != 0 {
 		t.Errorf("--until 1h ago should find nothing, got %d events", len(p.Events))
 	}
 
 	// The human table.
-	r = scaplock(ctx, reader, "history", "--scope", "hi-eqiad")
+	r = scaplock(ctx, reader, "history", "--scope", scope)
 	wantCode(t, r, exitOK)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "TIME") ||

@@ -28,20 +28,21 @@ func holdsOn(t *testing.T, scope string) []lock.Hold {
 
 func TestRunPassesExitStatusAndReleases(t *testing.T) {
 	ctx := context.Background()
-	r := scaplock(ctx, as(t, "rn-dep", "deployer"), "run", "--scope", "rn-eqiad", "--", "sh", "-c", "echo deploying; exit 3")
+	scope := unique("rn")
+	r := scaplock(ctx, as(t, "rn-dep", "deployer"), "run", "--scope", scope, "--", "sh", "-c", "echo deploying; exit 3")
 	wantCode(t, r, 3)
 	if r.stdout != "deploying\n" {
 		t.Errorf("CMD's stdout not passed through: %s", r)
 	}
-	if hs := holdsOn(t, "rn-eqiad"); len(hs) != 0 {
+	if hs := holdsOn(t, scope); len(hs) != 0 {
 		t.Errorf("deploy hold not released: %+v", hs)
 	}
 	var page lock.HistoryPage
-	apiCall(t, http.MethodGet, "/api/v1/history?scope=rn-eqiad&action=released", token(t, "observer"), nil, &page)
+	apiCall(t, http.MethodGet, "/api/v1/history?scope="+scope+"&action=released", token(t, "observer"), nil, &page)
 	if len(page.Events) != 1 || page.Events[0].Reason != "finished: exit 3" || page.Events[0].Kind != lock.KindDeploy {
 		t.Errorf("want one release event with reason \"finished: exit 3\", got %+v", page.Events)
 	}
-	apiCall(t, http.MethodGet, "/api/v1/history?scope=rn-eqiad&action=created", token(t, "observer"), nil, &page)
+	apiCall(t, http.MethodGet, "/api/v1/history?scope="+scope+"&action=created", token(t, "observer"), nil, &page)
 	if len(page.Events) != 1 || page.Events[0].Reason != "scaplock run: sh -c echo deploying; exit 3" {
 		t.Errorf("want the default reason naming the command, got %+v", page.Events)
 	}
