@@ -3,59 +3,33 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server"
 )
 
-// apiserver is an httptest TLS apiserver whose /readyz latency follows the test.
-type apiserver struct {
-	*httptest.Server
-	latency  atomic.Int64 // nanoseconds
-	requests atomic.Int64
-	caFile   string
-}
-
-func newAPIServer(t *testing.T) *apiserver {
-	a := &apiserver{}
-	a.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/readyz" {
-			http.NotFound(w, r)
-			return
-		}
-		a.requests.Add(1)
-		select {
-		case <-time.After(time.Duration(a.latency.Load())):
-		case <-r.Context().Done():
-			return
-		}
-		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(a.Close)
-	a.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.Certificate().Raw})
-	if err := os.WriteFile(a.caFile, pemBytes, 0o600); err != nil {
+func newAPIServer(t *testing.T) *healthtest.APIServer {
+	a, err := healthtest.NewAPIServer(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(a.Close)
 	return a
 }
 
 const gateInterval = 500 * time.Millisecond
 
-func clustersFile(t *testing.T, a *apiserver, mode string) string {
+func clustersFile(t *testing.T, a *healthtest.APIServer, mode string) string {
 	t.Helper()
 	yaml := fmt.Sprintf(`interval: 500ms
 mode: %s
@@ -70,7 +44,7 @@ clusters:
     trip_after: 2
     clear_after: 2
     min_hold: 0s
-`, mode, a.URL, a.caFile)
+`, mode, a.URL, a.CAFile)
 	path := filepath.Join(t.TempDir(), "clusters.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -155,15 +129,15 @@ func TestGateEndToEnd(t *testing.T) {
 
 	// Two replicas, one probe per interval: only the leader probes.
 	eventually(t, "replica-b sees the leader", 10*time.Second, func() bool { return leader(t, b) == "replica-a" })
-	before, began := apis.requests.Load(), time.Now()
+	before, began := apis.Requests(), time.Now()
 	time.Sleep(3 * time.Second)
-	probes, elapsed := apis.requests.Load()-before, time.Since(began)
+	probes, elapsed := apis.Requests()-before, time.Since(began)
 	if most := int64(elapsed/gateInterval) + 2; probes < 1 || probes > most {
 		t.Fatalf("%d readyz probes in %s with two replicas; one leader probing allows at most %d", probes, elapsed, most)
 	}
 
 	// Degrade: readyz slower than crit trips the gate.
-	apis.latency.Store(int64(350 * time.Millisecond))
+	apis.SetLatency(350 * time.Millisecond)
 	eventually(t, "auto hold appears", 20*time.Second, func() bool { return len(autoHolds(b)) == 1 })
 	var pf api.PreflightResponse
 	if code := getJSON(t, b.URL()+"/api/v1/preflight?scope=eqiad", &pf); code != http.StatusLocked {
@@ -225,7 +199,7 @@ func TestGateEndToEnd(t *testing.T) {
 	}
 
 	// Recover: released after the clear window, with the summary in history.
-	apis.latency.Store(0)
+	apis.SetLatency(0)
 	eventually(t, "auto hold released", 20*time.Second, func() bool { return len(autoHolds(b)) == 0 })
 	released, _ := b.Store().History(context.Background(), lock.HistoryQuery{Kind: lock.KindAuto, Action: lock.ActionReleased})
 	if len(released.Events) != 1 || released.Events[0].Actor != "scaplock" || !strings.Contains(released.Events[0].Reason, "recovered") {
@@ -249,7 +223,7 @@ func TestGateObserveModeWritesHistoryOnly(t *testing.T) {
 		t.Fatalf("SCAPLOCK_GATE_MODE did not override the file: %q", st.Gate.Mode)
 	}
 	eventually(t, "the gate evaluates", 10*time.Second, func() bool { return len(r.Store().Snapshot().Health) == 1 })
-	apis.latency.Store(int64(350 * time.Millisecond))
+	apis.SetLatency(350 * time.Millisecond)
 	history := func(action lock.Action) int {
 		page, _ := r.Store().History(context.Background(), lock.HistoryQuery{Action: action})
 		return len(page.Events)
@@ -262,6 +236,6 @@ func TestGateObserveModeWritesHistoryOnly(t *testing.T) {
 	if code := getJSON(t, r.URL()+"/api/v1/preflight?scope=eqiad", &pf); code != http.StatusOK {
 		t.Fatalf("observe mode refused a deploy: %d", code)
 	}
-	apis.latency.Store(0)
+	apis.SetLatency(0)
 	eventually(t, "would_clear recorded", 20*time.Second, func() bool { return history(lock.ActionWouldClear) == 1 })
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/scaplock/scaplock/health/healthtest"
 	"os"
 	"path/filepath"
 	"time"
@@ -45,7 +46,7 @@ func probeLoad(ctx context.Context) []Row {
 	}
 	var apis []*apiserver
 	for range 2 {
-		a, err := startAPIServer(dir)
+		a, err := healthtest.NewAPIServer(dir)
 		if err != nil {
 			return []Row{failed(figure, err)}
 		}
@@ -78,7 +79,7 @@ func probeLoad(ctx context.Context) []Row {
 
 	before := make([]int64, len(apis))
 	for i, a := range apis {
-		before[i] = a.requests.Load()
+		before[i] = a.Requests()
 	}
 	select {
 	case <-ctx.Done():
@@ -88,7 +89,7 @@ func probeLoad(ctx context.Context) []Row {
 	intervals := float64(loadWindow / loadWindows.interval)
 	worst, value := 0.0, ""
 	for i, a := range apis {
-		n := a.requests.Load() - before[i]
+		n := a.Requests() - before[i]
 		perInterval := float64(n) / intervals
 		if dev := abs(perInterval - 1); dev >= worst {
 			worst = dev

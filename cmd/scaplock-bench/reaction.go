@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scaplock/scaplock/health/healthtest"
 	"os"
 	"slices"
 	"time"
@@ -33,7 +34,7 @@ func gateReaction(ctx context.Context) []Row {
 		return []Row{failed(figure, err)}
 	}
 	defer os.RemoveAll(dir)
-	a, err := startAPIServer(dir)
+	a, err := healthtest.NewAPIServer(dir)
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
@@ -54,12 +55,12 @@ func gateReaction(ctx context.Context) []Row {
 
 	var trips, clears []time.Duration
 	for i := range reactionRepetitions {
-		a.setLatency(slowReadyz)
+		a.SetLatency(slowReadyz)
 		trip, err := until(ctx, c, false, 20*time.Second)
 		if err != nil {
 			return []Row{failed(figure, fmt.Errorf("repetition %d, waiting for a refusal: %w", i+1, err))}
 		}
-		a.setLatency(0)
+		a.SetLatency(0)
 		clear, err := until(ctx, c, true, 20*time.Second)
 		if err != nil {
 			return []Row{failed(figure, fmt.Errorf("repetition %d, waiting for recovery: %w", i+1, err))}
