@@ -27,6 +27,7 @@ import (
 )
 
 type fixture struct {
+	etcd   *locktest.Etcd
 	srv    *httptest.Server
 	store  *lock.Store
 	secret []byte
@@ -56,7 +57,7 @@ func newFixture(t *testing.T, mutate func(*api.Config, *api.AuthConfig)) *fixtur
 	cfg.Auth = auth
 	srv := httptest.NewServer(api.New(cfg))
 	t.Cleanup(srv.Close)
-	return &fixture{srv: srv, store: store, secret: secret, reg: reg}
+	return &fixture{etcd: e, srv: srv, store: store, secret: secret, reg: reg}
 }
 
 func (f *fixture) token(t *testing.T, sub string, roles ...string) string {
@@ -484,5 +485,34 @@ func TestEventsStream(t *testing.T) {
 	data := expect("data: ")
 	if !strings.Contains(data, `"streamed"`) || !strings.Contains(data, `"created"`) {
 		t.Fatalf("event data: %s", data)
+	}
+}
+
+// With etcd gone the cache may be missing holds: preflight, status and
+// readyz say 503 (the CLI's "could not decide") instead of answering from it.
+func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
+	f := newFixture(t, nil)
+	if a := f.do(t, "GET", "/api/v1/preflight?scope=eqiad", "", nil); a.status != 200 {
+		t.Fatalf("preflight with etcd up: %d", a.status)
+	}
+	f.etcd.Close()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		a := f.do(t, "GET", "/api/v1/preflight?scope=eqiad", "", nil)
+		if a.status == http.StatusServiceUnavailable {
+			if e := a.errBody(t); e.Error.Code != "unavailable" || !strings.Contains(e.Error.Message, "etcd") {
+				t.Fatalf("503 body: %s", a.body)
+			}
+			break
+		}
+		if a.status != 200 || time.Now().After(deadline) {
+			t.Fatalf("preflight with etcd down: %d %s", a.status, a.body)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, path := range []string{"/api/v1/status", "/readyz"} {
+		if a := f.do(t, "GET", path, "", nil); a.status != http.StatusServiceUnavailable {
+			t.Errorf("%s with etcd down: %d", path, a.status)
+		}
 	}
 }

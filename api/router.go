@@ -130,6 +130,10 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if err := a.store.Fresh(); err != nil {
+		a.fail(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "revision": a.store.Revision()})
 }
 

@@ -71,6 +71,10 @@ func (a *API) knownScopes(snap lock.Snapshot) []lock.Scope {
 }
 
 func (a *API) status(w http.ResponseWriter, _ *http.Request) {
+	if err := a.store.Fresh(); err != nil {
+		a.fail(w, err)
+		return
+	}
 	snap := a.store.Snapshot()
 	now := a.store.Now()
 	resp := StatusResponse{
@@ -98,6 +102,11 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 // preflight answers from the cache: 200 allowed, 423 refused with the
 // message. No scope means every known scope (a fleet-wide sync).
 func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
+	// A cache cut off from etcd may be missing holds: could not decide.
+	if err := a.store.Fresh(); err != nil {
+		a.fail(w, err)
+		return
+	}
 	snap := a.store.Snapshot()
 	var scopes []lock.Scope
 	for _, raw := range r.URL.Query()["scope"] {

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -79,8 +80,9 @@ type Store struct {
 	changed    chan struct{}
 	subs       map[chan Change]struct{}
 
-	expired chan string
-	stop    context.CancelFunc
+	expired   chan string
+	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
+	stop      context.CancelFunc
 	wg      sync.WaitGroup
 }
 
@@ -108,6 +110,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
+	s.confirmed.Store(time.Now().UnixNano())
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(&holdCollector{s: s}); err != nil {
 			return nil, fmt.Errorf("register hold metrics: %w", err)
@@ -115,8 +118,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	s.stop = stop
-	s.wg.Add(3)
+	s.wg.Add(4)
 	go func() { defer s.wg.Done(); s.watch(runCtx) }()
+	go func() { defer s.wg.Done(); s.confirmLoop(runCtx) }()
 	go func() { defer s.wg.Done(); s.settleExpiries(runCtx) }()
 	go func() { defer s.wg.Done(); s.sweepLoop(runCtx) }()
 	return s, nil

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -15,7 +16,8 @@ import (
 
 // EmbeddedEtcd is a single-node etcd running inside this process.
 type EmbeddedEtcd struct {
-	etcd *embed.Etcd
+	etcd  *embed.Etcd
+	close sync.Once
 	// Endpoint is the loopback client URL.
 	Endpoint string
 }
@@ -66,9 +68,10 @@ func (e *EmbeddedEtcd) Client() (*clientv3.Client, error) {
 	return newClient(clientv3.Config{Endpoints: []string{e.Endpoint}})
 }
 
-// Close stops the server; the data stays in its directory.
+// Close stops the server; the data stays in its directory. Closing twice
+// is harmless.
 func (e *EmbeddedEtcd) Close() {
-	e.etcd.Close()
+	e.close.Do(e.etcd.Close)
 }
 
 func freeLoopbackURL() (*url.URL, error) {

@@ -1,0 +1,61 @@
+package lock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// ErrStale: the cache cannot be trusted because etcd has not been reached,
+// or the cache has not caught up with it, for longer than StaleAfter.
+var ErrStale = errors.New("store unreachable")
+
+// StaleAfter is how long the cache is trusted without confirming etcd.
+const StaleAfter = 3 * time.Second
+
+// confirm checks once a second that etcd answers and that the cache has
+// caught up with its revision; Fresh reports how long ago that last held.
+// Without it, a replica cut off from etcd would keep answering preflight
+// from a cache that may be missing holds.
+func (s *Store) confirmLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if err := s.confirm(ctx); err != nil && ctx.Err() == nil {
+			s.log.Debug("etcd not confirmed", "err", err)
+		}
+	}
+}
+
+func (s *Store) confirm(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	began := time.Now()
+	resp, err := s.cli.Get(ctx, s.keys.SchemaVersion(), clientv3.WithCountOnly())
+	if err != nil {
+		return err
+	}
+	if err := s.WaitRevision(ctx, resp.Header.Revision); err != nil {
+		return err
+	}
+	s.confirmed.Store(began.UnixNano())
+	return nil
+}
+
+// Fresh returns nil while the cache is known to reflect etcd within
+// StaleAfter, and an error matching ErrStale otherwise.
+func (s *Store) Fresh() error {
+	last := time.Unix(0, s.confirmed.Load())
+	if age := time.Since(last); age > StaleAfter {
+		return fmt.Errorf("%w: etcd not confirmed for %s; the cache may be missing holds", ErrStale, age.Truncate(time.Second))
+	}
+	return nil
+}
