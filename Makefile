@@ -38,8 +38,12 @@ vet:
 test: deps vet
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
+# One report (stdout and bench-report.md): lock service vs raw etcd, gate
+# reaction and probe load, detection replays, memory, page weight; then the
+# page's write-to-screen time in a real Chromium.
 bench: deps
 	$(GO) run ./cmd/scaplock-bench -report bench-report.md
+	$(GO) test ./web -run '^$$' -bench . -benchtime 5x
 
 fuzz:
 	$(GO) test ./api -run '^$$' -fuzz FuzzHoldBody -fuzztime 60s
