@@ -183,6 +183,9 @@ type browser struct {
 	// outage lets refused connections pass: the test stopped the service on
 	// purpose. Chromium reports them a little late, so it stays set.
 	outage bool
+	// forgiven are errors the test caused on purpose; like outage, they stay
+	// forgiven because Chromium may report them after the test moved on.
+	forgiven []string
 }
 
 // expectOutage lets refused connections pass from now on.
@@ -244,6 +247,11 @@ func newBrowser(tb testing.TB) *browser {
 		if b.outage && strings.HasPrefix(msg, "log network:") && strings.Contains(msg, "net::ERR_CONNECTION_REFUSED") {
 			return
 		}
+		for _, f := range b.forgiven {
+			if strings.Contains(msg, f) {
+				return
+			}
+		}
 		b.bad = append(b.bad, msg)
 	})
 	if err != nil {
@@ -255,11 +263,12 @@ func newBrowser(tb testing.TB) *browser {
 	return b
 }
 
-// forgive drops the problems so far that contain substr: errors the test
-// caused on purpose.
+// forgive drops the problems that contain substr, so far and from now on:
+// errors the test caused on purpose.
 func (b *browser) forgive(substr string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.forgiven = append(b.forgiven, substr)
 	kept := b.bad[:0]
 	for _, p := range b.bad {
 		if !strings.Contains(p, substr) {
