@@ -83,7 +83,7 @@ type Store struct {
 	expired   chan string
 	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
 	stop      context.CancelFunc
-	wg      sync.WaitGroup
+	wg        sync.WaitGroup
 }
 
 // Open loads the current state from etcd and keeps it current until Close.
