@@ -17,15 +17,12 @@ import (
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 func config(t *testing.T, env map[string]string) server.Config {
 	t.Helper()
-	full := map[string]string{"SCAPLOCK_LISTEN": "127.0.0.1:0", "SCAPLOCK_SHUTDOWN_TIMEOUT": "5s"}
-	for k, v := range env {
-		full[k] = v
-	}
-	cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(full))
+	cfg, err := servertest.Config(context.Background(), env)
 	if err != nil {
 		t.Fatal(err)
 	}

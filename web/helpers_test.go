@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -18,12 +17,12 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/sethvargo/go-envconfig"
 
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 // chromiumPath is Debian's chromium; `make test` installs it when missing.
@@ -44,29 +43,17 @@ type daemon struct {
 func startDaemon(tb testing.TB, env map[string]string) *daemon {
 	tb.Helper()
 	ctx := context.Background()
-	vars := map[string]string{
-		"SCAPLOCK_LISTEN":           "127.0.0.1:0",
-		"SCAPLOCK_DATA_DIR":         tb.TempDir(),
-		"SCAPLOCK_SHUTDOWN_TIMEOUT": "2s",
-	}
+	vars := map[string]string{"SCAPLOCK_DATA_DIR": tb.TempDir(), "SCAPLOCK_SHUTDOWN_TIMEOUT": "2s"}
 	for k, v := range env {
 		vars[k] = v
 	}
-	cfg, err := server.LoadConfig(ctx, envconfig.MapLookuper(vars))
-	if err != nil {
-		tb.Fatalf("config: %v", err)
-	}
-	srv, err := server.Start(ctx, cfg, slog.New(slog.DiscardHandler))
+	srv, err := servertest.Start(ctx, vars)
 	if err != nil {
 		tb.Fatalf("start scaplockd: %v", err)
 	}
 	d := &daemon{srv: srv, url: srv.URL(), dataDir: vars["SCAPLOCK_DATA_DIR"]}
 	tb.Cleanup(func() { d.stop(tb) })
-	secret, err := api.ReadSecret(srv.SecretFile)
-	if err != nil {
-		tb.Fatalf("read secret: %v", err)
-	}
-	token, err := api.SignHS256(secret, "alice", []string{api.RoleSRE}, time.Hour, time.Now())
+	token, err := servertest.Token(srv.SecretFile, "alice", api.RoleSRE)
 	if err != nil {
 		tb.Fatalf("sign token: %v", err)
 	}

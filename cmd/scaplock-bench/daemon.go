@@ -6,15 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 // daemon is an in-process scaplockd on loopback with a temporary data dir.
@@ -31,24 +29,17 @@ func startDaemon(ctx context.Context, env map[string]string) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	full := map[string]string{
-		"SCAPLOCK_LISTEN": "127.0.0.1:0", "SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SHUTDOWN_TIMEOUT": "5s",
-	}
+	full := map[string]string{"SCAPLOCK_DATA_DIR": dir}
 	for k, v := range env {
 		full[k] = v
 	}
-	cfg, err := server.LoadConfig(ctx, envconfig.MapLookuper(full))
-	if err != nil {
-		os.RemoveAll(dir)
-		return nil, err
-	}
-	srv, err := server.Start(ctx, cfg, slog.New(slog.DiscardHandler))
+	srv, err := servertest.Start(ctx, full)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
 	d := &daemon{Server: srv, dir: dir}
-	if d.token, err = mintToken(srv.SecretFile); err != nil {
+	if d.token, err = servertest.Token(srv.SecretFile, "bench", api.RoleSRE, api.RoleDeployer); err != nil {
 		d.stop()
 		return nil, err
 	}
@@ -60,14 +51,6 @@ func (d *daemon) stop() {
 		progress("stopping scaplockd: %v", err)
 	}
 	os.RemoveAll(d.dir)
-}
-
-func mintToken(secretFile string) (string, error) {
-	secret, err := api.ReadSecret(secretFile)
-	if err != nil {
-		return "", err
-	}
-	return api.SignHS256(secret, "bench", []string{api.RoleSRE, api.RoleDeployer}, 2*time.Hour, time.Now())
 }
 
 // client talks to one scaplockd's API.

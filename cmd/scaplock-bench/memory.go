@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/server/servertest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +53,7 @@ func memory(ctx context.Context) []Row {
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
-	token, err := mintToken(filepath.Join(dir, "data", "jwt.secret"))
+	token, err := servertest.Token(filepath.Join(dir, "data", "jwt.secret"), "bench", api.RoleSRE, api.RoleDeployer)
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}

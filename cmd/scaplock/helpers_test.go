@@ -6,17 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 // srv is one real scaplockd (embedded etcd) for the whole package; tests
@@ -32,17 +30,10 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		ctx := context.Background()
-		cfg, err := server.LoadConfig(ctx, envconfig.MapLookuper(map[string]string{
-			"SCAPLOCK_LISTEN":           "127.0.0.1:0",
-			"SCAPLOCK_DATA_DIR":         dir,
-			"SCAPLOCK_ANONYMOUS_READ":   "false", // every read, the event stream too, must carry the token
-			"SCAPLOCK_SHUTDOWN_TIMEOUT": "5s",
-		}))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		srv, err = server.Start(ctx, cfg, slog.New(slog.DiscardHandler))
+		srv, err = servertest.Start(ctx, map[string]string{
+			"SCAPLOCK_DATA_DIR":       dir,
+			"SCAPLOCK_ANONYMOUS_READ": "false", // every read, the event stream too, must carry the token
+		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
