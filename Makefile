@@ -3,8 +3,8 @@
 
 GO        ?= go
 BIN       := bin
-DEB_PKGS  := prometheus-node-exporter prometheus chromium
-DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium
+DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server
+DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd
 TEST_TIMEOUT ?= 20m
 
 .PHONY: all build run test deps bench fuzz vet demo clean
@@ -20,7 +20,7 @@ run: build
 demo: build
 	./$(BIN)/scaplockd --demo
 
-# The tests start Debian's node_exporter, Prometheus and Chromium on
+# The tests start Debian's node_exporter, Prometheus, Chromium and etcd on
 # loopback; install them when missing (needs root or sudo and apt).
 deps:
 	@missing=""; for b in $(DEB_BINS); do [ -x $$b ] || missing=yes; done; \
