@@ -8,7 +8,7 @@ import (
 	"github.com/scaplock/scaplock/lock"
 )
 
-// history serves GET /api/v1/history?scope=&kind=&actor=&action=&since=&until=&limit=&cursor=
+// history serves GET /api/v1/history?scope=&kind=&actor=&action=&hold=&since=&until=&limit=&cursor=
 func (a *API) history(w http.ResponseWriter, r *http.Request) {
 	q, err := parseHistoryQuery(r)
 	if err != nil {
@@ -25,7 +25,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 
 func parseHistoryQuery(r *http.Request) (lock.HistoryQuery, error) {
 	v := r.URL.Query()
-	q := lock.HistoryQuery{Actor: v.Get("actor"), Action: lock.Action(v.Get("action")), Cursor: v.Get("cursor")}
+	q := lock.HistoryQuery{Actor: v.Get("actor"), Action: lock.Action(v.Get("action")), HoldID: v.Get("hold"), Cursor: v.Get("cursor")}
 	var err error
 	if s := v.Get("scope"); s != "" {
 		if q.Scope, err = lock.ParseScope(s); err != nil {

@@ -196,7 +196,7 @@ func (s *Store) waitersAhead(scope Scope) bool {
 func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 	h, err := s.Get(id)
 	if err != nil {
-		return Hold{}, err
+		return Hold{}, fmt.Errorf("deploy %s %s: %w", id, s.whyGone(ctx, id), ErrNotFound)
 	}
 	if h.Kind != KindDeploy {
 		return Hold{}, fmt.Errorf("hold %s is a %s hold, not a deploy: %w", id, h.Kind, ErrNotFound)
@@ -206,7 +206,7 @@ func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 	}
 	if _, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(h.Lease)); err != nil {
 		if errors.Is(err, rpcLeaseNotFound) {
-			return Hold{}, fmt.Errorf("deploy %s lapsed: %w", id, ErrNotFound)
+			return Hold{}, fmt.Errorf("deploy %s lapsed: its lease expired: %w", id, ErrNotFound)
 		}
 		return Hold{}, fmt.Errorf("keepalive deploy %s: %w", id, err)
 	}
@@ -218,4 +218,21 @@ func (s *Store) QueueLength() int {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return len(s.queue)
+}
+
+// whyGone says what became of a hold that is no longer live, from its last
+// event in the past day: released by whom and why, or lapsed.
+func (s *Store) whyGone(ctx context.Context, id string) string {
+	page, err := s.History(ctx, HistoryQuery{HoldID: id, Since: s.now().Add(-24 * time.Hour), Limit: 1})
+	if err != nil || len(page.Events) == 0 {
+		return "is not held (no such hold in the past day)"
+	}
+	e := page.Events[0]
+	switch e.Action {
+	case ActionReleased:
+		return fmt.Sprintf("was released by %s at %s: %q", e.Actor, e.Time.UTC().Format(time.RFC3339), e.Reason)
+	case ActionExpired:
+		return fmt.Sprintf("lapsed at %s: %s", e.Time.UTC().Format(time.RFC3339), e.Reason)
+	}
+	return "is no longer held"
 }

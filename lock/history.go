@@ -16,6 +16,8 @@ type HistoryQuery struct {
 	Kind   Kind
 	Actor  string
 	Action Action
+	// HoldID keeps the events of one hold.
+	HoldID string
 	Since  time.Time
 	Until  time.Time
 	// Limit is the page size: 50 by default, at most 1000.
@@ -105,7 +107,8 @@ func (q HistoryQuery) matches(e Event) bool {
 	return (q.Scope == "" || e.Scope == q.Scope) &&
 		(q.Kind == "" || e.Kind == q.Kind) &&
 		(q.Actor == "" || e.Actor == q.Actor) &&
-		(q.Action == "" || e.Action == q.Action)
+		(q.Action == "" || e.Action == q.Action) &&
+		(q.HoldID == "" || (e.Hold != nil && e.Hold.ID == q.HoldID))
 }
 
 // prune enforces the retention: events older than MaxAge go, then the

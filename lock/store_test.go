@@ -3,6 +3,7 @@ package lock_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -426,5 +427,30 @@ func TestCacheCatchesUp(t *testing.T) {
 	}
 	if got, _ := reader.Get(last.ID); got.Revision != last.Revision {
 		t.Fatalf("cached hold revision %d, want %d", got.Revision, last.Revision)
+	}
+}
+
+// A keepalive for a deploy that is gone says what became of it.
+func TestKeepAliveSaysWhyTheDeployIsGone(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	s := locktest.OpenStore(t, e.Client(t), lock.Options{})
+	ctx := ctxT(t)
+	d, err := s.AcquireDeploy(ctx, lock.DeployRequest{Scope: "eqiad", Owner: "d1", Reason: "sync"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Release(ctx, lock.ReleaseRequest{ID: d.ID, Actor: "admin-bob", Reason: "stuck deploy", Kinds: []lock.Kind{lock.KindDeploy}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.KeepAlive(ctx, d.ID, "d1")
+	if !errors.Is(err, lock.ErrNotFound) || !strings.Contains(err.Error(), "released by admin-bob") || !strings.Contains(err.Error(), "stuck deploy") {
+		t.Fatalf("keepalive of a released deploy: %v", err)
+	}
+	page, err := s.History(ctx, lock.HistoryQuery{HoldID: d.ID})
+	if err != nil || len(page.Events) != 2 {
+		t.Fatalf("history of one hold: %d events, %v", len(page.Events), err)
+	}
+	if _, err := s.KeepAlive(ctx, "feedfacefeedface", "d1"); !errors.Is(err, lock.ErrNotFound) || !strings.Contains(err.Error(), "no such hold") {
+		t.Fatalf("keepalive of an unknown deploy: %v", err)
 	}
 }

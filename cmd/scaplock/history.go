@@ -17,7 +17,7 @@ import (
 // cmdHistory lists events, newest first, one page or (--all) every page.
 func cmdHistory(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("history",
-		"history [--scope S] [--kind K] [--actor A] [--action X] [--since T] [--until T] [--limit N] [--all] [--json]",
+		"history [--scope S] [--kind K] [--actor A] [--action X] [--hold ID] [--since T] [--until T] [--limit N] [--all] [--json]",
 		`--since and --until take an RFC 3339 time (2024-05-28T12:49:12Z) or a
 duration meaning that long ago (2h, 30m).
 Kinds: manual, deploy, auto, override. Actions: created, amended, released,
@@ -26,6 +26,7 @@ expired, refreshed, would_trip, would_clear.`)
 	kind := fs.String("kind", "", "only holds of this kind")
 	actor := fs.String("actor", "", "only changes made by this identity")
 	action := fs.String("action", "", "only this action")
+	hold := fs.String("hold", "", "only the events of this hold (its full id)")
 	sinceFlag := fs.String("since", "", "only events at or after this time")
 	untilFlag := fs.String("until", "", "only events at or before this time")
 	limit := fs.Int("limit", 50, "events per page (the service allows at most 1000)")
@@ -42,7 +43,7 @@ expired, refreshed, would_trip, would_clear.`)
 		return usageError(fs, "--limit must be positive, got %d", *limit)
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"scope": *scope, "kind": *kind, "actor": *actor, "action": *action} {
+	for k, v := range map[string]string{"scope": *scope, "kind": *kind, "actor": *actor, "action": *action, "hold": *hold} {
 		if v != "" {
 			q.Set(k, v)
 		}
