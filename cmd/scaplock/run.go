@@ -137,7 +137,7 @@ func (c *cli) runHolding(ctx context.Context, h lock.Hold, ttl time.Duration, ar
 	case sig != 0:
 		return 128 + int(sig)
 	case lapsed.Load():
-		fmt.Fprintf(c.stderr, "scaplock: WARNING: %s exited %d but ran partly without the deploy hold (its lease lapsed)\n", argv[0], status)
+		fmt.Fprintf(c.stderr, "scaplock: WARNING: %s exited %d but ran partly without the deploy hold (it lapsed or was released)\n", argv[0], status)
 		if status == 0 {
 			return exitRefused
 		}
@@ -146,7 +146,8 @@ func (c *cli) runHolding(ctx context.Context, h lock.Hold, ttl time.Duration, ar
 }
 
 // keepDeployAlive renews h every ttl/3 until ctx ends. A 404 means the
-// lease lapsed: it warns, sets lapsed and stops.
+// hold is gone (its lease lapsed, or someone released it; the message
+// says which): it warns, sets lapsed and stops.
 func (c *cli) keepDeployAlive(ctx context.Context, h lock.Hold, ttl time.Duration, lapsed *atomic.Bool) {
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
@@ -164,7 +165,7 @@ func (c *cli) keepDeployAlive(ctx context.Context, h lock.Hold, ttl time.Duratio
 			return
 		case errors.As(err, &ae) && ae.status == http.StatusNotFound:
 			lapsed.Store(true)
-			fmt.Fprintf(c.stderr, "\nscaplock: WARNING: THE DEPLOY HOLD %s ON %s HAS LAPSED: %v\n"+
+			fmt.Fprintf(c.stderr, "\nscaplock: WARNING: THE DEPLOY HOLD %s ON %s IS GONE: %v\n"+
 				"scaplock: WARNING: another deploy or a hold may now start on %s while this command runs.\n\n",
 				h.ID, strings.ToUpper(string(h.Scope)), err, h.Scope)
 			return
@@ -183,7 +184,7 @@ func (c *cli) releaseDeploy(ctx context.Context, h lock.Hold, why string) {
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
-		fmt.Fprintf(c.stderr, "scaplock: deploy hold %s was already gone (lapsed)\n", h.ID)
+		fmt.Fprintf(c.stderr, "scaplock: deploy hold %s was already gone (lapsed or released by someone else)\n", h.ID)
 	default:
 		fmt.Fprintf(c.stderr, "scaplock: WARNING: could not release deploy hold %s: %v; it lapses %s after the last keepalive\n", h.ID, err, time.Duration(h.TTL))
 	}

@@ -108,7 +108,7 @@ func TestRunKeepsTheHoldAlivePastItsTTL(t *testing.T) {
 	}
 	r := <-done
 	wantCode(t, r, exitOK)
-	if strings.Contains(r.stderr, "LAPSED") || strings.Contains(r.stderr, "already gone") {
+	if strings.Contains(r.stderr, "IS GONE") || strings.Contains(r.stderr, "already gone") {
 		t.Errorf("the hold lapsed: %s", r)
 	}
 	if hs := holdsOn(t, "ka-eqiad"); len(hs) != 0 {
@@ -162,7 +162,7 @@ func TestRunCommandNotFound(t *testing.T) {
 	}
 }
 
-func TestRunWarnsWhenTheHoldLapsesAndDoesNotPassAsSuccess(t *testing.T) {
+func TestRunWarnsWhenTheHoldIsTakenAndDoesNotPassAsSuccess(t *testing.T) {
 	ctx := context.Background()
 	done := make(chan result, 1)
 	go func() {
@@ -183,7 +183,7 @@ func TestRunWarnsWhenTheHoldLapsesAndDoesNotPassAsSuccess(t *testing.T) {
 	}
 	r := <-done
 	wantCode(t, r, exitRefused) // CMD exited 0, but ran partly without the lock
-	for _, want := range []string{"THE DEPLOY HOLD " + id + " ON LP-EQIAD HAS LAPSED", "already gone", "ran partly without the deploy hold"} {
+	for _, want := range []string{"THE DEPLOY HOLD " + id + " ON LP-EQIAD IS GONE", "was released by lp-admin", "taken away", "already gone", "ran partly without the deploy hold"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q: %s", want, r)
 		}
