@@ -167,6 +167,9 @@ func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
 	prev, guard := g.states[c.Name], g.guard
 	g.mu.Unlock()
 	samples := g.probers[c.Name].Probe(ctx, now)
+	if ctx.Err() != nil {
+		return // a round cut short by shutdown fails every probe: not evidence
+	}
 	next := health.Evaluate(prev, samples, c, now)
 	g.metrics.Observe(c, samples, next, time.Since(began))
 	for _, s := range []health.Status{health.StatusOK, health.StatusDegraded, health.StatusUnknown} {
