@@ -181,6 +181,13 @@ func TestLockPreflightUnlockTour(t *testing.T) {
 	if a := f.do(t, "GET", "/api/v1/history?since=yesterday", "", nil); a.status != 400 || a.errBody(t).Error.Field != "since" {
 		t.Fatalf("bad since: %d %s", a.status, a.body)
 	}
+	// Unknown routes and methods answer in the one error shape.
+	if a := f.do(t, "GET", "/api/v1/nope", "", nil); a.status != 404 || a.errBody(t).Error.Code != "not_found" {
+		t.Fatalf("unknown route: %d %s", a.status, a.body)
+	}
+	if a := f.do(t, "PUT", "/api/v1/status", "", nil); a.status != 405 || a.errBody(t).Error.Code != "method_not_allowed" {
+		t.Fatalf("wrong method: %d %s", a.status, a.body)
+	}
 	// Request metrics are labelled by route pattern.
 	n := testutil.ToFloat64(mustCounter(t, f.reg, "/api/v1/holds/{id}", "DELETE", "404"))
 	if n != 1 {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -72,8 +73,8 @@ func New(cfg Config) http.Handler {
 
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer, a.metrics.middleware, securityHeaders)
-	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
-		fail(w, errors.New("no such route: "+lock.ErrNotFound.Error()))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		fail(w, fmt.Errorf("no route %s: %w", r.URL.Path, lock.ErrNotFound))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: ErrorDetail{Code: "method_not_allowed", Message: "method not allowed on this route"}})
