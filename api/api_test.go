@@ -522,4 +522,9 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 			t.Errorf("%s with etcd down: %d", path, a.status)
 		}
 	}
+	// A write cannot hang or pass for an internal error: 503 within the bound.
+	a := f.do(t, "POST", "/api/v1/holds", f.token(t, "alice", api.RoleSRE), api.HoldBody{Scope: "eqiad", Reason: "etcd is down"})
+	if a.status != http.StatusServiceUnavailable || a.errBody(t).Error.Code != "unavailable" {
+		t.Fatalf("write with etcd down: %d %s", a.status, a.body)
+	}
 }

@@ -50,7 +50,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 		status, code = http.StatusConflict, "conflict"
 	case errors.Is(err, lock.ErrRefused):
 		status, code = http.StatusLocked, "refused"
-	case errors.Is(err, errUnavailable), errors.Is(err, lock.ErrStale):
+	case errors.Is(err, lock.ErrUnavailable):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
 	body := ErrorBody{Error: ErrorDetail{Code: code, Message: err.Error()}}

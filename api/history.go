@@ -15,7 +15,9 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	page, err := a.store.History(r.Context(), q)
+	ctx, cancel := storeContext(r, 0)
+	defer cancel()
+	page, err := a.store.History(ctx, q)
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"time"
@@ -9,6 +10,16 @@ import (
 
 	"github.com/scaplock/scaplock/lock"
 )
+
+// StoreTimeout bounds each request's work in etcd, so that a request made
+// while etcd is unreachable ends in a 503 instead of hanging.
+const StoreTimeout = 10 * time.Second
+
+// storeContext is the request's context bounded by StoreTimeout plus
+// extra (the time a deploy request may queue).
+func storeContext(r *http.Request, extra time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), StoreTimeout+extra)
+}
 
 // readBody reads a request body within MaxBodyBytes.
 func readBody(r *http.Request) ([]byte, error) {
@@ -42,7 +53,9 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 		return
 	}
 	p, _ := principal(r)
-	h, err := a.store.Create(r.Context(), lock.HoldRequest{
+	ctx, cancel := storeContext(r, 0)
+	defer cancel()
+	h, err := a.store.Create(ctx, lock.HoldRequest{
 		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration,
 	})
 	if err != nil {
@@ -76,7 +89,9 @@ func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p, _ := principal(r)
-	h, err := a.store.Amend(r.Context(), chi.URLParam(r, "id"), p.Subject, lock.Amendment{
+	ctx, cancel := storeContext(r, 0)
+	defer cancel()
+	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
 		Reason: b.Reason, Duration: d, Kinds: []lock.Kind{lock.KindManual},
 	})
 	if err != nil {
@@ -116,7 +131,9 @@ func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRe
 	}
 	p, _ := principal(r)
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
-	h, err := a.store.Release(r.Context(), req)
+	ctx, cancel := storeContext(r, 0)
+	defer cancel()
+	h, err := a.store.Release(ctx, req)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -152,7 +169,9 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := principal(r)
 	req.Owner = p.Subject
-	h, err := a.store.AcquireDeploy(r.Context(), req)
+	ctx, cancel := storeContext(r, req.Wait)
+	defer cancel()
+	h, err := a.store.AcquireDeploy(ctx, req)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -163,7 +182,9 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) keepAlive(w http.ResponseWriter, r *http.Request) {
 	p, _ := principal(r)
-	h, err := a.store.KeepAlive(r.Context(), chi.URLParam(r, "id"), p.Subject)
+	ctx, cancel := storeContext(r, 0)
+	defer cancel()
+	h, err := a.store.KeepAlive(ctx, chi.URLParam(r, "id"), p.Subject)
 	if err != nil {
 		a.fail(w, err)
 		return

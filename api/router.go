@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -15,9 +14,6 @@ import (
 
 	"github.com/scaplock/scaplock/lock"
 )
-
-// errUnavailable: the store cannot be reached.
-var errUnavailable = errors.New("store unavailable")
 
 // GateInfo is what the API shows of the gate; the server provides it.
 type GateInfo struct {
@@ -127,7 +123,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := a.cfg.Ready(ctx); err != nil {
-			a.fail(w, errors.Join(errUnavailable, err))
+			a.fail(w, fmt.Errorf("%w: %w", lock.ErrUnavailable, err))
 			return
 		}
 	}

@@ -135,14 +135,14 @@ func (s *Store) catchUp(ctx context.Context) error {
 func (s *Store) joinQueue(ctx context.Context, scope Scope) (place string, leave func(), err error) {
 	lease, err := s.cli.Grant(ctx, queueLeaseTTL)
 	if err != nil {
-		return "", nil, fmt.Errorf("join deploy queue: %w", err)
+		return "", nil, unavailable("join deploy queue", err)
 	}
 	kctx, stopKeepAlive := context.WithCancel(ctx)
 	acks, err := s.cli.KeepAlive(kctx, lease.ID)
 	if err != nil {
 		stopKeepAlive()
 		s.revoke(int64(lease.ID))
-		return "", nil, fmt.Errorf("join deploy queue: %w", err)
+		return "", nil, unavailable("join deploy queue", err)
 	}
 	go func() {
 		for range acks { // drained so the client never queues; ends with kctx
@@ -156,7 +156,7 @@ func (s *Store) joinQueue(ctx context.Context, scope Scope) (place string, leave
 	}
 	if err != nil {
 		leave()
-		return "", nil, fmt.Errorf("join deploy queue: %w", err)
+		return "", nil, unavailable("join deploy queue", err)
 	}
 	if err := s.WaitRevision(ctx, resp.Header.Revision); err != nil {
 		leave()
@@ -208,7 +208,7 @@ func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 		if errors.Is(err, rpcLeaseNotFound) {
 			return Hold{}, fmt.Errorf("deploy %s lapsed: its lease expired: %w", id, ErrNotFound)
 		}
-		return Hold{}, fmt.Errorf("keepalive deploy %s: %w", id, err)
+		return Hold{}, unavailable("keepalive deploy "+id, err)
 	}
 	return h, nil
 }

@@ -18,7 +18,15 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrForbidden: the actor may not change this hold.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: etcd could not be reached, or the cache could not be
+	// confirmed against it; nothing can be decided.
+	ErrUnavailable = errors.New("store unavailable")
 )
+
+// unavailable wraps a failed etcd call so that it matches ErrUnavailable.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
+}
 
 // FieldError names the input field that is wrong. It matches ErrInvalid.
 type FieldError struct {

@@ -2,16 +2,11 @@ package lock
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
-
-// ErrStale: the cache cannot be trusted because etcd has not been reached,
-// or the cache has not caught up with it, for longer than StaleAfter.
-var ErrStale = errors.New("store unreachable")
 
 // StaleAfter is how long the cache is trusted without confirming etcd.
 const StaleAfter = 3 * time.Second
@@ -51,11 +46,12 @@ func (s *Store) confirm(ctx context.Context) error {
 }
 
 // Fresh returns nil while the cache is known to reflect etcd within
-// StaleAfter, and an error matching ErrStale otherwise.
+// StaleAfter, and an error matching ErrUnavailable otherwise: a cache that
+// has not been confirmed may be missing holds.
 func (s *Store) Fresh() error {
 	last := time.Unix(0, s.confirmed.Load())
 	if age := time.Since(last); age > StaleAfter {
-		return fmt.Errorf("%w: etcd not confirmed for %s; the cache may be missing holds", ErrStale, age.Truncate(time.Second))
+		return fmt.Errorf("%w: etcd not confirmed for %s; the cache may be missing holds", ErrUnavailable, age.Truncate(time.Second))
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 		}
 		resp, err := s.cli.Get(ctx, from, opts...)
 		if err != nil {
-			return HistoryPage{}, fmt.Errorf("read history: %w", err)
+			return HistoryPage{}, unavailable("read history", err)
 		}
 		rev = resp.Header.Revision
 		for _, kv := range resp.Kvs {

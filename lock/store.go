@@ -347,7 +347,7 @@ func (s *Store) WaitRevision(ctx context.Context, rev int64) error {
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for cache to reach revision %d (at %d): %w", rev, cur, ctx.Err())
+			return fmt.Errorf("%w: the cache did not reach revision %d (at %d): %w", ErrUnavailable, rev, cur, ctx.Err())
 		}
 	}
 }

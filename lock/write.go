@@ -72,7 +72,7 @@ func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string
 	if ttl > 0 {
 		lease, err := s.cli.Grant(ctx, leaseSeconds(ttl))
 		if err != nil {
-			return Hold{}, fmt.Errorf("grant lease: %w", err)
+			return Hold{}, unavailable("grant lease", err)
 		}
 		h.Lease = int64(lease.ID)
 	}
@@ -111,7 +111,7 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor stri
 		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
 	).Commit()
 	if err != nil {
-		return nil, fmt.Errorf("write hold %s: %w", h.ID, err)
+		return nil, unavailable("write hold "+h.ID, err)
 	}
 	return resp, nil
 }
@@ -160,7 +160,7 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 		next.ExpiresAt = &exp
 		lease, err := s.cli.Grant(ctx, leaseSeconds(a.Duration))
 		if err != nil {
-			return Hold{}, fmt.Errorf("grant lease: %w", err)
+			return Hold{}, unavailable("grant lease", err)
 		}
 		next.Lease = int64(lease.ID)
 	}
@@ -200,7 +200,7 @@ func (s *Store) Refresh(ctx context.Context, id, reason string, details []string
 		clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),
 	).Commit()
 	if err != nil {
-		return Hold{}, fmt.Errorf("refresh hold %s: %w", id, err)
+		return Hold{}, unavailable("refresh hold "+id, err)
 	}
 	if !resp.Succeeded {
 		return Hold{}, fmt.Errorf("hold %s changed while refreshing: %w", id, ErrConflict)
@@ -249,7 +249,7 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
 	).Commit()
 	if err != nil {
-		return Hold{}, fmt.Errorf("release hold %s: %w", h.ID, err)
+		return Hold{}, unavailable("release hold "+h.ID, err)
 	}
 	if !resp.Succeeded {
 		return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", h.ID, ErrConflict)
@@ -272,7 +272,7 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 	}
 	resp, err := s.cli.Put(ctx, s.keys.HistoryEvent(e.Time, e.ID), string(val))
 	if err != nil {
-		return Event{}, fmt.Errorf("record event: %w", err)
+		return Event{}, unavailable("record event", err)
 	}
 	e.Revision = resp.Header.Revision
 	return e, nil
@@ -285,7 +285,7 @@ func (s *Store) fetch(ctx context.Context, id string) (Hold, error) {
 	}
 	resp, err := s.cli.Get(ctx, s.keys.Hold(id))
 	if err != nil {
-		return Hold{}, fmt.Errorf("read hold %s: %w", id, err)
+		return Hold{}, unavailable("read hold "+id, err)
 	}
 	if len(resp.Kvs) == 0 {
 		return Hold{}, fmt.Errorf("hold %s: %w", id, ErrNotFound)
@@ -324,7 +324,7 @@ func kindIn(k Kind, kinds []Kind) bool {
 func (s *Store) PublishHealth(ctx context.Context, cluster string, report []byte, guard ...clientv3.Cmp) error {
 	resp, err := s.cli.Txn(ctx).If(guard...).Then(clientv3.OpPut(s.keys.HealthReport(cluster), string(report))).Commit()
 	if err != nil {
-		return fmt.Errorf("publish health of %s: %w", cluster, err)
+		return unavailable("publish health of "+cluster, err)
 	}
 	if !resp.Succeeded {
 		return fmt.Errorf("publish health of %s: no longer leader: %w", cluster, ErrConflict)
