@@ -82,7 +82,7 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 		{"baseline: ProbeDown, avg_over_time(probe_success[1m]) < 0.75 for 2m, probe every 10s", server.Score(s, until, probeDownBaseline.Spans(s.At, s.Hosts(), until))},
 	}
 	gate := res.Detection
-	inside := count(gate.Deploys, func(o server.DeployOutcome) bool { return o.Degraded })
+	inside := gate.RefusedDegraded() + gate.LetThrough()
 	rows := []Row{info(name+": scenario",
 		fmt.Sprintf("%d deploys, %d inside a degraded interval; %d bursts (merged degraded intervals); %d evaluations replayed in %s",
 			len(gate.Deploys), inside, len(gate.Bursts), res.Evaluations, res.Elapsed.Round(100*time.Millisecond)))}
@@ -128,16 +128,6 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 			"≤ 1", worst <= 1))
 	}
 	return rows
-}
-
-func count[T any](xs []T, f func(T) bool) int {
-	n := 0
-	for _, x := range xs {
-		if f(x) {
-			n++
-		}
-	}
-	return n
 }
 
 func joinInts(xs []int) string {
