@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -502,6 +503,16 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 	if a := f.do(t, "GET", "/api/v1/preflight?scope=eqiad", "", nil); a.status != 200 {
 		t.Fatalf("preflight with etcd up: %d", a.status)
 	}
+	stream, err := http.Get(f.srv.URL + "/api/v1/events")
+	if err != nil || stream.StatusCode != 200 {
+		t.Fatalf("event stream with etcd up: %v %v", stream, err)
+	}
+	defer stream.Body.Close()
+	streamEnded := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, stream.Body)
+		close(streamEnded)
+	}()
 	f.etcd.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -517,7 +528,12 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	for _, path := range []string{"/api/v1/status", "/readyz"} {
+	select {
+	case <-streamEnded: // readers reconnect and meet the 503
+	case <-time.After(30 * time.Second):
+		t.Fatal("the event stream stayed open while the store could not be confirmed")
+	}
+	for _, path := range []string{"/api/v1/status", "/readyz", "/api/v1/events"} {
 		if a := f.do(t, "GET", path, "", nil); a.status != http.StatusServiceUnavailable {
 			t.Errorf("%s with etcd down: %d", path, a.status)
 		}

@@ -29,6 +29,7 @@
     token: sessionStorage.getItem(TOKEN_KEY) || "",
     needToken: false,
     lostSince: null, // Date of the first failed request since the last success
+    lostWhy: "", // the service's own reason when it answers but cannot decide (503)
     lastOK: null,
     streamOpen: false,
     streamKind: "", // "eventsource" | "fetch" | ""
@@ -152,6 +153,7 @@
       state.status = status;
       state.history = history;
       state.lostSince = null;
+      state.lostWhy = "";
       if (wasLost && !state.stream) openStream(); // back: do not wait for the stream retry
       state.lastOK = new Date();
       setNeedToken(false);
@@ -159,8 +161,10 @@
     } catch (err) {
       if (err instanceof HTTPError && err.status === 401) {
         setNeedToken(true, state.token ? "The token was refused: " + err.message : "This service needs a token to read its status.");
-      } else if (!state.lostSince) {
-        state.lostSince = new Date();
+      } else {
+        if (!state.lostSince) state.lostSince = new Date();
+        // 503: the service answers but cannot reach etcd, so it cannot decide.
+        state.lostWhy = err instanceof HTTPError && err.status === 503 ? err.message : "";
       }
       renderConn();
     } finally {
@@ -284,7 +288,10 @@
   function renderConn() {
     const c = $("conn");
     let text, cls;
-    if (state.lostSince) {
+    if (state.lostSince && state.lostWhy) {
+      text = "service cannot decide since " + utc(state.lostSince) + " (" + span(Date.now() - state.lostSince.getTime()) + "): " + state.lostWhy + "; showing the last known state";
+      cls = "conn-lost";
+    } else if (state.lostSince) {
       text = "connection lost since " + utc(state.lostSince) + " (" + span(Date.now() - state.lostSince.getTime()) + "); showing the last known state";
       cls = "conn-lost";
     } else if (state.needToken) {
