@@ -63,6 +63,3 @@ func (k Keys) HealthReport(cluster string) string { return k.Health() + cluster 
 
 // Election is the prefix of the gate leader election.
 func (k Keys) Election() string { return k.Prefix + "election/gate" }
-
-// Gate holds the gate's own bookkeeping, such as the observed mode.
-func (k Keys) Gate() string { return k.Prefix + "gate/" }

@@ -262,13 +262,6 @@ func (g *Gate) describe(c health.Cluster, s health.State) (details []string, hin
 	return details, hint
 }
 
-// State is the gate's latest evaluation of a cluster.
-func (g *Gate) State(cluster string) health.State {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.states[cluster]
-}
-
 // gateRunner owns the gate's goroutine inside the server.
 type gateRunner struct {
 	gate   *Gate
