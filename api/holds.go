@@ -21,6 +21,15 @@ func storeContext(r *http.Request, extra time.Duration) (context.Context, contex
 	return context.WithTimeout(r.Context(), StoreTimeout+extra)
 }
 
+// decodeRequest reads the body within MaxBodyBytes and decodes it strictly.
+func decodeRequest(r *http.Request, dst any) error {
+	body, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, dst)
+}
+
 // readBody reads a request body within MaxBodyBytes.
 func readBody(r *http.Request) ([]byte, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
@@ -67,13 +76,8 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 }
 
 func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
 	var b AmendBody
-	if err := decodeJSON(body, &b); err != nil {
+	if err := decodeRequest(r, &b); err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -119,13 +123,8 @@ func (a *API) releaseDeploy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRequest) {
-	body, err := readBody(r)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
 	var b ReleaseBody
-	if err := decodeJSON(body, &b); err != nil {
+	if err := decodeRequest(r, &b); err != nil {
 		a.fail(w, err)
 		return
 	}
