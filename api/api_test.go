@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
 )
@@ -63,7 +64,7 @@ func newFixture(t *testing.T, mutate func(*api.Config, *api.AuthConfig)) *fixtur
 
 func (f *fixture) token(t *testing.T, sub string, roles ...string) string {
 	t.Helper()
-	tok, err := api.SignHS256(f.secret, sub, roles, time.Hour, time.Now())
+	tok, err := token.SignHS256(f.secret, sub, roles, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,21 +16,17 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 )
 
 // Roles a token may carry.
 const (
-	RoleDeployer = "deployer"
-	RoleSRE      = "sre"
-	RoleAdmin    = "admin"
+	RoleDeployer = apiv1.RoleDeployer
+	RoleSRE      = apiv1.RoleSRE
+	RoleAdmin    = apiv1.RoleAdmin
 )
-
-// Claims are scaplock's JWT claims: sub is the actor, roles its rights.
-type Claims struct {
-	Roles []string `json:"roles"`
-	jwt.RegisteredClaims
-}
 
 // Principal is who made a request.
 type Principal struct {
@@ -60,9 +56,6 @@ type AuthConfig struct {
 	Audience      string
 }
 
-// MinSecretBytes is the shortest HS256 secret accepted.
-const MinSecretBytes = 32
-
 // NewAuthenticator loads the key and pins the algorithm it implies.
 func NewAuthenticator(c AuthConfig) (*Authenticator, error) {
 	a := &Authenticator{issuer: c.Issuer, audience: c.Audience}
@@ -70,7 +63,7 @@ func NewAuthenticator(c AuthConfig) (*Authenticator, error) {
 	case c.SecretFile != "" && c.PublicKeyFile != "":
 		return nil, fmt.Errorf("set only one of SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE")
 	case c.SecretFile != "":
-		secret, err := ReadSecret(c.SecretFile)
+		secret, err := token.ReadSecret(c.SecretFile)
 		if err != nil {
 			return nil, err
 		}
@@ -111,22 +104,9 @@ func NewAuthenticator(c AuthConfig) (*Authenticator, error) {
 // Method is the pinned signing algorithm.
 func (a *Authenticator) Method() string { return a.method }
 
-// ReadSecret reads an HS256 secret file, trimmed of surrounding whitespace.
-func ReadSecret(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: %w", err)
-	}
-	secret := []byte(strings.TrimSpace(string(raw)))
-	if len(secret) < MinSecretBytes {
-		return nil, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: %s holds %d bytes, need at least %d", path, len(secret), MinSecretBytes)
-	}
-	return secret, nil
-}
-
 // Verify checks a token and returns who it names. exp is required; iss and
 // aud are checked when configured; only the pinned algorithm is accepted.
-func (a *Authenticator) Verify(token string) (Principal, error) {
+func (a *Authenticator) Verify(raw string) (Principal, error) {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{a.method}),
 		jwt.WithExpirationRequired(),
@@ -138,8 +118,8 @@ func (a *Authenticator) Verify(token string) (Principal, error) {
 	if a.audience != "" {
 		opts = append(opts, jwt.WithAudience(a.audience))
 	}
-	var claims Claims
-	_, err := jwt.NewParser(opts...).ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return a.key, nil })
+	var claims token.Claims
+	_, err := jwt.NewParser(opts...).ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.key, nil })
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: token rejected: %v", errUnauthorized, err)
 	}
@@ -147,14 +127,6 @@ func (a *Authenticator) Verify(token string) (Principal, error) {
 		return Principal{}, fmt.Errorf("%w: token has no sub", errUnauthorized)
 	}
 	return Principal{Subject: claims.Subject, Roles: claims.Roles}, nil
-}
-
-// SignHS256 mints a token the way operators do with `scaplock token`.
-func SignHS256(secret []byte, sub string, roles []string, ttl time.Duration, now time.Time) (string, error) {
-	claims := Claims{Roles: roles, RegisteredClaims: jwt.RegisteredClaims{
-		Subject: sub, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 }
 
 type principalKey struct{}

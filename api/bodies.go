@@ -3,37 +3,17 @@ package api
 import (
 	"time"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 )
 
-// HoldBody is the body of POST /api/v1/holds and POST /api/v1/overrides.
-type HoldBody struct {
-	Scope  string `json:"scope"`
-	Reason string `json:"reason"`
-	// Duration in Go syntax ("2h"); empty means until released (holds only).
-	Duration string `json:"duration,omitempty"`
-}
-
-// AmendBody is the body of PATCH /api/v1/holds/{id}.
-type AmendBody struct {
-	Reason   *string `json:"reason,omitempty"`
-	Duration string  `json:"duration,omitempty"`
-}
-
-// ReleaseBody is the body of DELETE /api/v1/holds/{id} and friends.
-type ReleaseBody struct {
-	Reason string `json:"reason"`
-}
-
-// DeployBody is the body of POST /api/v1/deploys.
-type DeployBody struct {
-	Scope  string `json:"scope"`
-	Reason string `json:"reason"`
-	// TTL is the lease time-to-live, 30s by default.
-	TTL string `json:"ttl,omitempty"`
-	// Wait queues the request up to this long for the scope to be free.
-	Wait string `json:"wait,omitempty"`
-}
+// The request bodies are the wire contract's (package apiv1).
+type (
+	HoldBody    = apiv1.HoldBody
+	AmendBody   = apiv1.AmendBody
+	ReleaseBody = apiv1.ReleaseBody
+	DeployBody  = apiv1.DeployBody
+)
 
 // MaxDeployWait bounds how long a deploy request may queue.
 const MaxDeployWait = time.Hour

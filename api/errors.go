@@ -7,22 +7,15 @@ import (
 	"net/http"
 	"time"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 )
 
-// ErrorBody is the one error shape of the API.
-type ErrorBody struct {
-	Error ErrorDetail `json:"error"`
-	// Holds are the holds behind a refusal (423) or conflict (409).
-	Holds []lock.Hold `json:"holds,omitempty"`
-}
-
-// ErrorDetail names what went wrong; Field is set for bad input.
-type ErrorDetail struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
+// ErrorBody and ErrorDetail are the wire contract's one error shape.
+type (
+	ErrorBody   = apiv1.ErrorBody
+	ErrorDetail = apiv1.ErrorDetail
+)
 
 // Sentinel errors of the HTTP edge.
 var (

@@ -1,49 +1,20 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
-	"time"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 )
 
-// ScopeVerdict is one scope's answer on the status page.
-type ScopeVerdict struct {
-	Scope   lock.Scope `json:"scope"`
-	Allowed bool       `json:"allowed"`
-	Summary string     `json:"summary"`
-}
-
-// StatusResponse is GET /api/v1/status.
-type StatusResponse struct {
-	Time      time.Time                  `json:"time"`
-	Revision  int64                      `json:"revision"`
-	Verdicts  []ScopeVerdict             `json:"verdicts"`
-	Holds     []lock.Hold                `json:"holds"`
-	Overrides []lock.Hold                `json:"overrides"`
-	Health    map[string]json.RawMessage `json:"health"`
-	Gate      GateStatus                 `json:"gate"`
-}
-
-// GateStatus is the gate's mode and which replica leads it.
-type GateStatus struct {
-	Mode   string `json:"mode"`
-	Leader string `json:"leader"`
-}
-
-// PreflightResponse is GET /api/v1/preflight.
-type PreflightResponse struct {
-	Allowed    bool                       `json:"allowed"`
-	Scopes     []lock.Scope               `json:"scopes"`
-	Message    string                     `json:"message,omitempty"`
-	Holds      []lock.Hold                `json:"holds"`
-	Overridden []lock.Hold                `json:"overridden,omitempty"`
-	Overrides  []lock.Hold                `json:"overrides,omitempty"`
-	Health     map[string]json.RawMessage `json:"health,omitempty"`
-	Revision   int64                      `json:"revision"`
-}
+// The answers are the wire contract's (package apiv1).
+type (
+	ScopeVerdict      = apiv1.ScopeVerdict
+	StatusResponse    = apiv1.StatusResponse
+	GateStatus        = apiv1.GateStatus
+	PreflightResponse = apiv1.PreflightResponse
+)
 
 // knownScopes are global, the gate's clusters and every scope a hold names.
 func (a *API) knownScopes(snap lock.Snapshot) []lock.Scope {
@@ -125,7 +96,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	v.Revision = snap.Revision
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
-		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]json.RawMessage{},
+		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
 	}
 	for _, s := range scopes {
 		for c, report := range snap.Health {

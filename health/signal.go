@@ -1,38 +1,29 @@
 package health
 
-// Signal names one measured aspect of a control-plane host.
-type Signal string
+import apiv1 "github.com/scaplock/scaplock/api/v1"
+
+// Signal, Level and Status are the wire contract's (package apiv1).
+type (
+	Signal = apiv1.Signal
+	Level  = apiv1.Level
+	Status = apiv1.Status
+)
 
 const (
-	// SignalLatency is the apiserver's readyz latency in seconds. A failed
-	// readyz (error, timeout, non-2xx) is a breach, not a source error.
-	SignalLatency Signal = "latency"
-	// SignalCPU is the host's CPU utilisation, 0..1.
-	SignalCPU Signal = "cpu"
-	// SignalRetransmits is the host's TCP retransmitted segments per second.
-	SignalRetransmits Signal = "retransmits"
-	// SignalNIC is the busiest non-loopback NIC's egress over its link speed, 0..1.
-	SignalNIC Signal = "nic"
+	SignalLatency     = apiv1.SignalLatency
+	SignalCPU         = apiv1.SignalCPU
+	SignalRetransmits = apiv1.SignalRetransmits
+	SignalNIC         = apiv1.SignalNIC
+
+	LevelOK    = apiv1.LevelOK
+	LevelWarn  = apiv1.LevelWarn
+	LevelCrit  = apiv1.LevelCrit
+	LevelError = apiv1.LevelError
+
+	StatusOK       = apiv1.StatusOK
+	StatusDegraded = apiv1.StatusDegraded
+	StatusUnknown  = apiv1.StatusUnknown
 )
 
 // Signals lists every signal in display order.
 var Signals = []Signal{SignalLatency, SignalCPU, SignalRetransmits, SignalNIC}
-
-// Level is how one signal of one host compares with its thresholds.
-type Level string
-
-const (
-	LevelOK    Level = "ok"
-	LevelWarn  Level = "warn"
-	LevelCrit  Level = "crit"
-	LevelError Level = "error" // the source failed; the value is unknown
-)
-
-// Status is the verdict on a whole cluster.
-type Status string
-
-const (
-	StatusOK       Status = "ok"
-	StatusDegraded Status = "degraded"
-	StatusUnknown  Status = "unknown" // no evaluation with usable data yet
-)

@@ -3,52 +3,24 @@ package health
 import (
 	"math"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // RecentSamples is how many samples per host and signal a State keeps, so
 // that short bursts show as a peak even when the value has fallen again.
 const RecentSamples = 120
 
-// Point is one sampled value.
-type Point struct {
-	At    time.Time `json:"at"`
-	Value float64   `json:"value"`
-}
+// The report's parts are the wire contract's (package apiv1).
+type (
+	Point       = apiv1.Point
+	SignalState = apiv1.SignalHealth
+	HostState   = apiv1.HostHealth
+)
 
-// SignalState is one signal of one host after an evaluation.
-type SignalState struct {
-	Value float64   `json:"value"`
-	Level Level     `json:"level"`
-	Err   string    `json:"error,omitempty"`
-	Warn  float64   `json:"warn"`
-	Crit  float64   `json:"crit"`
-	At    time.Time `json:"at"`    // when it was last sampled
-	Since time.Time `json:"since"` // when the current Level began
-	// Recent are the last RecentSamples values, oldest first. Failed readyz
-	// probes are in it (their latency until failure); source errors are not.
-	Recent []Point `json:"recent,omitempty"`
-}
-
-// HostState is one control-plane host: its apiserver and its machine.
-type HostState struct {
-	Host    string                 `json:"host"` // the apiserver's host:port
-	Signals map[Signal]SignalState `json:"signals"`
-}
-
-// Level is the worst level among the host's signals, ok when it has none.
-func (h HostState) Level() Level {
-	worst := LevelOK
-	for _, s := range h.Signals {
-		if levelRank[s.Level] > levelRank[worst] {
-			worst = s.Level
-		}
-	}
-	return worst
-}
-
-var levelRank = map[Level]int{LevelOK: 0, LevelWarn: 1, LevelError: 2, LevelCrit: 3}
-
-// State is a cluster's health after an evaluation. The zero State is the
+// State is a cluster's health after an evaluation. It has the fields of
+// apiv1.ClusterHealth, the report the gate publishes, and converts to and
+// from it. The zero State is the
 // state before any evaluation; Evaluate turns it into StatusUnknown.
 type State struct {
 	Cluster   string    `json:"cluster"`

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // DeployRequest asks for the exclusive deploy hold on a scope.
@@ -23,7 +25,7 @@ type DeployRequest struct {
 }
 
 // DefaultDeployTTL is the deploy lease's time-to-live when none is given.
-const DefaultDeployTTL = 30 * time.Second
+const DefaultDeployTTL = apiv1.DefaultDeployTTL
 
 const queueLeaseTTL = 10 // seconds; a waiter that dies leaves the queue this fast
 
@@ -89,7 +91,7 @@ func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) 
 		snap := s.Snapshot()
 		now := s.now().UTC()
 		for _, h := range snap.Holds {
-			if h.Kind == KindDeploy && h.Active(now) && h.Scope.overlaps(req.Scope) {
+			if h.Kind == KindDeploy && h.Active(now) && overlaps(h.Scope, req.Scope) {
 				return Hold{}, &DeployConflictError{Holder: h}
 			}
 		}
@@ -174,7 +176,7 @@ func (s *Store) firstInQueue(place string, scope Scope) bool {
 		return false
 	}
 	for key, q := range s.queue {
-		if key != place && q.createRev < me.createRev && q.scope.overlaps(scope) {
+		if key != place && q.createRev < me.createRev && overlaps(q.scope, scope) {
 			return false
 		}
 	}
@@ -185,7 +187,7 @@ func (s *Store) waitersAhead(scope Scope) bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, q := range s.queue {
-		if q.scope.overlaps(scope) {
+		if overlaps(q.scope, scope) {
 			return true
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // HistoryQuery filters the history. Zero fields match everything.
@@ -27,15 +29,10 @@ type HistoryQuery struct {
 }
 
 // HistoryPage is one page of events, newest first.
-type HistoryPage struct {
-	Events []Event `json:"events"`
-	// Next is the cursor of the following page; empty on the last page.
-	Next     string `json:"next,omitempty"`
-	Revision int64  `json:"revision"`
-}
+type HistoryPage = apiv1.HistoryPage
 
 // MaxHistoryLimit is the largest page.
-const MaxHistoryLimit = 1000
+const MaxHistoryLimit = apiv1.MaxHistoryLimit
 
 // History returns the events matching q, newest first.
 func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error) {

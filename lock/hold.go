@@ -6,22 +6,35 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
-// Kind says who made a hold and what ends it.
-type Kind string
+// The wire types live in package apiv1; lock names them for its own code.
+type (
+	Kind     = apiv1.Kind
+	Hold     = apiv1.Hold
+	Scope    = apiv1.Scope
+	Action   = apiv1.Action
+	Event    = apiv1.Event
+	Duration = apiv1.Duration
+)
 
 const (
-	// KindManual is an SRE's hold: ends on release or expiry.
-	KindManual Kind = "manual"
-	// KindDeploy is a running deploy's exclusive hold: ends when the deploy
-	// finishes or its lease lapses.
-	KindDeploy Kind = "deploy"
-	// KindAuto is the gate's hold while a cluster is degraded: only the gate
-	// ends it, after recovery.
-	KindAuto Kind = "auto"
-	// KindOverride makes auto holds in its scope not count; it refuses nothing.
-	KindOverride Kind = "override"
+	KindManual   = apiv1.KindManual
+	KindDeploy   = apiv1.KindDeploy
+	KindAuto     = apiv1.KindAuto
+	KindOverride = apiv1.KindOverride
+
+	Global = apiv1.Global
+
+	ActionCreated    = apiv1.ActionCreated
+	ActionAmended    = apiv1.ActionAmended
+	ActionReleased   = apiv1.ActionReleased
+	ActionExpired    = apiv1.ActionExpired
+	ActionRefreshed  = apiv1.ActionRefreshed
+	ActionWouldTrip  = apiv1.ActionWouldTrip
+	ActionWouldClear = apiv1.ActionWouldClear
 )
 
 // ParseKind validates k.
@@ -33,44 +46,8 @@ func ParseKind(k string) (Kind, error) {
 	return "", invalid("kind", "%q is not one of manual, deploy, auto, override", k)
 }
 
-// Hold is one reason not to deploy to a scope.
-type Hold struct {
-	ID        string     `json:"id"`
-	Scope     Scope      `json:"scope"`
-	Kind      Kind       `json:"kind"`
-	Owner     string     `json:"owner"`
-	Reason    string     `json:"reason"`
-	Details   []string   `json:"details,omitempty"` // auto: one line per breaching apiserver
-	Hint      string     `json:"hint,omitempty"`    // auto: when it clears
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-	// TTL is a deploy hold's lease time-to-live: it lapses this long after
-	// the last keepalive.
-	TTL Duration `json:"ttl,omitempty"`
-	// Lease is the etcd lease the hold lives on; 0 for holds without expiry.
-	Lease int64 `json:"lease,omitempty"`
-	// Revision is the etcd revision the hold was last written at.
-	Revision int64 `json:"revision"`
-}
-
-// ShortID is the prefix of the ID shown in messages; ids chosen by the
-// gate ("auto-eqiad") are shown whole.
-func (h Hold) ShortID() string {
-	if len(h.ID) > 4 && h.Kind != KindAuto {
-		return h.ID[:4]
-	}
-	return h.ID
-}
-
-// Active reports whether h still counts at now: a hold past its expiry no
-// longer counts even if etcd has not yet revoked its lease.
-func (h Hold) Active(now time.Time) bool {
-	return h.ExpiresAt == nil || now.Before(*h.ExpiresAt)
-}
-
 // ReasonMaxLen is the longest reason accepted, in characters.
-const ReasonMaxLen = 1000
+const ReasonMaxLen = apiv1.ReasonMaxLen
 
 // ValidateReason checks a reason: required, 1 to 1000 characters.
 func ValidateReason(reason string) error {

@@ -4,12 +4,6 @@ import (
 	"regexp"
 )
 
-// Scope is what a hold covers: "global" or a cluster name.
-type Scope string
-
-// Global covers every scope.
-const Global Scope = "global"
-
 var scopePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // ParseScope validates s as a scope.
@@ -23,14 +17,7 @@ func ParseScope(s string) (Scope, error) {
 	return Scope(s), nil
 }
 
-// Covers reports whether a hold on s stops deploys to target: a global
-// hold stops every deploy, and a deploy to global (scap sync-world) touches
-// every cluster, so any hold stops it.
-func (s Scope) Covers(target Scope) bool {
-	return s == Global || target == Global || s == target
-}
-
 // overlaps reports whether two exclusive deploys on a and b would collide.
-func (s Scope) overlaps(other Scope) bool {
-	return s.Covers(other)
+func overlaps(a, b Scope) bool {
+	return a.Covers(b)
 }

@@ -16,6 +16,8 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // Options configure a Store.
@@ -44,12 +46,12 @@ type Retention struct {
 type Change struct {
 	// Type is "event" (a history event), "health" (a cluster report) or
 	// "leader" (the gate leader changed).
-	Type     string          `json:"type"`
-	Event    *Event          `json:"event,omitempty"`
-	Cluster  string          `json:"cluster,omitempty"`
-	Health   json.RawMessage `json:"health,omitempty"`
-	Leader   string          `json:"leader,omitempty"`
-	Revision int64           `json:"revision"`
+	Type     string               `json:"type"`
+	Event    *Event               `json:"event,omitempty"`
+	Cluster  string               `json:"cluster,omitempty"`
+	Health   *apiv1.ClusterHealth `json:"health,omitempty"`
+	Leader   string               `json:"leader,omitempty"`
+	Revision int64                `json:"revision"`
 }
 
 type queued struct {
@@ -73,7 +75,7 @@ type Store struct {
 
 	mu         sync.RWMutex
 	holds      map[string]Hold
-	health     map[string]json.RawMessage
+	health     map[string]apiv1.ClusterHealth
 	queue      map[string]queued
 	candidates map[string]candidate
 	rev        int64
@@ -160,14 +162,18 @@ func (s *Store) load(ctx context.Context) error {
 		}
 	}
 	at := clientv3.WithRev(rev)
-	health := map[string]json.RawMessage{}
+	health := map[string]apiv1.ClusterHealth{}
 	queue := map[string]queued{}
 	candidates := map[string]candidate{}
 	for _, part := range []struct {
 		prefix string
 		put    func(*mvccpb.KeyValue)
 	}{
-		{s.keys.Health(), func(kv *mvccpb.KeyValue) { health[strings.TrimPrefix(string(kv.Key), s.keys.Health())] = kv.Value }},
+		{s.keys.Health(), func(kv *mvccpb.KeyValue) {
+			if r, err := decodeHealth(kv); err == nil {
+				health[strings.TrimPrefix(string(kv.Key), s.keys.Health())] = r
+			}
+		}},
 		{s.keys.Queue(), func(kv *mvccpb.KeyValue) {
 			queue[string(kv.Key)] = queued{scope: Scope(kv.Value), createRev: kv.CreateRevision}
 		}},
@@ -197,6 +203,12 @@ func decodeHold(kv *mvccpb.KeyValue) (Hold, error) {
 	}
 	h.Revision = kv.ModRevision
 	return h, nil
+}
+
+func decodeHealth(kv *mvccpb.KeyValue) (apiv1.ClusterHealth, error) {
+	var r apiv1.ClusterHealth
+	err := json.Unmarshal(kv.Value, &r)
+	return r, err
 }
 
 // watch keeps the cache current. On compaction or a broken stream it
@@ -249,12 +261,14 @@ func (s *Store) apply(events []*clientv3.Event, rev int64) {
 			}
 		case strings.HasPrefix(key, s.keys.Health()):
 			cluster := strings.TrimPrefix(key, s.keys.Health())
-			if put {
-				s.health[cluster] = ev.Kv.Value
+			c := Change{Type: "health", Cluster: cluster, Revision: ev.Kv.ModRevision}
+			if r, err := decodeHealth(ev.Kv); put && err == nil {
+				s.health[cluster] = r
+				c.Health = &r
 			} else {
 				delete(s.health, cluster)
 			}
-			changes = append(changes, Change{Type: "health", Cluster: cluster, Health: ev.Kv.Value, Revision: ev.Kv.ModRevision})
+			changes = append(changes, c)
 		case strings.HasPrefix(key, s.keys.Queue()):
 			if put {
 				s.queue[key] = queued{scope: Scope(ev.Kv.Value), createRev: ev.Kv.CreateRevision}
@@ -362,7 +376,7 @@ func (s *Store) Changed() <-chan struct{} {
 // Snapshot is a consistent view of the cache.
 type Snapshot struct {
 	Holds    []Hold
-	Health   map[string]json.RawMessage
+	Health   map[string]apiv1.ClusterHealth
 	Leader   string
 	Revision int64
 }
@@ -371,7 +385,7 @@ type Snapshot struct {
 func (s *Store) Snapshot() Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	snap := Snapshot{Health: make(map[string]json.RawMessage, len(s.health)), Leader: s.leaderLocked(), Revision: s.rev}
+	snap := Snapshot{Health: make(map[string]apiv1.ClusterHealth, len(s.health)), Leader: s.leaderLocked(), Revision: s.rev}
 	for _, h := range s.holds {
 		snap.Holds = append(snap.Holds, h)
 	}

@@ -136,10 +136,7 @@ func (g *Gate) Adopt() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for _, c := range g.cfg.Clusters {
-		var st health.State
-		if raw, ok := snap.Health[c.Name]; ok {
-			_ = json.Unmarshal(raw, &st)
-		}
+		st := health.State(snap.Health[c.Name])
 		if h, err := g.store.Get(AutoHoldID(c.Name)); err == nil && st.Status != health.StatusDegraded {
 			st.Status, st.Since, st.TrippedAt, st.ClearStreak = health.StatusDegraded, h.CreatedAt, h.CreatedAt, 0
 		}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
@@ -177,8 +178,8 @@ func TestGateEndToEnd(t *testing.T) {
 	}
 
 	// An override lets deploys through while it lasts.
-	secret, _ := api.ReadSecret(secretFile)
-	sre, _ := api.SignHS256(secret, "effie", []string{api.RoleSRE}, time.Hour, time.Now())
+	secret, _ := token.ReadSecret(secretFile)
+	sre, _ := token.SignHS256(secret, "effie", []string{api.RoleSRE}, time.Hour, time.Now())
 	resp := post(t, b.URL()+"/api/v1/overrides", sre, api.HoldBody{Scope: "eqiad", Reason: "emergency revert", Duration: "30m"})
 	var override lock.Hold
 	json.NewDecoder(resp.Body).Decode(&override)

@@ -15,6 +15,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
@@ -91,11 +92,11 @@ func TestPersistenceAcrossRestart(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 || filepath.Dir(srv.SecretFile) != dir {
 		t.Fatalf("generated secret: %v %v", info, err)
 	}
-	secret, err := api.ReadSecret(srv.SecretFile)
+	secret, err := token.ReadSecret(srv.SecretFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	token, _ := api.SignHS256(secret, "alice", []string{api.RoleSRE}, time.Hour, time.Now())
+	token, _ := token.SignHS256(secret, "alice", []string{api.RoleSRE}, time.Hour, time.Now())
 	resp := post(t, srv.URL()+"/api/v1/holds", token, api.HoldBody{Scope: "global", Reason: "survives restarts"})
 	var h lock.Hold
 	json.NewDecoder(resp.Body).Decode(&h)

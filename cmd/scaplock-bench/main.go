@@ -65,6 +65,7 @@ var figures = []figure{
 	{"probe load with 3 replicas", probeLoad},
 	{"detection", detection},
 	{"memory", memory},
+	{"CLI size", cliSize},
 }
 
 func progress(format string, args ...any) {

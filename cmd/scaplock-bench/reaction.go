@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/scaplock/scaplock/health/healthtest"
 	"os"
 	"slices"
 	"time"
 
 	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/health/healthtest"
 )
 
 const reactionRepetitions = 3
@@ -115,8 +115,7 @@ func waitHealthy(ctx context.Context, c *client, cluster string, limit time.Dura
 		if err := c.do(ctx, "GET", "/api/v1/status", nil, &st, 200); err != nil {
 			return err
 		}
-		var h struct{ Status string }
-		if raw, ok := st.Health[cluster]; ok && st.Gate.Leader != "" && json.Unmarshal(raw, &h) == nil && h.Status == "ok" {
+		if h, ok := st.Health[cluster]; ok && st.Gate.Leader != "" && h.Status == apiv1.StatusOK {
 			return nil
 		}
 		select {

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // cmdAmend changes a manual hold's reason or expiry.
@@ -35,11 +34,11 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 	if err != nil {
 		return c.fail(err)
 	}
-	body := api.AmendBody{Duration: durationString(*dur)}
+	body := apiv1.AmendBody{Duration: durationString(*dur)}
 	if reasonSet {
 		body.Reason = reason
 	}
-	var h lock.Hold
+	var h apiv1.Hold
 	if _, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h); err != nil {
 		return c.fail(err)
 	}

@@ -26,7 +26,7 @@ func buildBinary(t *testing.T) string {
 
 func TestBinary(t *testing.T) {
 	bin := buildBinary(t)
-	env := append(os.Environ(), "SCAPLOCK_URL="+srv.URL(), "SCAPLOCK_TOKEN="+token(t, "bin-dep", "deployer"))
+	env := append(os.Environ(), "SCAPLOCK_URL="+srv.URL(), "SCAPLOCK_TOKEN="+mint(t, "bin-dep", "deployer"))
 
 	t.Run("run passes exit 3 and releases", func(t *testing.T) {
 		cmd := exec.Command(bin, "run", "--scope", "bin-eqiad", "--", "sh", "-c", "echo from-cmd; exit 3")

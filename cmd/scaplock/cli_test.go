@@ -56,7 +56,7 @@ func TestUsage(t *testing.T) {
 
 func TestGlobalFlagsAndEnvironment(t *testing.T) {
 	ctx := context.Background()
-	tok := token(t, "gl-reader")
+	tok := mint(t, "gl-reader")
 	// Environment.
 	wantCode(t, scaplock(ctx, map[string]string{"SCAPLOCK_TOKEN": tok}, "status"), exitOK)
 	// Flags before and after the command beat the environment.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // maxAnswerBytes bounds what the CLI reads of one answer.
@@ -38,7 +38,7 @@ type answer struct {
 // apiError is an answer other than the one expected.
 type apiError struct {
 	status int
-	body   api.ErrorBody
+	body   apiv1.ErrorBody
 	// raw is set when the body was not the API's error shape.
 	raw string
 }
@@ -138,7 +138,7 @@ func (c *cli) call(ctx context.Context, r request, want int, out any) (answer, e
 func (a answer) asError() *apiError {
 	e := &apiError{status: a.status}
 	if json.Unmarshal(a.body, &e.body) != nil || e.body.Error.Code == "" {
-		e.body = api.ErrorBody{}
+		e.body = apiv1.ErrorBody{}
 		e.raw = string(a.body)
 	}
 	return e
@@ -187,6 +187,6 @@ func exitCode(err error) int {
 	return exitUnsure
 }
 
-func errorBody(code, message string) api.ErrorBody {
-	return api.ErrorBody{Error: api.ErrorDetail{Code: code, Message: message}}
+func errorBody(code, message string) apiv1.ErrorBody {
+	return apiv1.ErrorBody{Error: apiv1.ErrorDetail{Code: code, Message: message}}
 }

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 const clock = "2006-01-02 15:04:05 UTC"
@@ -52,14 +53,9 @@ func relative(d time.Duration) string {
 	}
 }
 
-// healthLine reads a cluster's health report, whatever its shape, for its
-// "status" and "reason".
-func healthLine(raw json.RawMessage) string {
-	var report map[string]any
-	if json.Unmarshal(raw, &report) != nil {
-		return "(unreadable report)"
-	}
-	status, reason := scalar(report["status"]), scalar(report["reason"])
+// healthLine is a cluster's status and reason on one line.
+func healthLine(r apiv1.ClusterHealth) string {
+	status, reason := string(r.Status), r.Reason
 	switch {
 	case status == "" && reason == "":
 		return "(no status)"
@@ -69,16 +65,6 @@ func healthLine(raw json.RawMessage) string {
 		return "(no status)  " + reason
 	}
 	return status + "  " + reason
-}
-
-func scalar(v any) string {
-	switch v := v.(type) {
-	case string:
-		return v
-	case float64, bool:
-		return fmt.Sprint(v)
-	}
-	return ""
 }
 
 // quote keeps a reason on one line in tables.

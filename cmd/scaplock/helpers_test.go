@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
 )
@@ -70,16 +71,16 @@ func scaplock(ctx context.Context, env map[string]string, args ...string) result
 // as is the environment of a user holding a token for sub with roles.
 func as(t *testing.T, sub string, roles ...string) map[string]string {
 	t.Helper()
-	return map[string]string{"SCAPLOCK_TOKEN": token(t, sub, roles...)}
+	return map[string]string{"SCAPLOCK_TOKEN": mint(t, sub, roles...)}
 }
 
-func token(t *testing.T, sub string, roles ...string) string {
+func mint(t *testing.T, sub string, roles ...string) string {
 	t.Helper()
-	secret, err := api.ReadSecret(srv.SecretFile)
+	secret, err := token.ReadSecret(srv.SecretFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := api.SignHS256(secret, sub, roles, time.Hour, time.Now())
+	tok, err := token.SignHS256(secret, sub, roles, time.Hour, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,10 +114,10 @@ func apiCall(t *testing.T, method, path, tok string, body any, out any) int {
 }
 
 // status reads GET /api/v1/status directly.
-func status(t *testing.T) api.StatusResponse {
+func status(t *testing.T) apiv1.StatusResponse {
 	t.Helper()
-	var st api.StatusResponse
-	if code := apiCall(t, http.MethodGet, "/api/v1/status", token(t, "observer"), nil, &st); code != http.StatusOK {
+	var st apiv1.StatusResponse
+	if code := apiCall(t, http.MethodGet, "/api/v1/status", mint(t, "observer"), nil, &st); code != http.StatusOK {
 		t.Fatalf("status: HTTP %d", code)
 	}
 	return st

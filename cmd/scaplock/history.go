@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // cmdHistory lists events, newest first, one page or (--all) every page.
@@ -61,9 +61,9 @@ expired, refreshed, would_trip, would_clear.`)
 	}
 	q.Set("limit", strconv.Itoa(*limit))
 
-	var merged lock.HistoryPage
+	var merged apiv1.HistoryPage
 	for {
-		var page lock.HistoryPage
+		var page apiv1.HistoryPage
 		a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/history", query: q}, http.StatusOK, &page)
 		if err != nil {
 			return c.fail(err)
@@ -87,7 +87,7 @@ expired, refreshed, would_trip, would_clear.`)
 		q.Set("cursor", page.Next)
 	}
 	if merged.Events == nil {
-		merged.Events = []lock.Event{}
+		merged.Events = []apiv1.Event{}
 	}
 	if *asJSON {
 		printJSON(c.stdout, merged)
@@ -109,7 +109,7 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-func printEvents(w io.Writer, events []lock.Event) {
+func printEvents(w io.Writer, events []apiv1.Event) {
 	if len(events) == 0 {
 		fmt.Fprintln(w, "no events")
 		return

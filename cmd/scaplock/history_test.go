@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 func TestHistoryShowsTheEvents(t *testing.T) {
@@ -21,16 +21,16 @@ func TestHistoryShowsTheEvents(t *testing.T) {
 	wantCode(t, scaplock(ctx, sre, "unlock", id, "--reason", "history three"), exitOK)
 
 	reader := as(t, "hi-reader")
-	decode := func(r result) lock.HistoryPage {
+	decode := func(r result) apiv1.HistoryPage {
 		t.Helper()
 		wantCode(t, r, exitOK)
-		var page lock.HistoryPage
+		var page apiv1.HistoryPage
 		if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
 			t.Fatalf("--json: %v\n%s", err, r)
 		}
 		return page
 	}
-	actions := func(p lock.HistoryPage) string {
+	actions := func(p apiv1.HistoryPage) string {
 		var s []string
 		for _, e := range p.Events {
 			if e.Hold == nil || e.Hold.ID != id || e.Actor != actor || string(e.Scope) != scope {

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // fullIDLen is the length of a hold id (8 random bytes in hex).
@@ -21,7 +21,7 @@ func (c *cli) resolveID(ctx context.Context, id string) (string, error) {
 		return id, nil
 	}
 	var list struct {
-		Holds []lock.Hold `json:"holds"`
+		Holds []apiv1.Hold `json:"holds"`
 	}
 	if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/holds"}, http.StatusOK, &list); err != nil {
 		return "", err

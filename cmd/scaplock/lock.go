@@ -6,8 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // cmdLock creates a manual hold and prints only its id, for scripts.
@@ -32,12 +31,12 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
 	case *dur < 0:
 		return usageError(fs, "--for must be positive, got %s", *dur)
 	}
-	return c.createHold(ctx, "holds", api.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
+	return c.createHold(ctx, "holds", apiv1.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
 }
 
 // createHold posts a hold or override and prints its id.
-func (c *cli) createHold(ctx context.Context, collection string, body api.HoldBody) int {
-	var h lock.Hold
+func (c *cli) createHold(ctx context.Context, collection string, body apiv1.HoldBody) int {
+	var h apiv1.Hold
 	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}, http.StatusCreated, &h); err != nil {
 		return c.fail(err)
 	}
@@ -51,8 +50,8 @@ func (c *cli) releaseHold(ctx context.Context, collection, id, reason string) in
 	if err != nil {
 		return c.fail(err)
 	}
-	var h lock.Hold
-	r := request{method: http.MethodDelete, path: holdPath(collection, full), body: api.ReleaseBody{Reason: reason}}
+	var h apiv1.Hold
+	r := request{method: http.MethodDelete, path: holdPath(collection, full), body: apiv1.ReleaseBody{Reason: reason}}
 	if _, err := c.call(ctx, r, http.StatusOK, &h); err != nil {
 		return c.fail(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 var fullID = regexp.MustCompile(`^[0-9a-f]{16}\n$`)
@@ -26,7 +26,7 @@ func TestLockRefusesPreflightUntilUnlocked(t *testing.T) {
 	// Refused: exit 1, the service's message exactly on stderr.
 	r = scaplock(ctx, deployer, "preflight", "--scope", "lk-codfw", "--json")
 	wantCode(t, r, exitRefused)
-	var resp api.PreflightResponse
+	var resp apiv1.PreflightResponse
 	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil {
 		t.Fatalf("--json stdout: %v\n%s", err, r)
 	}

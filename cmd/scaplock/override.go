@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 
-	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // cmdOverride creates or cancels an override of the automatic gate.
@@ -35,5 +35,5 @@ Creating one prints only its id on stdout.`)
 	case *dur <= 0:
 		return usageError(fs, "--for is required and must be positive")
 	}
-	return c.createHold(ctx, "overrides", api.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
+	return c.createHold(ctx, "overrides", apiv1.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // pollEvery is how often preflight --wait asks again when no event arrives,
@@ -88,7 +88,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if a.status != http.StatusOK && a.status != http.StatusLocked {
 		return verdict{}, a.asError()
 	}
-	var resp api.PreflightResponse
+	var resp apiv1.PreflightResponse
 	if err := json.Unmarshal(a.body, &resp); err != nil {
 		return verdict{}, &apiError{status: a.status, raw: "undecodable preflight answer: " + err.Error()}
 	}

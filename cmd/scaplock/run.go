@@ -14,8 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // Exit codes of run besides its command's own.
@@ -48,7 +47,7 @@ There is no --fail-open: run takes a lock, and a lock that may be skipped
 when the service is down guards nothing. Unreachable service: exit 2.`)
 	scope := fs.String("scope", "", `scope to deploy to: "global" or a cluster (required)`)
 	reason := fs.String("reason", "", `why; default "scaplock run: CMD ARGS"`)
-	ttl := fs.Duration("ttl", lock.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
+	ttl := fs.Duration("ttl", apiv1.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
 	wait := fs.Duration("wait", 0, "queue up to this long for the scope to be free instead of failing at once")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -68,11 +67,11 @@ when the service is down guards nothing. Unreachable service: exit 2.`)
 		return usageError(fs, "--wait must not be negative, got %s", *wait)
 	}
 	if *reason == "" {
-		*reason = truncate("scaplock run: "+strings.Join(argv, " "), lock.ReasonMaxLen)
+		*reason = truncate("scaplock run: "+strings.Join(argv, " "), apiv1.ReasonMaxLen)
 	}
 
-	var h lock.Hold
-	body := api.DeployBody{Scope: *scope, Reason: *reason, TTL: ttl.String(), Wait: durationString(*wait)}
+	var h apiv1.Hold
+	body := apiv1.DeployBody{Scope: *scope, Reason: *reason, TTL: ttl.String(), Wait: durationString(*wait)}
 	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/deploys", body: body, extra: *wait}, http.StatusCreated, &h); err != nil {
 		if sig, ok := signalOf(ctx); ok {
 			fmt.Fprintf(c.stderr, "scaplock: %s while asking for the deploy hold; nothing was run\n", sig)
@@ -84,7 +83,7 @@ when the service is down guards nothing. Unreachable service: exit 2.`)
 }
 
 // runHolding runs argv while keeping deploy hold h alive, then releases it.
-func (c *cli) runHolding(ctx context.Context, h lock.Hold, ttl time.Duration, argv []string) int {
+func (c *cli) runHolding(ctx context.Context, h apiv1.Hold, ttl time.Duration, argv []string) int {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, c.stdout, c.stderr
 	// When the streams are not files, a child CMD left behind could keep
@@ -148,7 +147,7 @@ func (c *cli) runHolding(ctx context.Context, h lock.Hold, ttl time.Duration, ar
 // keepDeployAlive renews h every ttl/3 until ctx ends. A 404 means the
 // hold is gone (its lease lapsed, or someone released it; the message
 // says which): it warns, sets lapsed and stops.
-func (c *cli) keepDeployAlive(ctx context.Context, h lock.Hold, ttl time.Duration, lapsed *atomic.Bool) {
+func (c *cli) keepDeployAlive(ctx context.Context, h apiv1.Hold, ttl time.Duration, lapsed *atomic.Bool) {
 	tick := time.NewTicker(ttl / 3)
 	defer tick.Stop()
 	for {
@@ -177,8 +176,8 @@ func (c *cli) keepDeployAlive(ctx context.Context, h lock.Hold, ttl time.Duratio
 
 // releaseDeploy deletes the deploy hold; it runs even after ctx is
 // cancelled, within --timeout.
-func (c *cli) releaseDeploy(ctx context.Context, h lock.Hold, why string) {
-	r := request{method: http.MethodDelete, path: holdPath("deploys", h.ID), body: api.ReleaseBody{Reason: why}}
+func (c *cli) releaseDeploy(ctx context.Context, h apiv1.Hold, why string) {
+	r := request{method: http.MethodDelete, path: holdPath("deploys", h.ID), body: apiv1.ReleaseBody{Reason: why}}
 	_, err := c.call(context.WithoutCancel(ctx), r, http.StatusOK, nil)
 	var ae *apiError
 	switch {

@@ -10,14 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // holdsOn are the active holds on scope, from GET /api/v1/status.
-func holdsOn(t *testing.T, scope string) []lock.Hold {
+func holdsOn(t *testing.T, scope string) []apiv1.Hold {
 	t.Helper()
-	var out []lock.Hold
+	var out []apiv1.Hold
 	for _, h := range status(t).Holds {
 		if string(h.Scope) == scope {
 			out = append(out, h)
@@ -37,12 +36,12 @@ func TestRunPassesExitStatusAndReleases(t *testing.T) {
 	if hs := holdsOn(t, scope); len(hs) != 0 {
 		t.Errorf("deploy hold not released: %+v", hs)
 	}
-	var page lock.HistoryPage
-	apiCall(t, http.MethodGet, "/api/v1/history?scope="+scope+"&action=released", token(t, "observer"), nil, &page)
-	if len(page.Events) != 1 || page.Events[0].Reason != "finished: exit 3" || page.Events[0].Kind != lock.KindDeploy {
+	var page apiv1.HistoryPage
+	apiCall(t, http.MethodGet, "/api/v1/history?scope="+scope+"&action=released", mint(t, "observer"), nil, &page)
+	if len(page.Events) != 1 || page.Events[0].Reason != "finished: exit 3" || page.Events[0].Kind != apiv1.KindDeploy {
 		t.Errorf("want one release event with reason \"finished: exit 3\", got %+v", page.Events)
 	}
-	apiCall(t, http.MethodGet, "/api/v1/history?scope="+scope+"&action=created", token(t, "observer"), nil, &page)
+	apiCall(t, http.MethodGet, "/api/v1/history?scope="+scope+"&action=created", mint(t, "observer"), nil, &page)
 	if len(page.Events) != 1 || page.Events[0].Reason != "scaplock run: sh -c echo deploying; exit 3" {
 		t.Errorf("want the default reason naming the command, got %+v", page.Events)
 	}
@@ -51,12 +50,12 @@ func TestRunPassesExitStatusAndReleases(t *testing.T) {
 func TestRunRefusedOrInConflictRunsNothing(t *testing.T) {
 	ctx := context.Background()
 	// bob deploys to rc-eqiad; a manual hold covers rc-codfw.
-	var holder lock.Hold
-	if code := apiCall(t, http.MethodPost, "/api/v1/deploys", token(t, "rc-bob", "deployer"),
-		api.DeployBody{Scope: "rc-eqiad", Reason: "bob's deploy", TTL: "1m"}, &holder); code != http.StatusCreated {
+	var holder apiv1.Hold
+	if code := apiCall(t, http.MethodPost, "/api/v1/deploys", mint(t, "rc-bob", "deployer"),
+		apiv1.DeployBody{Scope: "rc-eqiad", Reason: "bob's deploy", TTL: "1m"}, &holder); code != http.StatusCreated {
 		t.Fatalf("setup deploy: HTTP %d", code)
 	}
-	defer apiCall(t, http.MethodDelete, "/api/v1/deploys/"+holder.ID, token(t, "rc-bob", "deployer"), api.ReleaseBody{Reason: "cleanup"}, nil)
+	defer apiCall(t, http.MethodDelete, "/api/v1/deploys/"+holder.ID, mint(t, "rc-bob", "deployer"), apiv1.ReleaseBody{Reason: "cleanup"}, nil)
 	r := scaplock(ctx, as(t, "rc-sre", "sre"), "lock", "--scope", "rc-codfw", "--reason", "network maintenance")
 	wantCode(t, r, exitOK)
 	defer scaplock(ctx, as(t, "rc-sre", "sre"), "unlock", strings.TrimSpace(r.stdout), "--reason", "cleanup")
@@ -103,7 +102,7 @@ func TestRunKeepsTheHoldAlivePastItsTTL(t *testing.T) {
 	}()
 	time.Sleep(3 * time.Second) // past the 2s ttl: only keepalives keep it
 	hs := holdsOn(t, "ka-eqiad")
-	if len(hs) != 1 || hs[0].Kind != lock.KindDeploy || hs[0].Owner != "ka-dep" {
+	if len(hs) != 1 || hs[0].Kind != apiv1.KindDeploy || hs[0].Owner != "ka-dep" {
 		t.Errorf("want ka-dep's deploy hold alive after its ttl, got %+v", hs)
 	}
 	r := <-done
@@ -178,7 +177,7 @@ func TestRunWarnsWhenTheHoldIsTakenAndDoesNotPassAsSuccess(t *testing.T) {
 	if id == "" {
 		t.Fatal("deploy hold never appeared")
 	}
-	if code := apiCall(t, http.MethodDelete, "/api/v1/deploys/"+id, token(t, "lp-admin", "admin"), api.ReleaseBody{Reason: "taken away"}, nil); code != http.StatusOK {
+	if code := apiCall(t, http.MethodDelete, "/api/v1/deploys/"+id, mint(t, "lp-admin", "admin"), apiv1.ReleaseBody{Reason: "taken away"}, nil); code != http.StatusOK {
 		t.Fatalf("admin release: HTTP %d", code)
 	}
 	r := <-done

@@ -10,8 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/lock"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // cmdStatus shows the service's state: verdicts, holds, overrides, gate, health.
@@ -25,7 +24,7 @@ func cmdStatus(ctx context.Context, c *cli, args []string) int {
 	if len(pos) > 0 {
 		return usageError(fs, "unexpected argument %q", pos[0])
 	}
-	var st api.StatusResponse
+	var st apiv1.StatusResponse
 	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/status"}, http.StatusOK, &st)
 	if err != nil {
 		return c.fail(err)
@@ -39,7 +38,7 @@ func cmdStatus(ctx context.Context, c *cli, args []string) int {
 }
 
 // printStatus writes the human summary of st.
-func printStatus(w io.Writer, st api.StatusResponse, now time.Time) {
+func printStatus(w io.Writer, st apiv1.StatusResponse, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range st.Verdicts {
 		if v.Allowed {
@@ -83,12 +82,12 @@ func printStatus(w io.Writer, st api.StatusResponse, now time.Time) {
 	fmt.Fprintf(w, "revision %d at %s\n", st.Revision, st.Time.UTC().Format(clock))
 }
 
-func printHolds(w io.Writer, holds []lock.Hold, now time.Time) {
+func printHolds(w io.Writer, holds []apiv1.Hold, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ID\tKIND\tSCOPE\tOWNER\tSINCE\tEXPIRES\tREASON")
 	for _, h := range holds {
 		expires := until(now, h.ExpiresAt)
-		if h.Kind == lock.KindDeploy && h.TTL > 0 {
+		if h.Kind == apiv1.KindDeploy && h.TTL > 0 {
 			expires = fmt.Sprintf("lease %s", time.Duration(h.TTL))
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ShortID(), h.Kind, h.Scope, h.Owner,

@@ -7,10 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
-var knownRoles = []string{api.RoleDeployer, api.RoleSRE, api.RoleAdmin}
+var knownRoles = []string{apiv1.RoleDeployer, apiv1.RoleSRE, apiv1.RoleAdmin}
 
 // cmdToken mints an HS256 token. It reads only the secret file and talks
 // to no service.
@@ -41,11 +42,11 @@ data dir). The token is printed alone on stdout:
 	case *ttl <= 0:
 		return usageError(fs, "--ttl must be positive, got %s", *ttl)
 	}
-	secret, err := api.ReadSecret(*secretFile)
+	secret, err := token.ReadSecret(*secretFile)
 	if err != nil {
 		return c.failLocal(err)
 	}
-	token, err := api.SignHS256(secret, *sub, list, *ttl, c.now())
+	token, err := token.SignHS256(secret, *sub, list, *ttl, c.now())
 	if err != nil {
 		return c.failLocal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 func TestTokenMintedIsAcceptedWithItsIdentityAndRoles(t *testing.T) {
@@ -94,7 +94,7 @@ func TestParseRoles(t *testing.T) {
 		want []string
 		err  bool
 	}{
-		{"sre", []string{api.RoleSRE}, false},
+		{"sre", []string{apiv1.RoleSRE}, false},
 		{" sre , deployer,sre ", []string{"sre", "deployer"}, false},
 		{"admin", []string{"admin"}, false},
 		{"", nil, true},

@@ -9,7 +9,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/server"
 )
 
@@ -36,9 +36,9 @@ func Start(ctx context.Context, env map[string]string) (*server.Server, error) {
 // Token mints an HS256 token for sub with roles from a server's secret
 // file (Server.SecretFile), valid for two hours.
 func Token(secretFile, sub string, roles ...string) (string, error) {
-	secret, err := api.ReadSecret(secretFile)
+	secret, err := token.ReadSecret(secretFile)
 	if err != nil {
 		return "", err
 	}
-	return api.SignHS256(secret, sub, roles, 2*time.Hour, time.Now())
+	return token.SignHS256(secret, sub, roles, 2*time.Hour, time.Now())
 }

@@ -1,0 +1,44 @@
+package apiv1
+
+import "time"
+
+// Action is what happened to a hold.
+type Action string
+
+const (
+	ActionCreated  Action = "created"
+	ActionAmended  Action = "amended"
+	ActionReleased Action = "released"
+	ActionExpired  Action = "expired"
+	// ActionRefreshed is the gate updating an auto hold's reason with current values.
+	ActionRefreshed Action = "refreshed"
+	// ActionWouldTrip and ActionWouldClear are the gate in observe mode.
+	ActionWouldTrip  Action = "would_trip"
+	ActionWouldClear Action = "would_clear"
+)
+
+// Event is one entry of the history.
+type Event struct {
+	ID     string    `json:"id"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`
+	Action Action    `json:"action"`
+	Scope  Scope     `json:"scope"`
+	Kind   Kind      `json:"kind"`
+	Reason string    `json:"reason"`
+	// Hold is the hold as it was after the change (before it, for releases).
+	Hold *Hold `json:"hold,omitempty"`
+	// Revision is the etcd revision of the change.
+	Revision int64 `json:"revision"`
+}
+
+// HistoryPage is one page of events, newest first.
+type HistoryPage struct {
+	Events []Event `json:"events"`
+	// Next is the cursor of the following page; empty on the last page.
+	Next     string `json:"next,omitempty"`
+	Revision int64  `json:"revision"`
+}
+
+// MaxHistoryLimit is the largest history page.
+const MaxHistoryLimit = 1000

@@ -1,0 +1,99 @@
+package apiv1
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Scope is what a hold covers: "global" or a cluster name.
+type Scope string
+
+// Global covers every scope.
+const Global Scope = "global"
+
+// Covers reports whether a hold on s stops deploys to target: a global
+// hold stops every deploy, and a deploy to global (scap sync-world) touches
+// every cluster, so any hold stops it.
+func (s Scope) Covers(target Scope) bool {
+	return s == Global || target == Global || s == target
+}
+
+// Kind says who made a hold and what ends it.
+type Kind string
+
+const (
+	// KindManual is an SRE's hold: ends on release or expiry.
+	KindManual Kind = "manual"
+	// KindDeploy is a running deploy's exclusive hold: ends when the deploy
+	// finishes or its lease lapses.
+	KindDeploy Kind = "deploy"
+	// KindAuto is the gate's hold while a cluster is degraded: only the gate
+	// ends it, after recovery.
+	KindAuto Kind = "auto"
+	// KindOverride makes auto holds in its scope not count; it refuses nothing.
+	KindOverride Kind = "override"
+)
+
+// Hold is one reason not to deploy to a scope.
+type Hold struct {
+	ID        string     `json:"id"`
+	Scope     Scope      `json:"scope"`
+	Kind      Kind       `json:"kind"`
+	Owner     string     `json:"owner"`
+	Reason    string     `json:"reason"`
+	Details   []string   `json:"details,omitempty"` // auto: one line per breaching apiserver
+	Hint      string     `json:"hint,omitempty"`    // auto: when it clears
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// TTL is a deploy hold's lease time-to-live: it lapses this long after
+	// the last keepalive.
+	TTL Duration `json:"ttl,omitempty"`
+	// Lease is the etcd lease the hold lives on; 0 for holds without expiry.
+	Lease int64 `json:"lease,omitempty"`
+	// Revision is the etcd revision the hold was last written at.
+	Revision int64 `json:"revision"`
+}
+
+// ShortID is the prefix of the ID shown in messages; ids chosen by the
+// gate ("auto-eqiad") are shown whole.
+func (h Hold) ShortID() string {
+	if len(h.ID) > 4 && h.Kind != KindAuto {
+		return h.ID[:4]
+	}
+	return h.ID
+}
+
+// Active reports whether h still counts at now: a hold past its expiry no
+// longer counts even if etcd has not yet revoked its lease.
+func (h Hold) Active(now time.Time) bool {
+	return h.ExpiresAt == nil || now.Before(*h.ExpiresAt)
+}
+
+// ReasonMaxLen is the longest reason accepted, in characters.
+const ReasonMaxLen = 1000
+
+// DefaultDeployTTL is a deploy hold's lease TTL when the request names none.
+const DefaultDeployTTL = 30 * time.Second
+
+// Duration is a time.Duration that reads and writes Go duration syntax in JSON.
+type Duration time.Duration
+
+// MarshalJSON writes d as a string such as "30s".
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+// UnmarshalJSON reads a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}

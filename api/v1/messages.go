@@ -1,0 +1,90 @@
+package apiv1
+
+import "time"
+
+// Roles a token may carry.
+const (
+	RoleDeployer = "deployer"
+	RoleSRE      = "sre"
+	RoleAdmin    = "admin"
+)
+
+// HoldBody is the body of POST /api/v1/holds and POST /api/v1/overrides.
+type HoldBody struct {
+	Scope  string `json:"scope"`
+	Reason string `json:"reason"`
+	// Duration in Go syntax ("2h"); empty means until released (holds only).
+	Duration string `json:"duration,omitempty"`
+}
+
+// AmendBody is the body of PATCH /api/v1/holds/{id}.
+type AmendBody struct {
+	Reason   *string `json:"reason,omitempty"`
+	Duration string  `json:"duration,omitempty"`
+}
+
+// ReleaseBody is the body of DELETE /api/v1/holds/{id} and friends.
+type ReleaseBody struct {
+	Reason string `json:"reason"`
+}
+
+// DeployBody is the body of POST /api/v1/deploys.
+type DeployBody struct {
+	Scope  string `json:"scope"`
+	Reason string `json:"reason"`
+	// TTL is the lease time-to-live, 30s by default.
+	TTL string `json:"ttl,omitempty"`
+	// Wait queues the request up to this long for the scope to be free.
+	Wait string `json:"wait,omitempty"`
+}
+
+// ErrorBody is the one error shape of the API.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+	// Holds are the holds behind a refusal (423) or conflict (409).
+	Holds []Hold `json:"holds,omitempty"`
+}
+
+// ErrorDetail names what went wrong; Field is set for bad input.
+type ErrorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// ScopeVerdict is one scope's answer on the status page.
+type ScopeVerdict struct {
+	Scope   Scope  `json:"scope"`
+	Allowed bool   `json:"allowed"`
+	Summary string `json:"summary"`
+}
+
+// GateStatus is the gate's mode and which replica leads it.
+type GateStatus struct {
+	Mode   string `json:"mode"`
+	Leader string `json:"leader"`
+}
+
+// StatusResponse is GET /api/v1/status.
+type StatusResponse struct {
+	Time      time.Time                `json:"time"`
+	Revision  int64                    `json:"revision"`
+	Verdicts  []ScopeVerdict           `json:"verdicts"`
+	Holds     []Hold                   `json:"holds"`
+	Overrides []Hold                   `json:"overrides"`
+	Health    map[string]ClusterHealth `json:"health"`
+	Gate      GateStatus               `json:"gate"`
+}
+
+// PreflightResponse is GET /api/v1/preflight: 200 when allowed, 423 when
+// refused with Message, the refusal as people read it.
+type PreflightResponse struct {
+	Allowed    bool                     `json:"allowed"`
+	Scopes     []Scope                  `json:"scopes"`
+	Message    string                   `json:"message,omitempty"`
+	Holds      []Hold                   `json:"holds"`
+	Overridden []Hold                   `json:"overridden,omitempty"`
+	Overrides  []Hold                   `json:"overrides,omitempty"`
+	Health     map[string]ClusterHealth `json:"health,omitempty"`
+	Revision   int64                    `json:"revision"`
+}
