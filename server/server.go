@@ -19,6 +19,7 @@ import (
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/migrations"
+	"github.com/scaplock/scaplock/server/embedetcd"
 	"github.com/scaplock/scaplock/web"
 )
 
@@ -26,7 +27,7 @@ import (
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
-	embedded *EmbeddedEtcd
+	embedded *embedetcd.Etcd
 	cli      *clientv3.Client
 	store    *lock.Store
 	gate     *gateRunner
@@ -165,7 +166,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 // connect starts the embedded etcd or dials the configured cluster.
 func (s *Server) connect() error {
 	if len(s.cfg.EtcdEndpoints) == 0 {
-		e, err := StartEmbeddedEtcd(s.cfg.DataDir)
+		e, err := embedetcd.Start(s.cfg.DataDir)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
 	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/embedetcd"
 )
 
 var scenarios = []string{"healthy", "incident-2024-05-28", "flapping"}
@@ -37,7 +38,7 @@ func detection(ctx context.Context) []Row {
 		return []Row{failed("detection", err)}
 	}
 	defer os.RemoveAll(dir)
-	etcd, err := server.StartEmbeddedEtcd(filepath.Join(dir, "etcd"))
+	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
 	if err != nil {
 		return []Row{failed("detection: embedded etcd", err)}
 	}

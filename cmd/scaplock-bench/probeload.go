@@ -5,12 +5,12 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/scaplock/scaplock/health/healthtest"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/health/healthtest"
+	"github.com/scaplock/scaplock/server/embedetcd"
 )
 
 const (
@@ -33,7 +33,7 @@ func probeLoad(ctx context.Context) []Row {
 		return []Row{failed(figure, err)}
 	}
 	defer os.RemoveAll(dir)
-	etcd, err := server.StartEmbeddedEtcd(filepath.Join(dir, "etcd"))
+	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
 	if err != nil {
 		return []Row{failed(figure+": embedded etcd", err)}
 	}

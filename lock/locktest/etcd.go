@@ -10,12 +10,12 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/scaplock/scaplock/lock"
-	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/embedetcd"
 )
 
 // Etcd is a running embedded etcd owned by a test.
 type Etcd struct {
-	*server.EmbeddedEtcd
+	*embedetcd.Etcd
 	Dir string
 }
 
@@ -26,18 +26,18 @@ func StartEtcd(t testing.TB, dir string) *Etcd {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	e, err := server.StartEmbeddedEtcd(dir)
+	e, err := embedetcd.Start(dir)
 	if err != nil {
 		t.Fatalf("embedded etcd: %v", err)
 	}
 	t.Cleanup(e.Close)
-	return &Etcd{EmbeddedEtcd: e, Dir: dir}
+	return &Etcd{Etcd: e, Dir: dir}
 }
 
 // Client opens a client closed when the test ends.
 func (e *Etcd) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
-	cli, err := e.EmbeddedEtcd.Client()
+	cli, err := e.Etcd.Client()
 	if err != nil {
 		t.Fatalf("etcd client: %v", err)
 	}
