@@ -318,16 +318,3 @@ func kindIn(k Kind, kinds []Kind) bool {
 	}
 	return false
 }
-
-// PublishHealth stores a cluster's latest health report, as the gate
-// leader does every evaluation; guard keeps a deposed leader from writing.
-func (s *Store) PublishHealth(ctx context.Context, cluster string, report []byte, guard ...clientv3.Cmp) error {
-	resp, err := s.cli.Txn(ctx).If(guard...).Then(clientv3.OpPut(s.keys.HealthReport(cluster), string(report))).Commit()
-	if err != nil {
-		return unavailable("publish health of "+cluster, err)
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("publish health of %s: no longer leader: %w", cluster, ErrConflict)
-	}
-	return nil
-}

@@ -156,8 +156,14 @@ func (d *daemon) publishDegraded(tb testing.TB, now time.Time) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := d.srv.Store().PublishHealth(context.Background(), "eqiad", raw); err != nil {
+	// Written as the gate leader publishes it.
+	store := d.srv.Store()
+	resp, err := store.Client().Put(context.Background(), store.Keys().HealthReport("eqiad"), string(raw))
+	if err != nil {
 		tb.Fatalf("publish health: %v", err)
+	}
+	if err := store.WaitRevision(context.Background(), resp.Header.Revision); err != nil {
+		tb.Fatal(err)
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/scaplock/scaplock/health/sim"
-	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/replay"
 )
 
 // valuesAt is a host's scripted signals at a moment of scenario time
@@ -26,11 +26,11 @@ type dashboard struct {
 
 // Spans are the stretches during which the dashboard shows some host at
 // crit on some signal.
-func (d dashboard) Spans(at valuesAt, hosts []string, until time.Duration) []server.Span {
-	var on []server.Span
+func (d dashboard) Spans(at valuesAt, hosts []string, until time.Duration) []replay.Span {
+	var on []replay.Span
 	for t := d.Every; t <= until; t += d.Every {
 		if slices.ContainsFunc(hosts, func(h string) bool { return d.breached(at, h, t) }) {
-			on = append(on, server.Span{From: t, To: min(t+d.Every, until)})
+			on = append(on, replay.Span{From: t, To: min(t+d.Every, until)})
 		}
 	}
 	return union(on)
@@ -72,22 +72,22 @@ type probeDown struct {
 }
 
 // Spans are the stretches during which the alert fires for some host.
-func (p probeDown) Spans(at valuesAt, hosts []string, until time.Duration) []server.Span {
-	var on []server.Span
+func (p probeDown) Spans(at valuesAt, hosts []string, until time.Duration) []replay.Span {
+	var on []replay.Span
 	for _, h := range hosts {
 		on = append(on, p.host(at, h, until)...)
 	}
 	return union(on)
 }
 
-func (p probeDown) host(at valuesAt, host string, until time.Duration) []server.Span {
+func (p probeDown) host(at valuesAt, host string, until time.Duration) []replay.Span {
 	type probe struct {
 		t  time.Duration
 		ok bool
 	}
 	var (
 		probes  []probe
-		on      []server.Span
+		on      []replay.Span
 		pending = time.Duration(-1) // when the condition began to hold
 		firing  = time.Duration(-1)
 	)
@@ -108,7 +108,7 @@ func (p probeDown) host(at valuesAt, host string, until time.Duration) []server.
 		switch {
 		case !cond:
 			if firing >= 0 {
-				on = append(on, server.Span{From: firing, To: t})
+				on = append(on, replay.Span{From: firing, To: t})
 			}
 			pending, firing = -1, -1
 		case pending < 0:
@@ -121,16 +121,16 @@ func (p probeDown) host(at valuesAt, host string, until time.Duration) []server.
 		}
 	}
 	if firing >= 0 {
-		on = append(on, server.Span{From: firing, To: until})
+		on = append(on, replay.Span{From: firing, To: until})
 	}
 	return on
 }
 
 // union sorts spans and merges those that overlap or touch.
-func union(spans []server.Span) []server.Span {
+func union(spans []replay.Span) []replay.Span {
 	spans = slices.Clone(spans)
-	slices.SortFunc(spans, func(a, b server.Span) int { return cmp.Compare(a.From, b.From) })
-	var out []server.Span
+	slices.SortFunc(spans, func(a, b replay.Span) int { return cmp.Compare(a.From, b.From) })
+	var out []replay.Span
 	for _, s := range spans {
 		if n := len(out); n > 0 && s.From <= out[n-1].To {
 			out[n-1].To = max(out[n-1].To, s.To)
@@ -143,8 +143,8 @@ func union(spans []server.Span) []server.Span {
 
 // episodes groups bursts less than gap apart: a flapping signal's swings
 // make one episode.
-func episodes(bursts []server.Burst, gap time.Duration) []server.Span {
-	var out []server.Span
+func episodes(bursts []replay.Burst, gap time.Duration) []replay.Span {
+	var out []replay.Span
 	for _, b := range bursts {
 		if n := len(out); n > 0 && b.From-out[n-1].To < gap {
 			out[n-1].To = max(out[n-1].To, b.To)
@@ -157,7 +157,7 @@ func episodes(bursts []server.Burst, gap time.Duration) []server.Span {
 
 // cyclesPerEpisode counts, for each episode, the engagements (on-spans)
 // that overlap it.
-func cyclesPerEpisode(eps, on []server.Span) []int {
+func cyclesPerEpisode(eps, on []replay.Span) []int {
 	out := make([]int, len(eps))
 	for i, e := range eps {
 		for _, s := range on {

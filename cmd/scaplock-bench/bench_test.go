@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/scaplock/scaplock/health/sim"
-	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/replay"
 )
 
 // series is a synthetic host: quiet, except where over says otherwise.
@@ -29,7 +29,7 @@ func TestDashboardMissesShortBurstsAndSeesSustainedOnes(t *testing.T) {
 	cases := []struct {
 		name string
 		over func(time.Duration, *sim.Values)
-		want []server.Span
+		want []replay.Span
 	}{
 		{"quiet", func(time.Duration, *sim.Values) {}, nil},
 		// 40 s at 99% inside the sampled minute averages to 76%.
@@ -48,12 +48,12 @@ func TestDashboardMissesShortBurstsAndSeesSustainedOnes(t *testing.T) {
 			if between(t, 4*time.Minute, 10*time.Minute) {
 				v.CPU = 0.95
 			}
-		}, []server.Span{{From: 6 * time.Minute, To: 12 * time.Minute}}},
+		}, []replay.Span{{From: 6 * time.Minute, To: 12 * time.Minute}}},
 		{"readyz failing counts as the timeout", func(t time.Duration, v *sim.Values) {
 			if between(t, 2*time.Minute, 3*time.Minute) {
 				v.ReadyzStatus = 0
 			}
-		}, []server.Span{{From: 3 * time.Minute, To: 6 * time.Minute}}},
+		}, []replay.Span{{From: 3 * time.Minute, To: 6 * time.Minute}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestProbeDownFiresAfterTwoMinutesOfFailures(t *testing.T) {
 	cases := []struct {
 		name string
 		over func(time.Duration, *sim.Values)
-		want []server.Span
+		want []replay.Span
 	}{
 		{"quiet", func(time.Duration, *sim.Values) {}, nil},
 		// Slow but answering is a successful probe.
@@ -89,10 +89,10 @@ func TestProbeDownFiresAfterTwoMinutesOfFailures(t *testing.T) {
 			if between(t, time.Minute, 5*time.Minute) {
 				v.ReadyzLatency = 3 * time.Second
 			}
-		}, []server.Span{{From: 3*time.Minute + 10*time.Second, To: 5*time.Minute + 40*time.Second}}},
+		}, []replay.Span{{From: 3*time.Minute + 10*time.Second, To: 5*time.Minute + 40*time.Second}}},
 		// The 12:49-12:52 window: 3m10s of failures fire for a while.
 		{"3m10s of failures", failing(49*time.Minute, 52*time.Minute+10*time.Second),
-			[]server.Span{{From: 51*time.Minute + 10*time.Second, To: 52*time.Minute + 50*time.Second}}},
+			[]replay.Span{{From: 51*time.Minute + 10*time.Second, To: 52*time.Minute + 50*time.Second}}},
 		// 90 s of failures never stay pending for 2 minutes.
 		{"90s of failures", failing(10*time.Minute, 11*time.Minute+30*time.Second), nil},
 	}
@@ -108,21 +108,21 @@ func TestProbeDownFiresAfterTwoMinutesOfFailures(t *testing.T) {
 
 func TestEpisodesAndCycles(t *testing.T) {
 	m := time.Minute
-	bursts := []server.Burst{
-		{Span: server.Span{From: 2 * m, To: 3 * m}}, {Span: server.Span{From: 6 * m, To: 7 * m}},
-		{Span: server.Span{From: 20 * m, To: 21 * m}},
+	bursts := []replay.Burst{
+		{Span: replay.Span{From: 2 * m, To: 3 * m}}, {Span: replay.Span{From: 6 * m, To: 7 * m}},
+		{Span: replay.Span{From: 20 * m, To: 21 * m}},
 	}
 	eps := episodes(bursts, 5*m)
-	want := []server.Span{{From: 2 * m, To: 7 * m}, {From: 20 * m, To: 21 * m}}
+	want := []replay.Span{{From: 2 * m, To: 7 * m}, {From: 20 * m, To: 21 * m}}
 	if !equalSpans(eps, want) {
 		t.Fatalf("episodes %v, want %v", eps, want)
 	}
-	on := []server.Span{{From: 2 * m, To: 4 * m}, {From: 5 * m, To: 8 * m}, {From: 30 * m, To: 31 * m}}
+	on := []replay.Span{{From: 2 * m, To: 4 * m}, {From: 5 * m, To: 8 * m}, {From: 30 * m, To: 31 * m}}
 	got := cyclesPerEpisode(eps, on)
 	if len(got) != 2 || got[0] != 2 || got[1] != 0 {
 		t.Fatalf("cycles per episode %v, want [2 0]", got)
 	}
-	if u := union([]server.Span{{From: 5, To: 9}, {From: 1, To: 5}, {From: 20, To: 30}, {From: 25, To: 26}}); !equalSpans(u, []server.Span{{From: 1, To: 9}, {From: 20, To: 30}}) {
+	if u := union([]replay.Span{{From: 5, To: 9}, {From: 1, To: 5}, {From: 20, To: 30}, {From: 25, To: 26}}); !equalSpans(u, []replay.Span{{From: 1, To: 9}, {From: 20, To: 30}}) {
 		t.Fatalf("union %v", u)
 	}
 }
@@ -181,7 +181,7 @@ type testError string
 
 func (e testError) Error() string { return string(e) }
 
-func equalSpans(a, b []server.Span) bool {
+func equalSpans(a, b []replay.Span) bool {
 	if len(a) != len(b) {
 		return false
 	}

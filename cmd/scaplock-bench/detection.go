@@ -13,8 +13,8 @@ import (
 
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
-	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/embedetcd"
+	"github.com/scaplock/scaplock/server/replay"
 )
 
 var scenarios = []string{"healthy", "incident-2024-05-28", "flapping"}
@@ -62,7 +62,7 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 		return []Row{failed(name, err)}
 	}
 	next := 25
-	res, err := server.Replay(ctx, server.ReplayConfig{Scenario: s, Etcd: cli, Progress: func(done, total time.Duration) {
+	res, err := replay.Run(ctx, replay.Config{Scenario: s, Etcd: cli, Progress: func(done, total time.Duration) {
 		if pct := int(100 * done / total); pct >= next {
 			progress("  %s: %d%% of %s replayed", name, pct, total)
 			next = pct - pct%25 + 25
@@ -76,11 +76,11 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	dash.Limits = s.Limits()
 	detectors := []struct {
 		name string
-		d    server.Detection
+		d    replay.Detection
 	}{
-		{fmt.Sprintf("gate (replayed: real gate + etcd, %s interval, default windows, latencies ×%g)", res.Interval, server.DefaultReplayLatencyScale), res.Detection},
-		{"baseline: dashboard, 1m avg every 3m vs crit", server.Score(s, until, dash.Spans(s.At, s.Hosts(), until))},
-		{"baseline: ProbeDown, avg_over_time(probe_success[1m]) < 0.75 for 2m, probe every 10s", server.Score(s, until, probeDownBaseline.Spans(s.At, s.Hosts(), until))},
+		{fmt.Sprintf("gate (replayed: real gate + etcd, %s interval, default windows, latencies ×%g)", res.Interval, replay.DefaultLatencyScale), res.Detection},
+		{"baseline: dashboard, 1m avg every 3m vs crit", replay.Score(s, until, dash.Spans(s.At, s.Hosts(), until))},
+		{"baseline: ProbeDown, avg_over_time(probe_success[1m]) < 0.75 for 2m, probe every 10s", replay.Score(s, until, probeDownBaseline.Spans(s.At, s.Hosts(), until))},
 	}
 	gate := res.Detection
 	inside := gate.RefusedDegraded() + gate.LetThrough()

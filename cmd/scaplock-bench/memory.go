@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/server/servertest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +15,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 const (

@@ -1,4 +1,4 @@
-package server_test
+package replay_test
 
 import (
 	"context"
@@ -7,10 +7,10 @@ import (
 
 	"github.com/scaplock/scaplock/health/sim"
 	"github.com/scaplock/scaplock/lock/locktest"
-	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/replay"
 )
 
-func replay(t *testing.T, cli *locktest.Etcd, name string, until time.Duration) server.ReplayResult {
+func play(t *testing.T, cli *locktest.Etcd, name string, until time.Duration) replay.Result {
 	t.Helper()
 	s, err := sim.Load(name)
 	if err != nil {
@@ -18,7 +18,7 @@ func replay(t *testing.T, cli *locktest.Etcd, name string, until time.Duration) 
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	res, err := server.Replay(ctx, server.ReplayConfig{Scenario: s, Etcd: cli.Client(t), Until: until})
+	res, err := replay.Run(ctx, replay.Config{Scenario: s, Etcd: cli.Client(t), Until: until})
 	if err != nil {
 		t.Fatalf("replay %s: %v", name, err)
 	}
@@ -31,7 +31,7 @@ func replay(t *testing.T, cli *locktest.Etcd, name string, until time.Duration) 
 // deploys by then and refuses that one.
 func TestReplayIncidentRefusesTheRetryInsideABurst(t *testing.T) {
 	e := locktest.StartEtcd(t, "")
-	res := replay(t, e, "incident-2024-05-28", 17*time.Minute)
+	res := play(t, e, "incident-2024-05-28", 17*time.Minute)
 
 	if want := int(17 * time.Minute / (5 * time.Second)); res.Evaluations != want {
 		t.Fatalf("evaluations: %d, want %d", res.Evaluations, want)
@@ -65,7 +65,7 @@ func TestReplayIncidentRefusesTheRetryInsideABurst(t *testing.T) {
 // included, never holds.
 func TestReplayHealthyNeverHolds(t *testing.T) {
 	e := locktest.StartEtcd(t, "")
-	res := replay(t, e, "healthy", 15*time.Minute)
+	res := play(t, e, "healthy", 15*time.Minute)
 	if len(res.Deploys) < 2 {
 		t.Fatalf("deploys replayed: %d, want the 4m and 11m ones", len(res.Deploys))
 	}
@@ -86,8 +86,8 @@ func TestScoreCountsDeploysAndBursts(t *testing.T) {
 		t.Fatal(err)
 	}
 	until := 20 * time.Minute
-	none := server.Score(s, until, nil)
-	all := server.Score(s, until, []server.Span{{From: 0, To: until}})
+	none := replay.Score(s, until, nil)
+	all := replay.Score(s, until, []replay.Span{{From: 0, To: until}})
 	if len(none.Deploys) != 4 || len(all.Deploys) != 4 {
 		t.Fatalf("deploys before 12:20: %d, %d, want 4", len(none.Deploys), len(all.Deploys))
 	}

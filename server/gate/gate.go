@@ -1,4 +1,8 @@
-package server
+// Package gate is the automatic gate: the replicas elect one leader
+// (concurrency.Election), which probes every cluster's control plane each
+// interval, evaluates it (health.Evaluate), publishes the report, and holds
+// deploys to a degraded cluster with its one auto hold until it recovers.
+package gate
 
 import (
 	"context"
@@ -19,8 +23,8 @@ import (
 	"github.com/scaplock/scaplock/lock"
 )
 
-// gateActor is the owner of auto holds and the actor of the gate's events.
-const gateActor = "scaplock"
+// Actor is the owner of auto holds and the actor of the gate's events.
+const Actor = "scaplock"
 
 // AutoHoldID is the one auto hold a cluster can have: a fixed id per
 // scope, so two leaders racing can never create two.
@@ -43,8 +47,8 @@ type Gate struct {
 	guard   []clientv3.Cmp
 }
 
-// NewGate builds a gate for cfg; name identifies this replica.
-func NewGate(cfg health.Config, store *lock.Store, name string, reg prometheus.Registerer, log *slog.Logger) (*Gate, error) {
+// New builds a gate for cfg; name identifies this replica.
+func New(cfg health.Config, store *lock.Store, name string, reg prometheus.Registerer, log *slog.Logger) (*Gate, error) {
 	g := &Gate{
 		cfg: cfg, store: store, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
@@ -67,7 +71,7 @@ func NewGate(cfg health.Config, store *lock.Store, name string, reg prometheus.R
 	return g, nil
 }
 
-// Info is what the API shows of the gate.
+// Info is what the API shows of the gate: its mode and clusters.
 func (g *Gate) Info() api.GateInfo {
 	info := api.GateInfo{Mode: string(g.cfg.Mode)}
 	for _, c := range g.cfg.Clusters {
@@ -180,7 +184,7 @@ func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
 	g.states[c.Name] = next
 	g.mu.Unlock()
 	if raw, err := json.Marshal(next); err == nil {
-		if err := g.store.PublishHealth(ctx, c.Name, raw, guard...); err != nil && ctx.Err() == nil {
+		if err := g.publish(ctx, c.Name, raw, guard); err != nil && ctx.Err() == nil {
 			g.log.Warn("publishing health failed", "cluster", c.Name, "err", err)
 		}
 	}
@@ -204,7 +208,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 				action = lock.ActionWouldClear
 			}
 			_, err := g.store.Record(ctx, lock.Event{
-				Actor: gateActor, Action: action, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Reason: next.Reason,
+				Actor: Actor, Action: action, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Reason: next.Reason,
 			})
 			g.log.Info("gate would act (observe mode)", "cluster", c.Name, "action", action, "reason", next.Reason)
 			return err
@@ -215,7 +219,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 		return nil
 	case degraded && !isHeld:
 		h, err := g.store.Create(ctx, lock.HoldRequest{
-			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: gateActor,
+			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: Actor,
 			Reason: "control plane degraded", Details: details, Hint: hint, Guard: guard,
 		})
 		if err == nil {
@@ -237,7 +241,7 @@ func (g *Gate) release(ctx context.Context, c health.Cluster, held lock.Hold, ne
 	summary := fmt.Sprintf("recovered: every apiserver below warn for %s; held %s",
 		c.ClearWindow(g.cfg.Interval), next.UpdatedAt.Sub(held.CreatedAt).Truncate(time.Second))
 	_, err := g.store.Release(ctx, lock.ReleaseRequest{
-		ID: held.ID, Actor: gateActor, Reason: summary, Kinds: []lock.Kind{lock.KindAuto}, Guard: guard,
+		ID: held.ID, Actor: Actor, Reason: summary, Kinds: []lock.Kind{lock.KindAuto}, Guard: guard,
 	})
 	if err == nil {
 		g.log.Info("deploys released: control plane recovered", "cluster", c.Name, "summary", summary)
@@ -259,38 +263,15 @@ func (g *Gate) describe(c health.Cluster, s health.State) (details []string, hin
 	return details, hint
 }
 
-// gateRunner owns the gate's goroutine inside the server.
-type gateRunner struct {
-	gate   *Gate
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-func startGate(cfg Config, cli *clientv3.Client, store *lock.Store, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
-	hc, err := health.LoadConfig(cfg.ClustersFile)
+// publish stores a cluster's latest report for every replica to serve;
+// guard keeps a deposed leader from writing.
+func (g *Gate) publish(ctx context.Context, cluster string, report []byte, guard []clientv3.Cmp) error {
+	resp, err := g.store.Client().Txn(ctx).If(guard...).Then(clientv3.OpPut(g.store.Keys().HealthReport(cluster), string(report))).Commit()
 	if err != nil {
-		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+		return fmt.Errorf("publish health of %s: %w: %w", cluster, lock.ErrUnavailable, err)
 	}
-	if cfg.GateMode != "" {
-		hc.Mode = health.Mode(cfg.GateMode)
+	if !resp.Succeeded {
+		return fmt.Errorf("publish health of %s: no longer leader: %w", cluster, lock.ErrConflict)
 	}
-	g, err := NewGate(hc, store, cfg.ReplicaName, reg, log)
-	if err != nil {
-		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &gateRunner{gate: g, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		g.Run(ctx, cli)
-	}()
-	log.Info("gate started", "mode", hc.Mode, "clusters", len(hc.Clusters), "interval", hc.Interval.String())
-	return r, nil
-}
-
-func (r *gateRunner) info() api.GateInfo { return r.gate.Info() }
-
-func (r *gateRunner) stop() {
-	r.cancel()
-	<-r.done
+	return nil
 }

@@ -1,4 +1,7 @@
-package server
+// Package replay plays a simulated scenario (health/sim) through the real
+// gate on a real etcd with a manual clock, and scores when the gate held
+// against the scenario's ground truth. The bench and the tests use it.
+package replay
 
 import (
 	"cmp"
@@ -17,15 +20,16 @@ import (
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
 	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/server/gate"
 )
 
-// DefaultReplayLatencyScale shrinks every scripted readyz latency, and the
+// DefaultLatencyScale shrinks every scripted readyz latency, and the
 // latency thresholds with it, so an hour of scenario replays in seconds
 // while the gate still compares real, timed HTTP answers with its limits.
-const DefaultReplayLatencyScale = 0.05
+const DefaultLatencyScale = 0.05
 
-// ReplayConfig says what to replay through the gate.
-type ReplayConfig struct {
+// Config says what to replay through the gate.
+type Config struct {
 	Scenario *sim.Scenario
 	// Etcd is the etcd the replay's store writes to.
 	Etcd *clientv3.Client
@@ -39,7 +43,7 @@ type ReplayConfig struct {
 	// cluster is the clusters file's default.
 	Interval time.Duration
 	// LatencyScale multiplies scripted readyz latencies and the latency
-	// thresholds alike (DefaultReplayLatencyScale by default). The real
+	// thresholds alike (DefaultLatencyScale by default). The real
 	// overhead of a loopback request (a fraction of a millisecond, more under
 	// load) is magnified by 1/LatencyScale, so too small a scale makes
 	// healthy latencies look like warn.
@@ -160,9 +164,9 @@ func count[T any](xs []T, f func(T) bool) int {
 	return n
 }
 
-// ReplayResult is a replay's outcome: the gate's spans scored against the
+// Result is a replay's outcome: the gate's spans scored against the
 // ground truth, with each deploy's Refused taken from the store's verdict.
-type ReplayResult struct {
+type Result struct {
 	Detection
 	Scenario string
 	Interval time.Duration
@@ -175,19 +179,19 @@ type ReplayResult struct {
 	Elapsed time.Duration
 }
 
-// Replay plays cfg.Scenario through the real gate: a simulated control
+// Run plays cfg.Scenario through the real gate: a simulated control
 // plane on loopback driven by a manual clock, a Gate on a real lock.Store,
 // one Gate.Step per interval of scenario time. After each step it records
 // whether the cluster's auto hold is active, and for each scripted deploy
 // before the next step whether preflight (Store.Verdict) refuses it.
 // Cancelling ctx stops the replay and returns ctx's error.
-func Replay(ctx context.Context, cfg ReplayConfig) (ReplayResult, error) {
+func Run(ctx context.Context, cfg Config) (Result, error) {
 	s := cfg.Scenario
 	if s == nil || cfg.Etcd == nil {
-		return ReplayResult{}, errors.New("replay: Scenario and Etcd are required")
+		return Result{}, errors.New("replay: Scenario and Etcd are required")
 	}
 	cfg.Interval = cmp.Or(cfg.Interval, health.DefaultInterval)
-	cfg.LatencyScale = cmp.Or(cfg.LatencyScale, DefaultReplayLatencyScale)
+	cfg.LatencyScale = cmp.Or(cfg.LatencyScale, DefaultLatencyScale)
 	if cfg.Until <= 0 || cfg.Until > s.Duration() {
 		cfg.Until = s.Duration()
 	}
@@ -206,36 +210,36 @@ func Replay(ctx context.Context, cfg ReplayConfig) (ReplayResult, error) {
 	cp, err := sim.Serve(s, clock.Now, sim.LatencyScale(cfg.LatencyScale), sim.CounterCompression(1),
 		sim.MaxLatency(time.Duration(float64(health.DefaultTimeout)*cfg.LatencyScale)))
 	if err != nil {
-		return ReplayResult{}, err
+		return Result{}, err
 	}
 	defer cp.Close()
 	hc, err := replayClusters(s.Name(), cp.Endpoints(), cfg.Interval, cfg.LatencyScale)
 	if err != nil {
-		return ReplayResult{}, err
+		return Result{}, err
 	}
 	scenarioNow := func() time.Time { return s.Start().Add(clock.Now()) }
 	store, err := lock.Open(ctx, cfg.Etcd, lock.Options{Prefix: cfg.Prefix, Logger: cfg.Logger, Now: scenarioNow})
 	if err != nil {
-		return ReplayResult{}, fmt.Errorf("replay: %w", err)
+		return Result{}, fmt.Errorf("replay: %w", err)
 	}
 	defer store.Close()
-	gate, err := NewGate(hc, store, "replay", prometheus.NewRegistry(), cfg.Logger)
+	g, err := gate.New(hc, store, "replay", prometheus.NewRegistry(), cfg.Logger)
 	if err != nil {
-		return ReplayResult{}, err
+		return Result{}, err
 	}
 
 	began := time.Now()
-	res := ReplayResult{Scenario: s.Name(), Interval: cfg.Interval, FirstHeld: -1}
+	res := Result{Scenario: s.Name(), Interval: cfg.Interval, FirstHeld: -1}
 	scope := []lock.Scope{lock.Scope(hc.Clusters[0].Name)}
 	deploys := s.Deploys()
 	refused := map[time.Duration]bool{}
 	var on []Span
 	for t := time.Duration(0); t < cfg.Until; t += cfg.Interval {
 		if err := ctx.Err(); err != nil {
-			return ReplayResult{}, err
+			return Result{}, err
 		}
 		clock.Set(t)
-		gate.Step(ctx, scenarioNow())
+		g.Step(ctx, scenarioNow())
 		res.Evaluations++
 		held := !store.Verdict(scope).Allowed
 		if held {

@@ -1,0 +1,50 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/health"
+	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/server/gate"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// gateRunner owns the gate's goroutine inside the server.
+type gateRunner struct {
+	gate   *gate.Gate
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func startGate(cfg Config, cli *clientv3.Client, store *lock.Store, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
+	hc, err := health.LoadConfig(cfg.ClustersFile)
+	if err != nil {
+		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+	}
+	if cfg.GateMode != "" {
+		hc.Mode = health.Mode(cfg.GateMode)
+	}
+	g, err := gate.New(hc, store, cfg.ReplicaName, reg, log)
+	if err != nil {
+		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &gateRunner{gate: g, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		g.Run(ctx, cli)
+	}()
+	log.Info("gate started", "mode", hc.Mode, "clusters", len(hc.Clusters), "interval", hc.Interval.String())
+	return r, nil
+}
+
+func (r *gateRunner) info() api.GateInfo { return r.gate.Info() }
+
+func (r *gateRunner) stop() {
+	r.cancel()
+	<-r.done
+}
