@@ -63,7 +63,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // dropped for lagging or shutting down; the client reconnects
 			}
-			if send(c.Revision, c.Type, c) != nil {
+			if send(c.Revision, string(c.Type), c) != nil {
 				return
 			}
 		case <-tick.C:

@@ -96,6 +96,7 @@ func New(cfg Config) http.Handler {
 			r.Get("/holds", a.listHolds)
 			r.Get("/holds/{id}", a.getHold)
 			r.Get("/history", a.history)
+			r.Get("/samples", a.samples)
 			r.Get("/events", a.events)
 		})
 		r.Group(func(r chi.Router) {

@@ -112,3 +112,13 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, resp)
 }
+
+// samples serves every cluster's recent values for sparklines; the event
+// stream's "samples" messages extend them.
+func (a *API) samples(w http.ResponseWriter, _ *http.Request) {
+	if err := a.store.Fresh(); err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.store.RecentSamples())
+}

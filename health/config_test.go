@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,24 @@ func TestAPIServerNameNamesTheHost(t *testing.T) {
 	}
 	if got := cfg.Clusters[0].APIServers[1].Host(); got != "127.0.0.1:6444" {
 		t.Fatalf("unnamed apiserver host = %q", got)
+	}
+}
+
+// A configuration built as a value gets the defaults a file gets.
+func TestWithDefaultsMatchesTheFile(t *testing.T) {
+	parsed, err := ParseConfig([]byte("clusters:\n  - name: eqiad\n    apiservers:\n      - url: https://kubemaster1001.eqiad.wmnet:6443\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := Config{Clusters: []Cluster{{Name: "eqiad", APIServers: []APIServer{{URL: "https://kubemaster1001.eqiad.wmnet:6443"}}}}}.WithDefaults()
+	if err := built.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(parsed, built) {
+		t.Fatalf("defaults differ:\nfile  %+v\nvalue %+v", parsed, built)
+	}
+	bad := Config{Clusters: []Cluster{{Name: "Bad Name"}}}.WithDefaults()
+	if err := bad.Validate(); err == nil || !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "clusters[0].name") {
+		t.Fatalf("Validate of a bad name: %v", err)
 	}
 }

@@ -1,6 +1,10 @@
 package health
 
-import "time"
+import (
+	"cmp"
+	"fmt"
+	"time"
+)
 
 // The defaults, in the one place they are applied (fileConfig.withDefaults).
 const (
@@ -177,4 +181,52 @@ func orEmpty(s, def string) string {
 
 func seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second))
+}
+
+// WithDefaults fills every zero field of c and of its clusters with its
+// default, as a clusters file that leaves the key out does. It is for
+// configurations built as values (the demo, the replay, tests); Validate
+// then checks them as ParseConfig checks a file.
+func (c Config) WithDefaults() Config {
+	c.Interval = cmp.Or(c.Interval, DefaultInterval)
+	c.Mode = cmp.Or(c.Mode, DefaultMode)
+	clusters := make([]Cluster, len(c.Clusters))
+	for i, cl := range c.Clusters {
+		clusters[i] = cl.WithDefaults()
+	}
+	c.Clusters = clusters
+	return c
+}
+
+// WithDefaults fills every zero field of c with its default.
+func (c Cluster) WithDefaults() Cluster {
+	c.ReadyzPath = cmp.Or(c.ReadyzPath, DefaultReadyzPath)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Prometheus.Window = cmp.Or(c.Prometheus.Window, DefaultPrometheusWindow)
+	c.Prometheus.Queries.CPU = cmp.Or(c.Prometheus.Queries.CPU, DefaultQueries.CPU)
+	c.Prometheus.Queries.Retransmits = cmp.Or(c.Prometheus.Queries.Retransmits, DefaultQueries.Retransmits)
+	c.Prometheus.Queries.NIC = cmp.Or(c.Prometheus.Queries.NIC, DefaultQueries.NIC)
+	limits := func(l, d Limits) Limits { return Limits{Warn: cmp.Or(l.Warn, d.Warn), Crit: cmp.Or(l.Crit, d.Crit)} }
+	c.Thresholds = Thresholds{
+		Latency:     limits(c.Thresholds.Latency, DefaultThresholds.Latency),
+		CPU:         limits(c.Thresholds.CPU, DefaultThresholds.CPU),
+		Retransmits: limits(c.Thresholds.Retransmits, DefaultThresholds.Retransmits),
+		NIC:         limits(c.Thresholds.NIC, DefaultThresholds.NIC),
+	}
+	c.TripAfter = cmp.Or(c.TripAfter, DefaultTripAfter)
+	c.ClearAfter = cmp.Or(c.ClearAfter, DefaultClearAfter)
+	c.MinHold = cmp.Or(c.MinHold, DefaultMinHold)
+	c.MinBreachingHosts = cmp.Or(c.MinBreachingHosts, DefaultMinBreachingHosts)
+	c.MaxConsecutiveErrors = cmp.Or(c.MaxConsecutiveErrors, DefaultMaxConsecutiveErrors)
+	c.OnError = cmp.Or(c.OnError, DefaultOnError)
+	return c
+}
+
+// Validate checks a configuration built as a value the way ParseConfig
+// checks a file; the error names the field and wraps ErrInvalidConfig.
+func (c Config) Validate() error {
+	if err := validate(c); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	}
+	return nil
 }

@@ -113,7 +113,7 @@ func summarise(hosts []HostState, samples []Sample) round {
 	}
 	r.allOK = signals > 0 && ok == signals
 	for _, s := range samples {
-		if s.Err == "" || s.Signal == SignalLatency {
+		if s.Measured() {
 			r.usable = true
 		} else {
 			r.sourceErrs = append(r.sourceErrs, fmt.Sprintf("%s %s: %s", ShortHost(s.Host), s.Signal, s.Err))
@@ -177,13 +177,18 @@ func nextSignal(prev SignalState, had bool, s Sample, l Limits, now time.Time) S
 	st := SignalState{Value: s.Value, Err: s.Err, Warn: l.Warn, Crit: l.Crit, At: at, Level: levelOf(s, l)}
 	// A fresh slice: the previous State must not change under its holder.
 	recent := slices.Clone(prev.Recent)
-	if st.Level != LevelError {
+	if s.Measured() {
 		recent = append(recent, Point{At: at, Value: s.Value})
 	}
 	if len(recent) > RecentSamples {
 		recent = slices.Clone(recent[len(recent)-RecentSamples:])
 	}
 	st.Recent = recent
+	for i, p := range recent {
+		if i == 0 || p.Value > st.Peak {
+			st.Peak = p.Value
+		}
+	}
 	st.Since = now
 	if had && prev.Level == st.Level {
 		st.Since = prev.Since

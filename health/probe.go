@@ -22,6 +22,10 @@ type Sample struct {
 	At     time.Time `json:"at"`
 }
 
+// Measured reports whether s carries a value: every sample but a failed
+// source. A failed readyz is measured, with its latency until failure.
+func (s Sample) Measured() bool { return s.Err == "" || s.Signal == SignalLatency }
+
 // ProbeFn measures one apiserver's host with one kind of probe. It returns
 // samples stamped with now, with Err set where its source failed; it never
 // blocks past ctx or the cluster's timeout.

@@ -9,7 +9,7 @@ import (
 
 // RecentSamples is how many samples per host and signal a State keeps, so
 // that short bursts show as a peak even when the value has fallen again.
-const RecentSamples = 120
+const RecentSamples = apiv1.MaxRecentSamples
 
 // The report's parts are the wire contract's (package apiv1).
 type (

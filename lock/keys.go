@@ -61,5 +61,12 @@ func (k Keys) Health() string { return k.Prefix + "health/" }
 // HealthReport is one cluster's latest report.
 func (k Keys) HealthReport(cluster string) string { return k.Health() + cluster }
 
+// Samples is the prefix of each cluster's latest evaluated values,
+// published by the gate leader every interval.
+func (k Keys) Samples() string { return k.Prefix + "samples/" }
+
+// ClusterSamples is one cluster's latest values.
+func (k Keys) ClusterSamples(cluster string) string { return k.Samples() + cluster }
+
 // Election is the prefix of the gate leader election.
 func (k Keys) Election() string { return k.Prefix + "election/gate" }

@@ -2,18 +2,15 @@ package lock
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -42,17 +39,9 @@ type Retention struct {
 	MaxCount int
 }
 
-// Change is one thing a subscriber is told about.
-type Change struct {
-	// Type is "event" (a history event), "health" (a cluster report) or
-	// "leader" (the gate leader changed).
-	Type     string               `json:"type"`
-	Event    *Event               `json:"event,omitempty"`
-	Cluster  string               `json:"cluster,omitempty"`
-	Health   *apiv1.ClusterHealth `json:"health,omitempty"`
-	Leader   string               `json:"leader,omitempty"`
-	Revision int64                `json:"revision"`
-}
+// Change is one thing a subscriber is told about: a message of the event
+// stream.
+type Change = apiv1.Change
 
 type queued struct {
 	scope     Scope
@@ -76,6 +65,7 @@ type Store struct {
 	mu         sync.RWMutex
 	holds      map[string]Hold
 	health     map[string]apiv1.ClusterHealth
+	samples    map[string]map[string]map[apiv1.Signal][]apiv1.Point // cluster, host, signal
 	queue      map[string]queued
 	candidates map[string]candidate
 	rev        int64
@@ -146,71 +136,6 @@ func (s *Store) Keys() Keys { return s.keys }
 // Client returns the etcd client the store uses.
 func (s *Store) Client() *clientv3.Client { return s.cli }
 
-// load replaces the cache with a consistent snapshot of the watched keys.
-func (s *Store) load(ctx context.Context) error {
-	resp, err := s.cli.Get(ctx, s.keys.Holds(), clientv3.WithPrefix())
-	if err != nil {
-		return fmt.Errorf("load holds: %w", err)
-	}
-	rev := resp.Header.Revision
-	holds := map[string]Hold{}
-	for _, kv := range resp.Kvs {
-		if h, err := decodeHold(kv); err == nil {
-			holds[h.ID] = h
-		} else {
-			s.log.Warn("skipping undecodable hold", "key", string(kv.Key), "err", err)
-		}
-	}
-	at := clientv3.WithRev(rev)
-	health := map[string]apiv1.ClusterHealth{}
-	queue := map[string]queued{}
-	candidates := map[string]candidate{}
-	for _, part := range []struct {
-		prefix string
-		put    func(*mvccpb.KeyValue)
-	}{
-		{s.keys.Health(), func(kv *mvccpb.KeyValue) {
-			if r, err := decodeHealth(kv); err == nil {
-				health[strings.TrimPrefix(string(kv.Key), s.keys.Health())] = r
-			}
-		}},
-		{s.keys.Queue(), func(kv *mvccpb.KeyValue) {
-			queue[string(kv.Key)] = queued{scope: Scope(kv.Value), createRev: kv.CreateRevision}
-		}},
-		{s.keys.Election(), func(kv *mvccpb.KeyValue) {
-			candidates[string(kv.Key)] = candidate{createRev: kv.CreateRevision, name: string(kv.Value)}
-		}},
-	} {
-		r, err := s.cli.Get(ctx, part.prefix, clientv3.WithPrefix(), at)
-		if err != nil {
-			return fmt.Errorf("load %s: %w", part.prefix, err)
-		}
-		for _, kv := range r.Kvs {
-			part.put(kv)
-		}
-	}
-	s.mu.Lock()
-	s.holds, s.health, s.queue, s.candidates, s.rev = holds, health, queue, candidates, rev
-	s.notifyLocked()
-	s.mu.Unlock()
-	return nil
-}
-
-func decodeHold(kv *mvccpb.KeyValue) (Hold, error) {
-	var h Hold
-	if err := json.Unmarshal(kv.Value, &h); err != nil {
-		return Hold{}, err
-	}
-	h.Revision = kv.ModRevision
-	return h, nil
-}
-
-func decodeHealth(kv *mvccpb.KeyValue) (apiv1.ClusterHealth, error) {
-	var r apiv1.ClusterHealth
-	err := json.Unmarshal(kv.Value, &r)
-	return r, err
-}
-
 // watch keeps the cache current. On compaction or a broken stream it
 // reloads a snapshot and watches on from there.
 func (s *Store) watch(ctx context.Context) {
@@ -238,90 +163,9 @@ func (s *Store) watch(ctx context.Context) {
 	}
 }
 
-func (s *Store) apply(events []*clientv3.Event, rev int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var changes []Change
-	for _, ev := range events {
-		key := string(ev.Kv.Key)
-		put := ev.Type == clientv3.EventTypePut
-		switch {
-		case strings.HasPrefix(key, s.keys.Holds()):
-			id := strings.TrimPrefix(key, s.keys.Holds())
-			if put {
-				if h, err := decodeHold(ev.Kv); err == nil {
-					s.holds[id] = h
-				}
-			} else {
-				delete(s.holds, id)
-				select {
-				case s.expired <- id:
-				default: // the sweep will find it
-				}
-			}
-		case strings.HasPrefix(key, s.keys.Health()):
-			cluster := strings.TrimPrefix(key, s.keys.Health())
-			c := Change{Type: "health", Cluster: cluster, Revision: ev.Kv.ModRevision}
-			if r, err := decodeHealth(ev.Kv); put && err == nil {
-				s.health[cluster] = r
-				c.Health = &r
-			} else {
-				delete(s.health, cluster)
-			}
-			changes = append(changes, c)
-		case strings.HasPrefix(key, s.keys.Queue()):
-			if put {
-				s.queue[key] = queued{scope: Scope(ev.Kv.Value), createRev: ev.Kv.CreateRevision}
-			} else {
-				delete(s.queue, key)
-			}
-		case strings.HasPrefix(key, s.keys.Election()):
-			before := s.leaderLocked()
-			if put {
-				s.candidates[key] = candidate{createRev: ev.Kv.CreateRevision, name: string(ev.Kv.Value)}
-			} else {
-				delete(s.candidates, key)
-			}
-			if after := s.leaderLocked(); after != before {
-				changes = append(changes, Change{Type: "leader", Leader: after, Revision: ev.Kv.ModRevision})
-			}
-		case strings.HasPrefix(key, s.keys.History()) && put:
-			var e Event
-			if err := json.Unmarshal(ev.Kv.Value, &e); err == nil {
-				e.Revision = ev.Kv.ModRevision
-				changes = append(changes, Change{Type: "event", Event: &e, Revision: e.Revision})
-			}
-		}
-	}
-	if rev > s.rev {
-		s.rev = rev
-	}
-	for _, c := range changes {
-		for ch := range s.subs {
-			select {
-			case ch <- c:
-			default: // a subscriber that cannot keep up is dropped; it reconnects
-				close(ch)
-				delete(s.subs, ch)
-			}
-		}
-	}
-	s.notifyLocked()
-}
-
 func (s *Store) notifyLocked() {
 	close(s.changed)
 	s.changed = make(chan struct{})
-}
-
-func (s *Store) leaderLocked() string {
-	best := candidate{}
-	for _, c := range s.candidates {
-		if best.createRev == 0 || c.createRev < best.createRev {
-			best = c
-		}
-	}
-	return best.name
 }
 
 // Subscribe returns a channel of every change from now on. The channel is

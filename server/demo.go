@@ -1,12 +1,9 @@
 package server
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
 )
 
@@ -26,18 +23,19 @@ type DemoOptions struct {
 var DefaultDemo = DemoOptions{Scenario: "incident-2024-05-28", Compression: 6, Offset: 14 * time.Minute}
 
 // Demo is a simulated control plane playing a scenario in a loop, and the
-// clusters file that points the gate at it.
+// gate configuration that points at it.
 type Demo struct {
-	Scenario     *sim.Scenario
-	ClustersFile string
-	opts         DemoOptions
-	started      time.Time
-	plane        *sim.ControlPlane
+	Scenario *sim.Scenario
+	// Gate is the configuration to start the server with (WithGate).
+	Gate    health.Config
+	opts    DemoOptions
+	started time.Time
+	plane   *sim.ControlPlane
 }
 
-// StartDemo serves the scenario's apiservers and node_exporters on loopback
-// and writes a clusters file for them into dir.
-func StartDemo(dir string, opts DemoOptions) (*Demo, error) {
+// StartDemo serves the scenario's apiservers and node_exporters on
+// loopback and builds the gate configuration that watches them.
+func StartDemo(opts DemoOptions) (*Demo, error) {
 	s, err := sim.Load(opts.Scenario)
 	if err != nil {
 		return nil, err
@@ -47,19 +45,14 @@ func StartDemo(dir string, opts DemoOptions) (*Demo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
 	// Timings scaled to the compression: evaluated every second (6 s of
 	// scenario time), tripping after 2 evaluations, clearing after 10.
-	b.WriteString("interval: 1s\nmode: enforce\nclusters:\n  - name: eqiad\n    timeout: 1s\n    trip_after: 2\n    clear_after: 10\n    min_hold: 30s\n    apiservers:\n")
+	c := health.Cluster{Name: "eqiad", Timeout: time.Second, TripAfter: 2, ClearAfter: 10, MinHold: 30 * time.Second}
 	for _, e := range d.plane.Endpoints() {
-		fmt.Fprintf(&b, "      - url: %s\n        node_exporter: %s\n        name: %s\n", e.APIServerURL, e.NodeExporterURL, e.Target())
+		c.APIServers = append(c.APIServers, health.APIServer{URL: e.APIServerURL, NodeExporter: e.NodeExporterURL, Name: e.Target()})
 	}
-	d.ClustersFile = filepath.Join(dir, "demo-clusters.yaml")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		d.Close()
-		return nil, err
-	}
-	if err := os.WriteFile(d.ClustersFile, []byte(b.String()), 0o600); err != nil {
+	d.Gate = health.Config{Interval: time.Second, Mode: health.ModeEnforce, Clusters: []health.Cluster{c}}.WithDefaults()
+	if err := d.Gate.Validate(); err != nil {
 		d.Close()
 		return nil, err
 	}

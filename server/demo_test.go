@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/server"
 )
 
@@ -28,19 +27,15 @@ func TestDemoTripsTheGate(t *testing.T) {
 			dir := t.TempDir()
 			opts := server.DefaultDemo
 			opts.Offset = c.offset
-			d, err := server.StartDemo(dir, opts)
+			d, err := server.StartDemo(opts)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer d.Close()
-			hc, err := health.LoadConfig(d.ClustersFile)
-			if err != nil {
-				t.Fatalf("the demo's clusters file does not load: %v", err)
-			}
-			if len(hc.Clusters) != 1 || len(hc.Clusters[0].APIServers) != 2 {
+			if hc := d.Gate; len(hc.Clusters) != 1 || len(hc.Clusters[0].APIServers) != 2 || hc.Clusters[0].TripAfter != 2 {
 				t.Fatalf("demo clusters: %+v", hc.Clusters)
 			}
-			srv := start(t, config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_CLUSTERS_FILE": d.ClustersFile}))
+			srv := start(t, config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir}), server.WithGate(d.Gate))
 			defer srv.Stop()
 			var pf api.PreflightResponse
 			eventually(t, "the demo refuses deploys to eqiad", 30*time.Second, func() bool {

@@ -20,15 +20,21 @@ type gateRunner struct {
 	done   chan struct{}
 }
 
-func startGate(cfg Config, cli *clientv3.Client, store *lock.Store, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
-	hc, err := health.LoadConfig(cfg.ClustersFile)
-	if err != nil {
-		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+// startGate runs the gate of hc, or of cfg's clusters file when hc is nil.
+func startGate(cfg Config, hc *health.Config, cli *clientv3.Client, store *lock.Store, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
+	if hc == nil {
+		loaded, err := health.LoadConfig(cfg.ClustersFile)
+		if err != nil {
+			return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+		}
+		hc = &loaded
+	} else if err := hc.Validate(); err != nil {
+		return nil, fmt.Errorf("gate configuration: %w", err)
 	}
 	if cfg.GateMode != "" {
 		hc.Mode = health.Mode(cfg.GateMode)
 	}
-	g, err := gate.New(hc, store, cfg.ReplicaName, reg, log)
+	g, err := gate.New(*hc, store, cfg.ReplicaName, reg, log)
 	if err != nil {
 		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
 	}

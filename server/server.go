@@ -25,6 +25,7 @@ import (
 
 // Server is a running scaplockd.
 type Server struct {
+	opts     options
 	cfg      Config
 	log      *slog.Logger
 	embedded *embedetcd.Etcd
@@ -40,8 +41,11 @@ type Server struct {
 
 // Start brings scaplockd up: etcd, migrations, the store, the gate and the
 // HTTP server. On error everything started so far is stopped again.
-func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
+func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_ *Server, err error) {
 	s := &Server{cfg: cfg, log: log, served: make(chan error, 1)}
+	for _, o := range opts {
+		o(&s.opts)
+	}
 	defer func() {
 		if err != nil {
 			s.stopBackends()
@@ -71,8 +75,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, err
 	}
 	gateInfo := api.GateInfo{Mode: "off"}
-	if cfg.ClustersFile != "" {
-		if s.gate, err = startGate(cfg, s.cli, s.store, reg, log); err != nil {
+	if cfg.ClustersFile != "" || s.opts.gate != nil {
+		if s.gate, err = startGate(cfg, s.opts.gate, s.cli, s.store, reg, log); err != nil {
 			return nil, err
 		}
 		gateInfo = s.gate.info()
@@ -146,8 +150,8 @@ func (s *Server) stopBackends() {
 }
 
 // Run starts the server and stops it when ctx is done.
-func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	s, err := Start(ctx, cfg, log)
+func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) error {
+	s, err := Start(ctx, cfg, log, opts...)
 	if err != nil {
 		return err
 	}

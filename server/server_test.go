@@ -61,9 +61,9 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
-func start(t *testing.T, cfg server.Config) *server.Server {
+func start(t *testing.T, cfg server.Config, opts ...server.Option) *server.Server {
 	t.Helper()
-	srv, err := server.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	srv, err := server.Start(context.Background(), cfg, slog.New(slog.DiscardHandler), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server"
@@ -152,17 +153,35 @@ func (d *daemon) publishDegraded(tb testing.TB, now time.Time) {
 			}},
 		},
 	}
-	raw, err := json.Marshal(st)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	// Written as the gate leader publishes it.
+	// Written as the gate leader publishes it: one evaluation's samples at
+	// a time, then the report without them.
 	store := d.srv.Store()
-	resp, err := store.Client().Put(context.Background(), store.Keys().HealthReport("eqiad"), string(raw))
-	if err != nil {
-		tb.Fatalf("publish health: %v", err)
+	put := func(key string, v any) int64 {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		resp, err := store.Client().Put(context.Background(), key, string(raw))
+		if err != nil {
+			tb.Fatalf("publish health: %v", err)
+		}
+		return resp.Header.Revision
 	}
-	if err := store.WaitRevision(context.Background(), resp.Header.Revision); err != nil {
+	for i := range 60 {
+		smp := apiv1.Samples{Cluster: "eqiad", At: now.Add(time.Duration(i-59) * 5 * time.Second)}
+		for _, h := range st.Hosts {
+			hs := apiv1.HostSamples{Host: h.Host, Values: map[apiv1.Signal]float64{}}
+			for sig, ss := range h.Signals {
+				if len(ss.Recent) > i {
+					hs.Values[sig] = ss.Recent[i].Value
+				}
+			}
+			smp.Hosts = append(smp.Hosts, hs)
+		}
+		put(store.Keys().ClusterSamples("eqiad"), smp)
+	}
+	rev := put(store.Keys().HealthReport("eqiad"), st.Report())
+	if err := store.WaitRevision(context.Background(), rev); err != nil {
 		tb.Fatal(err)
 	}
 }

@@ -94,3 +94,31 @@ func (h HostHealth) Level() Level {
 }
 
 var levelRank = map[Level]int{LevelOK: 0, LevelWarn: 1, LevelError: 2, LevelCrit: 3}
+
+// MaxRecentSamples is how many samples per host and signal the service
+// keeps, so that short bursts show as a peak even when the value has fallen
+// again (ten minutes at the default 5 s interval).
+const MaxRecentSamples = 120
+
+// Samples are the values one evaluation of a cluster measured: the gate
+// leader publishes them every interval, much smaller than a report, and the
+// event stream sends them as "samples" messages. A signal whose source
+// failed is absent; a failed readyz is present with its latency until failure.
+type Samples struct {
+	Cluster string        `json:"cluster"`
+	At      time.Time     `json:"at"`
+	Hosts   []HostSamples `json:"hosts"`
+}
+
+// HostSamples are one host's values of one evaluation.
+type HostSamples struct {
+	Host   string             `json:"host"`
+	Values map[Signal]float64 `json:"values"`
+}
+
+// SamplesResponse is GET /api/v1/samples: the recent values per cluster,
+// host and signal, oldest first, for sparklines.
+type SamplesResponse struct {
+	Revision int64                                    `json:"revision"`
+	Clusters map[string]map[string]map[Signal][]Point `json:"clusters"`
+}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	sse "github.com/tmaxmax/go-sse"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // streamRetry is the pause before opening the event stream again after the
@@ -13,7 +15,7 @@ import (
 const streamRetry = 2 * time.Second
 
 // watchEvents sends on changed (without blocking) for every message of
-// GET /api/v1/events, "hello" included, so a reconnect also prompts a fresh
+// GET /api/v1/events but the per-interval samples, "hello" included, so a reconnect also prompts a fresh
 // look. It reconnects when the stream drops and returns when ctx ends.
 func (c *cli) watchEvents(ctx context.Context, changed chan<- struct{}) {
 	u, err := c.endpoint("/api/v1/events", nil)
@@ -34,7 +36,10 @@ func (c *cli) watchEvents(ctx context.Context, changed chan<- struct{}) {
 		}
 		c.authorize(req)
 		conn := client.NewConnection(req)
-		conn.SubscribeToAll(func(sse.Event) {
+		conn.SubscribeToAll(func(e sse.Event) {
+			if e.Type == string(apiv1.ChangeSamples) {
+				return // new values every interval; a verdict changes only with an event, a report or a leader
+			}
 			select {
 			case changed <- struct{}{}:
 			default:

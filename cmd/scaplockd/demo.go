@@ -11,23 +11,18 @@ import (
 	"github.com/scaplock/scaplock/server"
 )
 
-// demoDefaults points an unconfigured demo at loopback and a fresh data dir,
-// so it never mixes with a real ./scaplock-data.
-func demoDefaults() error {
-	if os.Getenv("SCAPLOCK_LISTEN") == "" {
-		os.Setenv("SCAPLOCK_LISTEN", "127.0.0.1:8080")
-	}
-	if os.Getenv("SCAPLOCK_DATA_DIR") == "" {
+// demoDefaults point an unconfigured demo at loopback and a fresh data
+// dir, so it never mixes with a real ./scaplock-data.
+func demoDefaults() (map[string]string, error) {
+	d := map[string]string{"SCAPLOCK_LISTEN": "127.0.0.1:8080", "SCAPLOCK_LOG_FORMAT": "text"}
+	if _, set := os.LookupEnv("SCAPLOCK_DATA_DIR"); !set {
 		dir, err := os.MkdirTemp("", "scaplock-demo-")
 		if err != nil {
-			return err
+			return nil, err
 		}
-		os.Setenv("SCAPLOCK_DATA_DIR", dir)
+		d["SCAPLOCK_DATA_DIR"] = dir
 	}
-	if os.Getenv("SCAPLOCK_LOG_FORMAT") == "" {
-		os.Setenv("SCAPLOCK_LOG_FORMAT", "text")
-	}
-	return nil
+	return d, nil
 }
 
 // announceDemo tells the user what to open and what to try, once the

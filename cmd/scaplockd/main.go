@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/scaplock/scaplock/server"
+	"github.com/sethvargo/go-envconfig"
 )
 
 func main() {
@@ -22,31 +23,36 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var lookup envconfig.Lookuper = envconfig.OsLookuper()
 	if *demo {
-		if err := demoDefaults(); err != nil {
+		defaults, err := demoDefaults()
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "scaplockd:", err)
 			os.Exit(2)
 		}
+		// The environment wins; the demo's defaults fill what it leaves unset.
+		lookup = envconfig.MultiLookuper(lookup, envconfig.MapLookuper(defaults))
 	}
-	cfg, err := server.LoadConfig(ctx, nil)
+	cfg, err := server.LoadConfig(ctx, lookup)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "scaplockd: invalid configuration:", err)
 		os.Exit(2)
 	}
 	log := server.NewLogger(os.Stderr, cfg)
+	var runOpts []server.Option
 	if *demo {
 		opts := server.DefaultDemo
 		opts.Scenario, opts.Offset = *scenario, *offset
-		d, err := server.StartDemo(cfg.DataDir, opts)
+		d, err := server.StartDemo(opts)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "scaplockd: demo:", err)
 			os.Exit(2)
 		}
 		defer d.Close()
-		cfg.ClustersFile = d.ClustersFile
+		runOpts = append(runOpts, server.WithGate(d.Gate))
 		go announceDemo(ctx, cfg, d)
 	}
-	if err := server.Run(ctx, cfg, log); err != nil {
+	if err := server.Run(ctx, cfg, log, runOpts...); err != nil {
 		log.Error("scaplockd failed", "err", err)
 		os.Exit(1)
 	}

@@ -19,6 +19,7 @@ import (
 	"go.etcd.io/etcd/client/v3/concurrency"
 
 	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 )
@@ -45,6 +46,10 @@ type Gate struct {
 	probers map[string]*health.Prober
 	states  map[string]health.State
 	guard   []clientv3.Cmp
+	// published is the last report written per cluster, quiet how many
+	// rounds have passed since without one.
+	published map[string]apiv1.ClusterHealth
+	quiet     map[string]int
 }
 
 // New builds a gate for cfg; name identifies this replica.
@@ -52,6 +57,7 @@ func New(cfg health.Config, store *lock.Store, name string, reg prometheus.Regis
 	g := &Gate{
 		cfg: cfg, store: store, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
+		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{},
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaplock_gate_state",
 			Help: "The gate's view of each cluster: 1 for the current state (ok, degraded, unknown), 0 otherwise.",
@@ -137,10 +143,23 @@ func (g *Gate) lead(ctx context.Context, cli *clientv3.Client) error {
 // until this leader's own evaluations clear it.
 func (g *Gate) Adopt() {
 	snap := g.store.Snapshot()
+	recent := g.store.RecentSamples()
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	clear(g.published) // a new term writes its first report in full
 	for _, c := range g.cfg.Clusters {
 		st := health.State(snap.Health[c.Name])
+		// The cached report is shared: build this leader's own hosts, with
+		// the recent samples every replica kept.
+		hosts := make([]health.HostState, len(st.Hosts))
+		for i, h := range st.Hosts {
+			hosts[i] = health.HostState{Host: h.Host, Signals: make(map[health.Signal]health.SignalState, len(h.Signals))}
+			for sig, ss := range h.Signals {
+				ss.Recent = recent.Clusters[c.Name][h.Host][sig]
+				hosts[i].Signals[sig] = ss
+			}
+		}
+		st.Hosts = hosts
 		if h, err := g.store.Get(AutoHoldID(c.Name)); err == nil && st.Status != health.StatusDegraded {
 			st.Status, st.Since, st.TrippedAt, st.ClearStreak = health.StatusDegraded, h.CreatedAt, h.CreatedAt, 0
 		}
@@ -183,10 +202,8 @@ func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
 	g.mu.Lock()
 	g.states[c.Name] = next
 	g.mu.Unlock()
-	if raw, err := json.Marshal(next); err == nil {
-		if err := g.publish(ctx, c.Name, raw, guard); err != nil && ctx.Err() == nil {
-			g.log.Warn("publishing health failed", "cluster", c.Name, "err", err)
-		}
+	if err := g.publish(ctx, c.Name, next, health.RoundSamples(c.Name, samples, now), guard); err != nil && ctx.Err() == nil {
+		g.log.Warn("publishing health failed", "cluster", c.Name, "err", err)
 	}
 	if err := g.act(ctx, c, prev, next, guard); err != nil && ctx.Err() == nil {
 		g.log.Warn("gate action failed; retrying next interval", "cluster", c.Name, "err", err)
@@ -263,15 +280,47 @@ func (g *Gate) describe(c health.Cluster, s health.State) (details []string, hin
 	return details, hint
 }
 
-// publish stores a cluster's latest report for every replica to serve;
-// guard keeps a deposed leader from writing.
-func (g *Gate) publish(ctx context.Context, cluster string, report []byte, guard []clientv3.Cmp) error {
-	resp, err := g.store.Client().Txn(ctx).If(guard...).Then(clientv3.OpPut(g.store.Keys().HealthReport(cluster), string(report))).Commit()
+// HeartbeatEvery is how many evaluations may pass without the full report
+// being written when nothing in it changed: the samples carry the values
+// every interval, the report follows at least this often.
+const HeartbeatEvery = 12
+
+// publish writes a round's samples every interval and the cluster's report
+// when it says something new (health.ReportChanged) or HeartbeatEvery
+// rounds have passed, in one transaction; guard keeps a deposed leader
+// from writing.
+func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp apiv1.Samples, guard []clientv3.Cmp) error {
+	keys := g.store.Keys()
+	raw, err := json.Marshal(smp)
+	if err != nil {
+		return err
+	}
+	ops := []clientv3.Op{clientv3.OpPut(keys.ClusterSamples(cluster), string(raw))}
+	report := st.Report()
+	g.mu.Lock()
+	last, ok := g.published[cluster]
+	full := !ok || g.quiet[cluster]+1 >= HeartbeatEvery || health.ReportChanged(last, report)
+	g.mu.Unlock()
+	if full {
+		raw, err := json.Marshal(report)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, clientv3.OpPut(keys.HealthReport(cluster), string(raw)))
+	}
+	resp, err := g.store.Client().Txn(ctx).If(guard...).Then(ops...).Commit()
 	if err != nil {
 		return fmt.Errorf("publish health of %s: %w: %w", cluster, lock.ErrUnavailable, err)
 	}
 	if !resp.Succeeded {
 		return fmt.Errorf("publish health of %s: no longer leader: %w", cluster, lock.ErrConflict)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if full {
+		g.published[cluster], g.quiet[cluster] = report, 0
+	} else {
+		g.quiet[cluster]++
 	}
 	return nil
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
@@ -271,33 +270,23 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, nil
 }
 
-// replayClusters is the clusters file a replay's gate runs with: one
-// cluster named after the scenario, the simulated hosts, every default,
-// and the latency limits scaled like the simulated latencies.
+// replayClusters is the configuration a replay's gate runs with: one
+// cluster named after the scenario, the simulated hosts, every default, and
+// the latency limits scaled like the simulated latencies.
 func replayClusters(name string, eps []sim.Endpoint, interval time.Duration, scale float64) (health.Config, error) {
 	d := health.DefaultThresholds.Latency
-	seconds := func(v float64) string { return time.Duration(v * scale * float64(time.Second)).String() }
-	var apiservers []map[string]string
+	c := health.Cluster{
+		Name: strings.ToLower(name),
+		// A real-time bound on each request; the no-answer windows end
+		// sooner (MaxLatency), and a round must end within the interval.
+		Timeout:    min(time.Second, interval),
+		Thresholds: health.Thresholds{Latency: health.Limits{Warn: d.Warn * scale, Crit: d.Crit * scale}},
+	}
 	for _, e := range eps {
-		apiservers = append(apiservers, map[string]string{"url": e.APIServerURL, "node_exporter": e.NodeExporterURL})
+		c.APIServers = append(c.APIServers, health.APIServer{URL: e.APIServerURL, NodeExporter: e.NodeExporterURL})
 	}
-	file := map[string]any{
-		"interval": interval.String(),
-		"clusters": []map[string]any{{
-			"name":       strings.ToLower(name),
-			"apiservers": apiservers,
-			// A real-time bound on each request; the no-answer windows end
-			// sooner (MaxLatency), and a round must end within the interval.
-			"timeout":    min(time.Second, interval).String(),
-			"thresholds": map[string]any{"latency": map[string]string{"warn": seconds(d.Warn), "crit": seconds(d.Crit)}},
-		}},
-	}
-	raw, err := yaml.Marshal(file)
-	if err != nil {
-		return health.Config{}, err
-	}
-	hc, err := health.ParseConfig(raw)
-	if err != nil {
+	hc := health.Config{Interval: interval, Clusters: []health.Cluster{c}}.WithDefaults()
+	if err := hc.Validate(); err != nil {
 		return health.Config{}, fmt.Errorf("replay: %w", err)
 	}
 	return hc, nil

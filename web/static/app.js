@@ -4,12 +4,14 @@
 // createElement/createElementNS, never by parsing HTML: a hold reason is
 // text.
 //
-// Liveness: any message on /api/v1/events re-fetches status and history
-// (debounced). Anonymous reads use EventSource. When the service wants a
-// token (401), EventSource cannot send it, so the same stream is read with
-// fetch() and the Authorization header; only the fact that a message came
-// matters, so the reader just looks for "event:"/"data:" lines. While no
-// stream is open the page polls every 5 s and retries the stream every 30 s.
+// Liveness: /api/v1/events tells what changed. "health" (a cluster's new
+// report) and "samples" (every interval's values) are applied in place, with
+// no request; "event" and "leader" re-fetch status and history (debounced);
+// "hello" (a new stream) also re-fetches the recent samples, which are only
+// fetched whole then. Anonymous reads use EventSource. When the service
+// wants a token (401), EventSource cannot send it, so the same stream is read
+// with fetch() and the Authorization header and parsed here. While no stream
+// is open the page polls every 5 s and retries the stream every 30 s.
 "use strict";
 
 (function () {
@@ -37,6 +39,8 @@
     streamTriedAt: 0,
     status: null,
     history: null,
+    samples: null, // cluster -> host -> signal -> [{at, value}], oldest first
+    needSamples: true,
     refreshTimer: 0,
     inFlight: false,
     again: false,
@@ -148,10 +152,14 @@
     if (state.inFlight) { state.again = true; return; }
     state.inFlight = true;
     try {
-      const [status, history] = await Promise.all([getJSON("/api/v1/status"), getJSON("/api/v1/history?limit=50")]);
+      const wantSamples = state.needSamples || !state.streamOpen;
+      state.needSamples = false;
+      const [status, history, samples] = await Promise.all([
+        getJSON("/api/v1/status"), getJSON("/api/v1/history?limit=50"), wantSamples ? getJSON("/api/v1/samples") : null]);
       const wasLost = !!state.lostSince;
       state.status = status;
       state.history = history;
+      if (samples) state.samples = samples.clusters || {};
       state.lostSince = null;
       state.lostWhy = "";
       if (wasLost && !state.stream) openStream(); // back: do not wait for the stream retry
@@ -159,6 +167,7 @@
       setNeedToken(false);
       render();
     } catch (err) {
+      state.needSamples = true;
       if (err instanceof HTTPError && err.status === 401) {
         setNeedToken(true, state.token ? "The token was refused: " + err.message : "This service needs a token to read its status.");
       } else {
@@ -197,8 +206,9 @@
     try { es = new EventSource("/api/v1/events"); } catch (_) { return; }
     state.stream = es;
     state.streamKind = "eventsource";
-    const onMessage = () => { state.streamOpen = true; scheduleRefresh(); };
-    for (const type of ["hello", "event", "health", "leader", "message"]) es.addEventListener(type, onMessage);
+    for (const type of ["hello", "event", "health", "samples", "leader", "message"]) {
+      es.addEventListener(type, (m) => { state.streamOpen = true; onChange(type, m.data); });
+    }
     es.onopen = () => { state.streamOpen = true; renderConn(); };
     es.onerror = () => {
       if (state.stream !== es) return;
@@ -226,14 +236,20 @@
       state.streamOpen = true;
       renderConn();
       const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buf = "";
+      let buf = "", type = "", data = [];
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
         buf += value;
         const lines = buf.split(/\r\n|\r|\n/);
         buf = lines.pop();
-        if (lines.some((l) => l.startsWith("data:") || l.startsWith("event:"))) scheduleRefresh();
+        for (const l of lines) {
+          if (l === "") { // a message ends at a blank line
+            if (data.length) onChange(type || "message", data.join("\n"));
+            type = ""; data = [];
+          } else if (l.startsWith("event:")) type = l.slice(6).trim();
+          else if (l.startsWith("data:")) data.push(l.slice(5).replace(/^ /, ""));
+        }
       }
     } catch (_) {
       // aborted, refused or dropped: polling takes over below
@@ -243,6 +259,40 @@
       state.streamKind = "";
       state.streamOpen = false;
       refresh();
+    }
+  }
+
+  // onChange applies one message of the event stream.
+  function onChange(type, data) {
+    let msg = null;
+    try { msg = JSON.parse(data); } catch (_) { msg = null; }
+    if (type === "health" && msg && msg.cluster && state.status) {
+      state.status.health = state.status.health || {};
+      if (msg.health) state.status.health[msg.cluster] = msg.health; else delete state.status.health[msg.cluster];
+      renderHealth(state.status.health);
+      return;
+    }
+    if (type === "samples" && msg && msg.samples && state.samples) {
+      addSamples(msg.samples);
+      if (state.status) renderHealth(state.status.health || {});
+      return;
+    }
+    if (type === "hello") state.needSamples = true;
+    scheduleRefresh();
+  }
+
+  // addSamples appends one evaluation's values to the recent samples,
+  // keeping as many per signal as the service does.
+  const MAX_SAMPLES = 120;
+  function addSamples(m) {
+    const hosts = (state.samples[m.cluster] = state.samples[m.cluster] || {});
+    for (const h of m.hosts || []) {
+      const sigs = (hosts[h.host] = hosts[h.host] || {});
+      for (const [sig, v] of Object.entries(h.values || {})) {
+        const pts = (sigs[sig] = sigs[sig] || []);
+        pts.push({ at: m.at, value: v });
+        if (pts.length > MAX_SAMPLES) pts.splice(0, pts.length - MAX_SAMPLES);
+      }
     }
   }
 
@@ -507,6 +557,17 @@
     return td;
   }
 
+  // withSamples is a report's signal with the recent samples kept here;
+  // the newest sample's value is shown when it is newer than the report.
+  function withSamples(cluster, host, sig, s) {
+    if (!s) return s;
+    const pts = (((state.samples || {})[cluster] || {})[host] || {})[sig] || [];
+    const out = Object.assign({}, s, { recent: pts });
+    const last = pts[pts.length - 1];
+    if (last && s.level !== "error" && parseTime(last.at) && (!parseTime(s.at) || parseTime(last.at) > parseTime(s.at))) out.value = last.value;
+    return out;
+  }
+
   function renderHealth(health) {
     const names = Object.keys(health).sort();
     const blocks = [];
@@ -532,7 +593,7 @@
       const tb = el("tbody");
       for (const host of c.hosts || []) {
         const tr = el("tr", { attrs: { "data-host": host.host } }, [el("th", { text: host.host, attrs: { scope: "row" } })]);
-        for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, sg.label, (host.signals || {})[sg.key]));
+        for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, sg.label, withSamples(name, host.host, sg.key, (host.signals || {})[sg.key])));
         tb.appendChild(tr);
       }
       table.appendChild(tb);
