@@ -509,6 +509,21 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 		t.Fatalf("event stream with etcd up: %v %v", stream, err)
 	}
 	defer stream.Body.Close()
+	var hold, override, deploy lock.Hold
+	for _, c := range []struct {
+		path, token string
+		body        any
+		out         *lock.Hold
+	}{
+		{"/api/v1/holds", f.token(t, "alice", api.RoleSRE), api.HoldBody{Scope: "eqiad", Reason: "before the outage"}, &hold},
+		{"/api/v1/overrides", f.token(t, "alice", api.RoleSRE), api.HoldBody{Scope: "eqiad", Reason: "before the outage", Duration: "10m"}, &override},
+		{"/api/v1/deploys", f.token(t, "bob", api.RoleDeployer), api.DeployBody{Scope: "esams", Reason: "before the outage"}, &deploy},
+	} {
+		a := f.do(t, "POST", c.path, c.token, c.body)
+		if a.status != http.StatusCreated || json.Unmarshal(a.body, c.out) != nil {
+			t.Fatalf("POST %s: %d %s", c.path, a.status, a.body)
+		}
+	}
 	streamEnded := make(chan struct{})
 	go func() {
 		io.Copy(io.Discard, stream.Body)
@@ -539,9 +554,35 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 			t.Errorf("%s with etcd down: %d", path, a.status)
 		}
 	}
-	// A write cannot hang or pass for an internal error: 503 within the bound.
-	a := f.do(t, "POST", "/api/v1/holds", f.token(t, "alice", api.RoleSRE), api.HoldBody{Scope: "eqiad", Reason: "etcd is down"})
-	if a.status != http.StatusServiceUnavailable || a.errBody(t).Error.Code != "unavailable" {
-		t.Fatalf("write with etcd down: %d %s", a.status, a.body)
+	// No write can hang or pass for an internal error: every write route
+	// answers 503 within the bound.
+	sre, dep := f.token(t, "alice", api.RoleSRE), f.token(t, "bob", api.RoleDeployer)
+	writes := []struct {
+		method, path, token string
+		body                any
+	}{
+		{"POST", "/api/v1/holds", sre, api.HoldBody{Scope: "eqiad", Reason: "etcd is down"}},
+		{"PATCH", "/api/v1/holds/" + hold.ID, sre, api.AmendBody{Duration: "1h"}},
+		{"DELETE", "/api/v1/holds/" + hold.ID, sre, api.ReleaseBody{Reason: "etcd is down"}},
+		{"POST", "/api/v1/overrides", sre, api.HoldBody{Scope: "codfw", Reason: "etcd is down", Duration: "10m"}},
+		{"DELETE", "/api/v1/overrides/" + override.ID, sre, api.ReleaseBody{Reason: "etcd is down"}},
+		{"POST", "/api/v1/deploys", dep, api.DeployBody{Scope: "codfw", Reason: "etcd is down"}},
+		{"PUT", "/api/v1/deploys/" + deploy.ID + "/keepalive", dep, nil},
+		{"DELETE", "/api/v1/deploys/" + deploy.ID, dep, api.ReleaseBody{Reason: "etcd is down"}},
+		{"GET", "/api/v1/history", sre, nil},
 	}
+	var wg sync.WaitGroup
+	for _, w := range writes {
+		wg.Go(func() {
+			a := f.do(t, w.method, w.path, w.token, w.body)
+			if a.status != http.StatusServiceUnavailable {
+				t.Errorf("%s %s with etcd down: %d %s", w.method, w.path, a.status, a.body)
+				return
+			}
+			if code := a.errBody(t).Error.Code; code != "unavailable" && code != "outcome_unknown" {
+				t.Errorf("%s %s with etcd down: code %q", w.method, w.path, code)
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -64,13 +64,14 @@ func parseDeployBody(body []byte) (lock.DeployRequest, error) {
 	if err := lock.ValidateReason(b.Reason); err != nil {
 		return lock.DeployRequest{}, err
 	}
-	req := lock.DeployRequest{Scope: scope, Reason: b.Reason, TTL: lock.DefaultDeployTTL}
+	req := lock.DeployRequest{Scope: scope, Reason: b.Reason}
 	if b.TTL != "" {
+		// The bounds are lock's (AcquireDeploy); "0s" is given, not defaulted.
 		if req.TTL, err = lock.ParseDuration("ttl", b.TTL); err != nil {
 			return lock.DeployRequest{}, err
 		}
-		if req.TTL < 2*time.Second || req.TTL > time.Hour {
-			return lock.DeployRequest{}, &lock.FieldError{Field: "ttl", Message: req.TTL.String() + " is outside 2s..1h"}
+		if req.TTL == 0 {
+			req.TTL = -1
 		}
 	}
 	if b.Wait != "" {

@@ -86,17 +86,14 @@ func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	if b.Duration != "" {
-		if err := lock.ValidateDuration("duration", d, a.cfg.MaxHoldDuration); err != nil {
-			a.fail(w, err)
-			return
-		}
+	if b.Duration != "" && d == 0 {
+		d = -1 // "0s" is a duration given, and not a positive one: lock says so
 	}
 	p, _ := principal(r)
 	ctx, cancel := storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
-		Reason: b.Reason, Duration: d, Kinds: []lock.Kind{lock.KindManual},
+		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual},
 	})
 	if err != nil {
 		a.fail(w, err)

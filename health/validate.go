@@ -4,15 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"regexp"
 	"strings"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
-
-// clusterNameRE is what a hold scope may be called.
-var clusterNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
-// GlobalScope is the scope that covers every cluster; no cluster may take it.
-const GlobalScope = "global"
 
 // validate checks a Config with its defaults applied. Messages start with
 // the field path as written in the file.
@@ -44,10 +39,10 @@ func validateCluster(path string, c Cluster, cfg Config) error {
 	switch {
 	case c.Name == "":
 		return fmt.Errorf("%s.name: required", path)
-	case c.Name == GlobalScope:
+	case c.Name == string(apiv1.Global):
 		return fmt.Errorf("%s.name: %q is reserved for the scope that covers every cluster", path, c.Name)
-	case !clusterNameRE.MatchString(c.Name):
-		return fmt.Errorf("%s.name: %q does not match %s", path, c.Name, clusterNameRE)
+	case !apiv1.ValidScopeName(c.Name):
+		return fmt.Errorf("%s.name: %q does not match ^%s$", path, c.Name, apiv1.ScopeSyntax)
 	}
 	if len(c.APIServers) == 0 {
 		return fmt.Errorf("%s.apiservers: at least one apiserver is required", path)

@@ -127,7 +127,7 @@ func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) 
 func (s *Store) catchUp(ctx context.Context) error {
 	resp, err := s.cli.Get(ctx, s.keys.SchemaVersion(), clientv3.WithCountOnly())
 	if err != nil {
-		return err
+		return unavailable("confirm the current revision", err)
 	}
 	return s.WaitRevision(ctx, resp.Header.Revision)
 }

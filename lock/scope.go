@@ -1,18 +1,14 @@
 package lock
 
-import (
-	"regexp"
-)
-
-var scopePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+import apiv1 "github.com/scaplock/scaplock/api/v1"
 
 // ParseScope validates s as a scope.
 func ParseScope(s string) (Scope, error) {
 	if s == "" {
 		return "", invalid("scope", "is required")
 	}
-	if !scopePattern.MatchString(s) {
-		return "", invalid("scope", "%q is not a scope: use \"global\" or a cluster name matching [a-z0-9][a-z0-9-]{0,62}", s)
+	if !apiv1.ValidScopeName(s) {
+		return "", invalid("scope", "%q is not a scope: use \"global\" or a cluster name matching %s", s, apiv1.ScopeSyntax)
 	}
 	return Scope(s), nil
 }

@@ -121,6 +121,8 @@ type Amendment struct {
 	Reason *string
 	// Duration, when positive, sets the expiry to now + Duration.
 	Duration time.Duration
+	// MaxDuration bounds Duration; zero means no bound.
+	MaxDuration time.Duration
 	// Kinds are the kinds the caller may amend.
 	Kinds []Kind
 }
@@ -136,8 +138,10 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 			return Hold{}, err
 		}
 	}
-	if a.Duration < 0 {
-		return Hold{}, invalid("duration", "must be positive, got %s", a.Duration)
+	if a.Duration != 0 {
+		if err := ValidateDuration("duration", a.Duration, a.MaxDuration); err != nil {
+			return Hold{}, err
+		}
 	}
 	h, err := s.fetch(ctx, id)
 	if err != nil {

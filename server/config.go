@@ -88,15 +88,17 @@ func (c Config) validate() error {
 			return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %q is not an http(s)://host:port URL", e)
 		}
 	}
-	for name, path := range map[string]string{
-		"SCAPLOCK_ETCD_CA_FILE": c.EtcdCAFile, "SCAPLOCK_ETCD_CERT_FILE": c.EtcdCertFile, "SCAPLOCK_ETCD_KEY_FILE": c.EtcdKeyFile,
-		"SCAPLOCK_JWT_SECRET_FILE": c.JWTSecretFile, "SCAPLOCK_JWT_PUBLIC_KEY_FILE": c.JWTPublicKeyFile, "SCAPLOCK_CLUSTERS_FILE": c.ClustersFile,
+	// In a fixed order, so that the same bad configuration always names
+	// the same variable first.
+	for _, f := range []struct{ name, path string }{
+		{"SCAPLOCK_ETCD_CA_FILE", c.EtcdCAFile}, {"SCAPLOCK_ETCD_CERT_FILE", c.EtcdCertFile}, {"SCAPLOCK_ETCD_KEY_FILE", c.EtcdKeyFile},
+		{"SCAPLOCK_JWT_SECRET_FILE", c.JWTSecretFile}, {"SCAPLOCK_JWT_PUBLIC_KEY_FILE", c.JWTPublicKeyFile}, {"SCAPLOCK_CLUSTERS_FILE", c.ClustersFile},
 	} {
-		if path == "" {
+		if f.path == "" {
 			continue
 		}
-		if _, err := os.Stat(path); err != nil {
-			return fmt.Errorf("%s: %v", name, err)
+		if _, err := os.Stat(f.path); err != nil {
+			return fmt.Errorf("%s: %v", f.name, err)
 		}
 	}
 	if (c.EtcdCertFile == "") != (c.EtcdKeyFile == "") {
@@ -119,12 +121,15 @@ func (c Config) validate() error {
 	default:
 		return fmt.Errorf("SCAPLOCK_GATE_MODE: %q is not enforce or observe", c.GateMode)
 	}
-	for name, d := range map[string]time.Duration{
-		"SCAPLOCK_MAX_HOLD_DURATION": c.MaxHoldDuration, "SCAPLOCK_MAX_OVERRIDE_DURATION": c.MaxOverrideDuration,
-		"SCAPLOCK_HISTORY_MAX_AGE": c.HistoryMaxAge, "SCAPLOCK_SHUTDOWN_TIMEOUT": c.ShutdownTimeout,
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"SCAPLOCK_MAX_HOLD_DURATION", c.MaxHoldDuration}, {"SCAPLOCK_MAX_OVERRIDE_DURATION", c.MaxOverrideDuration},
+		{"SCAPLOCK_HISTORY_MAX_AGE", c.HistoryMaxAge}, {"SCAPLOCK_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 	} {
-		if d <= 0 {
-			return fmt.Errorf("%s: must be positive, got %s", name, d)
+		if f.d <= 0 {
+			return fmt.Errorf("%s: must be positive, got %s", f.name, f.d)
 		}
 	}
 	if c.HistoryMaxEvents <= 0 {

@@ -52,6 +52,18 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 			}
 		})
 	}
+	// Several mistakes: the same variable is named first every time.
+	several := map[string]string{
+		"SCAPLOCK_ETCD_ENDPOINTS": "http://127.0.0.1:2379", "SCAPLOCK_JWT_SECRET_FILE": filepath.Join(dir, "missing"),
+		"SCAPLOCK_ETCD_CA_FILE": filepath.Join(dir, "missing-ca"), "SCAPLOCK_CLUSTERS_FILE": filepath.Join(dir, "missing-clusters"),
+		"SCAPLOCK_MAX_HOLD_DURATION": "-1h", "SCAPLOCK_HISTORY_MAX_AGE": "-1h", "SCAPLOCK_SHUTDOWN_TIMEOUT": "-1s",
+	}
+	for range 20 {
+		_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(several))
+		if err == nil || !strings.HasPrefix(err.Error(), "SCAPLOCK_ETCD_CA_FILE:") {
+			t.Fatalf("with several mistakes the error is %v, want SCAPLOCK_ETCD_CA_FILE first, every time", err)
+		}
+	}
 	cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(nil))
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,22 @@ package apiv1
 
 import (
 	"encoding/json"
+	"regexp"
 	"time"
 )
 
 // Scope is what a hold covers: "global" or a cluster name.
 type Scope string
+
+// ScopeSyntax is what a scope may be called: lower-case letters, digits
+// and dashes, starting with a letter or digit, at most 63 characters.
+const ScopeSyntax = `[a-z0-9][a-z0-9-]{0,62}`
+
+var scopeRE = regexp.MustCompile(`^` + ScopeSyntax + `$`)
+
+// ValidScopeName reports whether s is spelled as a scope may be. Whether
+// the service knows the scope is the service's to say.
+func ValidScopeName(s string) bool { return scopeRE.MatchString(s) }
 
 // Global covers every scope.
 const Global Scope = "global"

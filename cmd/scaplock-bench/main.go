@@ -15,12 +15,14 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
 
 func main() {
 	report := flag.String("report", "", "also write the table as Markdown to this path")
+	only := flag.String("only", "", "run only the figures whose names contain one of these comma-separated words (e.g. -only 'health path,CLI')")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "scaplock-bench: unexpected argument %q\n", flag.Arg(0))
@@ -32,6 +34,9 @@ func main() {
 	began := time.Now()
 	var t Table
 	for _, f := range figures {
+		if !selected(f.name, *only) {
+			continue
+		}
 		progress("%s ...", f.name)
 		start := time.Now()
 		rows := f.run(ctx)
@@ -66,8 +71,22 @@ var figures = []figure{
 	{"detection", detection},
 	{"memory", memory},
 	{"CLI size", cliSize},
+	{"health path", healthPath},
 }
 
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+// selected reports whether the figure called name is asked for by only.
+func selected(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for w := range strings.SplitSeq(only, ",") {
+		if w = strings.TrimSpace(w); w != "" && strings.Contains(name, w) {
+			return true
+		}
+	}
+	return false
 }

@@ -117,6 +117,12 @@ func startProcess(ctx context.Context, bin, dataDir string) (*process, error) {
 	cmd.Env = append(os.Environ(),
 		"SCAPLOCK_LISTEN=127.0.0.1:0", "SCAPLOCK_DATA_DIR="+dataDir, "SCAPLOCK_LOG_FORMAT=json",
 		"SCAPLOCK_HISTORY_MAX_EVENTS="+historyMaxEvents, "SCAPLOCK_CLUSTERS_FILE=", "SCAPLOCK_ETCD_ENDPOINTS=")
+	return runProcess(ctx, cmd)
+}
+
+// runProcess starts cmd, a scaplockd logging JSON, and waits for its
+// "listening" log line.
+func runProcess(ctx context.Context, cmd *exec.Cmd) (*process, error) {
 	logs := &listenWatcher{addr: make(chan string, 1)}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
