@@ -34,6 +34,8 @@ type Config struct {
 	// StatusURL is printed in refusal messages.
 	StatusURL string
 	Gate      GateInfo
+	// View serves the gate's reports, leader and samples.
+	View GateView
 	// Ready reports whether etcd is reachable.
 	Ready func(ctx context.Context) error
 	// Page serves "/"; nil serves nothing there.

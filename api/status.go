@@ -17,12 +17,12 @@ type (
 )
 
 // knownScopes are global, the gate's clusters and every scope a hold names.
-func (a *API) knownScopes(snap lock.Snapshot) []lock.Scope {
+func (a *API) knownScopes(snap lock.Snapshot, reports map[string]apiv1.ClusterHealth) []lock.Scope {
 	seen := map[lock.Scope]bool{lock.Global: true}
 	for _, c := range a.cfg.Gate.Clusters {
 		seen[lock.Scope(c)] = true
 	}
-	for c := range snap.Health {
+	for c := range reports {
 		seen[lock.Scope(c)] = true
 	}
 	for _, h := range snap.Holds {
@@ -47,11 +47,12 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	snap := a.store.Snapshot()
+	reports, leader := a.reports()
 	now := a.store.Now()
 	resp := StatusResponse{
-		Time: now.UTC(), Revision: snap.Revision, Health: snap.Health,
+		Time: now.UTC(), Revision: snap.Revision, Health: reports,
 		Holds: []lock.Hold{}, Overrides: []lock.Hold{},
-		Gate: GateStatus{Mode: a.cfg.Gate.Mode, Leader: snap.Leader},
+		Gate: GateStatus{Mode: a.cfg.Gate.Mode, Leader: leader},
 	}
 	for _, h := range snap.Holds {
 		if !h.Active(now) {
@@ -63,7 +64,7 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
-	for _, s := range a.knownScopes(snap) {
+	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
 		resp.Verdicts = append(resp.Verdicts, ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()})
 	}
@@ -79,6 +80,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	snap := a.store.Snapshot()
+	reports, _ := a.reports()
 	var scopes []lock.Scope
 	for _, raw := range r.URL.Query()["scope"] {
 		s, err := lock.ParseScope(raw)
@@ -89,7 +91,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		scopes = append(scopes, s)
 	}
 	if len(scopes) == 0 {
-		scopes = a.knownScopes(snap)
+		scopes = a.knownScopes(snap, reports)
 	}
 	now := a.store.Now()
 	v := lock.Decide(snap.Holds, scopes, now)
@@ -99,7 +101,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
 	}
 	for _, s := range scopes {
-		for c, report := range snap.Health {
+		for c, report := range reports {
 			if s.Covers(lock.Scope(c)) {
 				resp.Health[c] = report
 			}
@@ -120,5 +122,24 @@ func (a *API) samples(w http.ResponseWriter, _ *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.store.RecentSamples())
+	var samples map[string]map[string]map[apiv1.Signal][]apiv1.Point
+	if a.cfg.View != nil {
+		samples = a.cfg.View.Samples()
+	}
+	writeJSON(w, http.StatusOK, apiv1.SamplesResponse{Revision: a.store.Revision(), Clusters: samples})
+}
+
+// GateView is what the API shows of the gate's reports; server/gate.View
+// provides it, fed by the store's watch.
+type GateView interface {
+	Reports() (health map[string]apiv1.ClusterHealth, leader string)
+	Samples() map[string]map[string]map[apiv1.Signal][]apiv1.Point
+}
+
+// reports are the gate's latest reports and leader; none without a view.
+func (a *API) reports() (map[string]apiv1.ClusterHealth, string) {
+	if a.cfg.View == nil {
+		return map[string]apiv1.ClusterHealth{}, ""
+	}
+	return a.cfg.View.Reports()
 }

@@ -31,6 +31,8 @@ type Options struct {
 	SweepEvery time.Duration
 	// Registerer receives the store's metrics; nil registers nothing.
 	Registerer prometheus.Registerer
+	// Parts are other caches fed by the store's watch (see Part).
+	Parts []Part
 }
 
 // Retention bounds the history by age and by count; zero means unbounded.
@@ -48,11 +50,6 @@ type queued struct {
 	createRev int64
 }
 
-type candidate struct {
-	createRev int64
-	name      string
-}
-
 // Store keeps holds in etcd and serves reads from a watch-fed cache.
 type Store struct {
 	cli       *clientv3.Client
@@ -62,15 +59,13 @@ type Store struct {
 	retention Retention
 	sweepFreq time.Duration
 
-	mu         sync.RWMutex
-	holds      map[string]Hold
-	health     map[string]apiv1.ClusterHealth
-	samples    map[string]map[string]map[apiv1.Signal][]apiv1.Point // cluster, host, signal
-	queue      map[string]queued
-	candidates map[string]candidate
-	rev        int64
-	changed    chan struct{}
-	subs       map[chan Change]struct{}
+	mu      sync.RWMutex
+	holds   map[string]Hold
+	queue   map[string]queued
+	extra   []Part
+	rev     int64
+	changed chan struct{}
+	subs    map[chan Change]struct{}
 
 	expired   chan string
 	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
@@ -97,7 +92,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		cli: cli, keys: NewKeys(opts.Prefix), log: opts.Logger, now: opts.Now,
 		retention: opts.Retention, sweepFreq: opts.SweepEvery,
 		changed: make(chan struct{}), subs: map[chan Change]struct{}{},
-		expired: make(chan string, 1024),
+		expired: make(chan string, 1024), extra: opts.Parts,
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -220,21 +215,16 @@ func (s *Store) Changed() <-chan struct{} {
 // Snapshot is a consistent view of the cache.
 type Snapshot struct {
 	Holds    []Hold
-	Health   map[string]apiv1.ClusterHealth
-	Leader   string
 	Revision int64
 }
 
-// Snapshot returns the cached holds (oldest first), health reports and leader.
+// Snapshot returns the cached holds, oldest first.
 func (s *Store) Snapshot() Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	snap := Snapshot{Health: make(map[string]apiv1.ClusterHealth, len(s.health)), Leader: s.leaderLocked(), Revision: s.rev}
+	snap := Snapshot{Holds: make([]Hold, 0, len(s.holds)), Revision: s.rev}
 	for _, h := range s.holds {
 		snap.Holds = append(snap.Holds, h)
-	}
-	for k, v := range s.health {
-		snap.Health[k] = v
 	}
 	sort.Slice(snap.Holds, func(i, j int) bool {
 		if !snap.Holds[i].CreatedAt.Equal(snap.Holds[j].CreatedAt) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
+	"github.com/scaplock/scaplock/server/gate"
 )
 
 // The leader is a real scaplockd process killed with SIGKILL mid-outage: it
@@ -37,8 +38,9 @@ func TestGateSurvivesLeaderKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer doomed.Process.Kill()
-	watcher := locktest.OpenStore(t, e.Client(t), lock.Options{})
-	eventually(t, "the subprocess leads", 20*time.Second, func() bool { return watcher.Snapshot().Leader == "doomed" })
+	view := gate.NewView(lock.NewKeys("/scaplock/"), nil)
+	locktest.OpenStore(t, e.Client(t), lock.Options{Parts: view.Parts()})
+	eventually(t, "the subprocess leads", 20*time.Second, func() bool { _, leader := view.Reports(); return leader == "doomed" })
 
 	b := startReplica(t, e, secretFile, clusters, "survivor", nil)
 	defer b.Stop()

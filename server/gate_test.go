@@ -223,7 +223,11 @@ func TestGateObserveModeWritesHistoryOnly(t *testing.T) {
 	if st.Gate.Mode != "observe" {
 		t.Fatalf("SCAPLOCK_GATE_MODE did not override the file: %q", st.Gate.Mode)
 	}
-	eventually(t, "the gate evaluates", 10*time.Second, func() bool { return len(r.Store().Snapshot().Health) == 1 })
+	eventually(t, "the gate evaluates", 10*time.Second, func() bool {
+		var st api.StatusResponse
+		getJSON(t, r.URL()+"/api/v1/status", &st)
+		return len(st.Health) == 1
+	})
 	apis.SetLatency(350 * time.Millisecond)
 	history := func(action lock.Action) int {
 		page, _ := r.Store().History(context.Background(), lock.HistoryQuery{Action: action})

@@ -21,7 +21,7 @@ type gateRunner struct {
 }
 
 // startGate runs the gate of hc, or of cfg's clusters file when hc is nil.
-func startGate(cfg Config, hc *health.Config, cli *clientv3.Client, store *lock.Store, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
+func startGate(cfg Config, hc *health.Config, cli *clientv3.Client, store *lock.Store, view *gate.View, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
 	if hc == nil {
 		loaded, err := health.LoadConfig(cfg.ClustersFile)
 		if err != nil {
@@ -34,7 +34,7 @@ func startGate(cfg Config, hc *health.Config, cli *clientv3.Client, store *lock.
 	if cfg.GateMode != "" {
 		hc.Mode = health.Mode(cfg.GateMode)
 	}
-	g, err := gate.New(*hc, store, cfg.ReplicaName, reg, log)
+	g, err := gate.New(*hc, store, view, cfg.ReplicaName, reg, log)
 	if err != nil {
 		return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
 	}

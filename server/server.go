@@ -20,6 +20,7 @@ import (
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/migrations"
 	"github.com/scaplock/scaplock/server/embedetcd"
+	"github.com/scaplock/scaplock/server/gate"
 	"github.com/scaplock/scaplock/web"
 )
 
@@ -66,8 +67,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	view := gate.NewView(keys, log)
 	s.store, err = lock.Open(ctx, s.cli, lock.Options{
-		Prefix: cfg.EtcdPrefix, Logger: log,
+		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
 		Registerer: reg,
 	})
@@ -76,7 +78,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	}
 	gateInfo := api.GateInfo{Mode: "off"}
 	if cfg.ClustersFile != "" || s.opts.gate != nil {
-		if s.gate, err = startGate(cfg, s.opts.gate, s.cli, s.store, reg, log); err != nil {
+		if s.gate, err = startGate(cfg, s.opts.gate, s.cli, s.store, view, reg, log); err != nil {
 			return nil, err
 		}
 		gateInfo = s.gate.info()
@@ -92,7 +94,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	handler := api.New(api.Config{
 		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
 		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
-		StatusURL: statusURL, Gate: gateInfo, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
+		StatusURL: statusURL, Gate: gateInfo, View: view, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
 	})
 	baseCtx, cancelRequests := context.WithCancel(context.Background())
 	s.http = &http.Server{

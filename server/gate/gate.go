@@ -36,6 +36,7 @@ func AutoHoldID(cluster string) string { return "auto-" + cluster }
 type Gate struct {
 	cfg     health.Config
 	store   *lock.Store
+	view    *View
 	log     *slog.Logger
 	name    string
 	metrics *health.Metrics
@@ -53,9 +54,11 @@ type Gate struct {
 }
 
 // New builds a gate for cfg; name identifies this replica.
-func New(cfg health.Config, store *lock.Store, name string, reg prometheus.Registerer, log *slog.Logger) (*Gate, error) {
+//
+// view must be fed by store's watch (lock.Options.Parts = view.Parts()).
+func New(cfg health.Config, store *lock.Store, view *View, name string, reg prometheus.Registerer, log *slog.Logger) (*Gate, error) {
 	g := &Gate{
-		cfg: cfg, store: store, log: log, name: name, metrics: health.NewMetrics(reg),
+		cfg: cfg, store: store, view: view, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
 		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{},
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -142,20 +145,20 @@ func (g *Gate) lead(ctx context.Context, cli *clientv3.Client) error {
 // of each cluster, and any auto hold, which keeps the cluster degraded
 // until this leader's own evaluations clear it.
 func (g *Gate) Adopt() {
-	snap := g.store.Snapshot()
-	recent := g.store.RecentSamples()
+	reports, _ := g.view.Reports()
+	recent := g.view.Samples()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	clear(g.published) // a new term writes its first report in full
 	for _, c := range g.cfg.Clusters {
-		st := health.State(snap.Health[c.Name])
+		st := health.State(reports[c.Name])
 		// The cached report is shared: build this leader's own hosts, with
 		// the recent samples every replica kept.
 		hosts := make([]health.HostState, len(st.Hosts))
 		for i, h := range st.Hosts {
 			hosts[i] = health.HostState{Host: h.Host, Signals: make(map[health.Signal]health.SignalState, len(h.Signals))}
 			for sig, ss := range h.Signals {
-				ss.Recent = recent.Clusters[c.Name][h.Host][sig]
+				ss.Recent = recent[c.Name][h.Host][sig]
 				hosts[i].Signals[sig] = ss
 			}
 		}

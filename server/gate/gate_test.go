@@ -27,7 +27,8 @@ func TestPublishWritesSamplesEveryRoundAndTheReportOnChange(t *testing.T) {
 	}
 	defer apiserver.Close()
 	cli := locktest.StartEtcd(t, "").Client(t)
-	store := locktest.OpenStore(t, cli, lock.Options{})
+	view := gate.NewView(lock.NewKeys("/scaplock/"), nil)
+	store := locktest.OpenStore(t, cli, lock.Options{Parts: view.Parts()})
 	hc := health.Config{Clusters: []health.Cluster{{
 		Name: "eqiad", TripAfter: 1,
 		APIServers: []health.APIServer{{URL: apiserver.URL, Name: "kubemaster1001:6443"}},
@@ -38,7 +39,7 @@ func TestPublishWritesSamplesEveryRoundAndTheReportOnChange(t *testing.T) {
 	if err := hc.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	g, err := gate.New(hc, store, "r1", prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
+	g, err := gate.New(hc, store, view, "r1", prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestPublishWritesSamplesEveryRoundAndTheReportOnChange(t *testing.T) {
 	if err := store.WaitRevision(ctx, resp.Header.Revision); err != nil {
 		t.Fatal(err)
 	}
-	got := store.RecentSamples().Clusters["eqiad"]["kubemaster1001:6443"][apiv1.SignalLatency]
+	got := view.Samples()["eqiad"]["kubemaster1001:6443"][apiv1.SignalLatency]
 	if want := 3 + gate.HeartbeatEvery - 1 + 1; len(got) != want {
 		t.Errorf("cache has %d latency samples, want %d", len(got), want)
 	}

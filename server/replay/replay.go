@@ -217,12 +217,13 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		return Result{}, err
 	}
 	scenarioNow := func() time.Time { return s.Start().Add(clock.Now()) }
-	store, err := lock.Open(ctx, cfg.Etcd, lock.Options{Prefix: cfg.Prefix, Logger: cfg.Logger, Now: scenarioNow})
+	view := gate.NewView(lock.NewKeys(cfg.Prefix), cfg.Logger)
+	store, err := lock.Open(ctx, cfg.Etcd, lock.Options{Prefix: cfg.Prefix, Logger: cfg.Logger, Now: scenarioNow, Parts: view.Parts()})
 	if err != nil {
 		return Result{}, fmt.Errorf("replay: %w", err)
 	}
 	defer store.Close()
-	g, err := gate.New(hc, store, "replay", prometheus.NewRegistry(), cfg.Logger)
+	g, err := gate.New(hc, store, view, "replay", prometheus.NewRegistry(), cfg.Logger)
 	if err != nil {
 		return Result{}, err
 	}

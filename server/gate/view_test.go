@@ -1,4 +1,4 @@
-package lock_test
+package gate_test
 
 import (
 	"context"
@@ -9,13 +9,16 @@ import (
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
+	"github.com/scaplock/scaplock/server/gate"
 )
 
-// Samples published each interval reach subscribers as typed "samples"
-// changes, and the cache keeps the newest MaxRecentSamples per signal.
-func TestCacheKeepsRecentSamples(t *testing.T) {
+// Samples published each interval reach the store's subscribers as typed
+// "samples" changes, and every replica's view keeps the newest
+// MaxRecentSamples per signal.
+func TestViewKeepsRecentSamples(t *testing.T) {
 	cli := locktest.StartEtcd(t, "").Client(t)
-	store := locktest.OpenStore(t, cli, lock.Options{})
+	view := gate.NewView(lock.NewKeys("/scaplock/"), nil)
+	store := locktest.OpenStore(t, cli, lock.Options{Parts: view.Parts()})
 	changes, cancel := store.Subscribe()
 	defer cancel()
 	ctx := context.Background()
@@ -35,7 +38,7 @@ func TestCacheKeepsRecentSamples(t *testing.T) {
 	if err := store.WaitRevision(ctx, rev); err != nil {
 		t.Fatal(err)
 	}
-	pts := store.RecentSamples().Clusters["eqiad"]["kubemaster1001:6443"][apiv1.SignalCPU]
+	pts := view.Samples()["eqiad"]["kubemaster1001:6443"][apiv1.SignalCPU]
 	if len(pts) != apiv1.MaxRecentSamples {
 		t.Fatalf("cache keeps %d samples, want %d", len(pts), apiv1.MaxRecentSamples)
 	}
