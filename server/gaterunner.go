@@ -48,7 +48,15 @@ func startGate(cfg Config, hc *health.Config, cli *clientv3.Client, store *lock.
 	return r, nil
 }
 
-func (r *gateRunner) info() api.GateInfo { return r.gate.Info() }
+// info is what the API shows of the gate: its mode and clusters.
+func (r *gateRunner) info() api.GateInfo {
+	cfg := r.gate.Config()
+	info := api.GateInfo{Mode: string(cfg.Mode)}
+	for _, c := range cfg.Clusters {
+		info.Clusters = append(info.Clusters, c.Name)
+	}
+	return info
+}
 
 func (r *gateRunner) stop() {
 	r.cancel()

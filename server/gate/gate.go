@@ -18,7 +18,6 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/client/v3/concurrency"
 
-	"github.com/scaplock/scaplock/api"
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
@@ -80,14 +79,8 @@ func New(cfg health.Config, store *lock.Store, view *View, name string, reg prom
 	return g, nil
 }
 
-// Info is what the API shows of the gate: its mode and clusters.
-func (g *Gate) Info() api.GateInfo {
-	info := api.GateInfo{Mode: string(g.cfg.Mode)}
-	for _, c := range g.cfg.Clusters {
-		info.Clusters = append(info.Clusters, c.Name)
-	}
-	return info
-}
+// Config is the configuration the gate runs with, defaults applied.
+func (g *Gate) Config() health.Config { return g.cfg }
 
 // Run campaigns for leadership and, while leading, evaluates every cluster
 // each interval. It returns when ctx is cancelled; a lost session (etcd
