@@ -17,10 +17,12 @@ import (
 )
 
 // Exit codes shared by every subcommand (run passes its command's through).
+// The table is in doc.go, usage and the README; exitFor is the one mapping.
 const (
 	exitOK      = 0
-	exitRefused = 1 // the service said no: a hold, a conflict, any 4xx answer
-	exitUnsure  = 2 // unreachable, 5xx, unexpected answer; also usage errors
+	exitRefused = 1 // the service said no: a hold refuses (423) or a conflict (409)
+	exitUnsure  = 2 // could not decide: unreachable, timeout, 5xx, 408/429, unexpected answer
+	exitMisuse  = 3 // the caller's mistake: bad flags, unknown scope, 400, 401, 403, 404, 413, 422
 )
 
 const (
@@ -89,11 +91,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		return exitUnsure
+		return exitMisuse
 	}
 	if fs.NArg() == 0 {
 		c.usage(stderr)
-		return exitUnsure
+		return exitMisuse
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
 	if name == "help" {
@@ -103,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if !ok {
 		fmt.Fprintf(stderr, "scaplock: unknown command %q\n\n", name)
 		c.usage(stderr)
-		return exitUnsure
+		return exitMisuse
 	}
 	return cmd.run(ctx, c, rest)
 }
@@ -149,8 +151,14 @@ global flags (before or after the command):
   --token TOKEN  bearer token (env SCAPLOCK_TOKEN)
   --timeout D    how long to wait for each answer (default 2s)
 
-exit codes: 0 done/allowed, 1 refused or rejected (4xx), 2 could not decide
-(unreachable, 5xx, unexpected answer) or usage error.
+exit codes:
+  0  done; preflight: deploys allowed
+  1  refused: a hold refuses the deploy (423) or a conflict (409)
+  2  could not decide: unreachable, no answer within --timeout, 503/5xx,
+     an unexpected answer; preflight --fail-open turns only this into 0
+  3  misuse: bad flags, unknown scope or bad input (400), no or bad token
+     (401), role missing (403), no such hold or wrong URL (404), 413, 422
+run passes its command's exit status through once the command has started.
 "scaplock help <command>" shows a command's flags.
 `)
 }
@@ -163,7 +171,7 @@ func (c *cli) help(args []string) int {
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(c.stderr, "scaplock: unknown command %q\n", args[0])
-		return exitUnsure
+		return exitMisuse
 	}
 	// A command's -h prints its usage on stderr; help sends it to stdout.
 	h := *c
@@ -197,7 +205,7 @@ func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, cod
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, true, exitOK
 			}
-			return nil, true, exitUnsure
+			return nil, true, exitMisuse
 		}
 		rest := fs.Args()
 		consumed := len(args) - len(rest)
@@ -216,7 +224,7 @@ func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, cod
 func usageError(fs *flag.FlagSet, format string, args ...any) int {
 	fmt.Fprintf(fs.Output(), "scaplock %s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
 	fmt.Fprintf(fs.Output(), "run \"scaplock help %s\" for usage\n", fs.Name())
-	return exitUnsure
+	return exitMisuse
 }
 
 // stringList is a repeatable flag.

@@ -75,9 +75,9 @@ func TestHistoryShowsTheEvents(t *testing.T) {
 		t.Errorf("table:\n%s", r.stdout)
 	}
 
-	// A filter the service rejects: exit 1 with the field.
+	// A filter the service rejects (400): exit 3 with the field.
 	r = scaplock(ctx, reader, "history", "--kind", "nope")
-	wantCode(t, r, exitRefused)
+	wantCode(t, r, exitMisuse)
 	if !strings.Contains(r.stderr, "scaplock: kind:") {
 		t.Errorf("stderr %q", r.stderr)
 	}
