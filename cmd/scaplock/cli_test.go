@@ -37,7 +37,7 @@ func TestUsage(t *testing.T) {
 		{"run without scope", []string{"run", "--", "true"}, exitMisuse, "", "--scope is required"},
 		{"history bad since", []string{"history", "--since", "yesterday"}, exitMisuse, "", `--since: "yesterday" is neither`},
 		{"history bad limit", []string{"history", "--limit", "0"}, exitMisuse, "", "--limit must be positive"},
-		{"bad url", []string{"--url", "localhost:8080", "status"}, exitMisuse, "", "--url must be an http(s)://host[:port] URL"},
+		{"bad url", []string{"--url", "localhost:8080", "status"}, exitMisuse, "", `--url "localhost:8080" must be an http(s)://host[:port] URL`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

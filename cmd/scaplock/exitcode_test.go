@@ -48,13 +48,16 @@ func TestExitCodeTable(t *testing.T) {
 		{"bad flag", deployer, []string{"preflight", "--scopes", "ec-eqiad"}, exitMisuse, "flag provided but not defined"},
 		{"bad --url", with(deployer, "SCAPLOCK_URL", "localhost:8080"), []string{"preflight", "--scope", "ec-eqiad"}, exitMisuse, "--url"},
 		{"malformed scope (400)", deployer, []string{"preflight", "--scope", "EQIAD!"}, exitMisuse, "scope"},
+		{"unknown scope (400)", deployer, []string{"preflight", "--scope", "eqaid"}, exitMisuse, `unknown scope "eqaid" (known: global, `},
 		{"no token (401)", nil, []string{"preflight", "--scope", "ec-eqiad"}, exitMisuse, "unauthorized"},
 		{"bad token (401)", map[string]string{"SCAPLOCK_TOKEN": "garbage"}, []string{"preflight", "--scope", "ec-eqiad"}, exitMisuse, "unauthorized"},
 		{"wrong URL (404)", with(deployer, "SCAPLOCK_URL", srv.URL()+"/not-scaplock"), []string{"preflight", "--scope", "ec-eqiad"}, exitMisuse, "not found"},
 		{"run: refused (423)", deployer, []string{"run", "--scope", "ec-codfw", "--", "true"}, exitRefused, "locked by ec-sre"},
 		{"run: unreachable", with(deployer, "SCAPLOCK_URL", closedURL(t)), []string{"run", "--scope", "ec-eqiad", "--", "true"}, exitUnsure, "connection refused"},
 		{"run: role missing (403)", sre, []string{"run", "--scope", "ec-eqiad", "--", "true"}, exitMisuse, "lacks role deployer"},
+		{"run: unknown scope (400)", deployer, []string{"run", "--scope", "eqaid", "--", "true"}, exitMisuse, `unknown scope "eqaid"`},
 		{"lock: role missing (403)", deployer, []string{"lock", "--scope", "ec-eqiad", "--reason", "x"}, exitMisuse, "lacks role sre"},
+		{"lock: unknown scope (400)", sre, []string{"lock", "--scope", "eqaid", "--reason", "x"}, exitMisuse, `unknown scope "eqaid"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 
 func TestHistoryShowsTheEvents(t *testing.T) {
 	ctx := context.Background()
-	scope, actor := unique("hi"), unique("hi-sre")
+	scope, actor := uniqueScope(t), unique("hi-sre")
 	sre := as(t, actor, "sre")
 	r := scaplock(ctx, sre, "lock", "--scope", scope, "--reason", "history one")
 	wantCode(t, r, exitOK)
