@@ -39,7 +39,7 @@ type cli struct {
 	now    func() time.Time
 
 	url     string
-	token   string
+	creds   *credentials
 	timeout time.Duration
 
 	http *http.Client
@@ -115,11 +115,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func (c *cli) globalFlags(fs *flag.FlagSet) {
 	if c.url == "" {
 		c.url = cmp(c.getenv("SCAPLOCK_URL"), defaultURL)
-		c.token = c.getenv("SCAPLOCK_TOKEN")
+		c.creds = &credentials{envToken: c.getenv("SCAPLOCK_TOKEN"), envFile: c.getenv("SCAPLOCK_TOKEN_FILE")}
 		c.timeout = defaultTimeout
 	}
 	fs.StringVar(&c.url, "url", c.url, "scaplockd base URL (env SCAPLOCK_URL)")
-	fs.StringVar(&c.token, "token", c.token, "bearer token (env SCAPLOCK_TOKEN); see scaplock token")
+	// The token's default is never printed: it would land in deploy logs.
+	fs.Var(&c.creds.flag, "token", "bearer token (env SCAPLOCK_TOKEN; prefer --token-file, which keeps it out of ps)")
+	fs.Var(&c.creds.file, "token-file", "file holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)")
 	fs.DurationVar(&c.timeout, "timeout", c.timeout, "how long to wait for each answer from the service")
 }
 
@@ -131,7 +133,7 @@ func cmp(s, fallback string) string {
 }
 
 func (c *cli) usage(w io.Writer) {
-	fmt.Fprint(w, `usage: scaplock [--url URL] [--token TOKEN] [--timeout D] <command> [flags]
+	fmt.Fprint(w, `usage: scaplock [--url URL] [--token-file F] [--timeout D] <command> [flags]
 
 commands:
 `)
@@ -147,9 +149,10 @@ commands:
 	tw.Flush()
 	fmt.Fprint(w, `
 global flags (before or after the command):
-  --url URL      scaplockd base URL (env SCAPLOCK_URL, default `+defaultURL+`)
-  --token TOKEN  bearer token (env SCAPLOCK_TOKEN)
-  --timeout D    how long to wait for each answer (default 2s)
+  --url URL       scaplockd base URL (env SCAPLOCK_URL, default `+defaultURL+`)
+  --token-file F  file holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)
+  --token TOKEN   bearer token (env SCAPLOCK_TOKEN); visible in ps, prefer --token-file
+  --timeout D     how long to wait for each answer (default 2s)
 
 exit codes:
   0  done; preflight: deploys allowed

@@ -104,7 +104,9 @@ func (c *cli) send(ctx context.Context, r request) (answer, error) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	c.authorize(req)
+	if err := c.authorize(req); err != nil {
+		return answer{}, err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return answer{}, &transportError{url: u, err: unwrapURLError(err)}
@@ -154,10 +156,17 @@ func (c *cli) endpoint(path string, q url.Values) (string, error) {
 	return base.String(), nil
 }
 
-func (c *cli) authorize(req *http.Request) {
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(c.token))
+// authorize adds the bearer token, if any; an unreadable --token-file is
+// a *misuseError.
+func (c *cli) authorize(req *http.Request) error {
+	tok, err := c.creds.bearer(func(w string) { fmt.Fprintln(c.stderr, w) })
+	if err != nil {
+		return err
 	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return nil
 }
 
 func unwrapURLError(err error) error {
