@@ -120,8 +120,8 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 	}
 	fs.StringVar(&c.url, "url", c.url, "scaplockd base URL (env SCAPLOCK_URL)")
 	// The token's default is never printed: it would land in deploy logs.
-	fs.Var(&c.creds.flag, "token", "bearer token (env SCAPLOCK_TOKEN; prefer --token-file, which keeps it out of ps)")
-	fs.Var(&c.creds.file, "token-file", "file holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)")
+	fs.Var(&c.creds.flag, "token", "bearer `token` (env SCAPLOCK_TOKEN; prefer --token-file, which keeps it out of ps)")
+	fs.Var(&c.creds.file, "token-file", "`file` holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)")
 	fs.DurationVar(&c.timeout, "timeout", c.timeout, "how long to wait for each answer from the service")
 }
 
