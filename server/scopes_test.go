@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/lock"
 )
 
@@ -48,11 +49,11 @@ func TestUnknownScopesAreRejected(t *testing.T) {
 	})
 	srv := start(t, cfg)
 	defer srv.Stop()
-	secret, err := api.ReadSecret(srv.SecretFile)
+	secret, err := token.ReadSecret(srv.SecretFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := api.SignHS256(secret, "alice", []string{api.RoleSRE, api.RoleDeployer}, 3600e9, srv.Store().Now())
+	tok, _ := token.SignHS256(secret, "alice", []string{api.RoleSRE, api.RoleDeployer}, 3600e9, srv.Store().Now())
 	const want = `unknown scope "eqaid" (known: global, codfw, eqiad)`
 
 	cases := []struct {
@@ -93,8 +94,8 @@ func TestHoldOnDroppedScopeStillCounts(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SCOPES": "eqiad,codfw"})
 	srv := start(t, cfg)
-	secret, _ := api.ReadSecret(srv.SecretFile)
-	tok, _ := api.SignHS256(secret, "alice", []string{api.RoleSRE}, 3600e9, srv.Store().Now())
+	secret, _ := token.ReadSecret(srv.SecretFile)
+	tok, _ := token.SignHS256(secret, "alice", []string{api.RoleSRE}, 3600e9, srv.Store().Now())
 	code, _, raw := do(t, http.MethodPost, srv.URL()+"/api/v1/holds", tok, api.HoldBody{Scope: "codfw", Reason: "before the rename"})
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, raw)

@@ -12,7 +12,7 @@ import (
 // help texts, usage errors, error answers and --json output.
 func TestTokenNeverPrinted(t *testing.T) {
 	ctx := context.Background()
-	tok := token(t, "tk-sre", "sre", "deployer")
+	tok := mint(t, "tk-sre", "sre", "deployer")
 	env := map[string]string{"SCAPLOCK_TOKEN": tok}
 	r := scaplock(ctx, env, "lock", "--scope", "tk-eqiad", "--reason", "token hygiene")
 	wantCode(t, r, exitOK)
@@ -51,11 +51,11 @@ func TestTokenFile(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	good := filepath.Join(dir, "token")
-	if err := os.WriteFile(good, []byte(token(t, "tk-file", "deployer")+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte(mint(t, "tk-file", "deployer")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	wide := filepath.Join(dir, "wide")
-	if err := os.WriteFile(wide, []byte(token(t, "tk-file", "deployer")), 0o644); err != nil {
+	if err := os.WriteFile(wide, []byte(mint(t, "tk-file", "deployer")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(wide, 0o644) // umask may have narrowed it
