@@ -59,15 +59,16 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"status":    {cmdStatus, "show holds, overrides, gate and health, and whether deploys are allowed"},
-		"history":   {cmdHistory, "list past changes, newest first"},
-		"lock":      {cmdLock, "put a manual hold on a scope (SRE); prints its id"},
-		"unlock":    {cmdUnlock, "release a manual hold (SRE)"},
-		"amend":     {cmdAmend, "change a manual hold's reason or expiry (SRE)"},
-		"override":  {cmdOverride, "let deploys past the automatic gate for a while, or cancel that (SRE)"},
-		"preflight": {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell"},
-		"run":       {cmdRun, "hold the exclusive deploy lock on a scope while a command runs (deployer)"},
-		"token":     {cmdToken, "mint an HS256 token from the service's secret file"},
+		"status":      {cmdStatus, "show holds, overrides, gate and health, and whether deploys are allowed"},
+		"history":     {cmdHistory, "list past changes, newest first"},
+		"lock":        {cmdLock, "put a manual hold on a scope (SRE); prints its id"},
+		"unlock":      {cmdUnlock, "release a manual hold (SRE)"},
+		"amend":       {cmdAmend, "change a manual hold's reason or expiry (SRE)"},
+		"override":    {cmdOverride, "let deploys past the automatic gate for a while, or cancel that (SRE)"},
+		"preflight":   {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell"},
+		"run":         {cmdRun, "hold the exclusive deploy lock on a scope while a command runs (deployer)"},
+		"token":       {cmdToken, "mint an HS256 token from the service's secret file"},
+		"scap-bridge": {cmdBridge, "hold scap's own lock file while scaplock refuses, so unmodified scap obeys (deploy hosts)"},
 	}
 }
 
