@@ -14,9 +14,10 @@ It acts from what scap does (scap/lock.py), nothing more:
   unlock-all  scap lock --unlock-all: if the file is {} there is "no global
               lock"; else write the signal file {"releaser","reason"}, wait
               up to 5 s for the acknowledgement file, remove the signal file.
-  probe       for the benchmark: read "refused" or "free" lines on stdin and
-              answer with the wall-clock time (ns) a new shared-lock attempt
-              was first refused by scaplock / first succeeded.
+  probe       for the benchmark: read "refused LOCKER" or "free" lines on
+              stdin and answer with the wall-clock time (ns) a new shared-lock
+              attempt was first refused with LOCKER in the file / first
+              succeeded.
 
 Usage: fake_scap.py sync --lock-file F [--timeout 600] [--hold SECONDS]
        fake_scap.py lock --lock-file F --reason R [--user U] [--signal-file F --ack-file F]
@@ -146,7 +147,7 @@ def unlock_all(args):
 def probe(args):
     fd = os.open(args.lock_file, os.O_RDONLY)
     for line in sys.stdin:
-        want = line.strip()
+        want, _, locker = line.strip().partition(" ")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             got = try_lock(fd, fcntl.LOCK_SH)
@@ -158,7 +159,7 @@ def probe(args):
                     break
             elif want == "refused":
                 info = read_lock(args.lock_file)
-                if info.get("locker") == "scaplock":
+                if info.get("locker") == locker:
                     say("%d %s" % (at, info.get("reason", "")))
                     break
             time.sleep(0.001)
