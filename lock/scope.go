@@ -33,22 +33,19 @@ type KnownScopes struct {
 	list []Scope // global first, then sorted
 }
 
-// NewKnownScopes is global plus scopes; each must be a valid scope.
+// NewKnownScopes is global plus scopes, in the order given (messages list
+// them so); each must be a valid scope, repeats are dropped.
 func NewKnownScopes(scopes ...Scope) (KnownScopes, error) {
-	k := KnownScopes{set: map[Scope]bool{Global: true}}
+	k := KnownScopes{set: map[Scope]bool{Global: true}, list: []Scope{Global}}
 	for _, s := range scopes {
 		if _, err := ParseScope(string(s)); err != nil {
 			return KnownScopes{}, err
 		}
-		k.set[s] = true
-	}
-	for s := range k.set {
-		if s != Global {
+		if !k.set[s] {
+			k.set[s] = true
 			k.list = append(k.list, s)
 		}
 	}
-	slices.Sort(k.list)
-	k.list = append([]Scope{Global}, k.list...)
 	return k, nil
 }
 

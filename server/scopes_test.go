@@ -54,7 +54,7 @@ func TestUnknownScopesAreRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, _ := token.SignHS256(secret, "alice", []string{api.RoleSRE, api.RoleDeployer}, 3600e9, srv.Store().Now())
-	const want = `unknown scope "eqaid" (known: global, codfw, eqiad)`
+	const want = `unknown scope "eqaid" (known: global, eqiad, codfw)`
 
 	cases := []struct {
 		name, method, path string
