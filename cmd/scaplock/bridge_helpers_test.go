@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
 )

@@ -130,4 +130,3 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
-

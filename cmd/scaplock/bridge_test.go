@@ -20,8 +20,16 @@ const (
 func TestBridgeHoldsScapsLockWhileRefused(t *testing.T) {
 	s := startBridgeServer(t)
 	p := newScapPaths(t)
+	// A bridge that died left its JSON (its record lock died with it).
+	stale := `{"locker":"scaplock","pid":999999,"timestamp_utc":"2026-01-01T00:00:00Z","reason":"stale"}`
+	if err := os.WriteFile(p.lock, []byte(stale), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	b := startBridge(t, s.URL(), s.reader, p) // default scope: global
 	b.waitState(t, stateIdle, bridgeReacts)
+	if raw, _ := os.ReadFile(p.lock); string(raw) != "{}" {
+		t.Errorf("a stale scaplock entry must be reset at start, got %q", raw)
+	}
 
 	if code, out := scap(t, p, "sync", "--timeout", "5"); code != 0 || !strings.Contains(out, "acquired the global lock") {
 		t.Fatalf("allowed: a sync must acquire at once: exit %d %s", code, out)

@@ -65,7 +65,7 @@ func init() {
 		"unlock":      {cmdUnlock, "release a manual hold (SRE)"},
 		"amend":       {cmdAmend, "change a manual hold's reason or expiry (SRE)"},
 		"override":    {cmdOverride, "let deploys past the automatic gate for a while, or cancel that (SRE)"},
-		"preflight":   {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell"},
+		"preflight":   {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell, 3 on a mistake"},
 		"run":         {cmdRun, "hold the exclusive deploy lock on a scope while a command runs (deployer)"},
 		"token":       {cmdToken, "mint an HS256 token from the service's secret file"},
 		"scap-bridge": {cmdBridge, "hold scap's own lock file while scaplock refuses, so unmodified scap obeys (deploy hosts)"},

@@ -18,7 +18,7 @@ func TestUsage(t *testing.T) {
 	}{
 		{"no command", nil, exitMisuse, "", "usage: scaplock"},
 		{"unknown command", []string{"deploy"}, exitMisuse, "", `unknown command "deploy"`},
-		{"help", []string{"help"}, exitOK, "preflight  exit 0 if deploys are allowed", ""},
+		{"help", []string{"help"}, exitOK, "preflight    exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell, 3 on a mistake", ""},
 		{"help run", []string{"help", "run"}, exitOK, "There is no --fail-open: run takes a lock", ""},
 		{"help unknown", []string{"help", "nope"}, exitMisuse, "", `unknown command "nope"`},
 		{"-h", []string{"-h"}, exitOK, "", "usage: scaplock"},
