@@ -30,7 +30,7 @@ type lockFile struct {
 }
 
 func openLockFile(path string) (*lockFile, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o664) // deployers (the group) take it with scap lock --all
 	if err != nil {
 		return nil, fmt.Errorf("lock file: %w", err)
 	}

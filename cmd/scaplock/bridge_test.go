@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -275,4 +279,27 @@ func TestBridgeMisuse(t *testing.T) {
 	}
 	r := scaplock(ctx, map[string]string{"SCAPLOCK_TOKEN": "garbage"}, "scap-bridge", "--lock-file", p.lock)
 	wantCode(t, r, exitMisuse)
+}
+
+// Without the event stream (a proxy that does not pass it) the bridge
+// still follows the service, by polling.
+func TestBridgePollsWithoutTheEventStream(t *testing.T) {
+	s := startBridgeServer(t)
+	target, _ := url.Parse(s.URL())
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/events" {
+			http.Error(w, "no streams here", http.StatusBadGateway)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	p := newScapPaths(t)
+	b := startBridge(t, front.URL, s.reader, p) // --poll-interval 1s
+	b.waitState(t, stateIdle, bridgeReacts)
+	h := s.lock(t, "global", "T8: seen by polling")
+	b.waitState(t, stateHolding, bridgeReacts)
+	s.unlock(t, h.ID)
+	b.waitState(t, stateIdle, bridgeReacts)
 }
