@@ -196,7 +196,10 @@ func (b *bridge) loop(ctx context.Context) {
 	}()
 	defer func() { cancel(); <-watching; <-asking }()
 
-	changed <- struct{}{}
+	select {
+	case changed <- struct{}{}: // ask at once
+	default: // the stream's hello already did
+	}
 	tick := time.NewTicker(b.cfg.retry)
 	defer tick.Stop()
 	for {

@@ -92,3 +92,31 @@ func TestTokenFile(t *testing.T) {
 		})
 	}
 }
+
+// A long-running command (scap-bridge) picks up a rotated token file.
+func TestTokenFileRotation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(path, []byte("first\n"), 0o600)
+	cr := &credentials{envFile: path}
+	var warnings []string
+	warn := func(w string) { warnings = append(warnings, w) }
+	if tok, err := cr.bearer(warn); err != nil || tok != "first" {
+		t.Fatalf("first read: %q %v", tok, err)
+	}
+	os.WriteFile(path, []byte("second-and-longer\n"), 0o600)
+	if tok, err := cr.bearer(warn); err != nil || tok != "second-and-longer" {
+		t.Fatalf("after rotation: %q %v", tok, err)
+	}
+	os.Chmod(path, 0o640)
+	os.WriteFile(path, []byte("third\n"), 0o640)
+	cr.bearer(warn)
+	cr.bearer(warn)
+	os.WriteFile(path, []byte("fourth-token\n"), 0o640)
+	if tok, _ := cr.bearer(warn); tok != "fourth-token" || len(warnings) != 1 {
+		t.Errorf("token %q, warnings %q: want the new token and one warning", tok, warnings)
+	}
+	os.Remove(path)
+	if _, err := cr.bearer(warn); exitCode(err) != exitMisuse {
+		t.Errorf("a vanished token file: %v, want misuse", err)
+	}
+}
