@@ -14,8 +14,9 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
+# The lab knows eqiad and codfw besides global (SCAPLOCK_SCOPES overrides).
 run: build
-	./$(BIN)/scaplockd
+	SCAPLOCK_SCOPES=$${SCAPLOCK_SCOPES-eqiad,codfw} ./$(BIN)/scaplockd
 
 demo: build
 	./$(BIN)/scaplockd --demo

@@ -16,9 +16,13 @@ type (
 	PreflightResponse = apiv1.PreflightResponse
 )
 
-// knownScopes are global, the gate's clusters and every scope a hold names.
+// knownScopes are global, the configured scopes, the gate's clusters and
+// every scope a hold names (a hold on a scope no longer configured still counts).
 func (a *API) knownScopes(snap lock.Snapshot, reports map[string]apiv1.ClusterHealth) []lock.Scope {
 	seen := map[lock.Scope]bool{lock.Global: true}
+	for _, s := range a.store.Scopes().List() {
+		seen[s] = true
+	}
 	for _, c := range a.cfg.Gate.Clusters {
 		seen[lock.Scope(c)] = true
 	}
@@ -83,7 +87,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	reports, _ := a.reports()
 	var scopes []lock.Scope
 	for _, raw := range r.URL.Query()["scope"] {
-		s, err := lock.ParseScope(raw)
+		s, err := a.store.Scopes().Parse(raw)
 		if err != nil {
 			a.fail(w, err)
 			return

@@ -36,7 +36,7 @@ const queueLeaseTTL = 10 // seconds; a waiter that dies leaves the queue this fa
 // write are one transaction. With Wait, the request waits its turn behind
 // earlier waiters; cancelling ctx gives up the place in the queue.
 func (s *Store) AcquireDeploy(ctx context.Context, req DeployRequest) (Hold, error) {
-	if _, err := ParseScope(string(req.Scope)); err != nil {
+	if _, err := s.scopes.Parse(string(req.Scope)); err != nil {
 		return Hold{}, err
 	}
 	if err := ValidateReason(req.Reason); err != nil {

@@ -33,6 +33,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Parts are other caches fed by the store's watch (see Part).
 	Parts []Part
+	// Scopes are the scopes new holds, deploys and preflight may name;
+	// the zero value accepts every well-formed scope. Holds already stored
+	// on a scope no longer known stay visible and still count.
+	Scopes KnownScopes
 }
 
 // Retention bounds the history by age and by count; zero means unbounded.
@@ -58,6 +62,7 @@ type Store struct {
 	now       func() time.Time
 	retention Retention
 	sweepFreq time.Duration
+	scopes    KnownScopes
 
 	mu      sync.RWMutex
 	holds   map[string]Hold
@@ -90,7 +95,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	}
 	s := &Store{
 		cli: cli, keys: NewKeys(opts.Prefix), log: opts.Logger, now: opts.Now,
-		retention: opts.Retention, sweepFreq: opts.SweepEvery,
+		retention: opts.Retention, sweepFreq: opts.SweepEvery, scopes: opts.Scopes,
 		changed: make(chan struct{}), subs: map[chan Change]struct{}{},
 		expired: make(chan string, 1024), extra: opts.Parts,
 	}
@@ -253,6 +258,9 @@ func (s *Store) Verdict(scopes []Scope) Verdict {
 	v.Revision = snap.Revision
 	return v
 }
+
+// Scopes are the scopes the store accepts (Options.Scopes).
+func (s *Store) Scopes() KnownScopes { return s.scopes }
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }

@@ -52,6 +52,9 @@ func (s *Store) Create(ctx context.Context, req HoldRequest) (Hold, error) {
 	if err := req.validate(); err != nil {
 		return Hold{}, err
 	}
+	if err := s.scopes.Check(req.Scope); err != nil {
+		return Hold{}, err
+	}
 	now := s.now().UTC()
 	h := Hold{
 		ID: req.ID, Scope: req.Scope, Kind: req.Kind, Owner: req.Owner, Reason: req.Reason,

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/sethvargo/go-envconfig"
+
+	"github.com/scaplock/scaplock/lock"
 )
 
 // Config is scaplockd's configuration, read from SCAPLOCK_* variables.
@@ -29,6 +31,9 @@ type Config struct {
 	AnonymousRead    bool     `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
 	// ClustersFile lists the clusters the gate watches; empty: no gate.
 	ClustersFile string `env:"SCAPLOCK_CLUSTERS_FILE"`
+	// Scopes are the scopes besides global and the clusters file's clusters
+	// that holds, deploys and preflight may name (clusters without a gate).
+	Scopes []string `env:"SCAPLOCK_SCOPES"`
 	// GateMode overrides the clusters file's mode (enforce | observe).
 	GateMode            string        `env:"SCAPLOCK_GATE_MODE"`
 	MaxHoldDuration     time.Duration `env:"SCAPLOCK_MAX_HOLD_DURATION, default=168h"`
@@ -115,6 +120,11 @@ func (c Config) validate() error {
 	}
 	if !strings.HasPrefix(c.EtcdPrefix, "/") || !strings.HasSuffix(c.EtcdPrefix, "/") {
 		return fmt.Errorf("SCAPLOCK_ETCD_PREFIX: %q must start and end with /", c.EtcdPrefix)
+	}
+	for _, sc := range c.Scopes {
+		if _, err := lock.ParseScope(strings.TrimSpace(sc)); err != nil {
+			return fmt.Errorf("SCAPLOCK_SCOPES: %q: %v", sc, err)
+		}
 	}
 	switch c.GateMode {
 	case "", "enforce", "observe":

@@ -120,7 +120,7 @@ func TestExternalEtcdOverMutualTLS(t *testing.T) {
 	os.WriteFile(secretFile, []byte(strings.Repeat("k", 40)), 0o600)
 	env := map[string]string{
 		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_ETCD_ENDPOINTS": endpoint,
-		"SCAPLOCK_ETCD_CA_FILE": c.ca, "SCAPLOCK_JWT_SECRET_FILE": secretFile,
+		"SCAPLOCK_ETCD_CA_FILE": c.ca, "SCAPLOCK_JWT_SECRET_FILE": secretFile, "SCAPLOCK_SCOPES": "eqiad",
 	}
 	ctx := context.Background()
 

@@ -63,6 +63,7 @@ func startReplica(t *testing.T, e *locktest.Etcd, secretFile, clusters, name str
 	env := map[string]string{
 		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_ETCD_ENDPOINTS": e.Endpoint,
 		"SCAPLOCK_JWT_SECRET_FILE": secretFile, "SCAPLOCK_CLUSTERS_FILE": clusters, "SCAPLOCK_REPLICA_NAME": name,
+		"SCAPLOCK_SCOPES": "codfw", // a cluster without a gate
 	}
 	for k, v := range extra {
 		env[k] = v

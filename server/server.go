@@ -17,6 +17,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/migrations"
 	"github.com/scaplock/scaplock/server/embedetcd"
@@ -65,20 +66,33 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	if _, err := migrations.Run(mctx, s.cli, keys, migrations.All, log); err != nil {
 		return nil, err
 	}
+	// The clusters are known scopes: read them before the store opens.
+	gateCfg := s.opts.gate
+	if gateCfg == nil && cfg.ClustersFile != "" {
+		loaded, err := health.LoadConfig(cfg.ClustersFile)
+		if err != nil {
+			return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+		}
+		gateCfg = &loaded
+	}
+	scopes, err := knownScopes(cfg, gateCfg)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	view := gate.NewView(keys, log)
 	s.store, err = lock.Open(ctx, s.cli, lock.Options{
 		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
-		Registerer: reg,
+		Registerer: reg, Scopes: scopes,
 	})
 	if err != nil {
 		return nil, err
 	}
 	gateInfo := api.GateInfo{Mode: "off"}
 	if cfg.ClustersFile != "" || s.opts.gate != nil {
-		if s.gate, err = startGate(cfg, s.opts.gate, s.cli, s.store, view, reg, log); err != nil {
+		if s.gate, err = startGate(cfg, gateCfg, s.cli, s.store, view, reg, log); err != nil {
 			return nil, err
 		}
 		gateInfo = s.gate.info()

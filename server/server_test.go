@@ -43,6 +43,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"SCAPLOCK_ETCD_CA_FILE":          {"SCAPLOCK_ETCD_CA_FILE": "/etc/hostname"},
 		"SCAPLOCK_MAX_OVERRIDE_DURATION": {"SCAPLOCK_MAX_OVERRIDE_DURATION": "-1h"},
 		"SCAPLOCK_LOG_LEVEL":             {"SCAPLOCK_LOG_LEVEL": "loud"},
+		"SCAPLOCK_SCOPES":                {"SCAPLOCK_SCOPES": "eqiad,Codfw!"},
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -98,7 +99,7 @@ func post(t *testing.T, url, token string, body any) *http.Response {
 // and the generated secret survive.
 func TestPersistenceAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir})
+	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SCOPES": "eqiad,codfw"})
 	srv := start(t, cfg)
 	info, err := os.Stat(srv.SecretFile)
 	if err != nil || info.Mode().Perm() != 0o600 || filepath.Dir(srv.SecretFile) != dir {

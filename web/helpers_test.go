@@ -44,7 +44,7 @@ type daemon struct {
 func startDaemon(tb testing.TB, env map[string]string) *daemon {
 	tb.Helper()
 	ctx := context.Background()
-	vars := map[string]string{"SCAPLOCK_DATA_DIR": tb.TempDir(), "SCAPLOCK_SHUTDOWN_TIMEOUT": "2s"}
+	vars := map[string]string{"SCAPLOCK_DATA_DIR": tb.TempDir(), "SCAPLOCK_SHUTDOWN_TIMEOUT": "2s", "SCAPLOCK_SCOPES": "eqiad,codfw"}
 	for k, v := range env {
 		vars[k] = v
 	}

@@ -29,7 +29,7 @@ func startDaemon(ctx context.Context, env map[string]string) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	full := map[string]string{"SCAPLOCK_DATA_DIR": dir}
+	full := map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SCOPES": "eqiad,codfw"}
 	for k, v := range env {
 		full[k] = v
 	}

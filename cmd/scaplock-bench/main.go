@@ -72,6 +72,7 @@ var figures = []figure{
 	{"memory", memory},
 	{"CLI size", cliSize},
 	{"health path", healthPath},
+	{"scap bridge", scapBridge},
 }
 
 func progress(format string, args ...any) {

@@ -116,7 +116,8 @@ func startProcess(ctx context.Context, bin, dataDir string) (*process, error) {
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
 		"SCAPLOCK_LISTEN=127.0.0.1:0", "SCAPLOCK_DATA_DIR="+dataDir, "SCAPLOCK_LOG_FORMAT=json",
-		"SCAPLOCK_HISTORY_MAX_EVENTS="+historyMaxEvents, "SCAPLOCK_CLUSTERS_FILE=", "SCAPLOCK_ETCD_ENDPOINTS=")
+		"SCAPLOCK_HISTORY_MAX_EVENTS="+historyMaxEvents, "SCAPLOCK_CLUSTERS_FILE=", "SCAPLOCK_ETCD_ENDPOINTS=",
+		"SCAPLOCK_SCOPES=bench-0,bench-1,bench-2,bench-3") // one scope per memoryWorkers
 	return runProcess(ctx, cmd)
 }
 

@@ -17,10 +17,12 @@ import (
 )
 
 // Exit codes shared by every subcommand (run passes its command's through).
+// The table is in doc.go, usage and the README; exitFor is the one mapping.
 const (
 	exitOK      = 0
-	exitRefused = 1 // the service said no: a hold, a conflict, any 4xx answer
-	exitUnsure  = 2 // unreachable, 5xx, unexpected answer; also usage errors
+	exitRefused = 1 // the service said no: a hold refuses (423) or a conflict (409)
+	exitUnsure  = 2 // could not decide: unreachable, timeout, 5xx, 408/429, unexpected answer
+	exitMisuse  = 3 // the caller's mistake: bad flags, unknown scope, 400, 401, 403, 404, 413, 422
 )
 
 const (
@@ -37,7 +39,7 @@ type cli struct {
 	now    func() time.Time
 
 	url     string
-	token   string
+	creds   *credentials
 	timeout time.Duration
 
 	http *http.Client
@@ -57,15 +59,16 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"status":    {cmdStatus, "show holds, overrides, gate and health, and whether deploys are allowed"},
-		"history":   {cmdHistory, "list past changes, newest first"},
-		"lock":      {cmdLock, "put a manual hold on a scope (SRE); prints its id"},
-		"unlock":    {cmdUnlock, "release a manual hold (SRE)"},
-		"amend":     {cmdAmend, "change a manual hold's reason or expiry (SRE)"},
-		"override":  {cmdOverride, "let deploys past the automatic gate for a while, or cancel that (SRE)"},
-		"preflight": {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell"},
-		"run":       {cmdRun, "hold the exclusive deploy lock on a scope while a command runs (deployer)"},
-		"token":     {cmdToken, "mint an HS256 token from the service's secret file"},
+		"status":      {cmdStatus, "show holds, overrides, gate and health, and whether deploys are allowed"},
+		"history":     {cmdHistory, "list past changes, newest first"},
+		"lock":        {cmdLock, "put a manual hold on a scope (SRE); prints its id"},
+		"unlock":      {cmdUnlock, "release a manual hold (SRE)"},
+		"amend":       {cmdAmend, "change a manual hold's reason or expiry (SRE)"},
+		"override":    {cmdOverride, "let deploys past the automatic gate for a while, or cancel that (SRE)"},
+		"preflight":   {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell, 3 on a mistake"},
+		"run":         {cmdRun, "hold the exclusive deploy lock on a scope while a command runs (deployer)"},
+		"token":       {cmdToken, "mint an HS256 token from the service's secret file"},
+		"scap-bridge": {cmdBridge, "hold scap's own lock file while scaplock refuses, so unmodified scap obeys (deploy hosts)"},
 	}
 }
 
@@ -89,11 +92,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		return exitUnsure
+		return exitMisuse
 	}
 	if fs.NArg() == 0 {
 		c.usage(stderr)
-		return exitUnsure
+		return exitMisuse
 	}
 	name, rest := fs.Arg(0), fs.Args()[1:]
 	if name == "help" {
@@ -103,7 +106,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if !ok {
 		fmt.Fprintf(stderr, "scaplock: unknown command %q\n\n", name)
 		c.usage(stderr)
-		return exitUnsure
+		return exitMisuse
 	}
 	return cmd.run(ctx, c, rest)
 }
@@ -113,11 +116,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func (c *cli) globalFlags(fs *flag.FlagSet) {
 	if c.url == "" {
 		c.url = cmp(c.getenv("SCAPLOCK_URL"), defaultURL)
-		c.token = c.getenv("SCAPLOCK_TOKEN")
+		c.creds = &credentials{envToken: c.getenv("SCAPLOCK_TOKEN"), envFile: c.getenv("SCAPLOCK_TOKEN_FILE")}
 		c.timeout = defaultTimeout
 	}
 	fs.StringVar(&c.url, "url", c.url, "scaplockd base URL (env SCAPLOCK_URL)")
-	fs.StringVar(&c.token, "token", c.token, "bearer token (env SCAPLOCK_TOKEN); see scaplock token")
+	// The token's default is never printed: it would land in deploy logs.
+	fs.Var(&c.creds.flag, "token", "bearer `token` (env SCAPLOCK_TOKEN; prefer --token-file, which keeps it out of ps)")
+	fs.Var(&c.creds.file, "token-file", "`file` holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)")
 	fs.DurationVar(&c.timeout, "timeout", c.timeout, "how long to wait for each answer from the service")
 }
 
@@ -129,7 +134,7 @@ func cmp(s, fallback string) string {
 }
 
 func (c *cli) usage(w io.Writer) {
-	fmt.Fprint(w, `usage: scaplock [--url URL] [--token TOKEN] [--timeout D] <command> [flags]
+	fmt.Fprint(w, `usage: scaplock [--url URL] [--token-file F] [--timeout D] <command> [flags]
 
 commands:
 `)
@@ -145,12 +150,19 @@ commands:
 	tw.Flush()
 	fmt.Fprint(w, `
 global flags (before or after the command):
-  --url URL      scaplockd base URL (env SCAPLOCK_URL, default `+defaultURL+`)
-  --token TOKEN  bearer token (env SCAPLOCK_TOKEN)
-  --timeout D    how long to wait for each answer (default 2s)
+  --url URL       scaplockd base URL (env SCAPLOCK_URL, default `+defaultURL+`)
+  --token-file F  file holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)
+  --token TOKEN   bearer token (env SCAPLOCK_TOKEN); visible in ps, prefer --token-file
+  --timeout D     how long to wait for each answer (default 2s)
 
-exit codes: 0 done/allowed, 1 refused or rejected (4xx), 2 could not decide
-(unreachable, 5xx, unexpected answer) or usage error.
+exit codes:
+  0  done; preflight: deploys allowed
+  1  refused: a hold refuses the deploy (423) or a conflict (409)
+  2  could not decide: unreachable, no answer within --timeout, 503/5xx,
+     an unexpected answer; preflight --fail-open turns only this into 0
+  3  misuse: bad flags, unknown scope or bad input (400), no or bad token
+     (401), role missing (403), no such hold or wrong URL (404), 413, 422
+run passes its command's exit status through once the command has started.
 "scaplock help <command>" shows a command's flags.
 `)
 }
@@ -163,7 +175,7 @@ func (c *cli) help(args []string) int {
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(c.stderr, "scaplock: unknown command %q\n", args[0])
-		return exitUnsure
+		return exitMisuse
 	}
 	// A command's -h prints its usage on stderr; help sends it to stdout.
 	h := *c
@@ -197,7 +209,7 @@ func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, cod
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, true, exitOK
 			}
-			return nil, true, exitUnsure
+			return nil, true, exitMisuse
 		}
 		rest := fs.Args()
 		consumed := len(args) - len(rest)
@@ -216,7 +228,7 @@ func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, cod
 func usageError(fs *flag.FlagSet, format string, args ...any) int {
 	fmt.Fprintf(fs.Output(), "scaplock %s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
 	fmt.Fprintf(fs.Output(), "run \"scaplock help %s\" for usage\n", fs.Name())
-	return exitUnsure
+	return exitMisuse
 }
 
 // stringList is a repeatable flag.

@@ -16,28 +16,28 @@ func TestUsage(t *testing.T) {
 		stdout string // substring; "" means stdout must be empty
 		stderr string // substring; "" means stderr must be empty
 	}{
-		{"no command", nil, exitUnsure, "", "usage: scaplock"},
-		{"unknown command", []string{"deploy"}, exitUnsure, "", `unknown command "deploy"`},
-		{"help", []string{"help"}, exitOK, "preflight  exit 0 if deploys are allowed", ""},
+		{"no command", nil, exitMisuse, "", "usage: scaplock"},
+		{"unknown command", []string{"deploy"}, exitMisuse, "", `unknown command "deploy"`},
+		{"help", []string{"help"}, exitOK, "preflight    exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell, 3 on a mistake", ""},
 		{"help run", []string{"help", "run"}, exitOK, "There is no --fail-open: run takes a lock", ""},
-		{"help unknown", []string{"help", "nope"}, exitUnsure, "", `unknown command "nope"`},
+		{"help unknown", []string{"help", "nope"}, exitMisuse, "", `unknown command "nope"`},
 		{"-h", []string{"-h"}, exitOK, "", "usage: scaplock"},
 		{"command -h", []string{"lock", "-h"}, exitOK, "", "usage: scaplock lock --scope S --reason R [--for D]"},
-		{"unknown global flag", []string{"--verbose", "status"}, exitUnsure, "", "flag provided but not defined: -verbose"},
-		{"unknown flag", []string{"preflight", "--scopes", "eqiad"}, exitUnsure, "", "flag provided but not defined: -scopes"},
-		{"bad duration", []string{"preflight", "--wait", "soon"}, exitUnsure, "", `invalid value "soon" for flag -wait`},
-		{"lock without reason", []string{"lock", "--scope", "eqiad"}, exitUnsure, "", "scaplock lock: --reason is required"},
-		{"lock without scope", []string{"lock", "--reason", "x"}, exitUnsure, "", "--scope is required"},
-		{"lock with argument", []string{"lock", "--scope", "eqiad", "--reason", "x", "extra"}, exitUnsure, "", `unexpected argument "extra"`},
-		{"unlock without id", []string{"unlock", "--reason", "x"}, exitUnsure, "", "exactly one hold ID"},
-		{"unlock without reason", []string{"unlock", "abcd"}, exitUnsure, "", "--reason is required"},
-		{"override without for", []string{"override", "--scope", "eqiad", "--reason", "x"}, exitUnsure, "", "--for is required"},
-		{"override cancel with scope", []string{"override", "--cancel", "ab", "--scope", "eqiad", "--reason", "x"}, exitUnsure, "", "--cancel takes only --reason"},
-		{"run without command", []string{"run", "--scope", "eqiad"}, exitUnsure, "", "no command given"},
-		{"run without scope", []string{"run", "--", "true"}, exitUnsure, "", "--scope is required"},
-		{"history bad since", []string{"history", "--since", "yesterday"}, exitUnsure, "", `--since: "yesterday" is neither`},
-		{"history bad limit", []string{"history", "--limit", "0"}, exitUnsure, "", "--limit must be positive"},
-		{"bad url", []string{"--url", "localhost:8080", "status"}, exitUnsure, "", "--url must be an http(s)://host[:port] URL"},
+		{"unknown global flag", []string{"--verbose", "status"}, exitMisuse, "", "flag provided but not defined: -verbose"},
+		{"unknown flag", []string{"preflight", "--scopes", "eqiad"}, exitMisuse, "", "flag provided but not defined: -scopes"},
+		{"bad duration", []string{"preflight", "--wait", "soon"}, exitMisuse, "", `invalid value "soon" for flag -wait`},
+		{"lock without reason", []string{"lock", "--scope", "eqiad"}, exitMisuse, "", "scaplock lock: --reason is required"},
+		{"lock without scope", []string{"lock", "--reason", "x"}, exitMisuse, "", "--scope is required"},
+		{"lock with argument", []string{"lock", "--scope", "eqiad", "--reason", "x", "extra"}, exitMisuse, "", `unexpected argument "extra"`},
+		{"unlock without id", []string{"unlock", "--reason", "x"}, exitMisuse, "", "exactly one hold ID"},
+		{"unlock without reason", []string{"unlock", "abcd"}, exitMisuse, "", "--reason is required"},
+		{"override without for", []string{"override", "--scope", "eqiad", "--reason", "x"}, exitMisuse, "", "--for is required"},
+		{"override cancel with scope", []string{"override", "--cancel", "ab", "--scope", "eqiad", "--reason", "x"}, exitMisuse, "", "--cancel takes only --reason"},
+		{"run without command", []string{"run", "--scope", "eqiad"}, exitMisuse, "", "no command given"},
+		{"run without scope", []string{"run", "--", "true"}, exitMisuse, "", "--scope is required"},
+		{"history bad since", []string{"history", "--since", "yesterday"}, exitMisuse, "", `--since: "yesterday" is neither`},
+		{"history bad limit", []string{"history", "--limit", "0"}, exitMisuse, "", "--limit must be positive"},
+		{"bad url", []string{"--url", "localhost:8080", "status"}, exitMisuse, "", `--url "localhost:8080" must be an http(s)://host[:port] URL`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,8 +63,8 @@ func TestGlobalFlagsAndEnvironment(t *testing.T) {
 	bad := map[string]string{"SCAPLOCK_URL": closedURL(t), "SCAPLOCK_TOKEN": "garbage"}
 	wantCode(t, scaplock(ctx, bad, "--url", srv.URL(), "--token", tok, "status"), exitOK)
 	wantCode(t, scaplock(ctx, bad, "status", "--url", srv.URL(), "--token", tok), exitOK)
-	// A bad token from the environment is refused: 401 is exit 1.
-	wantCode(t, scaplock(ctx, map[string]string{"SCAPLOCK_TOKEN": "garbage"}, "status"), exitRefused)
+	// A bad token from the environment is refused: 401 is misuse, exit 3.
+	wantCode(t, scaplock(ctx, map[string]string{"SCAPLOCK_TOKEN": "garbage"}, "status"), exitMisuse)
 }
 
 func TestParseAllowsFlagsAfterArguments(t *testing.T) {

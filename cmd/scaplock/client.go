@@ -104,7 +104,9 @@ func (c *cli) send(ctx context.Context, r request) (answer, error) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	c.authorize(req)
+	if err := c.authorize(req); err != nil {
+		return answer{}, err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return answer{}, &transportError{url: u, err: unwrapURLError(err)}
@@ -147,17 +149,24 @@ func (a answer) asError() *apiError {
 func (c *cli) endpoint(path string, q url.Values) (string, error) {
 	base, err := url.Parse(c.url)
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
-		return "", &transportError{url: c.url, err: errors.New("--url must be an http(s)://host[:port] URL")}
+		return "", &misuseError{msg: fmt.Sprintf("--url %q must be an http(s)://host[:port] URL", c.url)}
 	}
 	base.Path = strings.TrimSuffix(base.Path, "/") + path
 	base.RawQuery = q.Encode()
 	return base.String(), nil
 }
 
-func (c *cli) authorize(req *http.Request) {
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(c.token))
+// authorize adds the bearer token, if any; an unreadable --token-file is
+// a *misuseError.
+func (c *cli) authorize(req *http.Request) error {
+	tok, err := c.creds.bearer(func(w string) { fmt.Fprintln(c.stderr, w) })
+	if err != nil {
+		return err
 	}
+	if tok != "" {
+		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return nil
 }
 
 func unwrapURLError(err error) error {
@@ -168,8 +177,13 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// fail prints err as "scaplock: <message>" and returns its exit code: 1
-// when the service answered 4xx, 2 for no answer, 5xx or anything unexpected.
+// misuseError is the caller's mistake found before asking the service (a
+// bad --url, an unreadable --token-file): exit 3, never "could not decide".
+type misuseError struct{ msg string }
+
+func (e *misuseError) Error() string { return e.msg }
+
+// fail prints err as "scaplock: <message>" and returns its exit code (exitCode).
 func (c *cli) fail(err error) int {
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "scaplock: ") {
@@ -179,10 +193,34 @@ func (c *cli) fail(err error) int {
 	return exitCode(err)
 }
 
+// exitCode is err's exit code: the service's answer by exitForStatus, a
+// misuseError 3, anything else (no answer, timeout) 2.
 func exitCode(err error) int {
 	var ae *apiError
-	if errors.As(err, &ae) && ae.status >= 400 && ae.status < 500 {
+	if errors.As(err, &ae) {
+		return exitForStatus(ae.status)
+	}
+	var me *misuseError
+	if errors.As(err, &me) {
+		return exitMisuse
+	}
+	return exitUnsure
+}
+
+// exitForStatus maps an answer other than the expected one. Only 409 and
+// 423 are the service saying no; 408 and 429 are "ask again later"; any
+// other 4xx is the caller's mistake (bad input or scope, no or bad token,
+// missing role, wrong URL or id), which must never pass as "could not
+// decide" since --fail-open would turn that into a deploy. 5xx, 3xx and
+// a 2xx that is not the expected one: could not decide.
+func exitForStatus(status int) int {
+	switch {
+	case status == http.StatusConflict || status == http.StatusLocked:
 		return exitRefused
+	case status == http.StatusRequestTimeout || status == http.StatusTooManyRequests:
+		return exitUnsure
+	case status >= 400 && status < 500:
+		return exitMisuse
 	}
 	return exitUnsure
 }

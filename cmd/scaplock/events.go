@@ -34,7 +34,9 @@ func (c *cli) watchEvents(ctx context.Context, changed chan<- struct{}) {
 		if err != nil {
 			return
 		}
-		c.authorize(req)
+		if c.authorize(req) != nil {
+			return // the same error surfaces on the next call
+		}
 		conn := client.NewConnection(req)
 		conn.SubscribeToAll(func(e sse.Event) {
 			if e.Type == string(apiv1.ChangeSamples) {

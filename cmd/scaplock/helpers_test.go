@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,7 @@ func TestMain(m *testing.M) {
 		srv, err = servertest.Start(ctx, map[string]string{
 			"SCAPLOCK_DATA_DIR":       dir,
 			"SCAPLOCK_ANONYMOUS_READ": "false", // every read, the event stream too, must carry the token
+			"SCAPLOCK_SCOPES":         strings.Join(append(testScopes, scopePool()...), ","),
 		})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -128,6 +130,37 @@ func wantCode(t *testing.T, r result, code int) {
 	if r.code != code {
 		t.Fatalf("want exit %d, got %s", code, r)
 	}
+}
+
+// testScopes are the scopes the tests name; the service knows only these
+// (and global, and the pool).
+var testScopes = []string{
+	"eqiad", "codfw", "am-eqiad", "bin-codfw", "bin-eqiad", "ec-codfw", "ec-eqiad", "fo-eqiad",
+	"ka-eqiad", "lk-codfw", "lp-eqiad", "nf-eqiad", "ov-eqiad", "rc-codfw", "rc-eqiad", "rc-x",
+	"sg-eqiad", "tok-a", "wg-eqiad", "wt-eqiad", "wt-other", "tk-eqiad", "br-eqiad",
+}
+
+const poolSize = 256
+
+func scopePool() []string {
+	p := make([]string, poolSize)
+	for i := range p {
+		p[i] = fmt.Sprintf("pool-%d", i)
+	}
+	return p
+}
+
+var poolNext atomic.Int64
+
+// uniqueScope is a known scope no earlier test in this process used, so
+// that -count=N against the one long-lived server sees no earlier run's
+// history.
+func uniqueScope(t *testing.T) string {
+	n := poolNext.Add(1) - 1
+	if n >= poolSize {
+		t.Fatalf("scope pool of %d exhausted: raise poolSize", poolSize)
+	}
+	return fmt.Sprintf("pool-%d", n)
 }
 
 // unique names a scope or identity for one test run, so that -count=N

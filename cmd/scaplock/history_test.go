@@ -12,7 +12,7 @@ import (
 
 func TestHistoryShowsTheEvents(t *testing.T) {
 	ctx := context.Background()
-	scope, actor := unique("hi"), unique("hi-sre")
+	scope, actor := uniqueScope(t), unique("hi-sre")
 	sre := as(t, actor, "sre")
 	r := scaplock(ctx, sre, "lock", "--scope", scope, "--reason", "history one")
 	wantCode(t, r, exitOK)
@@ -75,9 +75,9 @@ func TestHistoryShowsTheEvents(t *testing.T) {
 		t.Errorf("table:\n%s", r.stdout)
 	}
 
-	// A filter the service rejects: exit 1 with the field.
+	// A filter the service rejects (400): exit 3 with the field.
 	r = scaplock(ctx, reader, "history", "--kind", "nope")
-	wantCode(t, r, exitRefused)
+	wantCode(t, r, exitMisuse)
 	if !strings.Contains(r.stderr, "scaplock: kind:") {
 		t.Errorf("stderr %q", r.stderr)
 	}

@@ -55,9 +55,9 @@ func TestLockRefusesPreflightUntilUnlocked(t *testing.T) {
 	if r.stderr != "" || r.stdout != "" {
 		t.Errorf("allowed preflight should be silent: %s", r)
 	}
-	// Unlocking again: 404 is exit 1.
+	// Unlocking again: 404 is exit 3.
 	r = scaplock(ctx, sre, "unlock", id, "--reason", "again")
-	wantCode(t, r, exitRefused)
+	wantCode(t, r, exitMisuse)
 	if !strings.HasPrefix(r.stderr, "scaplock: ") || !strings.Contains(r.stderr, "not found") {
 		t.Errorf("stderr %q", r.stderr)
 	}
@@ -84,13 +84,13 @@ func TestAmendChangesReasonAndExpiry(t *testing.T) {
 		t.Fatal("hold gone after amend")
 	}
 	r = scaplock(ctx, sre, "amend", id)
-	wantCode(t, r, exitUnsure)
+	wantCode(t, r, exitMisuse)
 	if !strings.Contains(r.stderr, "nothing to amend") {
 		t.Errorf("stderr %q", r.stderr)
 	}
-	// A field error from the service names the field: exit 1.
+	// A field error from the service names the field: exit 3.
 	r = scaplock(ctx, sre, "amend", id, "--reason", " ")
-	wantCode(t, r, exitRefused)
+	wantCode(t, r, exitMisuse)
 	if !strings.Contains(r.stderr, "scaplock: reason: is required") {
 		t.Errorf("stderr %q", r.stderr)
 	}
@@ -113,8 +113,8 @@ func TestOverrideCreateAndCancel(t *testing.T) {
 	if !found {
 		t.Fatal("override not in status")
 	}
-	// An override may not be released as a hold (403: exit 1).
-	wantCode(t, scaplock(ctx, sre, "unlock", id, "--reason", "x"), exitRefused)
+	// An override may not be released as a hold (403: exit 3).
+	wantCode(t, scaplock(ctx, sre, "unlock", id, "--reason", "x"), exitMisuse)
 	wantCode(t, scaplock(ctx, sre, "override", "--cancel", id, "--reason", "over"), exitOK)
 	for _, o := range status(t).Overrides {
 		if o.ID == id {
@@ -123,7 +123,7 @@ func TestOverrideCreateAndCancel(t *testing.T) {
 	}
 	// Over the service's cap (4h): rejected with the field named.
 	r = scaplock(ctx, sre, "override", "--scope", "ov-eqiad", "--reason", "long", "--for", "5h")
-	wantCode(t, r, exitRefused)
+	wantCode(t, r, exitMisuse)
 	if !strings.Contains(r.stderr, "duration") {
 		t.Errorf("stderr %q", r.stderr)
 	}

@@ -26,13 +26,19 @@ type verdict struct {
 // cmdPreflight answers "may I deploy now?" with its exit code.
 func cmdPreflight(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("preflight", "preflight [--scope S]... [--wait D] [--fail-open] [--json]",
-		`Exit 0: deploys are allowed. Exit 1: refused; the service's message, saying
-who or what blocks and since when, is printed on stderr. Exit 2: could not
-decide within --timeout (service or its store unreachable, or an unexpected
-answer); the reason is printed on stderr.
+		`Exit codes:
+  0  allowed: deploys to the scopes may go ahead
+  1  refused: a hold covers a scope; the service's message, saying who or
+     what blocks and since when, is printed on stderr
+  2  could not decide: service or its store unreachable, 503 or another
+     5xx, no answer within --timeout, an answer that is not a verdict
+  3  misuse: bad flags, unknown scope (400), no or bad token (401), role
+     missing (403), wrong URL (404); the caller must fix the call
 
---fail-open turns exit 2 into 0, with a warning: for callers who would rather
-deploy unguarded than not deploy when scaplock is down.
+--fail-open turns exit 2, and only 2, into 0 with a warning: for callers who
+would rather deploy unguarded than not deploy when scaplock is down. A
+refusal (1) or a mistake (3) is never opened: a typo'd scope or an expired
+token must not become "deploy allowed".
 --wait D, when refused, waits for the scopes to become free (it follows the
 service's event stream, and asks again at least every 5s) and exits 0 as soon
 as they are, or 1 with the latest message once D has passed.
@@ -55,6 +61,13 @@ No --scope means every scope the service knows (a fleet-wide deploy).`)
 	q := url.Values{"scope": scopes}
 
 	v, err := c.preflight(ctx, q)
+	if err != nil && exitCode(err) != exitUnsure {
+		fmt.Fprintf(c.stderr, "scaplock: %v\n", err)
+		if *failOpen {
+			fmt.Fprintln(c.stderr, "scaplock: not opened by --fail-open: this is a mistake in the call, not an outage")
+		}
+		return exitCode(err)
+	}
 	if err != nil {
 		if *failOpen {
 			fmt.Fprintf(c.stderr, "scaplock: WARNING: could not decide: %v\nscaplock: WARNING: --fail-open: allowing the deploy unguarded\n", err)

@@ -44,7 +44,9 @@ the lock, so it must not pass as a clean success.
 CMD not found: 127; not executable: 126 (the hold is released first).
 
 There is no --fail-open: run takes a lock, and a lock that may be skipped
-when the service is down guards nothing. Unreachable service: exit 2.`)
+when the service is down guards nothing. Before CMD starts, the exit codes
+are scaplock's: 1 refused (409, 423), 2 could not decide (unreachable,
+timeout, 5xx), 3 misuse (bad flags, unknown scope, 400, 401, 403, 404).`)
 	scope := fs.String("scope", "", `scope to deploy to: "global" or a cluster (required)`)
 	reason := fs.String("reason", "", `why; default "scaplock run: CMD ARGS"`)
 	ttl := fs.Duration("ttl", apiv1.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
@@ -53,7 +55,7 @@ when the service is down guards nothing. Unreachable service: exit 2.`)
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
-		return exitUnsure
+		return exitMisuse
 	}
 	argv := fs.Args()
 	switch {

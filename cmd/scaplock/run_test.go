@@ -27,7 +27,7 @@ func holdsOn(t *testing.T, scope string) []apiv1.Hold {
 
 func TestRunPassesExitStatusAndReleases(t *testing.T) {
 	ctx := context.Background()
-	scope := unique("rn")
+	scope := uniqueScope(t)
 	r := scaplock(ctx, as(t, "rn-dep", "deployer"), "run", "--scope", scope, "--", "sh", "-c", "echo deploying; exit 3")
 	wantCode(t, r, 3)
 	if r.stdout != "deploying\n" {

@@ -75,8 +75,8 @@ func parseRoles(s string) ([]string, error) {
 	return roles, nil
 }
 
-// failLocal reports an error that is not the service's answer; exit 1.
+// failLocal reports a local mistake (an unreadable secret file); exit 3.
 func (c *cli) failLocal(err error) int {
 	fmt.Fprintln(c.stderr, "scaplock:", err)
-	return exitRefused
+	return exitMisuse
 }

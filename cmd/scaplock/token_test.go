@@ -41,18 +41,18 @@ func TestTokenMintedIsAcceptedWithItsIdentityAndRoles(t *testing.T) {
 	// deployer: the same token may run a deploy.
 	wantCode(t, scaplock(ctx, env, "run", "--scope", "tok-a", "--", "true"), exitOK)
 
-	// A deployer-only token is refused an SRE action: 403 is exit 1.
+	// A deployer-only token is refused an SRE action: 403 is exit 3.
 	r = scaplock(ctx, nil, "token", "--secret-file", srv.SecretFile, "--sub", "tok-bob", "--roles", "deployer")
 	wantCode(t, r, exitOK)
 	r = scaplock(ctx, map[string]string{"SCAPLOCK_TOKEN": strings.TrimSpace(r.stdout)}, "lock", "--scope", "tok-a", "--reason", "x")
-	wantCode(t, r, exitRefused)
+	wantCode(t, r, exitMisuse)
 	if !strings.Contains(r.stderr, "scaplock: tok-bob lacks role sre") {
 		t.Errorf("stderr %q does not explain the missing role", r.stderr)
 	}
 
-	// No token at all: 401 is exit 1.
+	// No token at all: 401 is exit 3.
 	r = scaplock(ctx, nil, "status")
-	wantCode(t, r, exitRefused)
+	wantCode(t, r, exitMisuse)
 	if !strings.HasPrefix(r.stderr, "scaplock: unauthorized") {
 		t.Errorf("stderr %q", r.stderr)
 	}
@@ -69,13 +69,13 @@ func TestTokenRejectsBadInvocations(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown role", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", "sre,root"}, exitUnsure, `"root" is not one of deployer, sre, admin`},
-		{"no roles", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", " , "}, exitUnsure, "at least one role"},
-		{"no sub", []string{"--secret-file", srv.SecretFile, "--roles", "sre"}, exitUnsure, "--sub is required"},
-		{"no secret file", []string{"--sub", "a", "--roles", "sre"}, exitUnsure, "--secret-file is required"},
-		{"negative ttl", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", "sre", "--ttl", "-1h"}, exitUnsure, "--ttl must be positive"},
-		{"secret too short", []string{"--secret-file", short, "--sub", "a", "--roles", "sre"}, exitRefused, "need at least 32"},
-		{"missing secret", []string{"--secret-file", short + ".nope", "--sub", "a", "--roles", "sre"}, exitRefused, "no such file"},
+		{"unknown role", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", "sre,root"}, exitMisuse, `"root" is not one of deployer, sre, admin`},
+		{"no roles", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", " , "}, exitMisuse, "at least one role"},
+		{"no sub", []string{"--secret-file", srv.SecretFile, "--roles", "sre"}, exitMisuse, "--sub is required"},
+		{"no secret file", []string{"--sub", "a", "--roles", "sre"}, exitMisuse, "--secret-file is required"},
+		{"negative ttl", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", "sre", "--ttl", "-1h"}, exitMisuse, "--ttl must be positive"},
+		{"secret too short", []string{"--secret-file", short, "--sub", "a", "--roles", "sre"}, exitMisuse, "need at least 32"},
+		{"missing secret", []string{"--secret-file", short + ".nope", "--sub", "a", "--roles", "sre"}, exitMisuse, "no such file"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,69 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
+)
+
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 5, 28, 12, 0, 0, 0, time.UTC)
+	held := refusal{id: "h1", reason: "locked by alice"}
+	open := bridgePolicy{grace: 2 * time.Minute, statusURL: "http://s/"}
+	closed := bridgePolicy{grace: 2 * time.Minute, closed: true, statusURL: "http://s/"}
+	cases := []struct {
+		name                        string
+		obs                         observation
+		releasedFor                 string
+		policy                      bridgePolicy
+		hold, unreachable, released bool
+		reasonHas                   string
+	}{
+		{"allowed", observation{}, "", open, false, false, false, ""},
+		{"refused", observation{refusal: held}, "", open, true, false, false, "locked by alice"},
+		{"released by a person", observation{refusal: held}, "h1", open, false, false, true, "locked by alice"},
+		{"another refusal after a release", observation{refusal: refusal{id: "h2", reason: "new"}}, "h1", open, true, false, false, "new"},
+		{"unreachable within the grace keeps holding", observation{refusal: held, unreachableSince: now.Add(-time.Minute)}, "", open, true, false, false, "locked by alice"},
+		{"unreachable within the grace keeps not holding", observation{unreachableSince: now.Add(-time.Minute)}, "", closed, false, false, false, ""},
+		{"past the grace, open releases", observation{refusal: held, unreachableSince: now.Add(-3 * time.Minute)}, "", open, false, true, false, ""},
+		{"past the grace, closed holds", observation{unreachableSince: now.Add(-3 * time.Minute), lastErr: "connection refused"}, "", closed, true, true, false, "cannot be reached since 2026-05-28T11:57:00Z (connection refused)"},
+		{"past the grace, closed, released by a person", observation{unreachableSince: now.Add(-3 * time.Minute)}, unreachableID, closed, false, true, true, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := decide(tc.obs, tc.releasedFor, now, tc.policy)
+			if got.hold != tc.hold || got.unreachable != tc.unreachable || got.released != tc.released {
+				t.Errorf("got hold=%t unreachable=%t released=%t, want %t %t %t", got.hold, got.unreachable, got.released, tc.hold, tc.unreachable, tc.released)
+			}
+			if !strings.Contains(got.refusal.reason, tc.reasonHas) {
+				t.Errorf("reason %q lacks %q", got.refusal.reason, tc.reasonHas)
+			}
+		})
+	}
+}
+
+func TestRefusalOf(t *testing.T) {
+	msg := "scaplock: deploys to global are refused: locked by alice\n" +
+		"  eqiad: \"T1: upgrade\", since 12:00:00 UTC (1m3s ago, hold ab12), expires 14:00:00 UTC\n" +
+		"  status: http://s/    unlock (SRE): scaplock unlock ab12 --reason \"...\"\n"
+	hold := apiv1.Hold{ID: "ab12", Kind: "manual", Reason: "T1: upgrade"}
+	r := refusalOf(apiv1.PreflightResponse{Message: msg, Holds: []apiv1.Hold{hold}})
+	want := `deploys to global are refused: locked by alice; eqiad: "T1: upgrade", since 12:00:00 UTC (hold ab12), expires 14:00:00 UTC; status: http://s/ unlock (SRE): scaplock unlock ab12 --reason "..."`
+	if r.reason != want {
+		t.Errorf("one line:\n got %s\nwant %s", r.reason, want)
+	}
+	// The same holds a minute later are the same refusal; an amended reason is another.
+	later := refusalOf(apiv1.PreflightResponse{Message: strings.Replace(msg, "1m3s", "2m3s", 1), Holds: []apiv1.Hold{hold}})
+	if later != r {
+		t.Errorf("the age changed the refusal: %+v", later)
+	}
+	hold.Reason = "T1: upgrade, longer"
+	if refusalOf(apiv1.PreflightResponse{Message: msg, Holds: []apiv1.Hold{hold}}).id == r.id {
+		t.Error("an amended reason must be a new refusal")
+	}
+	if refusalOf(apiv1.PreflightResponse{Allowed: true}).id != "" {
+		t.Error("allowed must be no refusal")
+	}
+}

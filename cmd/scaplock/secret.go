@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// secretFlag holds a bearer token given as a flag. Its String is empty so
+// that no usage text ever prints it as a default, and set records that it
+// was given on the command line (which beats the environment).
+type secretFlag struct {
+	value string
+	set   bool
+}
+
+func (s *secretFlag) String() string { return "" }
+func (s *secretFlag) Set(v string) error {
+	s.value, s.set = v, true
+	return nil
+}
+
+// pathFlag is a file path flag that records whether it was given.
+type pathFlag struct {
+	value string
+	set   bool
+}
+
+func (p *pathFlag) String() string { return p.value }
+func (p *pathFlag) Set(v string) error {
+	p.value, p.set = v, true
+	return nil
+}
+
+// credentials resolve the bearer token, in this order: --token,
+// --token-file, SCAPLOCK_TOKEN, SCAPLOCK_TOKEN_FILE. A token file is read
+// again when it changes, so a long-running scap-bridge picks up a rotated
+// token; a file readable by group or others gets one warning (the token is
+// a password).
+type credentials struct {
+	flag     secretFlag
+	file     pathFlag
+	envToken string
+	envFile  string
+
+	mu     sync.Mutex
+	cached tokenFile
+	warned bool
+}
+
+// tokenFile is one reading of a token file.
+type tokenFile struct {
+	path  string
+	mtime time.Time
+	size  int64
+	token string
+}
+
+// bearer returns the token ("" for none) or a *misuseError naming the file.
+// warn receives the wide-permissions warning.
+func (cr *credentials) bearer(warn func(string)) (string, error) {
+	var path, from string
+	switch {
+	case cr.flag.set:
+		return strings.TrimSpace(cr.flag.value), nil
+	case cr.file.set:
+		path, from = cr.file.value, "--token-file"
+	case cr.envToken != "":
+		return strings.TrimSpace(cr.envToken), nil
+	case cr.envFile != "":
+		path, from = cr.envFile, "SCAPLOCK_TOKEN_FILE"
+	default:
+		return "", nil
+	}
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", &misuseError{msg: fmt.Sprintf("%s: %v", from, err)}
+	}
+	if c := cr.cached; c.path == path && c.mtime.Equal(info.ModTime()) && c.size == info.Size() {
+		return c.token, nil
+	}
+	if perm := info.Mode().Perm(); perm&0o077 != 0 && !cr.warned {
+		warn(fmt.Sprintf("scaplock: WARNING: %s %s is readable by others (mode %04o); chmod 600 it", from, path, perm))
+		cr.warned = true
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", &misuseError{msg: fmt.Sprintf("%s: %v", from, err)}
+	}
+	tok := strings.TrimSpace(string(data))
+	if tok == "" {
+		return "", &misuseError{msg: fmt.Sprintf("%s: %s is empty", from, path)}
+	}
+	cr.cached = tokenFile{path: path, mtime: info.ModTime(), size: info.Size(), token: tok}
+	return tok, nil
+}
