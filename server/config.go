@@ -17,18 +17,21 @@ import (
 
 // Config is scaplockd's configuration, read from SCAPLOCK_* variables.
 type Config struct {
-	Listen           string   `env:"SCAPLOCK_LISTEN, default=:8080"`
-	DataDir          string   `env:"SCAPLOCK_DATA_DIR, default=./scaplock-data"`
-	EtcdEndpoints    []string `env:"SCAPLOCK_ETCD_ENDPOINTS"`
-	EtcdCAFile       string   `env:"SCAPLOCK_ETCD_CA_FILE"`
-	EtcdCertFile     string   `env:"SCAPLOCK_ETCD_CERT_FILE"`
-	EtcdKeyFile      string   `env:"SCAPLOCK_ETCD_KEY_FILE"`
-	EtcdPrefix       string   `env:"SCAPLOCK_ETCD_PREFIX, default=/scaplock/"`
-	JWTSecretFile    string   `env:"SCAPLOCK_JWT_SECRET_FILE"`
-	JWTPublicKeyFile string   `env:"SCAPLOCK_JWT_PUBLIC_KEY_FILE"`
-	JWTIssuer        string   `env:"SCAPLOCK_JWT_ISSUER"`
-	JWTAudience      string   `env:"SCAPLOCK_JWT_AUDIENCE"`
-	AnonymousRead    bool     `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
+	Listen        string   `env:"SCAPLOCK_LISTEN, default=:8080"`
+	DataDir       string   `env:"SCAPLOCK_DATA_DIR, default=./scaplock-data"`
+	EtcdEndpoints []string `env:"SCAPLOCK_ETCD_ENDPOINTS"`
+	EtcdCAFile    string   `env:"SCAPLOCK_ETCD_CA_FILE"`
+	EtcdCertFile  string   `env:"SCAPLOCK_ETCD_CERT_FILE"`
+	EtcdKeyFile   string   `env:"SCAPLOCK_ETCD_KEY_FILE"`
+	EtcdPrefix    string   `env:"SCAPLOCK_ETCD_PREFIX, default=/scaplock/"`
+	// EtcdInitialCluster ("name=peerURL,...") makes the embedded etcd one
+	// member of a cluster of replicas; a member's name is its replica name.
+	EtcdInitialCluster string `env:"SCAPLOCK_ETCD_INITIAL_CLUSTER"`
+	JWTSecretFile      string `env:"SCAPLOCK_JWT_SECRET_FILE"`
+	JWTPublicKeyFile   string `env:"SCAPLOCK_JWT_PUBLIC_KEY_FILE"`
+	JWTIssuer          string `env:"SCAPLOCK_JWT_ISSUER"`
+	JWTAudience        string `env:"SCAPLOCK_JWT_AUDIENCE"`
+	AnonymousRead      bool   `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
 	// ClustersFile lists the clusters the gate watches; empty: no gate.
 	ClustersFile string `env:"SCAPLOCK_CLUSTERS_FILE"`
 	// Scopes are the scopes besides global and the clusters file's clusters
@@ -47,6 +50,8 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SCAPLOCK_SHUTDOWN_TIMEOUT, default=15s"`
 	LogLevel        string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
 	LogFormat       string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
+	// Build is set by the binary, not the environment.
+	Build BuildInfo
 }
 
 // LoadConfig reads the configuration from lookup (the environment when nil)

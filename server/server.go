@@ -82,6 +82,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	view := gate.NewView(keys, log)
+	if cfg.Build.Version == "" {
+		cfg.Build = ReadBuildInfo("")
+	}
+	registerBuildInfo(reg, cfg.Build)
 	s.store, err = lock.Open(ctx, s.cli, lock.Options{
 		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
@@ -90,6 +94,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	if err != nil {
 		return nil, err
 	}
+	storeInfo, err := s.topology(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("etcd member list: %w", err)
+	}
+	registerTopology(reg, storeInfo)
 	gateInfo := api.GateInfo{Mode: "off"}
 	if cfg.ClustersFile != "" || s.opts.gate != nil {
 		if s.gate, err = startGate(cfg, gateCfg, s.cli, s.store, view, reg, log); err != nil {
@@ -108,7 +117,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	handler := api.New(api.Config{
 		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
 		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
-		StatusURL: statusURL, Gate: gateInfo, View: view, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
+		StatusURL: statusURL, Gate: gateInfo, View: view, StoreInfo: storeInfo, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
 	})
 	baseCtx, cancelRequests := context.WithCancel(context.Background())
 	s.http = &http.Server{
@@ -121,7 +130,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	s.http.RegisterOnShutdown(cancelRequests)
 	go func() { s.served <- s.http.Serve(s.listener) }()
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
-		"etcd", s.etcdDescription(), "prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName)
+		"etcd", s.etcdDescription(), "store", storeInfo.Topology, "members", storeInfo.Members,
+		"prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName, "version", cfg.Build.Version)
+	if storeInfo.Topology == TopologyEmbeddedSingle {
+		log.Warn("single-node store: this replica's etcd is embedded and alone; other replicas would each have their own lock store. For more than one replica set SCAPLOCK_ETCD_INITIAL_CLUSTER or SCAPLOCK_ETCD_ENDPOINTS (docs/production.md)")
+	}
 	return s, nil
 }
 

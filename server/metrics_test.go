@@ -1,0 +1,104 @@
+package server_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/servertest"
+)
+
+// documentedMetrics are the metric names docs/metrics.md lists in its tables.
+func documentedMetrics(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile("../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(scaplock_[a-z_]+)`").FindAllStringSubmatch(string(raw), -1) {
+		names = append(names, m[1])
+	}
+	sort.Strings(names)
+	return names
+}
+
+// A live scaplockd with a gate watching the demo's control plane exports
+// exactly the metrics docs/metrics.md lists, and promtool accepts them.
+func TestMetricsMatchTheReference(t *testing.T) {
+	dir := t.TempDir()
+	d, err := server.StartDemo(server.DefaultDemo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir})
+	cfg.Build = server.ReadBuildInfo("v9.9.9-test")
+	srv := start(t, cfg, server.WithGate(d.Gate))
+	defer srv.Stop()
+	tok, err := servertest.Token(srv.SecretFile, "alice", api.RoleSRE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post(t, srv.URL()+"/api/v1/holds", tok, api.HoldBody{Scope: "codfw", Reason: "for the metric"}).Body.Close()
+	http.Get(srv.URL() + "/api/v1/preflight?scope=codfw")
+
+	var text []byte
+	eventually(t, "every signal gauge has a value", 30*time.Second, func() bool {
+		resp, err := http.Get(srv.URL() + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		text, _ = io.ReadAll(resp.Body)
+		return bytes.Contains(text, []byte("scaplock_apiserver_nic_egress_peak_ratio{"))
+	})
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live []string
+	for name := range families {
+		if strings.HasPrefix(name, "scaplock_") {
+			live = append(live, name)
+		}
+	}
+	sort.Strings(live)
+	doc := documentedMetrics(t)
+	for _, n := range live {
+		if !slices.Contains(doc, n) {
+			t.Errorf("%s is exported but not in docs/metrics.md", n)
+		}
+	}
+	for _, n := range doc {
+		if !slices.Contains(live, n) {
+			t.Errorf("docs/metrics.md lists %s, which /metrics does not export", n)
+		}
+	}
+	if !bytes.Contains(text, []byte(`scaplock_build_info{goversion="go`)) || !bytes.Contains(text, []byte(`version="v9.9.9-test"`)) {
+		t.Errorf("build info missing from /metrics")
+	}
+	if !bytes.Contains(text, []byte(`scaplock_store_members{topology="embedded-single"} 1`)) {
+		t.Errorf("store topology missing from /metrics")
+	}
+
+	cmd := exec.Command("promtool", "check", "metrics")
+	cmd.Stdin = bytes.NewReader(text)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
