@@ -6,13 +6,18 @@ BIN       := bin
 DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server
 DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd
 TEST_TIMEOUT ?= 20m
+# The version both binaries print with --version and scaplockd exports as
+# scaplock_build_info; "dev" outside a git checkout.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
 .PHONY: all build run test deps bench fuzz vet demo clean
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 # The lab knows eqiad and codfw besides global (SCAPLOCK_SCOPES overrides).
 run: build

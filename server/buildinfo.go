@@ -14,13 +14,17 @@ type BuildInfo struct {
 	GoVersion string
 }
 
-// ReadBuildInfo completes version with what the Go toolchain recorded.
-func ReadBuildInfo(version string) BuildInfo {
-	b := BuildInfo{Version: version, Revision: "unknown", GoVersion: runtime.Version()}
+// ReadBuildInfo completes version and revision (both from -ldflags, may
+// be empty) with what the Go toolchain recorded.
+func ReadBuildInfo(version, revision string) BuildInfo {
+	b := BuildInfo{Version: version, Revision: revision, GoVersion: runtime.Version()}
 	if b.Version == "" {
 		b.Version = "dev"
 	}
-	if info, ok := debug.ReadBuildInfo(); ok {
+	if b.Revision == "" {
+		b.Revision = "unknown"
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && revision == "" {
 		dirty := false
 		for _, s := range info.Settings {
 			switch s.Key {

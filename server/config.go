@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -55,7 +56,9 @@ type Config struct {
 }
 
 // LoadConfig reads the configuration from lookup (the environment when nil)
-// and validates it. Every error names the variable.
+// and validates it, reading the files it names (clusters file, keys,
+// certificates) without starting anything: `scaplockd check-config` and
+// start-up run exactly this. Every error names the variable, then the field.
 func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) {
 	if lookup == nil {
 		lookup = envconfig.OsLookuper()
@@ -68,7 +71,10 @@ func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 		host, _ := os.Hostname()
 		c.ReplicaName = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	return c, c.checkFiles()
 }
 
 // nameVariable rewrites envconfig's "FieldName: ..." into "SCAPLOCK_X: ...".
@@ -85,17 +91,19 @@ func nameVariable(err error) error {
 	return err
 }
 
+// validate checks every variable and reports every problem, one per line.
 func (c Config) validate() error {
+	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("SCAPLOCK_LISTEN: %q is not host:port: %v", c.Listen, err)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_LISTEN: %q is not host:port: %v", c.Listen, err))
 	}
 	if c.DataDir == "" {
-		return fmt.Errorf("SCAPLOCK_DATA_DIR: must not be empty")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_DATA_DIR: must not be empty"))
 	}
 	for _, e := range c.EtcdEndpoints {
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %q is not an http(s)://host:port URL", e)
+			errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %q is not an http(s)://host:port URL", e))
 		}
 	}
 	// In a fixed order, so that the same bad configuration always names
@@ -108,23 +116,23 @@ func (c Config) validate() error {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			return fmt.Errorf("%s: %v", f.name, err)
+			errs = append(errs, fmt.Errorf("%s: %v", f.name, err))
 		}
 	}
 	if (c.EtcdCertFile == "") != (c.EtcdKeyFile == "") {
-		return fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE and SCAPLOCK_ETCD_KEY_FILE: set both or neither")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE and SCAPLOCK_ETCD_KEY_FILE: set both or neither"))
 	}
 	if len(c.EtcdEndpoints) == 0 && (c.EtcdCAFile != "" || c.EtcdCertFile != "") {
-		return fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: TLS settings need SCAPLOCK_ETCD_ENDPOINTS (the embedded etcd is local)")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: TLS settings need SCAPLOCK_ETCD_ENDPOINTS (the embedded etcd is local)"))
 	}
 	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
-		return fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE: set only one")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE: set only one"))
 	}
 	if len(c.EtcdEndpoints) > 0 && c.JWTSecretFile == "" && c.JWTPublicKeyFile == "" {
-		return fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: with an external etcd a JWT key must be configured (or SCAPLOCK_JWT_PUBLIC_KEY_FILE)")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: with an external etcd a JWT key must be configured (or SCAPLOCK_JWT_PUBLIC_KEY_FILE)"))
 	}
 	if !strings.HasPrefix(c.EtcdPrefix, "/") || !strings.HasSuffix(c.EtcdPrefix, "/") {
-		return fmt.Errorf("SCAPLOCK_ETCD_PREFIX: %q must start and end with /", c.EtcdPrefix)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_PREFIX: %q must start and end with /", c.EtcdPrefix))
 	}
 	for _, sc := range c.Scopes {
 		if _, err := lock.ParseScope(strings.TrimSpace(sc)); err != nil {
@@ -134,7 +142,7 @@ func (c Config) validate() error {
 	switch c.GateMode {
 	case "", "enforce", "observe":
 	default:
-		return fmt.Errorf("SCAPLOCK_GATE_MODE: %q is not enforce or observe", c.GateMode)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_GATE_MODE: %q is not enforce or observe", c.GateMode))
 	}
 	for _, f := range []struct {
 		name string
@@ -144,26 +152,26 @@ func (c Config) validate() error {
 		{"SCAPLOCK_HISTORY_MAX_AGE", c.HistoryMaxAge}, {"SCAPLOCK_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 	} {
 		if f.d <= 0 {
-			return fmt.Errorf("%s: must be positive, got %s", f.name, f.d)
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", f.name, f.d))
 		}
 	}
 	if c.HistoryMaxEvents <= 0 {
-		return fmt.Errorf("SCAPLOCK_HISTORY_MAX_EVENTS: must be positive, got %d", c.HistoryMaxEvents)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_HISTORY_MAX_EVENTS: must be positive, got %d", c.HistoryMaxEvents))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("SCAPLOCK_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
 	}
 	switch c.LogFormat {
 	case "json", "text":
 	default:
-		return fmt.Errorf("SCAPLOCK_LOG_FORMAT: %q is not json or text", c.LogFormat)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_LOG_FORMAT: %q is not json or text", c.LogFormat))
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" {
-			return fmt.Errorf("SCAPLOCK_PUBLIC_URL: %q is not an absolute URL", c.PublicURL)
+			errs = append(errs, fmt.Errorf("SCAPLOCK_PUBLIC_URL: %q is not an absolute URL", c.PublicURL))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -46,7 +46,7 @@ func TestMetricsMatchTheReference(t *testing.T) {
 	}
 	defer d.Close()
 	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir})
-	cfg.Build = server.ReadBuildInfo("v9.9.9-test")
+	cfg.Build = server.ReadBuildInfo("v9.9.9-test", "")
 	srv := start(t, cfg, server.WithGate(d.Gate))
 	defer srv.Stop()
 	tok, err := servertest.Token(srv.SecretFile, "alice", api.RoleSRE)

@@ -83,7 +83,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	view := gate.NewView(keys, log)
 	if cfg.Build.Version == "" {
-		cfg.Build = ReadBuildInfo("")
+		cfg.Build = ReadBuildInfo("", "")
 	}
 	registerBuildInfo(reg, cfg.Build)
 	s.store, err = lock.Open(ctx, s.cli, lock.Options{
@@ -207,7 +207,7 @@ func (s *Server) connect() error {
 		s.cli, err = e.Client()
 		return err
 	}
-	tlsCfg, err := s.etcdTLS()
+	tlsCfg, err := etcdTLS(s.cfg)
 	if err != nil {
 		return err
 	}
@@ -223,23 +223,23 @@ func (s *Server) connect() error {
 	return nil
 }
 
-func (s *Server) etcdTLS() (*tls.Config, error) {
-	if s.cfg.EtcdCAFile == "" && s.cfg.EtcdCertFile == "" {
+func etcdTLS(c Config) (*tls.Config, error) {
+	if c.EtcdCAFile == "" && c.EtcdCertFile == "" {
 		return nil, nil
 	}
 	t := &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.cfg.EtcdCAFile != "" {
-		pem, err := os.ReadFile(s.cfg.EtcdCAFile)
+	if c.EtcdCAFile != "" {
+		pem, err := os.ReadFile(c.EtcdCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: %w", err)
 		}
 		t.RootCAs = x509.NewCertPool()
 		if !t.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: no certificates in %s", s.cfg.EtcdCAFile)
+			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: no certificates in %s", c.EtcdCAFile)
 		}
 	}
-	if s.cfg.EtcdCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.EtcdCertFile, s.cfg.EtcdKeyFile)
+	if c.EtcdCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.EtcdCertFile, c.EtcdKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE: %w", err)
 		}

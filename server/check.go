@@ -1,0 +1,51 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/health"
+)
+
+// checkFiles reads and parses every file the configuration names, the way
+// start-up will: the clusters file and the CA, certificate and token files
+// it names, the JWT key and the etcd TLS files. It starts nothing.
+func (c Config) checkFiles() error {
+	var errs []error
+	if c.ClustersFile != "" {
+		if _, err := LoadClusters(c); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.JWTSecretFile != "" || c.JWTPublicKeyFile != "" {
+		_, err := api.NewAuthenticator(api.AuthConfig{SecretFile: c.JWTSecretFile, PublicKeyFile: c.JWTPublicKeyFile})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if _, err := etcdTLS(c); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// LoadClusters reads the clusters file with SCAPLOCK_GATE_MODE applied and
+// checks that a prober can be built for each cluster (its CA, client
+// certificate and bearer token files read). Errors name the variable, then
+// the field in the file.
+func LoadClusters(c Config) (health.Config, error) {
+	hc, err := health.LoadConfig(c.ClustersFile)
+	if err != nil {
+		return health.Config{}, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+	}
+	if c.GateMode != "" {
+		hc.Mode = health.Mode(c.GateMode)
+	}
+	for _, cl := range hc.Clusters {
+		if _, err := health.NewProber(cl); err != nil {
+			return health.Config{}, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %s: %w", c.ClustersFile, err)
+		}
+	}
+	return hc, nil
+}
