@@ -12,7 +12,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: all build run test deps bench fuzz vet demo clean
+.PHONY: all build run test deps bench fuzz vet demo clean deb deb-install-test
 
 all: build
 
@@ -53,6 +53,17 @@ bench: deps
 
 fuzz:
 	$(GO) test ./api -run '^$$' -fuzz FuzzHoldBody -fuzztime 60s
+
+# A Debian package of both binaries, the systemd unit (and the scap bridge's
+# when contrib/scap/ has it), /etc/default/scaplockd, the alert rules and
+# the dashboard: bin/scaplock_<version>_<arch>.deb.
+deb: build
+	contrib/debian/build-deb.sh $(VERSION) $(BIN) $(BIN)
+
+# Installs the package on this machine, checks and starts scaplockd from it
+# as the packaged user, then purges it: for a disposable CI container (root).
+deb-install-test: deb
+	contrib/debian/install-test.sh $(BIN)/scaplock_*.deb
 
 clean:
 	rm -rf $(BIN) scaplock-data bench-report.md

@@ -4,6 +4,7 @@
 //
 //	scaplockd [--demo ...]     run the service
 //	scaplockd check-config     validate the environment and the files it names, start nothing
+//	scaplockd healthcheck      exit 0 if the local scaplockd's /readyz answers 200
 //	scaplockd --version        print the version
 package main
 
@@ -37,13 +38,18 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	build := server.ReadBuildInfo(version, revision)
-	if len(args) > 0 && args[0] == "check-config" {
-		return checkConfig(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "check-config":
+			return checkConfig(args[1:], stdout, stderr)
+		case "healthcheck":
+			return healthcheck(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("scaplockd", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: scaplockd [flags]\n       scaplockd check-config\n\nConfiguration is read from SCAPLOCK_* variables (README.md, docs/production.md).\n\nflags:\n")
+		fmt.Fprintf(fs.Output(), "usage: scaplockd [flags]\n       scaplockd check-config\n       scaplockd healthcheck [--path /readyz]\n\nConfiguration is read from SCAPLOCK_* variables (README.md, docs/production.md).\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	showVersion := fs.Bool("version", false, "print the version and exit")
@@ -57,7 +63,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "scaplockd: unexpected argument %q (the only subcommand is check-config)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "scaplockd: unexpected argument %q (subcommands: check-config, healthcheck)\n", fs.Arg(0))
 		return exitConfig
 	}
 	if *showVersion {

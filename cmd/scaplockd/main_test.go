@@ -187,6 +187,11 @@ func TestDemoBannerAndCleanup(t *testing.T) {
 	if dirs, _ := filepath.Glob(filepath.Join(tmp, "scaplock-demo-*")); len(dirs) != 1 {
 		t.Fatalf("demo data dirs while running: %v", dirs)
 	}
+	// The image's HEALTHCHECK: the same binary asks its own /readyz.
+	listen := "SCAPLOCK_LISTEN=" + strings.TrimPrefix(url, "http://")
+	if code, out, errOut := exitOf(t, []string{listen}, "healthcheck"); code != 0 || !strings.Contains(out, `"ready"`) {
+		t.Fatalf("healthcheck of a running scaplockd: exit %d, %q %q", code, out, errOut)
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
@@ -200,5 +205,8 @@ func TestDemoBannerAndCleanup(t *testing.T) {
 	}
 	if dirs, _ := filepath.Glob(filepath.Join(tmp, "scaplock-demo-*")); len(dirs) != 0 {
 		t.Fatalf("demo left its data behind: %v", dirs)
+	}
+	if code, _, errOut := exitOf(t, []string{listen}, "healthcheck"); code != 1 || !strings.Contains(errOut, "connection refused") {
+		t.Fatalf("healthcheck of a stopped scaplockd: exit %d, %q", code, errOut)
 	}
 }
