@@ -1,8 +1,11 @@
 package server
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/health"
@@ -26,6 +29,16 @@ func (c Config) checkFiles() error {
 	}
 	if _, err := etcdTLS(c); err != nil {
 		errs = append(errs, err)
+	}
+	if c.EtcdPeerCertFile != "" {
+		if _, err := tls.LoadX509KeyPair(c.EtcdPeerCertFile, c.EtcdPeerKeyFile); err != nil {
+			errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_PEER_CERT_FILE: %w", err))
+		}
+	}
+	if c.EtcdPeerCAFile != "" {
+		if pem, err := os.ReadFile(c.EtcdPeerCAFile); err != nil || !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_PEER_CA_FILE: no certificates in %s", c.EtcdPeerCAFile))
+		}
 	}
 	return errors.Join(errs...)
 }

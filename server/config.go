@@ -28,11 +28,23 @@ type Config struct {
 	// EtcdInitialCluster ("name=peerURL,...") makes the embedded etcd one
 	// member of a cluster of replicas; a member's name is its replica name.
 	EtcdInitialCluster string `env:"SCAPLOCK_ETCD_INITIAL_CLUSTER"`
-	JWTSecretFile      string `env:"SCAPLOCK_JWT_SECRET_FILE"`
-	JWTPublicKeyFile   string `env:"SCAPLOCK_JWT_PUBLIC_KEY_FILE"`
-	JWTIssuer          string `env:"SCAPLOCK_JWT_ISSUER"`
-	JWTAudience        string `env:"SCAPLOCK_JWT_AUDIENCE"`
-	AnonymousRead      bool   `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
+	// EtcdInitialClusterState is new (bootstrap) or existing (join after
+	// `etcdctl member add`).
+	EtcdInitialClusterState string `env:"SCAPLOCK_ETCD_INITIAL_CLUSTER_STATE, default=new"`
+	// EtcdPeerURL is where this member listens for peers; its URL in the
+	// initial cluster by default.
+	EtcdPeerURL string `env:"SCAPLOCK_ETCD_PEER_URL"`
+	// EtcdClientURL is the embedded etcd's client listener, on loopback
+	// (for etcdctl backups); a free port when empty.
+	EtcdClientURL    string `env:"SCAPLOCK_ETCD_CLIENT_URL"`
+	EtcdPeerCertFile string `env:"SCAPLOCK_ETCD_PEER_CERT_FILE"`
+	EtcdPeerKeyFile  string `env:"SCAPLOCK_ETCD_PEER_KEY_FILE"`
+	EtcdPeerCAFile   string `env:"SCAPLOCK_ETCD_PEER_CA_FILE"`
+	JWTSecretFile    string `env:"SCAPLOCK_JWT_SECRET_FILE"`
+	JWTPublicKeyFile string `env:"SCAPLOCK_JWT_PUBLIC_KEY_FILE"`
+	JWTIssuer        string `env:"SCAPLOCK_JWT_ISSUER"`
+	JWTAudience      string `env:"SCAPLOCK_JWT_AUDIENCE"`
+	AnonymousRead    bool   `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
 	// ClustersFile lists the clusters the gate watches; empty: no gate.
 	ClustersFile string `env:"SCAPLOCK_CLUSTERS_FILE"`
 	// Scopes are the scopes besides global and the clusters file's clusters
@@ -111,6 +123,7 @@ func (c Config) validate() error {
 	for _, f := range []struct{ name, path string }{
 		{"SCAPLOCK_ETCD_CA_FILE", c.EtcdCAFile}, {"SCAPLOCK_ETCD_CERT_FILE", c.EtcdCertFile}, {"SCAPLOCK_ETCD_KEY_FILE", c.EtcdKeyFile},
 		{"SCAPLOCK_JWT_SECRET_FILE", c.JWTSecretFile}, {"SCAPLOCK_JWT_PUBLIC_KEY_FILE", c.JWTPublicKeyFile}, {"SCAPLOCK_CLUSTERS_FILE", c.ClustersFile},
+		{"SCAPLOCK_ETCD_PEER_CERT_FILE", c.EtcdPeerCertFile}, {"SCAPLOCK_ETCD_PEER_KEY_FILE", c.EtcdPeerKeyFile}, {"SCAPLOCK_ETCD_PEER_CA_FILE", c.EtcdPeerCAFile},
 	} {
 		if f.path == "" {
 			continue
@@ -125,6 +138,7 @@ func (c Config) validate() error {
 	if len(c.EtcdEndpoints) == 0 && (c.EtcdCAFile != "" || c.EtcdCertFile != "") {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: TLS settings need SCAPLOCK_ETCD_ENDPOINTS (the embedded etcd is local)"))
 	}
+	errs = append(errs, c.validateCluster()...)
 	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE: set only one"))
 	}

@@ -2,7 +2,9 @@ package server_test
 
 import (
 	"bytes"
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,8 +50,20 @@ func TestMetricsMatchTheReference(t *testing.T) {
 	defer d.Close()
 	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir})
 	cfg.Build = server.ReadBuildInfo("v9.9.9-test", "")
-	srv := start(t, cfg, server.WithGate(d.Gate))
+	var logBuf syncBuffer
+	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logBuf, nil)), server.WithGate(d.Gate))
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer srv.Stop()
+	// One embedded etcd alone: said in the start log and the status.
+	if !strings.Contains(logBuf.String(), "single-node store") {
+		t.Errorf("the start log does not say single-node store:\n%s", logBuf.String())
+	}
+	var st api.StatusResponse
+	if getJSON(t, srv.URL()+"/api/v1/status", &st); st.Store.Topology != "embedded-single" || st.Store.Members != 1 {
+		t.Errorf("status store %+v, want embedded-single with 1 member", st.Store)
+	}
 	tok, err := servertest.Token(srv.SecretFile, "alice", api.RoleSRE)
 	if err != nil {
 		t.Fatal(err)
@@ -101,4 +116,22 @@ func TestMetricsMatchTheReference(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
+}
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

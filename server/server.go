@@ -199,7 +199,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) erro
 // connect starts the embedded etcd or dials the configured cluster.
 func (s *Server) connect() error {
 	if len(s.cfg.EtcdEndpoints) == 0 {
-		e, err := embedetcd.Start(s.cfg.DataDir)
+		start := func() (*embedetcd.Etcd, error) { return embedetcd.Start(s.cfg.DataDir) }
+		if s.cfg.EtcdInitialCluster != "" {
+			s.log.Info("starting this replica's etcd member; the cluster serves once a quorum of members runs",
+				"member", s.cfg.ReplicaName, "initial_cluster", s.cfg.EtcdInitialCluster, "state", s.cfg.EtcdInitialClusterState)
+			start = func() (*embedetcd.Etcd, error) { return embedetcd.StartMember(s.cfg.DataDir, s.cfg.member()) }
+		}
+		e, err := start()
 		if err != nil {
 			return err
 		}
@@ -283,6 +289,9 @@ func (s *Server) ready(ctx context.Context) error {
 }
 
 func (s *Server) etcdDescription() string {
+	if s.embedded != nil && s.cfg.EtcdInitialCluster != "" {
+		return "embedded member " + s.cfg.ReplicaName + " (" + s.cfg.DataDir + ", client " + s.embedded.Endpoint + ")"
+	}
 	if s.embedded != nil {
 		return "embedded (" + s.cfg.DataDir + ")"
 	}
