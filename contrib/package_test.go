@@ -62,6 +62,8 @@ func TestDebianPackage(t *testing.T) {
 		"./usr/bin/scaplockd": "-rwxr-xr-x", "./usr/bin/scaplock": "-rwxr-xr-x",
 		"./lib/systemd/system/scaplockd.service": "-rw-r--r--", "./etc/default/scaplockd": "-rw-r--r--",
 		"./usr/share/doc/scaplock/scaplock.rules.yml": "-rw-r--r--", "./usr/share/doc/scaplock/scaplock.json": "-rw-r--r--",
+		"./lib/systemd/system/scaplock-scap-bridge.service": "-rw-r--r--", "./etc/default/scaplock-scap-bridge": "-rw-r--r--",
+		"./usr/share/bash-completion/completions/scaplock": "-rw-r--r--", "./usr/share/zsh/vendor-completions/_scaplock": "-rw-r--r--",
 	} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(mode) + ` root/root .* ` + regexp.QuoteMeta(path) + `$`).MatchString(contents) {
 			t.Errorf("dpkg-deb --contents lacks %s %s root/root:\n%s", mode, path, contents)
@@ -71,7 +73,7 @@ func TestDebianPackage(t *testing.T) {
 	run(t, ".", "dpkg-deb", "-x", deb, root)
 	ctrl := t.TempDir()
 	run(t, ".", "dpkg-deb", "-e", deb, ctrl)
-	if conf, _ := os.ReadFile(filepath.Join(ctrl, "conffiles")); string(conf) != "/etc/default/scaplockd\n" {
+	if conf, _ := os.ReadFile(filepath.Join(ctrl, "conffiles")); string(conf) != "/etc/default/scaplockd\n/etc/default/scaplock-scap-bridge\n" {
 		t.Errorf("conffiles %q", conf)
 	}
 	if post, _ := os.ReadFile(filepath.Join(ctrl, "postinst")); !bytes.Contains(post, []byte("adduser --quiet --system --group")) {
@@ -153,9 +155,11 @@ func checkUnit(t *testing.T, root string) {
 		}
 	}
 	// verify exits 0 on unknown keys and bad values; any output is a finding.
-	cmd := exec.Command("systemd-analyze", "verify", "--root="+root, "/lib/systemd/system/scaplockd.service")
-	if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	for _, unit := range []string{"scaplockd.service", "scaplock-scap-bridge.service"} {
+		cmd := exec.Command("systemd-analyze", "verify", "--root="+root, "/lib/systemd/system/"+unit)
+		if out, err := cmd.CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", unit, err, out)
+		}
 	}
 	out, err := exec.Command("systemd-analyze", "security", "--offline=yes", "--root="+root, "scaplockd.service").CombinedOutput()
 	m := regexp.MustCompile(`Overall exposure level for scaplockd.service: ([0-9.]+)`).FindSubmatch(out)
