@@ -107,6 +107,20 @@ func TestCheckConfig(t *testing.T) {
 	if code, out, errOut := exitOf(t, append(base, "SCAPLOCK_CLUSTERS_FILE="+good), "check-config"); code != 0 || !strings.Contains(out, "configuration ok") || errOut != "" {
 		t.Fatalf("good config: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
+	// As a validate_cmd: a candidate env file, and a candidate clusters
+	// file checked against the installed env file.
+	envFile := write("scaplockd.env", "# installed\nSCAPLOCK_DATA_DIR="+data+"\nSCAPLOCK_LISTEN=\"127.0.0.1:0\"\n\nSCAPLOCK_CLUSTERS_FILE="+good+"\n")
+	if code, out, errOut := exitOf(t, nil, "check-config", "--env-file", envFile); code != 0 || !strings.Contains(out, "1 clusters from "+good) {
+		t.Fatalf("check-config --env-file: exit %d, %q %q", code, out, errOut)
+	}
+	if code, _, errOut := exitOf(t, []string{"SCAPLOCK_CLUSTERS_FILE=" + badField}, "check-config", "--env-file", envFile); code != 2 || !strings.Contains(errOut, badField) {
+		t.Fatalf("a candidate clusters file under the installed env file: exit %d, %q", code, errOut)
+	}
+	badEnv := write("bad.env", "SCAPLOCK_LISTEN=8080\n")
+	if code, _, errOut := exitOf(t, nil, "check-config", "--env-file", badEnv); code != 2 || !strings.Contains(errOut, "SCAPLOCK_LISTEN") {
+		t.Fatalf("a bad env file: exit %d, %q", code, errOut)
+	}
+
 	cases := []struct {
 		name string
 		env  []string
