@@ -58,7 +58,7 @@ func TestEmbeddedClusterOfThreeReplicas(t *testing.T) {
 			"SCAPLOCK_REPLICA_NAME=" + n, "SCAPLOCK_ETCD_INITIAL_CLUSTER=" + strings.Join(members, ","),
 			"SCAPLOCK_ETCD_CLIENT_URL=" + r.etcdURL,
 			"SCAPLOCK_ETCD_PEER_CERT_FILE=" + c.peerCert, "SCAPLOCK_ETCD_PEER_KEY_FILE=" + c.peerKey, "SCAPLOCK_ETCD_PEER_CA_FILE=" + c.ca,
-			"SCAPLOCK_JWT_SECRET_FILE=" + secretFile,
+			"SCAPLOCK_JWT_SECRET_FILE=" + secretFile, "SCAPLOCK_SCOPES=eqiad,codfw",
 		}
 		var err error
 		if r.log, err = os.Create(filepath.Join(logs, n+".log")); err != nil {

@@ -45,7 +45,7 @@ func TestExternalEtcdWithAPrefixRole(t *testing.T) {
 	env := map[string]string{
 		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_ETCD_ENDPOINTS": endpoint, "SCAPLOCK_ETCD_PREFIX": "/scaplock/",
 		"SCAPLOCK_ETCD_CA_FILE": c.ca, "SCAPLOCK_ETCD_CERT_FILE": c.clientCert, "SCAPLOCK_ETCD_KEY_FILE": c.clientKey,
-		"SCAPLOCK_JWT_SECRET_FILE": secretFile,
+		"SCAPLOCK_JWT_SECRET_FILE": secretFile, "SCAPLOCK_SCOPES": "eqiad",
 	}
 	ctx := context.Background()
 	// Outside its prefix the role grants nothing: the start fails.

@@ -48,7 +48,7 @@ func TestMetricsMatchTheReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir})
+	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SCOPES": "codfw"})
 	cfg.Build = server.ReadBuildInfo("v9.9.9-test", "")
 	var logBuf syncBuffer
 	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logBuf, nil)), server.WithGate(d.Gate))
