@@ -97,7 +97,6 @@ func TestCompletion(t *testing.T) {
 	}
 }
 
-
 // The configuration file gives the URL and the token file; SCAPLOCK_*
 // variables and flags win over it; a key it does not know is an error
 // naming the file and line.
