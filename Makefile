@@ -3,16 +3,21 @@
 
 GO        ?= go
 BIN       := bin
-DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server
-DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd
+DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server etcd-client
+DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd /usr/bin/etcdctl
 TEST_TIMEOUT ?= 20m
+# The version both binaries print with --version and scaplockd exports as
+# scaplock_build_info; "dev" outside a git checkout.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: all build run test deps bench fuzz vet demo clean
+.PHONY: all build run test deps bench fuzz vet demo clean deb deb-install-test
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./cmd/...
 
 # The lab knows eqiad and codfw besides global (SCAPLOCK_SCOPES overrides).
 run: build
@@ -48,6 +53,17 @@ bench: deps
 
 fuzz:
 	$(GO) test ./api -run '^$$' -fuzz FuzzHoldBody -fuzztime 60s
+
+# A Debian package of both binaries, the systemd unit (and the scap bridge's
+# when contrib/scap/ has it), /etc/default/scaplockd, the alert rules and
+# the dashboard: bin/scaplock_<version>_<arch>.deb.
+deb: build
+	contrib/debian/build-deb.sh $(VERSION) $(BIN) $(BIN)
+
+# Installs the package on this machine, checks and starts scaplockd from it
+# as the packaged user, then purges it: for a disposable CI container (root).
+deb-install-test: deb
+	contrib/debian/install-test.sh $(BIN)/scaplock_*.deb
 
 clean:
 	rm -rf $(BIN) scaplock-data bench-report.md

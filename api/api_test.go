@@ -554,6 +554,12 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 			t.Errorf("%s with etcd down: %d", path, a.status)
 		}
 	}
+	if n := counterValue(t, f.reg, "scaplock_preflight_total", "outcome", "unavailable"); n < 1 {
+		t.Errorf("preflight{outcome=unavailable} = %v after 503s", n)
+	}
+	if n := counterValue(t, f.reg, "scaplock_readyz_failures_total", "reason", "store") + counterValue(t, f.reg, "scaplock_readyz_failures_total", "reason", "stale"); n < 1 {
+		t.Errorf("readyz failures = %v after a 503 readyz", n)
+	}
 	// No write can hang or pass for an internal error: every write route
 	// answers 503 within the bound.
 	sre, dep := f.token(t, "alice", api.RoleSRE), f.token(t, "bob", api.RoleDeployer)

@@ -11,9 +11,19 @@ import (
 )
 
 type httpMetrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	preflights *prometheus.CounterVec
+	readyz     *prometheus.CounterVec
 }
+
+// Preflight outcomes, the values of scaplock_preflight_total's label.
+const (
+	outcomeAllowed     = "allowed"
+	outcomeRefused     = "refused"
+	outcomeUnavailable = "unavailable"
+	outcomeInvalid     = "invalid"
+)
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	m := &httpMetrics{
@@ -21,12 +31,37 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Name: "scaplock_http_requests_total", Help: "HTTP requests by route, method and status code.",
 		}, []string{"route", "method", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "scaplock_http_request_duration_seconds", Help: "HTTP request latency by route and status code.",
+			Name: "scaplock_http_request_duration_seconds", Help: "HTTP request latency by route, method and status code.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "method", "code"}),
+		preflights: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaplock_preflight_total",
+			Help: "Preflight answers by outcome: allowed, refused, unavailable (could not decide), invalid (bad request or token).",
+		}, []string{"outcome"}),
+		readyz: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaplock_readyz_failures_total",
+			Help: "Failed /readyz answers by reason: store (etcd did not answer) or stale (the cache is not confirmed).",
+		}, []string{"reason"}),
 	}
-	reg.MustRegister(m.requests, m.latency)
+	for _, o := range []string{outcomeAllowed, outcomeRefused, outcomeUnavailable, outcomeInvalid} {
+		m.preflights.WithLabelValues(o)
+	}
+	for _, r := range []string{"store", "stale"} {
+		m.readyz.WithLabelValues(r)
+	}
+	reg.MustRegister(m.requests, m.latency, m.preflights, m.readyz)
 	return m
+}
+
+// methodLabel bounds the method label: anyone can send `curl -X FOO1`, and
+// each new method would otherwise make a new set of series.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodHead, http.MethodOptions:
+		return method
+	}
+	return "other"
 }
 
 // middleware counts requests by route pattern (never the raw path, whose
@@ -41,7 +76,29 @@ func (m *httpMetrics) middleware(next http.Handler) http.Handler {
 			route = rc.RoutePattern()
 		}
 		code := strconv.Itoa(ww.Status())
-		m.requests.WithLabelValues(route, r.Method, code).Inc()
-		m.latency.WithLabelValues(route, r.Method, code).Observe(time.Since(start).Seconds())
+		method := methodLabel(r.Method)
+		m.requests.WithLabelValues(route, method, code).Inc()
+		m.latency.WithLabelValues(route, method, code).Observe(time.Since(start).Seconds())
 	})
+}
+
+// preflightOutcome counts each preflight answer by what it told the caller.
+func (m *httpMetrics) preflightOutcome(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next(ww, r)
+		m.preflights.WithLabelValues(outcomeOf(ww.Status())).Inc()
+	}
+}
+
+func outcomeOf(status int) string {
+	switch {
+	case status == http.StatusOK:
+		return outcomeAllowed
+	case status == http.StatusLocked:
+		return outcomeRefused
+	case status >= 400 && status < 500:
+		return outcomeInvalid
+	}
+	return outcomeUnavailable
 }

@@ -36,6 +36,8 @@ type Config struct {
 	Gate      GateInfo
 	// View serves the gate's reports, leader and samples.
 	View GateView
+	// StoreInfo is shown in /api/v1/status.
+	StoreInfo StoreInfo
 	// Ready reports whether etcd is reachable.
 	Ready func(ctx context.Context) error
 	// Page serves "/"; nil serves nothing there.
@@ -94,7 +96,7 @@ func New(cfg Config) http.Handler {
 				r.Use(require(fail))
 			}
 			r.Get("/status", a.status)
-			r.Get("/preflight", a.preflight)
+			r.Get("/preflight", a.metrics.preflightOutcome(a.preflight))
 			r.Get("/holds", a.listHolds)
 			r.Get("/holds/{id}", a.getHold)
 			r.Get("/history", a.history)
@@ -126,11 +128,13 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := a.cfg.Ready(ctx); err != nil {
+			a.metrics.readyz.WithLabelValues("store").Inc()
 			a.fail(w, fmt.Errorf("%w: %w", lock.ErrUnavailable, err))
 			return
 		}
 	}
 	if err := a.store.Fresh(); err != nil {
+		a.metrics.readyz.WithLabelValues("stale").Inc()
 		a.fail(w, err)
 		return
 	}

@@ -14,6 +14,7 @@ type (
 	StatusResponse    = apiv1.StatusResponse
 	GateStatus        = apiv1.GateStatus
 	PreflightResponse = apiv1.PreflightResponse
+	StoreInfo         = apiv1.StoreInfo
 )
 
 // knownScopes are global, the configured scopes, the gate's clusters and
@@ -56,7 +57,8 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 	resp := StatusResponse{
 		Time: now.UTC(), Revision: snap.Revision, Health: reports,
 		Holds: []lock.Hold{}, Overrides: []lock.Hold{},
-		Gate: GateStatus{Mode: a.cfg.Gate.Mode, Leader: leader},
+		Gate:  GateStatus{Mode: a.cfg.Gate.Mode, Leader: leader},
+		Store: a.cfg.StoreInfo,
 	}
 	for _, h := range snap.Holds {
 		if !h.Active(now) {

@@ -4,12 +4,17 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+)
+
+// Prefixes of a failed probe's Err, by which the metrics tell why it failed.
+const (
+	timeoutPrefix = "timeout after "
+	statusPrefix  = "HTTP "
 )
 
 // probeAPIServer GETs the apiserver's readyz and reports its latency. An
@@ -41,11 +46,11 @@ func probeAPIServer(ctx context.Context, p *Prober, a APIServer, now time.Time) 
 	s.Value = time.Since(start).Seconds()
 	switch {
 	case err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
-		s.Err = fmt.Sprintf("timeout after %s", timeout)
+		s.Err = timeoutPrefix + timeout.String()
 	case err != nil:
 		s.Err = shortError(err)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
-		s.Err = "HTTP " + resp.Status
+		s.Err = statusPrefix + resp.Status
 		if failed := failedChecks(body); failed != "" {
 			s.Err += ": " + failed
 		}

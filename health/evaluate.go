@@ -279,6 +279,17 @@ func (s State) Breaches() []string {
 	return lines
 }
 
+// critText writes a crit value beside its limit. A value shown equal to
+// its limit is at crit too (crit is value >= limit), which "CPU 90% (limit
+// 90%)" would hide: it reads "CPU 90% (at the limit)".
+func critText(sig Signal, value, crit float64) string {
+	v, l := FormatValue(sig, value), FormatValue(sig, crit)
+	if v == l {
+		return fmt.Sprintf("%s %s (at the limit)", SignalLabel(sig), v)
+	}
+	return fmt.Sprintf("%s %s (limit %s)", SignalLabel(sig), v, l)
+}
+
 // breachText writes a host's crit signals, parts joined by sep.
 func breachText(h HostState, now time.Time, sep string) string {
 	parts := []string{ShortHost(h.Host)}
@@ -295,7 +306,7 @@ func breachText(h HostState, now time.Time, sep string) string {
 			parts = append(parts, fmt.Sprintf("%s failed (%s)", SignalLabel(sig), st.Err))
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s (limit %s)", SignalLabel(sig), FormatValue(sig, st.Value), FormatValue(sig, st.Crit)))
+		parts = append(parts, critText(sig, st.Value, st.Crit))
 	}
 	parts = append(parts, "for "+formatSince(now.Sub(oldest)))
 	return strings.Join(parts, sep)

@@ -1,55 +1,99 @@
 package health
 
 import (
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Metrics exports probe values and evaluations, so that a dashboard can
-// show the short bursts that a 1-minute average hides.
+// show the short bursts that a 1-minute average hides. Each signal has its
+// own gauge in its own unit; the peak gauges hold the largest of the recent
+// samples.
 type Metrics struct {
 	probeLatency *prometheus.HistogramVec
-	value        *prometheus.GaugeVec
-	peak         *prometheus.GaugeVec
+	value        map[Signal]*prometheus.GaugeVec
+	peak         map[Signal]*prometheus.GaugeVec
+	failures     *prometheus.CounterVec
 	breaches     *prometheus.CounterVec
 	sourceErrors *prometheus.CounterVec
 	evalDuration *prometheus.HistogramVec
 }
 
+// signalMetric names a signal's gauges: scaplock_<name> and the peak's
+// scaplock_<peak>.
+var signalMetric = map[Signal]struct{ name, peak, help string }{
+	SignalLatency:     {"apiserver_readyz_latency_seconds", "apiserver_readyz_latency_peak_seconds", "the apiserver's readyz latency"},
+	SignalCPU:         {"apiserver_cpu_utilization_ratio", "apiserver_cpu_utilization_peak_ratio", "the apiserver host's CPU utilisation (0..1)"},
+	SignalRetransmits: {"apiserver_tcp_retransmits_per_second", "apiserver_tcp_retransmits_peak_per_second", "the apiserver host's TCP retransmitted segments per second"},
+	SignalNIC:         {"apiserver_nic_egress_ratio", "apiserver_nic_egress_peak_ratio", "the apiserver host's busiest NIC egress over its link speed (0..1)"},
+}
+
+// Readyz failure reasons, the values of scaplock_apiserver_readyz_failures_total's label.
+const (
+	FailureTimeout = "timeout" // no answer within the cluster's timeout
+	FailureStatus  = "status"  // answered, not 2xx
+	FailureConnect = "connect" // refused, reset, TLS or DNS error
+)
+
 // NewMetrics registers the health metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
-	hostLabels := []string{"cluster", "host", "signal"}
+	hostLabels := []string{"cluster", "apiserver"}
 	m := &Metrics{
 		probeLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scaplock_probe_latency_seconds",
 			Help:    "Latency of successful apiserver readyz probes.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}, []string{"cluster", "host"}),
-		value: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaplock_signal_value",
-			Help: "Last value of a host's health signal (latency in seconds, cpu and nic 0..1, retransmits per second).",
 		}, hostLabels),
-		peak: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaplock_signal_peak",
-			Help: "Largest value of a host's health signal over its recent samples.",
-		}, hostLabels),
+		value: map[Signal]*prometheus.GaugeVec{},
+		peak:  map[Signal]*prometheus.GaugeVec{},
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaplock_apiserver_readyz_failures_total",
+			Help: "Failed apiserver readyz probes by reason: timeout, status (non-2xx) or connect.",
+		}, []string{"cluster", "apiserver", "reason"}),
 		breaches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaplock_breaches_total",
 			Help: "Evaluations in which a host's signal was at crit.",
-		}, hostLabels),
+		}, []string{"cluster", "apiserver", "signal"}),
 		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaplock_source_errors_total",
 			Help: "Failed node_exporter scrapes or Prometheus queries, per signal.",
-		}, hostLabels),
+		}, []string{"cluster", "apiserver", "signal"}),
 		evalDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scaplock_evaluation_duration_seconds",
 			Help:    "Time taken by one probe round and evaluation of a cluster.",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"cluster"}),
 	}
-	reg.MustRegister(m.probeLatency, m.value, m.peak, m.breaches, m.sourceErrors, m.evalDuration)
+	reg.MustRegister(m.probeLatency, m.failures, m.breaches, m.sourceErrors, m.evalDuration)
+	for _, sig := range Signals {
+		sm := signalMetric[sig]
+		m.value[sig] = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaplock_" + sm.name, Help: "Last value of " + sm.help + ".",
+		}, hostLabels)
+		m.peak[sig] = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaplock_" + sm.peak, Help: "Largest recent value of " + sm.help + ".",
+		}, hostLabels)
+		reg.MustRegister(m.value[sig], m.peak[sig])
+	}
 	return m
+}
+
+// Init creates c's counters at zero, so that rate() and alerts see the
+// first failure instead of a series appearing out of nothing.
+func (m *Metrics) Init(c Cluster) {
+	for _, a := range c.APIServers {
+		for _, r := range []string{FailureTimeout, FailureStatus, FailureConnect} {
+			m.failures.WithLabelValues(c.Name, a.Host(), r)
+		}
+		for _, sig := range Signals {
+			m.breaches.WithLabelValues(c.Name, a.Host(), string(sig))
+			if sig != SignalLatency {
+				m.sourceErrors.WithLabelValues(c.Name, a.Host(), string(sig))
+			}
+		}
+	}
 }
 
 // Observe records one round: its samples and the State Evaluate made of them.
@@ -58,23 +102,39 @@ func (m *Metrics) Observe(c Cluster, samples []Sample, s State, evalDuration tim
 		switch {
 		case smp.Signal == SignalLatency && smp.Err == "":
 			m.probeLatency.WithLabelValues(c.Name, smp.Host).Observe(smp.Value)
-		case smp.Signal != SignalLatency && smp.Err != "":
+		case smp.Signal == SignalLatency:
+			m.failures.WithLabelValues(c.Name, smp.Host, failureReason(smp.Err)).Inc()
+		case smp.Err != "":
 			m.sourceErrors.WithLabelValues(c.Name, smp.Host, string(smp.Signal)).Inc()
 		}
 	}
 	for _, h := range s.Hosts {
 		for sig, st := range h.Signals {
-			labels := []string{c.Name, h.Host, string(sig)}
+			value, peak := m.value[sig], m.peak[sig]
+			if value == nil {
+				continue
+			}
 			if st.Level != LevelError {
-				m.value.WithLabelValues(labels...).Set(st.Value)
+				value.WithLabelValues(c.Name, h.Host).Set(st.Value)
 			}
 			if len(st.Recent) > 0 {
-				m.peak.WithLabelValues(labels...).Set(s.Peak(h.Host, sig))
+				peak.WithLabelValues(c.Name, h.Host).Set(s.Peak(h.Host, sig))
 			}
 			if st.Level == LevelCrit {
-				m.breaches.WithLabelValues(labels...).Inc()
+				m.breaches.WithLabelValues(c.Name, h.Host, string(sig)).Inc()
 			}
 		}
 	}
 	m.evalDuration.WithLabelValues(c.Name).Observe(evalDuration.Seconds())
+}
+
+// failureReason classifies a failed readyz probe by the error probeAPIServer wrote.
+func failureReason(err string) string {
+	switch {
+	case strings.HasPrefix(err, timeoutPrefix):
+		return FailureTimeout
+	case strings.HasPrefix(err, statusPrefix):
+		return FailureStatus
+	}
+	return FailureConnect
 }

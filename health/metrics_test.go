@@ -1,6 +1,8 @@
 package health
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -26,27 +28,36 @@ func TestMetricsObserve(t *testing.T) {
 	want := `
 # HELP scaplock_breaches_total Evaluations in which a host's signal was at crit.
 # TYPE scaplock_breaches_total counter
-scaplock_breaches_total{cluster="eqiad",host="kubemaster1002.eqiad.wmnet:6443",signal="cpu"} 1
-# HELP scaplock_signal_peak Largest value of a host's health signal over its recent samples.
-# TYPE scaplock_signal_peak gauge
-scaplock_signal_peak{cluster="eqiad",host="kubemaster1001.eqiad.wmnet:6443",signal="cpu"} 0.3
-scaplock_signal_peak{cluster="eqiad",host="kubemaster1001.eqiad.wmnet:6443",signal="latency"} 0.05
-scaplock_signal_peak{cluster="eqiad",host="kubemaster1002.eqiad.wmnet:6443",signal="cpu"} 0.97
-scaplock_signal_peak{cluster="eqiad",host="kubemaster1002.eqiad.wmnet:6443",signal="latency"} 0.05
-# HELP scaplock_signal_value Last value of a host's health signal (latency in seconds, cpu and nic 0..1, retransmits per second).
-# TYPE scaplock_signal_value gauge
-scaplock_signal_value{cluster="eqiad",host="kubemaster1001.eqiad.wmnet:6443",signal="cpu"} 0.3
-scaplock_signal_value{cluster="eqiad",host="kubemaster1001.eqiad.wmnet:6443",signal="latency"} 0.05
-scaplock_signal_value{cluster="eqiad",host="kubemaster1002.eqiad.wmnet:6443",signal="cpu"} 0.5
-scaplock_signal_value{cluster="eqiad",host="kubemaster1002.eqiad.wmnet:6443",signal="latency"} 0.05
+scaplock_breaches_total{apiserver="kubemaster1002.eqiad.wmnet:6443",cluster="eqiad",signal="cpu"} 1
+# HELP scaplock_apiserver_cpu_utilization_peak_ratio Largest recent value of the apiserver host's CPU utilisation (0..1).
+# TYPE scaplock_apiserver_cpu_utilization_peak_ratio gauge
+scaplock_apiserver_cpu_utilization_peak_ratio{apiserver="kubemaster1001.eqiad.wmnet:6443",cluster="eqiad"} 0.3
+scaplock_apiserver_cpu_utilization_peak_ratio{apiserver="kubemaster1002.eqiad.wmnet:6443",cluster="eqiad"} 0.97
+# HELP scaplock_apiserver_cpu_utilization_ratio Last value of the apiserver host's CPU utilisation (0..1).
+# TYPE scaplock_apiserver_cpu_utilization_ratio gauge
+scaplock_apiserver_cpu_utilization_ratio{apiserver="kubemaster1001.eqiad.wmnet:6443",cluster="eqiad"} 0.3
+scaplock_apiserver_cpu_utilization_ratio{apiserver="kubemaster1002.eqiad.wmnet:6443",cluster="eqiad"} 0.5
+# HELP scaplock_apiserver_readyz_latency_peak_seconds Largest recent value of the apiserver's readyz latency.
+# TYPE scaplock_apiserver_readyz_latency_peak_seconds gauge
+scaplock_apiserver_readyz_latency_peak_seconds{apiserver="kubemaster1001.eqiad.wmnet:6443",cluster="eqiad"} 0.05
+scaplock_apiserver_readyz_latency_peak_seconds{apiserver="kubemaster1002.eqiad.wmnet:6443",cluster="eqiad"} 0.05
+# HELP scaplock_apiserver_readyz_latency_seconds Last value of the apiserver's readyz latency.
+# TYPE scaplock_apiserver_readyz_latency_seconds gauge
+scaplock_apiserver_readyz_latency_seconds{apiserver="kubemaster1001.eqiad.wmnet:6443",cluster="eqiad"} 0.05
+scaplock_apiserver_readyz_latency_seconds{apiserver="kubemaster1002.eqiad.wmnet:6443",cluster="eqiad"} 0.05
 # HELP scaplock_source_errors_total Failed node_exporter scrapes or Prometheus queries, per signal.
 # TYPE scaplock_source_errors_total counter
-scaplock_source_errors_total{cluster="eqiad",host="kubemaster1001.eqiad.wmnet:6443",signal="retransmits"} 1
+scaplock_source_errors_total{apiserver="kubemaster1001.eqiad.wmnet:6443",cluster="eqiad",signal="retransmits"} 1
 `
 	err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"scaplock_breaches_total", "scaplock_signal_peak", "scaplock_signal_value", "scaplock_source_errors_total")
+		"scaplock_breaches_total", "scaplock_apiserver_cpu_utilization_peak_ratio", "scaplock_apiserver_cpu_utilization_ratio",
+		"scaplock_apiserver_readyz_latency_peak_seconds", "scaplock_apiserver_readyz_latency_seconds", "scaplock_source_errors_total")
 	if err != nil {
 		t.Error(err)
+	}
+	// A signal without samples has no series: nothing to mistake for zero.
+	if n := testutil.CollectAndCount(m.value[SignalNIC]) + testutil.CollectAndCount(m.value[SignalRetransmits]); n != 0 {
+		t.Errorf("nic and retransmits gauges have %d series, want none without samples", n)
 	}
 	if n := testutil.CollectAndCount(m.probeLatency); n != 2 {
 		t.Errorf("probe latency series = %d, want one per apiserver", n)
@@ -74,4 +85,36 @@ func histogramCount(t *testing.T, reg prometheus.Gatherer, name string) uint64 {
 		}
 	}
 	return n
+}
+
+// TestMetricsReadyzFailures probes real servers that time out, answer 503
+// and refuse connections, and counts each failure under its reason.
+func TestMetricsReadyzFailures(t *testing.T) {
+	slow := newFakeAPIServer(t, readyzStep{delay: 2 * time.Second, status: 200})
+	down := newFakeAPIServer(t, readyzStep{status: 503})
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	c := apiCluster(slow.URL, down.URL, closedURL)
+	c.TLS.InsecureSkipVerify = true
+
+	reg := prometheus.NewPedanticRegistry()
+	m := NewMetrics(reg)
+	samples := probeOnce(t, c)
+	m.Observe(c, samples, Evaluate(State{}, samples, c, t0), time.Millisecond)
+
+	host := func(u string) string { return strings.TrimPrefix(strings.TrimPrefix(u, "https://"), "http://") }
+	for _, tt := range []struct{ url, reason string }{
+		{slow.URL, FailureTimeout}, {down.URL, FailureStatus}, {closedURL, FailureConnect},
+	} {
+		if got := testutil.ToFloat64(m.failures.WithLabelValues("eqiad", host(tt.url), tt.reason)); got != 1 {
+			t.Errorf("%s: failures{reason=%s} = %v, want 1 (samples %+v)", tt.url, tt.reason, got, samples)
+		}
+	}
+	if n := testutil.CollectAndCount(m.failures); n != 3 {
+		t.Errorf("failure series = %d, want 3 (one reason per apiserver)", n)
+	}
+	if n := testutil.CollectAndCount(m.probeLatency); n != 0 {
+		t.Errorf("failed probes observed in the latency histogram: %d series", n)
+	}
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -17,18 +18,33 @@ import (
 
 // Config is scaplockd's configuration, read from SCAPLOCK_* variables.
 type Config struct {
-	Listen           string   `env:"SCAPLOCK_LISTEN, default=:8080"`
-	DataDir          string   `env:"SCAPLOCK_DATA_DIR, default=./scaplock-data"`
-	EtcdEndpoints    []string `env:"SCAPLOCK_ETCD_ENDPOINTS"`
-	EtcdCAFile       string   `env:"SCAPLOCK_ETCD_CA_FILE"`
-	EtcdCertFile     string   `env:"SCAPLOCK_ETCD_CERT_FILE"`
-	EtcdKeyFile      string   `env:"SCAPLOCK_ETCD_KEY_FILE"`
-	EtcdPrefix       string   `env:"SCAPLOCK_ETCD_PREFIX, default=/scaplock/"`
-	JWTSecretFile    string   `env:"SCAPLOCK_JWT_SECRET_FILE"`
-	JWTPublicKeyFile string   `env:"SCAPLOCK_JWT_PUBLIC_KEY_FILE"`
-	JWTIssuer        string   `env:"SCAPLOCK_JWT_ISSUER"`
-	JWTAudience      string   `env:"SCAPLOCK_JWT_AUDIENCE"`
-	AnonymousRead    bool     `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
+	Listen        string   `env:"SCAPLOCK_LISTEN, default=:8080"`
+	DataDir       string   `env:"SCAPLOCK_DATA_DIR, default=./scaplock-data"`
+	EtcdEndpoints []string `env:"SCAPLOCK_ETCD_ENDPOINTS"`
+	EtcdCAFile    string   `env:"SCAPLOCK_ETCD_CA_FILE"`
+	EtcdCertFile  string   `env:"SCAPLOCK_ETCD_CERT_FILE"`
+	EtcdKeyFile   string   `env:"SCAPLOCK_ETCD_KEY_FILE"`
+	EtcdPrefix    string   `env:"SCAPLOCK_ETCD_PREFIX, default=/scaplock/"`
+	// EtcdInitialCluster ("name=peerURL,...") makes the embedded etcd one
+	// member of a cluster of replicas; a member's name is its replica name.
+	EtcdInitialCluster string `env:"SCAPLOCK_ETCD_INITIAL_CLUSTER"`
+	// EtcdInitialClusterState is new (bootstrap) or existing (join after
+	// `etcdctl member add`).
+	EtcdInitialClusterState string `env:"SCAPLOCK_ETCD_INITIAL_CLUSTER_STATE, default=new"`
+	// EtcdPeerURL is where this member listens for peers; its URL in the
+	// initial cluster by default.
+	EtcdPeerURL string `env:"SCAPLOCK_ETCD_PEER_URL"`
+	// EtcdClientURL is the embedded etcd's client listener, on loopback
+	// (for etcdctl backups); a free port when empty.
+	EtcdClientURL    string `env:"SCAPLOCK_ETCD_CLIENT_URL"`
+	EtcdPeerCertFile string `env:"SCAPLOCK_ETCD_PEER_CERT_FILE"`
+	EtcdPeerKeyFile  string `env:"SCAPLOCK_ETCD_PEER_KEY_FILE"`
+	EtcdPeerCAFile   string `env:"SCAPLOCK_ETCD_PEER_CA_FILE"`
+	JWTSecretFile    string `env:"SCAPLOCK_JWT_SECRET_FILE"`
+	JWTPublicKeyFile string `env:"SCAPLOCK_JWT_PUBLIC_KEY_FILE"`
+	JWTIssuer        string `env:"SCAPLOCK_JWT_ISSUER"`
+	JWTAudience      string `env:"SCAPLOCK_JWT_AUDIENCE"`
+	AnonymousRead    bool   `env:"SCAPLOCK_ANONYMOUS_READ, default=true"`
 	// ClustersFile lists the clusters the gate watches; empty: no gate.
 	ClustersFile string `env:"SCAPLOCK_CLUSTERS_FILE"`
 	// Scopes are the scopes besides global and the clusters file's clusters
@@ -47,10 +63,14 @@ type Config struct {
 	ShutdownTimeout time.Duration `env:"SCAPLOCK_SHUTDOWN_TIMEOUT, default=15s"`
 	LogLevel        string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
 	LogFormat       string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
+	// Build is set by the binary, not the environment.
+	Build BuildInfo
 }
 
 // LoadConfig reads the configuration from lookup (the environment when nil)
-// and validates it. Every error names the variable.
+// and validates it, reading the files it names (clusters file, keys,
+// certificates) without starting anything: `scaplockd check-config` and
+// start-up run exactly this. Every error names the variable, then the field.
 func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) {
 	if lookup == nil {
 		lookup = envconfig.OsLookuper()
@@ -63,7 +83,10 @@ func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 		host, _ := os.Hostname()
 		c.ReplicaName = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	return c, c.validate()
+	if err := c.validate(); err != nil {
+		return c, err
+	}
+	return c, c.checkFiles()
 }
 
 // nameVariable rewrites envconfig's "FieldName: ..." into "SCAPLOCK_X: ...".
@@ -80,17 +103,19 @@ func nameVariable(err error) error {
 	return err
 }
 
+// validate checks every variable and reports every problem, one per line.
 func (c Config) validate() error {
+	var errs []error
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		return fmt.Errorf("SCAPLOCK_LISTEN: %q is not host:port: %v", c.Listen, err)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_LISTEN: %q is not host:port: %v", c.Listen, err))
 	}
 	if c.DataDir == "" {
-		return fmt.Errorf("SCAPLOCK_DATA_DIR: must not be empty")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_DATA_DIR: must not be empty"))
 	}
 	for _, e := range c.EtcdEndpoints {
 		u, err := url.Parse(e)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %q is not an http(s)://host:port URL", e)
+			errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %q is not an http(s)://host:port URL", e))
 		}
 	}
 	// In a fixed order, so that the same bad configuration always names
@@ -98,28 +123,30 @@ func (c Config) validate() error {
 	for _, f := range []struct{ name, path string }{
 		{"SCAPLOCK_ETCD_CA_FILE", c.EtcdCAFile}, {"SCAPLOCK_ETCD_CERT_FILE", c.EtcdCertFile}, {"SCAPLOCK_ETCD_KEY_FILE", c.EtcdKeyFile},
 		{"SCAPLOCK_JWT_SECRET_FILE", c.JWTSecretFile}, {"SCAPLOCK_JWT_PUBLIC_KEY_FILE", c.JWTPublicKeyFile}, {"SCAPLOCK_CLUSTERS_FILE", c.ClustersFile},
+		{"SCAPLOCK_ETCD_PEER_CERT_FILE", c.EtcdPeerCertFile}, {"SCAPLOCK_ETCD_PEER_KEY_FILE", c.EtcdPeerKeyFile}, {"SCAPLOCK_ETCD_PEER_CA_FILE", c.EtcdPeerCAFile},
 	} {
 		if f.path == "" {
 			continue
 		}
 		if _, err := os.Stat(f.path); err != nil {
-			return fmt.Errorf("%s: %v", f.name, err)
+			errs = append(errs, fmt.Errorf("%s: %v", f.name, err))
 		}
 	}
 	if (c.EtcdCertFile == "") != (c.EtcdKeyFile == "") {
-		return fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE and SCAPLOCK_ETCD_KEY_FILE: set both or neither")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE and SCAPLOCK_ETCD_KEY_FILE: set both or neither"))
 	}
 	if len(c.EtcdEndpoints) == 0 && (c.EtcdCAFile != "" || c.EtcdCertFile != "") {
-		return fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: TLS settings need SCAPLOCK_ETCD_ENDPOINTS (the embedded etcd is local)")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: TLS settings need SCAPLOCK_ETCD_ENDPOINTS (the embedded etcd is local)"))
 	}
+	errs = append(errs, c.validateCluster()...)
 	if c.JWTSecretFile != "" && c.JWTPublicKeyFile != "" {
-		return fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE: set only one")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE: set only one"))
 	}
 	if len(c.EtcdEndpoints) > 0 && c.JWTSecretFile == "" && c.JWTPublicKeyFile == "" {
-		return fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: with an external etcd a JWT key must be configured (or SCAPLOCK_JWT_PUBLIC_KEY_FILE)")
+		errs = append(errs, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: with an external etcd a JWT key must be configured (or SCAPLOCK_JWT_PUBLIC_KEY_FILE)"))
 	}
 	if !strings.HasPrefix(c.EtcdPrefix, "/") || !strings.HasSuffix(c.EtcdPrefix, "/") {
-		return fmt.Errorf("SCAPLOCK_ETCD_PREFIX: %q must start and end with /", c.EtcdPrefix)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_PREFIX: %q must start and end with /", c.EtcdPrefix))
 	}
 	for _, sc := range c.Scopes {
 		if _, err := lock.ParseScope(strings.TrimSpace(sc)); err != nil {
@@ -129,7 +156,7 @@ func (c Config) validate() error {
 	switch c.GateMode {
 	case "", "enforce", "observe":
 	default:
-		return fmt.Errorf("SCAPLOCK_GATE_MODE: %q is not enforce or observe", c.GateMode)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_GATE_MODE: %q is not enforce or observe", c.GateMode))
 	}
 	for _, f := range []struct {
 		name string
@@ -139,26 +166,26 @@ func (c Config) validate() error {
 		{"SCAPLOCK_HISTORY_MAX_AGE", c.HistoryMaxAge}, {"SCAPLOCK_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 	} {
 		if f.d <= 0 {
-			return fmt.Errorf("%s: must be positive, got %s", f.name, f.d)
+			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", f.name, f.d))
 		}
 	}
 	if c.HistoryMaxEvents <= 0 {
-		return fmt.Errorf("SCAPLOCK_HISTORY_MAX_EVENTS: must be positive, got %d", c.HistoryMaxEvents)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_HISTORY_MAX_EVENTS: must be positive, got %d", c.HistoryMaxEvents))
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("SCAPLOCK_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_LOG_LEVEL: %q is not debug, info, warn or error", c.LogLevel))
 	}
 	switch c.LogFormat {
 	case "json", "text":
 	default:
-		return fmt.Errorf("SCAPLOCK_LOG_FORMAT: %q is not json or text", c.LogFormat)
+		errs = append(errs, fmt.Errorf("SCAPLOCK_LOG_FORMAT: %q is not json or text", c.LogFormat))
 	}
 	if c.PublicURL != "" {
 		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" {
-			return fmt.Errorf("SCAPLOCK_PUBLIC_URL: %q is not an absolute URL", c.PublicURL)
+			errs = append(errs, fmt.Errorf("SCAPLOCK_PUBLIC_URL: %q is not an absolute URL", c.PublicURL))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }

@@ -27,7 +27,8 @@ const debianEtcd = "/usr/bin/etcd"
 
 // certs writes a CA and, signed by it, a server certificate for 127.0.0.1
 // and a client certificate; it returns the PEM file paths.
-type certs struct{ ca, serverCert, serverKey, clientCert, clientKey string }
+// The peer certificate serves and authenticates as a client (etcd peers).
+type certs struct{ ca, serverCert, serverKey, clientCert, clientKey, peerCert, peerKey string }
 
 func writeCerts(t *testing.T) certs {
 	t.Helper()
@@ -50,12 +51,12 @@ func writeCerts(t *testing.T) certs {
 		t.Fatal(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
-	leaf := func(serial int64, name string, usage x509.ExtKeyUsage) (cert, key string) {
+	leaf := func(serial int64, name string, usage ...x509.ExtKeyUsage) (cert, key string) {
 		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		tmpl := &x509.Certificate{
 			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
 			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
 			IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
 		}
 		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &k.PublicKey, caKey)
@@ -68,6 +69,7 @@ func writeCerts(t *testing.T) certs {
 	c := certs{ca: write("ca.pem", "CERTIFICATE", caDER)}
 	c.serverCert, c.serverKey = leaf(2, "etcd", x509.ExtKeyUsageServerAuth)
 	c.clientCert, c.clientKey = leaf(3, "scaplock", x509.ExtKeyUsageClientAuth)
+	c.peerCert, c.peerKey = leaf(4, "peer", x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	return c
 }
 

@@ -23,9 +23,9 @@ type gateRunner struct {
 // startGate runs the gate of hc, or of cfg's clusters file when hc is nil.
 func startGate(cfg Config, hc *health.Config, cli *clientv3.Client, store *lock.Store, view *gate.View, reg prometheus.Registerer, log *slog.Logger) (*gateRunner, error) {
 	if hc == nil {
-		loaded, err := health.LoadConfig(cfg.ClustersFile)
+		loaded, err := LoadClusters(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+			return nil, err
 		}
 		hc = &loaded
 	} else if err := hc.Validate(); err != nil {

@@ -82,6 +82,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	view := gate.NewView(keys, log)
+	if cfg.Build.Version == "" {
+		cfg.Build = ReadBuildInfo("", "")
+	}
+	registerBuildInfo(reg, cfg.Build)
 	s.store, err = lock.Open(ctx, s.cli, lock.Options{
 		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
@@ -90,6 +94,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	if err != nil {
 		return nil, err
 	}
+	storeInfo, err := s.topology(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("etcd member list: %w", err)
+	}
+	registerTopology(reg, storeInfo)
 	gateInfo := api.GateInfo{Mode: "off"}
 	if cfg.ClustersFile != "" || s.opts.gate != nil {
 		if s.gate, err = startGate(cfg, gateCfg, s.cli, s.store, view, reg, log); err != nil {
@@ -108,7 +117,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	handler := api.New(api.Config{
 		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
 		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
-		StatusURL: statusURL, Gate: gateInfo, View: view, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
+		StatusURL: statusURL, Gate: gateInfo, View: view, StoreInfo: storeInfo, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
 	})
 	baseCtx, cancelRequests := context.WithCancel(context.Background())
 	s.http = &http.Server{
@@ -121,7 +130,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	s.http.RegisterOnShutdown(cancelRequests)
 	go func() { s.served <- s.http.Serve(s.listener) }()
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
-		"etcd", s.etcdDescription(), "prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName)
+		"etcd", s.etcdDescription(), "store", storeInfo.Topology, "members", storeInfo.Members,
+		"prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName, "version", cfg.Build.Version)
+	if storeInfo.Topology == TopologyEmbeddedSingle {
+		log.Warn("single-node store: this replica's etcd is embedded and alone; other replicas would each have their own lock store. For more than one replica set SCAPLOCK_ETCD_INITIAL_CLUSTER or SCAPLOCK_ETCD_ENDPOINTS (docs/production.md)")
+	}
 	return s, nil
 }
 
@@ -186,7 +199,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) erro
 // connect starts the embedded etcd or dials the configured cluster.
 func (s *Server) connect() error {
 	if len(s.cfg.EtcdEndpoints) == 0 {
-		e, err := embedetcd.Start(s.cfg.DataDir)
+		start := func() (*embedetcd.Etcd, error) { return embedetcd.Start(s.cfg.DataDir) }
+		if s.cfg.EtcdInitialCluster != "" {
+			s.log.Info("starting this replica's etcd member; the cluster serves once a quorum of members runs",
+				"member", s.cfg.ReplicaName, "initial_cluster", s.cfg.EtcdInitialCluster, "state", s.cfg.EtcdInitialClusterState)
+			start = func() (*embedetcd.Etcd, error) { return embedetcd.StartMember(s.cfg.DataDir, s.cfg.member()) }
+		}
+		e, err := start()
 		if err != nil {
 			return err
 		}
@@ -194,7 +213,7 @@ func (s *Server) connect() error {
 		s.cli, err = e.Client()
 		return err
 	}
-	tlsCfg, err := s.etcdTLS()
+	tlsCfg, err := etcdTLS(s.cfg)
 	if err != nil {
 		return err
 	}
@@ -210,23 +229,23 @@ func (s *Server) connect() error {
 	return nil
 }
 
-func (s *Server) etcdTLS() (*tls.Config, error) {
-	if s.cfg.EtcdCAFile == "" && s.cfg.EtcdCertFile == "" {
+func etcdTLS(c Config) (*tls.Config, error) {
+	if c.EtcdCAFile == "" && c.EtcdCertFile == "" {
 		return nil, nil
 	}
 	t := &tls.Config{MinVersion: tls.VersionTLS12}
-	if s.cfg.EtcdCAFile != "" {
-		pem, err := os.ReadFile(s.cfg.EtcdCAFile)
+	if c.EtcdCAFile != "" {
+		pem, err := os.ReadFile(c.EtcdCAFile)
 		if err != nil {
 			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: %w", err)
 		}
 		t.RootCAs = x509.NewCertPool()
 		if !t.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: no certificates in %s", s.cfg.EtcdCAFile)
+			return nil, fmt.Errorf("SCAPLOCK_ETCD_CA_FILE: no certificates in %s", c.EtcdCAFile)
 		}
 	}
-	if s.cfg.EtcdCertFile != "" {
-		cert, err := tls.LoadX509KeyPair(s.cfg.EtcdCertFile, s.cfg.EtcdKeyFile)
+	if c.EtcdCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.EtcdCertFile, c.EtcdKeyFile)
 		if err != nil {
 			return nil, fmt.Errorf("SCAPLOCK_ETCD_CERT_FILE: %w", err)
 		}
@@ -270,6 +289,9 @@ func (s *Server) ready(ctx context.Context) error {
 }
 
 func (s *Server) etcdDescription() string {
+	if s.embedded != nil && s.cfg.EtcdInitialCluster != "" {
+		return "embedded member " + s.cfg.ReplicaName + " (" + s.cfg.DataDir + ", client " + s.embedded.Endpoint + ")"
+	}
 	if s.embedded != nil {
 		return "embedded (" + s.cfg.DataDir + ")"
 	}

@@ -74,6 +74,16 @@ type StatusResponse struct {
 	Overrides []Hold                   `json:"overrides"`
 	Health    map[string]ClusterHealth `json:"health"`
 	Gate      GateStatus               `json:"gate"`
+	Store     StoreInfo                `json:"store"`
+}
+
+// StoreInfo says how the lock store is made: Topology "embedded-single" is
+// one etcd node inside the replica (no redundancy, not shared),
+// "embedded-cluster" a member of the replicas' own etcd cluster, "external"
+// an etcd cluster of its own. Members is etcd's member count at start.
+type StoreInfo struct {
+	Topology string `json:"topology"`
+	Members  int    `json:"members"`
 }
 
 // PreflightResponse is GET /api/v1/preflight: 200 when allowed, 423 when

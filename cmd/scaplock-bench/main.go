@@ -73,6 +73,7 @@ var figures = []figure{
 	{"CLI size", cliSize},
 	{"health path", healthPath},
 	{"scap bridge", scapBridge},
+	{"embedded 3-replica cluster", embeddedCluster},
 }
 
 func progress(format string, args ...any) {

@@ -39,6 +39,7 @@ type cli struct {
 	now    func() time.Time
 
 	url     string
+	config  fileConfig
 	creds   *credentials
 	timeout time.Duration
 
@@ -67,7 +68,8 @@ func init() {
 		"override":    {cmdOverride, "let deploys past the automatic gate for a while, or cancel that (SRE)"},
 		"preflight":   {cmdPreflight, "exit 0 if deploys are allowed, 1 if refused, 2 if it cannot tell, 3 on a mistake"},
 		"run":         {cmdRun, "hold the exclusive deploy lock on a scope while a command runs (deployer)"},
-		"token":       {cmdToken, "mint an HS256 token from the service's secret file"},
+		"token":       {cmdToken, "mint a token: HS256 from the service's secret file, or with a private key"},
+		"completion":  {cmdCompletion, "print a bash or zsh completion script: source <(scaplock completion bash)"},
 		"scap-bridge": {cmdBridge, "hold scap's own lock file while scaplock refuses, so unmodified scap obeys (deploy hosts)"},
 	}
 }
@@ -80,19 +82,33 @@ func (i interrupted) Error() string { return i.sig.String() + " received" }
 // run is the whole CLI: it parses args, runs one subcommand and returns the
 // exit code. Cancelling ctx abandons waits and, for run, stops its command.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Asked-for help is output, not an error: it goes to stdout.
+	if helpRequested(args) {
+		stderr = stdout
+	}
 	c := &cli{
 		stdin: stdin, stdout: serialized(stdout), stderr: serialized(stderr), getenv: getenv, now: time.Now,
 		http: &http.Client{},
 	}
+	var err error
+	if c.config, err = loadConfig(getenv); err != nil {
+		fmt.Fprintln(stderr, "scaplock:", err)
+		return exitMisuse
+	}
 	fs := flag.NewFlagSet("scaplock", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.globalFlags(fs)
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() { c.usage(stderr) }
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitMisuse
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
 	}
 	if fs.NArg() == 0 {
 		c.usage(stderr)
@@ -115,8 +131,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // subcommand registers them too, so they may come before or after its name.
 func (c *cli) globalFlags(fs *flag.FlagSet) {
 	if c.url == "" {
-		c.url = cmp(c.getenv("SCAPLOCK_URL"), defaultURL)
-		c.creds = &credentials{envToken: c.getenv("SCAPLOCK_TOKEN"), envFile: c.getenv("SCAPLOCK_TOKEN_FILE")}
+		c.url = cmp(c.getenv("SCAPLOCK_URL"), cmp(c.config.URL, defaultURL))
+		c.creds = &credentials{envToken: c.getenv("SCAPLOCK_TOKEN"), envFile: c.getenv("SCAPLOCK_TOKEN_FILE"),
+			configFile: c.config.TokenFile, configFrom: c.config.path + ": token_file"}
 		c.timeout = defaultTimeout
 	}
 	fs.StringVar(&c.url, "url", c.url, "scaplockd base URL (env SCAPLOCK_URL)")
@@ -124,6 +141,20 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 	fs.Var(&c.creds.flag, "token", "bearer `token` (env SCAPLOCK_TOKEN; prefer --token-file, which keeps it out of ps)")
 	fs.Var(&c.creds.file, "token-file", "`file` holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)")
 	fs.DurationVar(&c.timeout, "timeout", c.timeout, "how long to wait for each answer from the service")
+}
+
+// helpRequested reports a -h or --help among the flags (not after "--",
+// where they belong to run's command).
+func helpRequested(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help", "--h":
+			return true
+		}
+	}
+	return false
 }
 
 func cmp(s, fallback string) string {
@@ -135,6 +166,7 @@ func cmp(s, fallback string) string {
 
 func (c *cli) usage(w io.Writer) {
 	fmt.Fprint(w, `usage: scaplock [--url URL] [--token-file F] [--timeout D] <command> [flags]
+       scaplock --version
 
 commands:
 `)
@@ -154,6 +186,10 @@ global flags (before or after the command):
   --token-file F  file holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)
   --token TOKEN   bearer token (env SCAPLOCK_TOKEN); visible in ps, prefer --token-file
   --timeout D     how long to wait for each answer (default 2s)
+
+configuration: url and token_file may be set in $SCAPLOCK_CONFIG, else
+~/.config/scaplock/config.yaml, else /etc/scaplock/cli.yaml ("url: ...",
+"token_file: ..."); flags and SCAPLOCK_* variables win over it.
 
 exit codes:
   0  done; preflight: deploys allowed

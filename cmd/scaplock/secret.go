@@ -44,6 +44,9 @@ type credentials struct {
 	file     pathFlag
 	envToken string
 	envFile  string
+	// configFile is token_file from the configuration file, configFrom
+	// names it in errors.
+	configFile, configFrom string
 
 	mu     sync.Mutex
 	cached tokenFile
@@ -71,6 +74,8 @@ func (cr *credentials) bearer(warn func(string)) (string, error) {
 		return strings.TrimSpace(cr.envToken), nil
 	case cr.envFile != "":
 		path, from = cr.envFile, "SCAPLOCK_TOKEN_FILE"
+	case cr.configFile != "":
+		path, from = cr.configFile, cr.configFrom
 	default:
 		return "", nil
 	}

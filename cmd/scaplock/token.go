@@ -13,14 +13,20 @@ import (
 
 var knownRoles = []string{apiv1.RoleDeployer, apiv1.RoleSRE, apiv1.RoleAdmin}
 
-// cmdToken mints an HS256 token. It reads only the secret file and talks
-// to no service.
+// cmdToken mints a token: HS256 from the service's secret file, or signed
+// with a private key whose public half the service verifies with. It reads
+// only that file and talks to no service.
 func cmdToken(_ context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("token", "token --secret-file F --sub NAME --roles sre,deployer [--ttl 1h]",
+	fs := c.newFlagSet("token", "token --secret-file F|--private-key-file F --sub NAME --roles sre,deployer [--ttl 1h]",
 		`The secret file is scaplockd's SCAPLOCK_JWT_SECRET_FILE (or jwt.secret in its
-data dir). The token is printed alone on stdout:
-  export SCAPLOCK_TOKEN=$(scaplock token --secret-file /etc/scaplock/jwt.secret --sub alice --roles sre)`)
-	secretFile := fs.String("secret-file", "", "HS256 secret file (required)")
+data dir). In production the service holds only a public key
+(SCAPLOCK_JWT_PUBLIC_KEY_FILE) and tokens are minted where the private key
+is kept (docs/production.md). The token is printed alone on stdout:
+  scaplock token --private-key-file jwt-private.pem --sub deploy1001 --roles deployer --ttl 2160h > deploy1001.token`)
+	secretFile := fs.String("secret-file", "", "HS256 secret `file` (this or --private-key-file)")
+	keyFile := fs.String("private-key-file", "", "Ed25519, P-256 or RSA private key `file` (PEM): signs EdDSA, ES256 or RS256 for a service verifying with the public key")
+	issuer := fs.String("issuer", "", "iss claim, when the service checks SCAPLOCK_JWT_ISSUER")
+	audience := fs.String("audience", "", "aud claim, when the service checks SCAPLOCK_JWT_AUDIENCE")
 	sub := fs.String("sub", "", "identity written into holds and history (required)")
 	roles := fs.String("roles", "", "comma-separated roles: deployer, sre, admin (required)")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
@@ -33,8 +39,8 @@ data dir). The token is printed alone on stdout:
 	}
 	list, err := parseRoles(*roles)
 	switch {
-	case *secretFile == "":
-		return usageError(fs, "--secret-file is required")
+	case (*secretFile == "") == (*keyFile == ""):
+		return usageError(fs, "give one of --secret-file (HS256) or --private-key-file")
 	case strings.TrimSpace(*sub) == "":
 		return usageError(fs, "--sub is required")
 	case err != nil:
@@ -42,14 +48,27 @@ data dir). The token is printed alone on stdout:
 	case *ttl <= 0:
 		return usageError(fs, "--ttl must be positive, got %s", *ttl)
 	}
-	secret, err := token.ReadSecret(*secretFile)
-	if err != nil {
-		return c.failLocal(err)
+	m := token.Mint{Sub: *sub, Roles: list, TTL: *ttl, Issuer: *issuer, Audience: *audience}
+	var signed string
+	if *keyFile != "" {
+		key, err := token.ReadPrivateKey(*keyFile)
+		if err != nil {
+			return c.failLocal(fmt.Errorf("--private-key-file: %w", err))
+		}
+		signed, err = key.Sign(m, c.now())
+		if err != nil {
+			return c.failLocal(err)
+		}
+	} else {
+		secret, err := token.ReadSecret(*secretFile)
+		if err != nil {
+			return c.failLocal(err)
+		}
+		if signed, err = token.SignSecret(secret, m, c.now()); err != nil {
+			return c.failLocal(err)
+		}
 	}
-	token, err := token.SignHS256(secret, *sub, list, *ttl, c.now())
-	if err != nil {
-		return c.failLocal(err)
-	}
+	token := signed
 	fmt.Fprintln(c.stdout, token)
 	return exitOK
 }

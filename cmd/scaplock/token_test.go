@@ -72,7 +72,7 @@ func TestTokenRejectsBadInvocations(t *testing.T) {
 		{"unknown role", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", "sre,root"}, exitMisuse, `"root" is not one of deployer, sre, admin`},
 		{"no roles", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", " , "}, exitMisuse, "at least one role"},
 		{"no sub", []string{"--secret-file", srv.SecretFile, "--roles", "sre"}, exitMisuse, "--sub is required"},
-		{"no secret file", []string{"--sub", "a", "--roles", "sre"}, exitMisuse, "--secret-file is required"},
+		{"no secret file", []string{"--sub", "a", "--roles", "sre"}, exitMisuse, "give one of --secret-file (HS256) or --private-key-file"},
 		{"negative ttl", []string{"--secret-file", srv.SecretFile, "--sub", "a", "--roles", "sre", "--ttl", "-1h"}, exitMisuse, "--ttl must be positive"},
 		{"secret too short", []string{"--secret-file", short, "--sub", "a", "--roles", "sre"}, exitMisuse, "need at least 32"},
 		{"missing secret", []string{"--secret-file", short + ".nope", "--sub", "a", "--roles", "sre"}, exitMisuse, "no such file"},

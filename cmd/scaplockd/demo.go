@@ -3,45 +3,52 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/scaplock/scaplock/server"
 )
 
 // demoDefaults point an unconfigured demo at loopback and a fresh data
-// dir, so it never mixes with a real ./scaplock-data.
-func demoDefaults() (map[string]string, error) {
+// dir, so it never mixes with a real ./scaplock-data. cleanup removes that
+// data dir (tens of MB of etcd files) when the demo ends.
+func demoDefaults() (defaults map[string]string, cleanup func(), err error) {
+	cleanup = func() {}
 	d := map[string]string{"SCAPLOCK_LISTEN": "127.0.0.1:8080", "SCAPLOCK_LOG_FORMAT": "text"}
 	if _, set := os.LookupEnv("SCAPLOCK_DATA_DIR"); !set {
 		dir, err := os.MkdirTemp("", "scaplock-demo-")
 		if err != nil {
-			return nil, err
+			return nil, cleanup, err
 		}
 		d["SCAPLOCK_DATA_DIR"] = dir
+		cleanup = func() { os.RemoveAll(dir) }
 	}
-	return d, nil
+	return d, cleanup, nil
 }
 
-// announceDemo tells the user what to open and what to try, once the
-// server answers.
-func announceDemo(ctx context.Context, cfg server.Config, d *server.Demo) {
-	host, port, _ := net.SplitHostPort(cfg.Listen)
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+// runDemo serves until ctx ends, telling the user what to open and try once
+// the server is bound (so the banner never points at a port not yet open,
+// or one another process holds).
+func runDemo(ctx context.Context, cfg server.Config, d *server.Demo, log *slog.Logger, stderr io.Writer) int {
+	srv, err := server.Start(ctx, cfg, log, server.WithGate(d.Gate))
+	if err != nil {
+		log.Error("scaplockd failed", "err", err)
+		return exitFailed
 	}
-	url := "http://" + net.JoinHostPort(host, port)
-	for i := 0; i < 100 && ctx.Err() == nil; i++ {
-		if c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), 100*time.Millisecond); err == nil {
-			c.Close()
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	announceDemo(stderr, srv.URL(), srv.SecretFile, d)
+	<-ctx.Done()
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	if err := srv.Stop(); err != nil {
+		log.Error("scaplockd failed", "err", err)
+		return exitFailed
 	}
-	secret := filepath.Join(cfg.DataDir, "jwt.secret")
-	fmt.Fprintf(os.Stderr, `
+	return 0
+}
+
+func announceDemo(w io.Writer, url, secret string, d *server.Demo) {
+	fmt.Fprintf(w, `
   scaplock demo: a simulated eqiad control plane is replaying %s
   at %g× speed (now at %s UTC in the scenario), and the gate is enforcing.
 
@@ -50,7 +57,8 @@ func announceDemo(ctx context.Context, cfg server.Config, d *server.Demo) {
     token     export SCAPLOCK_TOKEN=$(scaplock token --secret-file %s --sub you --roles sre,deployer)
     override  scaplock --url %s override --scope eqiad --reason "demo" --for 5m
 
-  The first deploy-driven CPU burst arrives within a minute. Ctrl-C stops the demo.
+  The first deploy-driven CPU burst arrives within a minute. Ctrl-C stops the demo
+  and removes its temporary data.
 
-`, d.Scenario.Name(), server.DefaultDemo.Compression, d.WallClock().Format("15:04:05"), url, url, secret, url)
+`, d.Scenario.Name(), server.DefaultDemo.Compression, d.WallClock().Format("15:04:05"), url, url, filepath.Clean(secret), url)
 }

@@ -49,6 +49,12 @@ func Start(dir string) (*Etcd, error) {
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*clientURL}, []url.URL{*clientURL}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peerURL}, []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.Name + "=" + peerURL.String()
+	return serve(cfg, clientURL, 60*time.Second)
+}
+
+// serve starts etcd with cfg and waits up to ready for it to serve clients
+// (for a cluster member: until the cluster has a leader).
+func serve(cfg *embed.Config, clientURL *url.URL, ready time.Duration) (*Etcd, error) {
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = "1h"
 	e, err := embed.StartEtcd(cfg)
@@ -60,9 +66,9 @@ func Start(dir string) (*Etcd, error) {
 	case err := <-e.Err():
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd failed: %w", err)
-	case <-time.After(60 * time.Second):
+	case <-time.After(ready):
 		e.Close()
-		return nil, fmt.Errorf("embedded etcd not ready after 60s")
+		return nil, fmt.Errorf("embedded etcd not ready after %s", ready)
 	}
 	return &Etcd{etcd: e, Endpoint: clientURL.String()}, nil
 }

@@ -75,6 +75,7 @@ func New(cfg health.Config, store *lock.Store, view *View, name string, reg prom
 			return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		g.probers[c.Name] = p
+		g.metrics.Init(c)
 	}
 	return g, nil
 }

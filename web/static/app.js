@@ -347,7 +347,8 @@
     } else if (state.needToken) {
       text = "token needed";
       cls = "conn-lost";
-    } else if (state.streamOpen) {
+    } else if (state.streamOpen && state.status) {
+      // "live" only once there is something on the page to be live about.
       text = "live";
       cls = "conn-live";
     } else if (state.lastOK) {
@@ -369,14 +370,37 @@
     $("gate-mode").textContent = s.gate && s.gate.mode ? s.gate.mode : "—";
     $("gate-mode").className = "mode-" + (s.gate && s.gate.mode ? s.gate.mode : "none");
     $("gate-leader").textContent = s.gate && s.gate.leader ? s.gate.leader : "none";
+    renderStore(s.store);
     $("revision").textContent = String(s.revision);
     $("as-of").replaceChildren(timeEl(s.time));
     renderVerdicts(s);
+    for (const p of document.querySelectorAll("p.empty[data-empty]")) {
+      if (p.id !== "history-empty" || state.history) p.textContent = p.dataset.empty;
+    }
     renderHolds(s.holds || []);
     renderOverrides(s.overrides || []);
     renderHealth(s.health || {});
     renderHistory((state.history && state.history.events) || []);
     renderConn();
+  }
+
+  // The store's topology: a single-node store is said plainly, since
+  // replicas each with their own would not see each other's locks.
+  function renderStore(st) {
+    const dd = $("store");
+    let text = "—", cls = "", title = "";
+    if (st && st.topology === "embedded-single") {
+      text = "single-node store";
+      cls = "store-single";
+      title = "one etcd node inside this replica: no redundancy, and not shared with other replicas";
+    } else if (st && st.topology === "embedded-cluster") {
+      text = "embedded cluster, " + st.members + " members";
+    } else if (st && st.topology === "external") {
+      text = "external etcd, " + st.members + " members";
+    }
+    dd.textContent = text;
+    dd.className = cls;
+    dd.title = title;
   }
 
   // Mirrors lock.Scope.Covers: a global hold stops every deploy, and a
