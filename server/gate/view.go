@@ -25,7 +25,7 @@ type View struct {
 	mu         sync.RWMutex
 	reports    map[string]apiv1.ClusterHealth
 	samples    map[string]map[string]map[apiv1.Signal][]apiv1.Point // cluster, host, signal
-	candidates map[string]candidate                                   // election key -> candidate
+	candidates map[string]candidate                                 // election key -> candidate
 }
 
 type candidate struct {
