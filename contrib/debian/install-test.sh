@@ -54,7 +54,7 @@ until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do
 	fi
 	sleep 0.5
 done
-curl -fsS "http://127.0.0.1:$port/api/v1/status" | grep -q '"topology": "embedded-single"'
+curl -fsS "http://127.0.0.1:$port/api/v1/status" | grep -Eq '"topology": *"embedded-single"'
 owner=$(stat -c %U /var/lib/scaplock/etcd)
 [ "$owner" = scaplock ] || { echo "etcd data owned by $owner, not scaplock" >&2; exit 1; }
 echo "install-test: $deb installed, scaplockd started from it as user scaplock and answered /readyz"
