@@ -11,14 +11,21 @@ import (
 	"github.com/scaplock/scaplock/lock"
 )
 
-// StoreTimeout bounds each request's work in etcd, so that a request made
+// DefaultRequestTimeout bounds each request's work, so that a request made
 // while etcd is unreachable ends in a 503 instead of hanging.
-const StoreTimeout = 10 * time.Second
+const DefaultRequestTimeout = 10 * time.Second
 
-// storeContext is the request's context bounded by StoreTimeout plus
-// extra (the time a deploy request may queue).
-func storeContext(r *http.Request, extra time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), StoreTimeout+extra)
+// answerMargin is kept from the request timeout to write the answer.
+const answerMargin = 200 * time.Millisecond
+
+// storeContext is the request's context bounded by the request timeout
+// (less the time to answer) plus extra (the time a deploy may queue).
+func (a *API) storeContext(r *http.Request, extra time.Duration) (context.Context, context.CancelFunc) {
+	d := a.cfg.RequestTimeout
+	if d > 2*answerMargin {
+		d -= answerMargin
+	}
+	return context.WithTimeout(r.Context(), d+extra)
 }
 
 // decodeRequest reads the body within MaxBodyBytes and decodes it strictly.
@@ -62,7 +69,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 		return
 	}
 	p, _ := principal(r)
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Create(ctx, lock.HoldRequest{
 		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration,
@@ -90,7 +97,7 @@ func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 		d = -1 // "0s" is a duration given, and not a positive one: lock says so
 	}
 	p, _ := principal(r)
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
 		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual},
@@ -127,7 +134,7 @@ func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRe
 	}
 	p, _ := principal(r)
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Release(ctx, req)
 	if err != nil {
@@ -165,7 +172,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := principal(r)
 	req.Owner = p.Subject
-	ctx, cancel := storeContext(r, req.Wait)
+	ctx, cancel := a.storeContext(r, req.Wait)
 	defer cancel()
 	h, err := a.store.AcquireDeploy(ctx, req)
 	if err != nil {
@@ -178,7 +185,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) keepAlive(w http.ResponseWriter, r *http.Request) {
 	p, _ := principal(r)
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.KeepAlive(ctx, chi.URLParam(r, "id"), p.Subject)
 	if err != nil {

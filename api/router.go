@@ -38,6 +38,8 @@ type Config struct {
 	View GateView
 	// StoreInfo is shown in /api/v1/status.
 	StoreInfo StoreInfo
+	// RequestTimeout bounds every request's answer (10s by default).
+	RequestTimeout time.Duration
 	// Ready reports whether etcd is reachable.
 	Ready func(ctx context.Context) error
 	// Page serves "/"; nil serves nothing there.
@@ -64,6 +66,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.MaxOverrideDuration == 0 {
 		cfg.MaxOverrideDuration = 4 * time.Hour
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()

@@ -51,6 +51,11 @@ func (s *Store) AcquireDeploy(ctx context.Context, req DeployRequest) (Hold, err
 	if req.TTL < 2*time.Second || req.TTL > time.Hour {
 		return Hold{}, invalid("ttl", "%s is outside 2s..1h", req.TTL)
 	}
+	// A refusal or a conflict must reflect every write acknowledged before
+	// this request, on any replica.
+	if err := s.Sync(ctx); err != nil {
+		return Hold{}, err
+	}
 	if req.Wait <= 0 {
 		return s.tryDeploy(ctx, req, "")
 	}
@@ -116,20 +121,11 @@ func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) 
 			return got, err
 		}
 		// Someone wrote in between: catch the cache up and decide again.
-		if err := s.catchUp(ctx); err != nil {
+		if err := s.Sync(ctx); err != nil {
 			return Hold{}, err
 		}
 	}
 	return Hold{}, fmt.Errorf("scope %s kept changing while taking the deploy hold: %w", req.Scope, ErrConflict)
-}
-
-// catchUp waits until the cache reflects everything etcd has now.
-func (s *Store) catchUp(ctx context.Context) error {
-	resp, err := s.cli.Get(ctx, s.keys.SchemaVersion(), clientv3.WithCountOnly())
-	if err != nil {
-		return unavailable("confirm the current revision", err)
-	}
-	return s.WaitRevision(ctx, resp.Header.Revision)
 }
 
 // joinQueue puts a waiter's place in the FIFO queue on a lease kept alive

@@ -74,8 +74,11 @@ type Store struct {
 
 	expired   chan string
 	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	barrier   *barrier
+	// runCtx ends at Close; background clean-up (lease revokes) runs on it.
+	runCtx context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // Open loads the current state from etcd and keeps it current until Close.
@@ -97,7 +100,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		cli: cli, keys: NewKeys(opts.Prefix), log: opts.Logger, now: opts.Now,
 		retention: opts.Retention, sweepFreq: opts.SweepEvery, scopes: opts.Scopes,
 		changed: make(chan struct{}), subs: map[chan Change]struct{}{},
-		expired: make(chan string, 1024), extra: opts.Parts,
+		expired: make(chan string, 1024), extra: opts.Parts, barrier: newBarrier(),
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -109,8 +112,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		}
 	}
 	runCtx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	s.wg.Add(4)
+	s.runCtx, s.stop = runCtx, stop
+	s.wg.Add(5)
+	go func() { defer s.wg.Done(); s.barrier.run(runCtx, s.currentRevision) }()
 	go func() { defer s.wg.Done(); s.watch(runCtx) }()
 	go func() { defer s.wg.Done(); s.confirmLoop(runCtx) }()
 	go func() { defer s.wg.Done(); s.settleExpiries(runCtx) }()
