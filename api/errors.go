@@ -43,12 +43,20 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 		status, code = http.StatusConflict, "conflict"
 	case errors.Is(err, lock.ErrRefused):
 		status, code = http.StatusLocked, "refused"
+	case errors.Is(err, lock.ErrIdempotencyMismatch):
+		status, code = http.StatusUnprocessableEntity, "idempotency_mismatch"
+	case errors.Is(err, lock.ErrOutcomeUnknown):
+		status, code = http.StatusServiceUnavailable, "outcome_unknown"
 	case errors.Is(err, lock.ErrUnavailable):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
 	body := ErrorBody{Error: ErrorDetail{Code: code, Message: err.Error()}}
 	if errors.As(err, &fe) {
 		body.Error.Field = fe.Field
+	}
+	var unknown *outcomeUnknownError
+	if errors.As(err, &unknown) {
+		body.Error.IdempotencyKey = unknown.key
 	}
 	var refused *lock.RefusedError
 	if errors.As(err, &refused) {

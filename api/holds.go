@@ -28,13 +28,14 @@ func (a *API) storeContext(r *http.Request, extra time.Duration) (context.Contex
 	return context.WithTimeout(r.Context(), d+extra)
 }
 
-// decodeRequest reads the body within MaxBodyBytes and decodes it strictly.
-func decodeRequest(r *http.Request, dst any) error {
+// decodeRequest reads the body within MaxBodyBytes and decodes it
+// strictly; it returns the body for the idempotency fingerprint.
+func decodeRequest(r *http.Request, dst any) ([]byte, error) {
 	body, err := readBody(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return decodeJSON(body, dst)
+	return body, decodeJSON(body, dst)
 }
 
 // readBody reads a request body within MaxBodyBytes.
@@ -69,13 +70,18 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 		return
 	}
 	p, _ := principal(r)
+	idem, err := idempotency(r, p.Subject, body)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
 	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Create(ctx, lock.HoldRequest{
-		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration,
+		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration, Idem: idem,
 	})
 	if err != nil {
-		a.fail(w, err)
+		a.failWrite(w, idem, err)
 		return
 	}
 	a.log.Info("hold created", "id", h.ID, "kind", h.Kind, "scope", h.Scope, "owner", h.Owner)
@@ -84,7 +90,8 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 
 func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 	var b AmendBody
-	if err := decodeRequest(r, &b); err != nil {
+	body, err := decodeRequest(r, &b)
+	if err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -97,13 +104,18 @@ func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 		d = -1 // "0s" is a duration given, and not a positive one: lock says so
 	}
 	p, _ := principal(r)
+	idem, err := idempotency(r, p.Subject, body)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
 	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
-		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual},
+		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual}, Idem: idem,
 	})
 	if err != nil {
-		a.fail(w, err)
+		a.failWrite(w, idem, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, h)
@@ -128,17 +140,22 @@ func (a *API) releaseDeploy(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRequest) {
 	var b ReleaseBody
-	if err := decodeRequest(r, &b); err != nil {
+	body, err := decodeRequest(r, &b)
+	if err != nil {
 		a.fail(w, err)
 		return
 	}
 	p, _ := principal(r)
+	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
+		a.fail(w, err)
+		return
+	}
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
 	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Release(ctx, req)
 	if err != nil {
-		a.fail(w, err)
+		a.failWrite(w, req.Idem, err)
 		return
 	}
 	a.log.Info("hold released", "id", h.ID, "kind", h.Kind, "scope", h.Scope, "by", p.Subject)
@@ -172,11 +189,15 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := principal(r)
 	req.Owner = p.Subject
+	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
+		a.fail(w, err)
+		return
+	}
 	ctx, cancel := a.storeContext(r, req.Wait)
 	defer cancel()
 	h, err := a.store.AcquireDeploy(ctx, req)
 	if err != nil {
-		a.fail(w, err)
+		a.failWrite(w, req.Idem, err)
 		return
 	}
 	a.log.Info("deploy started", "id", h.ID, "scope", h.Scope, "owner", h.Owner)

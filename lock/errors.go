@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
 // Sentinel errors. The API maps them to HTTP status codes with errors.Is.
@@ -21,7 +23,22 @@ var (
 	// ErrUnavailable: etcd could not be reached, or the cache could not be
 	// confirmed against it; nothing can be decided.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrOutcomeUnknown: a write was sent to etcd and no answer came back;
+	// it may or may not have been committed. It also matches ErrUnavailable.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrIdempotencyMismatch: an idempotency key was reused for another request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused for another request")
 )
+
+// outcomeUnknown wraps a failed write transaction: etcd may have committed
+// it. A missing lease is a definite failure (etcd checks it before
+// committing anything).
+func outcomeUnknown(op string, err error) error {
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return unavailable(op, err)
+	}
+	return fmt.Errorf("%s: %w (%w): %w", op, ErrOutcomeUnknown, ErrUnavailable, err)
+}
 
 // unavailable wraps a failed etcd call so that it matches ErrUnavailable.
 func unavailable(op string, err error) error {

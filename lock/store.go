@@ -75,6 +75,13 @@ type Store struct {
 	expired   chan string
 	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
 	barrier   *barrier
+
+	idemMu      sync.Mutex
+	idemLease   clientv3.LeaseID
+	idemGranted time.Time
+
+	bgMu     sync.Mutex
+	bgClosed bool
 	// runCtx ends at Close; background clean-up (lease revokes) runs on it.
 	runCtx context.Context
 	stop   context.CancelFunc
@@ -124,6 +131,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 
 // Close stops the watch and the background work and waits for them.
 func (s *Store) Close() {
+	s.bgMu.Lock()
+	s.bgClosed = true
+	s.bgMu.Unlock()
 	s.stop()
 	s.wg.Wait()
 	s.mu.Lock()
