@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -285,7 +284,4 @@ func TestDeployDeadlineAcrossLeaderChange(t *testing.T) {
 	})
 }
 
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return strings.TrimSpace(string(b))
-}
+func jsonDecode(b []byte, v any) error { return json.Unmarshal(b, v) }
