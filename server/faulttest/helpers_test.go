@@ -36,8 +36,14 @@ type fixture struct {
 	sre      string // token with roles sre and deployer
 }
 
-// newFixture starts a 3-member etcd cluster and n replicas on it.
+// newFixture starts a 3-member etcd cluster and n replicas on it, each
+// with every endpoint.
 func newFixture(t *testing.T, n int) *fixture {
+	return newFixtureWith(t, n, func(c *locktest.Cluster, _ int) []string { return c.Endpoints() })
+}
+
+// newFixtureWith is newFixture with replica i given endpoints(cluster, i).
+func newFixtureWith(t *testing.T, n int, endpoints func(c *locktest.Cluster, i int) []string) *fixture {
 	t.Helper()
 	f := &fixture{cluster: locktest.StartClusterT(t, 3)}
 	f.secret = filepath.Join(t.TempDir(), "jwt.secret")
@@ -45,7 +51,7 @@ func newFixture(t *testing.T, n int) *fixture {
 		t.Fatal(err)
 	}
 	for i := range n {
-		f.replicas = append(f.replicas, f.startReplica(t, fmt.Sprintf("r%d", i), f.cluster.Endpoints()))
+		f.replicas = append(f.replicas, f.startReplica(t, fmt.Sprintf("r%d", i), endpoints(f.cluster, i)))
 	}
 	var err error
 	if f.sre, err = servertest.Token(f.secret, "fault-sre", api.RoleSRE, api.RoleDeployer); err != nil {

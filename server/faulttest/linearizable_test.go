@@ -1,6 +1,7 @@
 package faulttest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/lock/locktest"
 )
 
 // op is one client call on the scope under test.
@@ -81,23 +83,49 @@ var holdModel = porcupine.Model{
 }
 
 // Concurrent lock / unlock / deploy / preflight on one scope, sent to both
-// replicas: every history must be linearizable.
+// replicas: every history must be linearizable. Each replica talks to its
+// own etcd member (the leader, a follower), so that one replica's cache
+// can lag the other's writes as it does across hosts; half the clients
+// chase each write on one replica with a preflight on the other. Without
+// the read barrier this test failed in 2 of 3 runs.
 func TestHistoriesAreLinearizable(t *testing.T) {
-	f := newFixture(t, 2)
+	var leader int
+	f := newFixtureWith(t, 2, func(c *locktest.Cluster, i int) []string {
+		all := c.Endpoints()
+		if i == 0 {
+			// Replica 0 on the leader, replica 1 on a follower.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			leader = max(c.Leader(ctx), 0)
+			return all[leader : leader+1]
+		}
+		j := (leader + 1) % len(all)
+		return all[j : j+1]
+	})
 	const scope = "lin"
 	var mu sync.Mutex
 	var history []porcupine.Operation
 	began := time.Now()
 	stopAt := began.Add(4 * time.Second)
 	var wg sync.WaitGroup
-	for client := range 4 {
+	for client := range 8 {
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(client), uint64(began.UnixNano())))
 			var mine []op // holds this client created and may release
+			// Even clients chase: a write on replica 0, then at once a
+			// preflight on replica 1. Odd clients mix at random.
+			chaser := client%2 == 0
 			for i := 0; time.Now().Before(stopAt); i++ {
 				base := f.replicas[(client+i)%2].URL()
 				in := op{kind: "preflight"}
 				switch x := rng.IntN(100); {
+				case chaser && i%2 == 1:
+					base = f.replicas[1].URL()
+				case chaser && len(mine) > 0:
+					base, in = f.replicas[0].URL(), mine[0]
+					mine = mine[1:]
+				case chaser:
+					base, in.kind = f.replicas[0].URL(), "lock"
 				case x < 25:
 					in.kind = "lock"
 				case x < 35:
