@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -77,12 +80,28 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 	writeJSON(w, status, body)
 }
 
-// writeJSON writes v with status.
+// jsonBuffers are reused by writeJSON: preflight is the hot path.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+var (
+	contentTypeJSON = []string{"application/json; charset=utf-8"}
+	noStore         = []string{"no-store"}
+)
+
+// writeJSON writes v with status, compact, with its length (no chunking).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer jsonBuffers.Put(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"internal error"}}` + "\n")
+	}
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// the zero value accepts every well-formed scope. Holds already stored
 	// on a scope no longer known stay visible and still count.
 	Scopes KnownScopes
+	// CurrentRevision confirms etcd's current revision for the read
+	// barrier; it must be linearizable. A Get of one small key by default;
+	// an embedded etcd can answer in-process (embedetcd.Etcd.CurrentRevision).
+	CurrentRevision func(ctx context.Context) (int64, error)
 }
 
 // Retention bounds the history by age and by count; zero means unbounded.
@@ -120,8 +124,12 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	s.runCtx, s.stop = runCtx, stop
+	current := opts.CurrentRevision
+	if current == nil {
+		current = s.currentRevision
+	}
 	s.wg.Add(5)
-	go func() { defer s.wg.Done(); s.barrier.run(runCtx, s.currentRevision) }()
+	go func() { defer s.wg.Done(); s.barrier.run(runCtx, current) }()
 	go func() { defer s.wg.Done(); s.watch(runCtx) }()
 	go func() { defer s.wg.Done(); s.confirmLoop(runCtx) }()
 	go func() { defer s.wg.Done(); s.settleExpiries(runCtx) }()

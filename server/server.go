@@ -34,6 +34,8 @@ type Server struct {
 	log      *slog.Logger
 	embedded *embedetcd.Etcd
 	dirLock  *dataDirLock
+	// reader sends the read barrier's reads to the etcd leader (external etcd).
+	reader   *leaderReader
 	cli      *clientv3.Client
 	store    *lock.Store
 	gate     *gateRunner
@@ -89,11 +91,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		cfg.Build = ReadBuildInfo("", "")
 	}
 	registerBuildInfo(reg, cfg.Build)
-	s.store, err = lock.Open(ctx, s.cli, lock.Options{
+	storeOpts := lock.Options{
 		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
 		Registerer: reg, Scopes: scopes,
-	})
+	}
+	if s.embedded != nil {
+		storeOpts.CurrentRevision = s.embedded.CurrentRevision
+	} else {
+		tlsCfg, err := etcdTLS(s.cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.reader = newLeaderReader(s.cli, keys.SchemaVersion(), tlsCfg)
+		storeOpts.CurrentRevision = s.reader.CurrentRevision
+	}
+	s.store, err = lock.Open(ctx, s.cli, storeOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +185,9 @@ func (s *Server) stopBackends() {
 	}
 	if s.store != nil {
 		s.store.Close()
+	}
+	if s.reader != nil {
+		s.reader.Close()
 	}
 	if s.cli != nil {
 		s.cli.Close()
