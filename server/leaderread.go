@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -23,10 +24,15 @@ type leaderReader struct {
 	leader   *clientv3.Client
 	endpoint string
 	closed   bool
+	finding  bool
+	stop     context.CancelFunc
+	runCtx   context.Context
+	wg       sync.WaitGroup
 }
 
 func newLeaderReader(cli *clientv3.Client, key string, tlsCfg *tls.Config) *leaderReader {
-	return &leaderReader{cli: cli, key: key, tls: tlsCfg}
+	ctx, stop := context.WithCancel(context.Background())
+	return &leaderReader{cli: cli, key: key, tls: tlsCfg, runCtx: ctx, stop: stop}
 }
 
 // CurrentRevision is etcd's current revision after a linearizable read.
@@ -42,8 +48,25 @@ func (l *leaderReader) CurrentRevision(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	l.find(ctx)
+	l.findLater()
 	return resp.Header.Revision, nil
+}
+
+// findLater looks for the leader in the background, one search at a time,
+// so that a dead endpoint never slows a read down.
+func (l *leaderReader) findLater() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed || l.finding || l.leader != nil {
+		return
+	}
+	l.finding = true
+	l.wg.Go(func() {
+		l.find(l.runCtx)
+		l.mu.Lock()
+		l.finding = false
+		l.mu.Unlock()
+	})
 }
 
 func (l *leaderReader) current() *clientv3.Client {
@@ -64,7 +87,9 @@ func (l *leaderReader) forget(c *clientv3.Client) {
 // find asks each endpoint whether it leads and dials the one that does.
 func (l *leaderReader) find(ctx context.Context) {
 	for _, ep := range l.cli.Endpoints() {
-		st, err := l.cli.Status(ctx, ep)
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := l.cli.Status(sctx, ep)
+		cancel()
 		if err != nil || st.Header.MemberId != st.Leader {
 			continue
 		}
@@ -83,11 +108,16 @@ func (l *leaderReader) find(ctx context.Context) {
 	}
 }
 
-// Close closes the leader's client; reads fall back to the balanced client.
+// Close stops a search for the leader and closes the leader's client;
+// reads fall back to the balanced client.
 func (l *leaderReader) Close() {
+	l.stop()
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+	l.wg.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.closed = true
 	if l.leader != nil {
 		l.leader.Close()
 		l.leader = nil
