@@ -56,6 +56,9 @@ func TestBarrierJoinsTheNextRead(t *testing.T) {
 	if second.rev != 20 || second.err != nil {
 		t.Fatalf("second round: rev %d err %v, want 20", second.rev, second.err)
 	}
+	if s, r := b.syncs.Load(), b.reads.Load(); s != 3 || r != 2 {
+		t.Fatalf("counted %d syncs and %d reads, want 3 and 2", s, r)
+	}
 }
 
 func TestBarrierFailsPendingRoundsOnStop(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +20,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server"
@@ -98,6 +102,7 @@ func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string)
 	preflight := scaplockURL + "/api/v1/preflight?scope=eqiad"
 	loadFor(ctx, bareURL, verdictWarmup, nil)
 	loadFor(ctx, preflight, verdictWarmup, nil)
+	syncs0, reads0, countErr := barrierCounts(ctx, scaplockURL)
 	var base, pre loadResult
 	for range verdictSlices {
 		if err := base.add(ctx, bareURL); err != nil {
@@ -105,6 +110,14 @@ func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string)
 		}
 		if err := pre.add(ctx, preflight); err != nil {
 			return []Row{failed("preflight, "+topology, err)}
+		}
+	}
+	shared := info("verdicts per linearizable etcd read (read barrier), "+topology, "not scraped: "+fmt.Sprint(countErr))
+	if countErr == nil {
+		syncs1, reads1, err := barrierCounts(ctx, scaplockURL)
+		if err == nil && reads1 > reads0 {
+			shared = info("verdicts per linearizable etcd read (read barrier), "+topology,
+				fmt.Sprintf("%.1f (%.0f verdicts, %.0f reads)", (syncs1-syncs0)/(reads1-reads0), syncs1-syncs0, reads1-reads0))
 		}
 	}
 	baseRate, rate := base.rate(), pre.rate()
@@ -118,6 +131,7 @@ func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string)
 		check("preflight throughput vs bare handler, "+topology, fmt.Sprintf("%.2f×", ratio), "≥ 0.7×", ratio >= 0.7),
 		check("preflight p99 vs bare handler, "+topology, fmt.Sprintf("%.2f× (%s vs %s)", float64(p99)/float64(baseP99), fmtDur(p99), fmtDur(baseP99)),
 			"≤ 2×", p99 <= 2*baseP99),
+		shared,
 	}
 }
 
@@ -303,4 +317,45 @@ func envMap() map[string]string {
 		}
 	}
 	return m
+}
+
+// barrierCounts scrapes scaplockd's read barrier counters: verdicts
+// confirmed and the linearizable reads that served them.
+func barrierCounts(ctx context.Context, base string) (syncs, reads float64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return 0, 0, err
+		}
+		if mf.GetName() != "scaplock_read_barrier_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				switch {
+				case l.GetName() == "what" && l.GetValue() == "syncs":
+					syncs = m.GetCounter().GetValue()
+				case l.GetName() == "what" && l.GetValue() == "reads":
+					reads = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if reads == 0 {
+		return 0, 0, fmt.Errorf("no scaplock_read_barrier_total{what=\"reads\"} in %s/metrics", base)
+	}
+	return syncs, reads, nil
 }
