@@ -41,10 +41,15 @@ type outcomeUnknownError struct {
 }
 
 func (e *outcomeUnknownError) Error() string {
-	if e.key == "" {
-		return e.err.Error() + "; the write may have been committed: check `scaplock status` or `scaplock history` before retrying (send an Idempotency-Key to make retries safe)"
+	check := "scaplock history"
+	var u *lock.OutcomeUnknownError
+	if errors.As(e.err, &u) && u.HoldID != "" {
+		check = "scaplock history --hold " + u.HoldID
 	}
-	return fmt.Sprintf("%s; the write may have been committed: retry with the same Idempotency-Key %q (it returns the original outcome if it was), or check `scaplock history`", e.err, e.key)
+	if e.key == "" {
+		return fmt.Sprintf("%s; the write may have been committed: check with `%s` before retrying (send an Idempotency-Key to make retries safe)", e.err, check)
+	}
+	return fmt.Sprintf("%s; the write may have been committed: retry with the same Idempotency-Key %q (it returns the original outcome if it was), or check with `%s`", e.err, e.key, check)
 }
 
 func (e *outcomeUnknownError) Unwrap() error { return e.err }

@@ -240,7 +240,7 @@ func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 			clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),
 		).Commit()
 		if err != nil {
-			return Hold{}, outcomeUnknown("keepalive deploy "+id, err)
+			return Hold{}, outcomeUnknown("keepalive deploy", id, err)
 		}
 		if resp.Succeeded {
 			next.Revision = resp.Header.Revision

@@ -33,12 +33,31 @@ var (
 // outcomeUnknown wraps a failed write transaction: etcd may have committed
 // it. A missing lease is a definite failure (etcd checks it before
 // committing anything).
-func outcomeUnknown(op string, err error) error {
+func outcomeUnknown(op, holdID string, err error) error {
 	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
-		return unavailable(op, err)
+		return unavailable(op+" "+holdID, err)
 	}
-	return fmt.Errorf("%s: %w (%w): %w", op, ErrOutcomeUnknown, ErrUnavailable, err)
+	return &OutcomeUnknownError{Op: op, HoldID: holdID, Err: err}
 }
+
+// OutcomeUnknownError is a write etcd may or may not have committed. It
+// matches ErrOutcomeUnknown and ErrUnavailable.
+type OutcomeUnknownError struct {
+	Op     string // "write hold", "release hold", ...
+	HoldID string // the hold it would have changed
+	Err    error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%s %s: %v (%v): %v", e.Op, e.HoldID, ErrOutcomeUnknown, ErrUnavailable, e.Err)
+}
+
+// Is makes errors.Is match ErrOutcomeUnknown and ErrUnavailable.
+func (e *OutcomeUnknownError) Is(target error) bool {
+	return target == ErrOutcomeUnknown || target == ErrUnavailable
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 // unavailable wraps a failed etcd call so that it matches ErrUnavailable.
 func unavailable(op string, err error) error {

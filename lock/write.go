@@ -141,7 +141,7 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor stri
 	}, extra...)
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
-		return nil, outcomeUnknown("write hold "+h.ID, err)
+		return nil, outcomeUnknown("write hold", h.ID, err)
 	}
 	return resp, nil
 }
@@ -312,7 +312,7 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	}, idemOps...)
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
-		return Hold{}, outcomeUnknown("release hold "+h.ID, err)
+		return Hold{}, outcomeUnknown("release hold", h.ID, err)
 	}
 	if !resp.Succeeded {
 		if won, ok, err := s.lost(ctx, req.Idem); ok || err != nil {
