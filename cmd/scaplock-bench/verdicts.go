@@ -60,7 +60,7 @@ func linearizableVerdicts(ctx context.Context) []Row {
 		return []Row{failed("preflight vs bare handler", err)}
 	}
 	defer os.RemoveAll(dir)
-	embedded, err := startChild(ctx, "scaplockd", map[string]string{"SCAPLOCK_DATA_DIR": filepath.Join(dir, "embedded")})
+	embedded, err := startChild(ctx, "scaplockd", map[string]string{"SCAPLOCK_DATA_DIR": filepath.Join(dir, "embedded"), "SCAPLOCK_SCOPES": "eqiad"})
 	if err != nil {
 		rows = append(rows, failed("preflight vs bare handler, embedded etcd: start scaplockd", err))
 	} else {
@@ -86,7 +86,7 @@ func linearizableVerdicts(ctx context.Context) []Row {
 	}
 	external, err := startChild(ctx, "scaplockd", map[string]string{
 		"SCAPLOCK_DATA_DIR": filepath.Join(dir, "external"), "SCAPLOCK_ETCD_ENDPOINTS": strings.Join(cluster.Endpoints(), ","),
-		"SCAPLOCK_JWT_SECRET_FILE": secret,
+		"SCAPLOCK_JWT_SECRET_FILE": secret, "SCAPLOCK_SCOPES": "eqiad",
 	})
 	if err != nil {
 		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd: start scaplockd", err))

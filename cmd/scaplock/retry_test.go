@@ -43,7 +43,7 @@ func lossyProxy(t *testing.T) (*httptest.Server, *sync.Map) {
 func TestWritesRetriedWithTheSameKey(t *testing.T) {
 	ctx := context.Background()
 	p, seen := lossyProxy(t)
-	scope := unique("rt-eqiad")
+	scope := uniqueScope(t)
 	env := as(t, unique("rt-sre"), "sre")
 	env["SCAPLOCK_URL"] = p.URL
 
@@ -85,6 +85,6 @@ func TestRetryForZeroDoesNotRetry(t *testing.T) {
 	p, _ := lossyProxy(t)
 	env := as(t, unique("rt0-sre"), "sre")
 	env["SCAPLOCK_URL"] = p.URL
-	r := scaplock(context.Background(), env, "--retry-for", "0", "lock", "--scope", unique("rt0"), "--reason", "no retry")
+	r := scaplock(context.Background(), env, "--retry-for", "0", "lock", "--scope", uniqueScope(t), "--reason", "no retry")
 	wantCode(t, r, exitUnsure)
 }

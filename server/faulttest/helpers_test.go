@@ -67,7 +67,7 @@ func (f *fixture) startReplica(t *testing.T, name string, endpoints []string) *s
 	s, err := servertest.Start(ctx, map[string]string{
 		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_ETCD_ENDPOINTS": strings.Join(endpoints, ","),
 		"SCAPLOCK_JWT_SECRET_FILE": f.secret, "SCAPLOCK_REPLICA_NAME": name,
-		"SCAPLOCK_REQUEST_TIMEOUT": requestTimeout.String(),
+		"SCAPLOCK_REQUEST_TIMEOUT": requestTimeout.String(), "SCAPLOCK_SCOPES": "eqiad,load,dep,kept,during,dl,lin",
 	})
 	if err != nil {
 		t.Fatalf("start replica %s: %v", name, err)
