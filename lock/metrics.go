@@ -29,7 +29,7 @@ var barrierDesc = prometheus.NewDesc("scaplock_read_barrier_total",
 	"Verdicts confirmed against etcd (syncs) and the linearizable reads that served them (reads): syncs/reads is how many share one read.",
 	[]string{"what"}, nil)
 
-// holdCollector reads the cache at scrape time, so the gauge never drifts.
+// holdCollector reads the cache at scrape time, so the gauges never drift.
 type holdCollector struct{ s *Store }
 
 func (c *holdCollector) Describe(ch chan<- *prometheus.Desc) {
