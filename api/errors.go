@@ -1,10 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -43,12 +46,20 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 		status, code = http.StatusConflict, "conflict"
 	case errors.Is(err, lock.ErrRefused):
 		status, code = http.StatusLocked, "refused"
+	case errors.Is(err, lock.ErrIdempotencyMismatch):
+		status, code = http.StatusUnprocessableEntity, "idempotency_mismatch"
+	case errors.Is(err, lock.ErrOutcomeUnknown):
+		status, code = http.StatusServiceUnavailable, "outcome_unknown"
 	case errors.Is(err, lock.ErrUnavailable):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
 	body := ErrorBody{Error: ErrorDetail{Code: code, Message: err.Error()}}
 	if errors.As(err, &fe) {
 		body.Error.Field = fe.Field
+	}
+	var unknown *outcomeUnknownError
+	if errors.As(err, &unknown) {
+		body.Error.IdempotencyKey = unknown.key
 	}
 	var refused *lock.RefusedError
 	if errors.As(err, &refused) {
@@ -69,12 +80,28 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 	writeJSON(w, status, body)
 }
 
-// writeJSON writes v with status.
+// jsonBuffers are reused by writeJSON: preflight is the hot path.
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+var (
+	contentTypeJSON = []string{"application/json; charset=utf-8"}
+	noStore         = []string{"no-store"}
+)
+
+// writeJSON writes v with status, compact, with its length (no chunking).
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer jsonBuffers.Put(buf)
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		buf.WriteString(`{"error":{"code":"internal","message":"internal error"}}` + "\n")
+	}
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
+	h["Content-Length"] = []string{strconv.Itoa(buf.Len())}
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	_, _ = w.Write(buf.Bytes())
 }

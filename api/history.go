@@ -15,7 +15,7 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	page, err := a.store.History(ctx, q)
 	if err != nil {

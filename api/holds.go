@@ -11,23 +11,31 @@ import (
 	"github.com/scaplock/scaplock/lock"
 )
 
-// StoreTimeout bounds each request's work in etcd, so that a request made
+// DefaultRequestTimeout bounds each request's work, so that a request made
 // while etcd is unreachable ends in a 503 instead of hanging.
-const StoreTimeout = 10 * time.Second
+const DefaultRequestTimeout = 10 * time.Second
 
-// storeContext is the request's context bounded by StoreTimeout plus
-// extra (the time a deploy request may queue).
-func storeContext(r *http.Request, extra time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), StoreTimeout+extra)
+// answerMargin is kept from the request timeout to write the answer.
+const answerMargin = 200 * time.Millisecond
+
+// storeContext is the request's context bounded by the request timeout
+// (less the time to answer) plus extra (the time a deploy may queue).
+func (a *API) storeContext(r *http.Request, extra time.Duration) (context.Context, context.CancelFunc) {
+	d := a.cfg.RequestTimeout
+	if d > 2*answerMargin {
+		d -= answerMargin
+	}
+	return context.WithTimeout(r.Context(), d+extra)
 }
 
-// decodeRequest reads the body within MaxBodyBytes and decodes it strictly.
-func decodeRequest(r *http.Request, dst any) error {
+// decodeRequest reads the body within MaxBodyBytes and decodes it
+// strictly; it returns the body for the idempotency fingerprint.
+func decodeRequest(r *http.Request, dst any) ([]byte, error) {
 	body, err := readBody(r)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return decodeJSON(body, dst)
+	return body, decodeJSON(body, dst)
 }
 
 // readBody reads a request body within MaxBodyBytes.
@@ -62,13 +70,18 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 		return
 	}
 	p, _ := principal(r)
-	ctx, cancel := storeContext(r, 0)
-	defer cancel()
-	h, err := a.store.Create(ctx, lock.HoldRequest{
-		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration,
-	})
+	idem, err := idempotency(r, p.Subject, body)
 	if err != nil {
 		a.fail(w, err)
+		return
+	}
+	ctx, cancel := a.storeContext(r, 0)
+	defer cancel()
+	h, err := a.store.Create(ctx, lock.HoldRequest{
+		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration, Idem: idem,
+	})
+	if err != nil {
+		a.failWrite(w, idem, err)
 		return
 	}
 	a.log.Info("hold created", "id", h.ID, "kind", h.Kind, "scope", h.Scope, "owner", h.Owner)
@@ -77,7 +90,8 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 
 func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 	var b AmendBody
-	if err := decodeRequest(r, &b); err != nil {
+	body, err := decodeRequest(r, &b)
+	if err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -90,13 +104,18 @@ func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 		d = -1 // "0s" is a duration given, and not a positive one: lock says so
 	}
 	p, _ := principal(r)
-	ctx, cancel := storeContext(r, 0)
-	defer cancel()
-	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
-		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual},
-	})
+	idem, err := idempotency(r, p.Subject, body)
 	if err != nil {
 		a.fail(w, err)
+		return
+	}
+	ctx, cancel := a.storeContext(r, 0)
+	defer cancel()
+	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
+		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual}, Idem: idem,
+	})
+	if err != nil {
+		a.failWrite(w, idem, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, h)
@@ -121,17 +140,22 @@ func (a *API) releaseDeploy(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRequest) {
 	var b ReleaseBody
-	if err := decodeRequest(r, &b); err != nil {
+	body, err := decodeRequest(r, &b)
+	if err != nil {
 		a.fail(w, err)
 		return
 	}
 	p, _ := principal(r)
+	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
+		a.fail(w, err)
+		return
+	}
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.Release(ctx, req)
 	if err != nil {
-		a.fail(w, err)
+		a.failWrite(w, req.Idem, err)
 		return
 	}
 	a.log.Info("hold released", "id", h.ID, "kind", h.Kind, "scope", h.Scope, "by", p.Subject)
@@ -165,11 +189,15 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := principal(r)
 	req.Owner = p.Subject
-	ctx, cancel := storeContext(r, req.Wait)
+	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
+		a.fail(w, err)
+		return
+	}
+	ctx, cancel := a.storeContext(r, req.Wait)
 	defer cancel()
 	h, err := a.store.AcquireDeploy(ctx, req)
 	if err != nil {
-		a.fail(w, err)
+		a.failWrite(w, req.Idem, err)
 		return
 	}
 	a.log.Info("deploy started", "id", h.ID, "scope", h.Scope, "owner", h.Owner)
@@ -178,7 +206,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) keepAlive(w http.ResponseWriter, r *http.Request) {
 	p, _ := principal(r)
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	h, err := a.store.KeepAlive(ctx, chi.URLParam(r, "id"), p.Subject)
 	if err != nil {

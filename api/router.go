@@ -38,8 +38,13 @@ type Config struct {
 	View GateView
 	// StoreInfo is shown in /api/v1/status.
 	StoreInfo StoreInfo
+	// RequestTimeout bounds every request's answer (10s by default).
+	RequestTimeout time.Duration
 	// Ready reports whether etcd is reachable.
 	Ready func(ctx context.Context) error
+	// Endpoints reports which configured etcd endpoints answer; nil
+	// leaves them out of /readyz.
+	Endpoints func(ctx context.Context) []EndpointState
 	// Page serves "/"; nil serves nothing there.
 	Page     http.Handler
 	Logger   *slog.Logger
@@ -64,6 +69,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.MaxOverrideDuration == 0 {
 		cfg.MaxOverrideDuration = 4 * time.Hour
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
 	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
@@ -123,22 +131,44 @@ func New(cfg Config) http.Handler {
 
 func (a *API) fail(w http.ResponseWriter, err error) { writeError(w, a.log, err, a.cfg.StatusURL) }
 
+// EndpointState is one configured etcd endpoint as /readyz sees it.
+type EndpointState struct {
+	Endpoint string `json:"endpoint"`
+	OK       bool   `json:"ok"`
+	Leader   bool   `json:"leader,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// ReadyResponse is GET /readyz: ready when a quorum answers and the cache
+// is confirmed; Endpoints says which endpoints answer either way.
+type ReadyResponse struct {
+	Status    string          `json:"status,omitempty"`
+	Revision  int64           `json:"revision,omitempty"`
+	Error     *ErrorDetail    `json:"error,omitempty"`
+	Endpoints []EndpointState `json:"endpoints,omitempty"`
+}
+
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var resp ReadyResponse
+	if a.cfg.Endpoints != nil {
+		resp.Endpoints = a.cfg.Endpoints(ctx)
+	}
+	reason, err := "stale", a.store.Fresh()
 	if a.cfg.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := a.cfg.Ready(ctx); err != nil {
-			a.metrics.readyz.WithLabelValues("store").Inc()
-			a.fail(w, fmt.Errorf("%w: %w", lock.ErrUnavailable, err))
-			return
+		if rerr := a.cfg.Ready(ctx); rerr != nil {
+			reason, err = "store", fmt.Errorf("%w: %w", lock.ErrUnavailable, rerr)
 		}
 	}
-	if err := a.store.Fresh(); err != nil {
-		a.metrics.readyz.WithLabelValues("stale").Inc()
-		a.fail(w, err)
+	if err != nil {
+		a.metrics.readyz.WithLabelValues(reason).Inc()
+		resp.Error = &ErrorDetail{Code: "unavailable", Message: err.Error()}
+		writeJSON(w, http.StatusServiceUnavailable, resp)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "revision": a.store.Revision()})
+	resp.Status, resp.Revision = "ready", a.store.Revision()
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // securityHeaders sets conservative headers on every answer.

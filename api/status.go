@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"sort"
+	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
@@ -16,6 +18,21 @@ type (
 	PreflightResponse = apiv1.PreflightResponse
 	StoreInfo         = apiv1.StoreInfo
 )
+
+// VerdictTimeout bounds how long a verdict waits for etcd to confirm the
+// current revision; past it the answer is 503, never a stale "allowed".
+const VerdictTimeout = 2500 * time.Millisecond
+
+// sync makes the cache reflect every write acknowledged before r arrived,
+// on any replica. A cache already known to be cut off fails at once.
+func (a *API) sync(r *http.Request) error {
+	if err := a.store.Fresh(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), min(VerdictTimeout, a.cfg.RequestTimeout))
+	defer cancel()
+	return a.store.Sync(ctx)
+}
 
 // knownScopes are global, the configured scopes, the gate's clusters and
 // every scope a hold names (a hold on a scope no longer configured still counts).
@@ -46,8 +63,8 @@ func (a *API) knownScopes(snap lock.Snapshot, reports map[string]apiv1.ClusterHe
 	return scopes
 }
 
-func (a *API) status(w http.ResponseWriter, _ *http.Request) {
-	if err := a.store.Fresh(); err != nil {
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	if err := a.sync(r); err != nil {
 		a.fail(w, err)
 		return
 	}
@@ -80,8 +97,7 @@ func (a *API) status(w http.ResponseWriter, _ *http.Request) {
 // preflight answers from the cache: 200 allowed, 423 refused with the
 // message. No scope means every known scope (a fleet-wide sync).
 func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
-	// A cache cut off from etcd may be missing holds: could not decide.
-	if err := a.store.Fresh(); err != nil {
+	if err := a.sync(r); err != nil {
 		a.fail(w, err)
 		return
 	}

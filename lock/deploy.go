@@ -2,6 +2,7 @@ package lock
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -22,6 +23,8 @@ type DeployRequest struct {
 	// Wait, when positive, queues the request (first come, first served)
 	// until the scope is free or Wait has passed.
 	Wait time.Duration
+	// Idem, when set, makes the request safe to retry.
+	Idem *Idempotency
 }
 
 // DefaultDeployTTL is the deploy lease's time-to-live when none is given.
@@ -50,6 +53,14 @@ func (s *Store) AcquireDeploy(ctx context.Context, req DeployRequest) (Hold, err
 	}
 	if req.TTL < 2*time.Second || req.TTL > time.Hour {
 		return Hold{}, invalid("ttl", "%s is outside 2s..1h", req.TTL)
+	}
+	if h, ok, err := s.replay(ctx, req.Idem); ok || err != nil {
+		return h, err
+	}
+	// A refusal or a conflict must reflect every write acknowledged before
+	// this request, on any replica.
+	if err := s.Sync(ctx); err != nil {
+		return Hold{}, err
 	}
 	if req.Wait <= 0 {
 		return s.tryDeploy(ctx, req, "")
@@ -107,29 +118,23 @@ func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) 
 		for _, o := range v.Overrides {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.keys.Hold(o.ID)), "=", o.Revision))
 		}
+		// The hold carries its own deadline: etcd may keep the lease past
+		// its TTL (it renews leases on a leader change), the hold not.
+		deadline := now.Add(req.TTL)
 		h := Hold{
 			ID: newID(), Scope: req.Scope, Kind: KindDeploy, Owner: req.Owner, Reason: req.Reason,
-			CreatedAt: now, UpdatedAt: now, TTL: Duration(req.TTL),
+			CreatedAt: now, UpdatedAt: now, TTL: Duration(req.TTL), ExpiresAt: &deadline,
 		}
-		got, err := s.put(ctx, h, req.TTL, req.Owner, ActionCreated, req.Reason, nil, cmps...)
+		got, err := s.put(ctx, h, req.TTL, req.Owner, ActionCreated, req.Reason, req.Idem, nil, cmps...)
 		if err == nil || !errors.Is(err, ErrConflict) {
 			return got, err
 		}
 		// Someone wrote in between: catch the cache up and decide again.
-		if err := s.catchUp(ctx); err != nil {
+		if err := s.Sync(ctx); err != nil {
 			return Hold{}, err
 		}
 	}
 	return Hold{}, fmt.Errorf("scope %s kept changing while taking the deploy hold: %w", req.Scope, ErrConflict)
-}
-
-// catchUp waits until the cache reflects everything etcd has now.
-func (s *Store) catchUp(ctx context.Context) error {
-	resp, err := s.cli.Get(ctx, s.keys.SchemaVersion(), clientv3.WithCountOnly())
-	if err != nil {
-		return unavailable("confirm the current revision", err)
-	}
-	return s.WaitRevision(ctx, resp.Header.Revision)
 }
 
 // joinQueue puts a waiter's place in the FIFO queue on a lease kept alive
@@ -194,25 +199,57 @@ func (s *Store) waitersAhead(scope Scope) bool {
 	return false
 }
 
-// KeepAlive renews a deploy hold's lease; only its owner may.
+// KeepAlive renews a deploy hold's lease and moves its deadline to now +
+// TTL; only its owner may. A hold past its deadline has lapsed even if
+// etcd still keeps its lease.
 func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
-	h, err := s.Get(id)
-	if err != nil {
-		return Hold{}, fmt.Errorf("deploy %s %s: %w", id, s.whyGone(ctx, id), ErrNotFound)
-	}
-	if h.Kind != KindDeploy {
-		return Hold{}, fmt.Errorf("hold %s is a %s hold, not a deploy: %w", id, h.Kind, ErrNotFound)
-	}
-	if h.Owner != owner {
-		return Hold{}, fmt.Errorf("deploy %s belongs to %s: %w", id, h.Owner, ErrForbidden)
-	}
-	if _, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(h.Lease)); err != nil {
-		if errors.Is(err, rpcLeaseNotFound) {
-			return Hold{}, fmt.Errorf("deploy %s lapsed: its lease expired: %w", id, ErrNotFound)
+	for attempt := 0; attempt < 5; attempt++ {
+		h, err := s.fetch(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return Hold{}, fmt.Errorf("deploy %s %s: %w", id, s.whyGone(ctx, id), ErrNotFound)
 		}
-		return Hold{}, unavailable("keepalive deploy "+id, err)
+		if err != nil {
+			return Hold{}, err
+		}
+		if h.Kind != KindDeploy {
+			return Hold{}, fmt.Errorf("hold %s is a %s hold, not a deploy: %w", id, h.Kind, ErrNotFound)
+		}
+		if h.Owner != owner {
+			return Hold{}, fmt.Errorf("deploy %s belongs to %s: %w", id, h.Owner, ErrForbidden)
+		}
+		now := s.now().UTC()
+		if !h.Active(now) {
+			s.revoke(h.Lease)
+			return Hold{}, fmt.Errorf("deploy %s lapsed: no keepalive before its deadline %s: %w", id, h.ExpiresAt.UTC().Format(time.RFC3339), ErrNotFound)
+		}
+		if _, err := s.cli.KeepAliveOnce(ctx, clientv3.LeaseID(h.Lease)); err != nil {
+			if errors.Is(err, rpcLeaseNotFound) {
+				return Hold{}, fmt.Errorf("deploy %s lapsed: its lease expired: %w", id, ErrNotFound)
+			}
+			return Hold{}, unavailable("keepalive deploy "+id, err)
+		}
+		next := h
+		deadline := now.Add(time.Duration(h.TTL))
+		next.ExpiresAt = &deadline
+		val, err := json.Marshal(next)
+		if err != nil {
+			return Hold{}, err
+		}
+		resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)).Then(
+			clientv3.OpPut(s.keys.Hold(id), string(val), clientv3.WithLease(clientv3.LeaseID(h.Lease))),
+			clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),
+		).Commit()
+		if err != nil {
+			return Hold{}, outcomeUnknown("keepalive deploy", id, err)
+		}
+		if resp.Succeeded {
+			next.Revision = resp.Header.Revision
+			s.settleCache(ctx, next.Revision)
+			return next, nil
+		}
+		// A concurrent keepalive or release: look again.
 	}
-	return h, nil
+	return Hold{}, fmt.Errorf("deploy %s kept changing during keepalive: %w", id, ErrConflict)
 }
 
 // QueueLength is how many deployers are waiting, across scopes.

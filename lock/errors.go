@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
 
 // Sentinel errors. The API maps them to HTTP status codes with errors.Is.
@@ -21,7 +23,41 @@ var (
 	// ErrUnavailable: etcd could not be reached, or the cache could not be
 	// confirmed against it; nothing can be decided.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrOutcomeUnknown: a write was sent to etcd and no answer came back;
+	// it may or may not have been committed. It also matches ErrUnavailable.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
+	// ErrIdempotencyMismatch: an idempotency key was reused for another request.
+	ErrIdempotencyMismatch = errors.New("idempotency key reused for another request")
 )
+
+// outcomeUnknown wraps a failed write transaction: etcd may have committed
+// it. A missing lease is a definite failure (etcd checks it before
+// committing anything).
+func outcomeUnknown(op, holdID string, err error) error {
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return unavailable(op+" "+holdID, err)
+	}
+	return &OutcomeUnknownError{Op: op, HoldID: holdID, Err: err}
+}
+
+// OutcomeUnknownError is a write etcd may or may not have committed. It
+// matches ErrOutcomeUnknown and ErrUnavailable.
+type OutcomeUnknownError struct {
+	Op     string // "write hold", "release hold", ...
+	HoldID string // the hold it would have changed
+	Err    error
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("%s %s: %v (%v): %v", e.Op, e.HoldID, ErrOutcomeUnknown, ErrUnavailable, e.Err)
+}
+
+// Is makes errors.Is match ErrOutcomeUnknown and ErrUnavailable.
+func (e *OutcomeUnknownError) Is(target error) bool {
+	return target == ErrOutcomeUnknown || target == ErrUnavailable
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
 
 // unavailable wraps a failed etcd call so that it matches ErrUnavailable.
 func unavailable(op string, err error) error {

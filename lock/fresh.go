@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // StaleAfter is how long the cache is trusted without confirming etcd.
@@ -33,16 +31,7 @@ func (s *Store) confirmLoop(ctx context.Context) {
 func (s *Store) confirm(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	began := time.Now()
-	resp, err := s.cli.Get(ctx, s.keys.SchemaVersion(), clientv3.WithCountOnly())
-	if err != nil {
-		return err
-	}
-	if err := s.WaitRevision(ctx, resp.Header.Revision); err != nil {
-		return err
-	}
-	s.confirmed.Store(began.UnixNano())
-	return nil
+	return s.Sync(ctx)
 }
 
 // Fresh returns nil while the cache is known to reflect etcd within

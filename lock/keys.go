@@ -70,3 +70,10 @@ func (k Keys) ClusterSamples(cluster string) string { return k.Samples() + clust
 
 // Election is the prefix of the gate leader election.
 func (k Keys) Election() string { return k.Prefix + "election/gate" }
+
+// Idempotency is the prefix of recorded write outcomes, by idempotency key.
+func (k Keys) Idempotency() string { return k.Prefix + "idem/" }
+
+// IdempotencyRecord is the outcome of the write made with one key (a hash
+// of actor and key).
+func (k Keys) IdempotencyRecord(id string) string { return k.Idempotency() + id }

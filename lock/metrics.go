@@ -25,6 +25,10 @@ var storeFreshDesc = prometheus.NewDesc("scaplock_store_fresh",
 // it has a series to read even when no hold of the kind exists.
 var holdKinds = []Kind{KindManual, KindDeploy, KindAuto, KindOverride}
 
+var barrierDesc = prometheus.NewDesc("scaplock_read_barrier_total",
+	"Verdicts confirmed against etcd (syncs) and the linearizable reads that served them (reads): syncs/reads is how many share one read.",
+	[]string{"what"}, nil)
+
 // holdCollector reads the cache at scrape time, so the gauges never drift.
 type holdCollector struct{ s *Store }
 
@@ -34,6 +38,7 @@ func (c *holdCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- cacheRevisionDesc
 	ch <- storeAgeDesc
 	ch <- storeFreshDesc
+	ch <- barrierDesc
 }
 
 func (c *holdCollector) Collect(ch chan<- prometheus.Metric) {
@@ -63,4 +68,6 @@ func (c *holdCollector) Collect(ch chan<- prometheus.Metric) {
 		fresh = 1
 	}
 	ch <- prometheus.MustNewConstMetric(storeFreshDesc, prometheus.GaugeValue, fresh)
+	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(c.s.barrier.syncs.Load()), "syncs")
+	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(c.s.barrier.reads.Load()), "reads")
 }

@@ -37,6 +37,10 @@ type Options struct {
 	// the zero value accepts every well-formed scope. Holds already stored
 	// on a scope no longer known stay visible and still count.
 	Scopes KnownScopes
+	// CurrentRevision confirms etcd's current revision for the read
+	// barrier; it must be linearizable. A Get of one small key by default;
+	// an embedded etcd can answer in-process (embedetcd.Etcd.CurrentRevision).
+	CurrentRevision func(ctx context.Context) (int64, error)
 }
 
 // Retention bounds the history by age and by count; zero means unbounded.
@@ -74,8 +78,18 @@ type Store struct {
 
 	expired   chan string
 	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	barrier   *barrier
+
+	idemMu      sync.Mutex
+	idemLease   clientv3.LeaseID
+	idemGranted time.Time
+
+	bgMu     sync.Mutex
+	bgClosed bool
+	// runCtx ends at Close; background clean-up (lease revokes) runs on it.
+	runCtx context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // Open loads the current state from etcd and keeps it current until Close.
@@ -97,7 +111,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		cli: cli, keys: NewKeys(opts.Prefix), log: opts.Logger, now: opts.Now,
 		retention: opts.Retention, sweepFreq: opts.SweepEvery, scopes: opts.Scopes,
 		changed: make(chan struct{}), subs: map[chan Change]struct{}{},
-		expired: make(chan string, 1024), extra: opts.Parts,
+		expired: make(chan string, 1024), extra: opts.Parts, barrier: newBarrier(),
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -109,8 +123,13 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		}
 	}
 	runCtx, stop := context.WithCancel(context.Background())
-	s.stop = stop
-	s.wg.Add(4)
+	s.runCtx, s.stop = runCtx, stop
+	current := opts.CurrentRevision
+	if current == nil {
+		current = s.currentRevision
+	}
+	s.wg.Add(5)
+	go func() { defer s.wg.Done(); s.barrier.run(runCtx, current) }()
 	go func() { defer s.wg.Done(); s.watch(runCtx) }()
 	go func() { defer s.wg.Done(); s.confirmLoop(runCtx) }()
 	go func() { defer s.wg.Done(); s.settleExpiries(runCtx) }()
@@ -120,6 +139,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 
 // Close stops the watch and the background work and waits for them.
 func (s *Store) Close() {
+	s.bgMu.Lock()
+	s.bgClosed = true
+	s.bgMu.Unlock()
 	s.stop()
 	s.wg.Wait()
 	s.mu.Lock()

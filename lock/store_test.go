@@ -454,3 +454,32 @@ func TestKeepAliveSaysWhyTheDeployIsGone(t *testing.T) {
 		t.Fatalf("keepalive of an unknown deploy: %v", err)
 	}
 }
+
+// A write acknowledged by one replica is seen by a Sync on another at once.
+func TestSyncSeesWritesOfAnotherReplica(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	a := locktest.OpenStore(t, e.Client(t), lock.Options{})
+	b := locktest.OpenStore(t, e.Client(t), lock.Options{})
+	ctx := ctxT(t)
+	for i := range 30 {
+		h, err := a.Create(ctx, lock.HoldRequest{Scope: "eqiad", Kind: lock.KindManual, Owner: "alice", Reason: "sync test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v := b.Verdict([]lock.Scope{"eqiad"}); v.Allowed {
+			t.Fatalf("round %d: replica b allowed eqiad after a acknowledged hold %s", i, h.ID)
+		}
+		if _, err := a.Release(ctx, lock.ReleaseRequest{ID: h.ID, Actor: "alice", Reason: "done", Kinds: []lock.Kind{lock.KindManual}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v := b.Verdict([]lock.Scope{"eqiad"}); !v.Allowed {
+			t.Fatalf("round %d: replica b still refuses after the release", i)
+		}
+	}
+}

@@ -25,6 +25,8 @@ type HoldRequest struct {
 	ID string
 	// Guard are extra conditions the write must meet (the gate's leadership).
 	Guard []clientv3.Cmp
+	// Idem, when set, makes the request safe to retry.
+	Idem *Idempotency
 }
 
 func (r HoldRequest) validate() error {
@@ -55,6 +57,9 @@ func (s *Store) Create(ctx context.Context, req HoldRequest) (Hold, error) {
 	if err := s.scopes.Check(req.Scope); err != nil {
 		return Hold{}, err
 	}
+	if h, ok, err := s.replay(ctx, req.Idem); ok || err != nil {
+		return h, err
+	}
 	now := s.now().UTC()
 	h := Hold{
 		ID: req.ID, Scope: req.Scope, Kind: req.Kind, Owner: req.Owner, Reason: req.Reason,
@@ -67,11 +72,11 @@ func (s *Store) Create(ctx context.Context, req HoldRequest) (Hold, error) {
 		exp := now.Add(req.Duration)
 		h.ExpiresAt = &exp
 	}
-	return s.put(ctx, h, req.Duration, req.Owner, ActionCreated, req.Reason, req.Guard)
+	return s.put(ctx, h, req.Duration, req.Owner, ActionCreated, req.Reason, req.Idem, req.Guard)
 }
 
 // put writes a new hold (absent until now) on a fresh lease of ttl.
-func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string, action Action, reason string, guard []clientv3.Cmp, extra ...clientv3.Cmp) (Hold, error) {
+func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string, action Action, reason string, idem *Idempotency, guard []clientv3.Cmp, extra ...clientv3.Cmp) (Hold, error) {
 	if ttl > 0 {
 		lease, err := s.cli.Grant(ctx, leaseSeconds(ttl))
 		if err != nil {
@@ -79,22 +84,43 @@ func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string
 		}
 		h.Lease = int64(lease.ID)
 	}
+	idemCmps, idemOps, err := s.record(ctx, idem, h, false)
+	if err != nil {
+		s.revoke(h.Lease)
+		return Hold{}, err
+	}
 	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(s.keys.Hold(h.ID)), "=", 0)}, guard...)
 	cmps = append(cmps, extra...)
-	resp, err := s.txn(ctx, cmps, h, actor, action, reason)
-	if err != nil || !resp.Succeeded {
+	cmps = append(cmps, idemCmps...)
+	resp, err := s.txn(ctx, cmps, h, actor, action, reason, idemOps...)
+	if err != nil {
+		// The lease stays: if the write was committed, the hold lives on it.
+		return Hold{}, err
+	}
+	if !resp.Succeeded {
 		s.revoke(h.Lease)
-		if err != nil {
-			return Hold{}, err
+		if won, ok, err := s.lost(ctx, idem); ok || err != nil {
+			return won, err
 		}
 		return Hold{}, fmt.Errorf("hold %s: written concurrently: %w", h.ID, ErrConflict)
 	}
 	h.Revision = resp.Header.Revision
-	return h, s.WaitRevision(ctx, h.Revision)
+	s.settleCache(ctx, h.Revision)
+	return h, nil
 }
 
-// txn writes h (to its hold and ledger keys) and one history event if cmps hold.
-func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor string, action Action, reason string) (*clientv3.TxnResponse, error) {
+// settleCache waits for the cache to reflect a committed write, so that
+// the writer reads it back at once. The write stands even if the wait
+// fails: every verdict confirms the revision before answering anyway.
+func (s *Store) settleCache(ctx context.Context, rev int64) {
+	if err := s.WaitRevision(ctx, rev); err != nil {
+		s.log.Debug("cache behind a committed write", "revision", rev, "err", err)
+	}
+}
+
+// txn writes h (to its hold and ledger keys) and one history event if cmps
+// hold, plus extra ops (an idempotency record).
+func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor string, action Action, reason string, extra ...clientv3.Op) (*clientv3.TxnResponse, error) {
 	val, err := json.Marshal(h)
 	if err != nil {
 		return nil, err
@@ -108,13 +134,14 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor stri
 	if h.Lease != 0 {
 		opts = append(opts, clientv3.WithLease(clientv3.LeaseID(h.Lease)))
 	}
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
+	ops := append([]clientv3.Op{
 		clientv3.OpPut(s.keys.Hold(h.ID), string(val), opts...),
 		clientv3.OpPut(s.keys.LedgerEntry(h.ID), string(val)),
 		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
-	).Commit()
+	}, extra...)
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
-		return nil, unavailable("write hold "+h.ID, err)
+		return nil, outcomeUnknown("write hold", h.ID, err)
 	}
 	return resp, nil
 }
@@ -128,6 +155,8 @@ type Amendment struct {
 	MaxDuration time.Duration
 	// Kinds are the kinds the caller may amend.
 	Kinds []Kind
+	// Idem, when set, makes the request safe to retry.
+	Idem *Idempotency
 }
 
 // Amend changes a hold's reason or expiry, comparing on its mod revision
@@ -145,6 +174,9 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 		if err := ValidateDuration("duration", a.Duration, a.MaxDuration); err != nil {
 			return Hold{}, err
 		}
+	}
+	if h, ok, err := s.replay(ctx, a.Idem); ok || err != nil {
+		return h, err
 	}
 	h, err := s.fetch(ctx, id)
 	if err != nil {
@@ -171,13 +203,24 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 		}
 		next.Lease = int64(lease.ID)
 	}
-	resp, err := s.txn(ctx, []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, next, actor, ActionAmended, why)
-	if err != nil || !resp.Succeeded {
+	idemCmps, idemOps, err := s.record(ctx, a.Idem, next, false)
+	if err != nil {
 		if next.Lease != oldLease {
 			s.revoke(next.Lease)
 		}
-		if err != nil {
-			return Hold{}, err
+		return Hold{}, err
+	}
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, idemCmps...)
+	resp, err := s.txn(ctx, cmps, next, actor, ActionAmended, why, idemOps...)
+	if err != nil {
+		return Hold{}, err // both leases stay: either may carry the hold
+	}
+	if !resp.Succeeded {
+		if next.Lease != oldLease {
+			s.revoke(next.Lease)
+		}
+		if won, ok, err := s.lost(ctx, a.Idem); ok || err != nil {
+			return won, err
 		}
 		return Hold{}, fmt.Errorf("hold %s changed while amending, try again: %w", id, ErrConflict)
 	}
@@ -185,7 +228,8 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 		s.revoke(oldLease) // nothing lives on it any more
 	}
 	next.Revision = resp.Header.Revision
-	return next, s.WaitRevision(ctx, next.Revision)
+	s.settleCache(ctx, next.Revision)
+	return next, nil
 }
 
 // Refresh updates an auto hold's live description (reason, details, hint)
@@ -226,6 +270,9 @@ type ReleaseRequest struct {
 	// Owner, when set, must be the hold's owner.
 	Owner string
 	Guard []clientv3.Cmp
+	// Idem, when set, makes the request safe to retry: a retry of a
+	// release that went through answers with the released hold, not 404.
+	Idem *Idempotency
 }
 
 // Release deletes a hold and records who released it and why, in one
@@ -233,6 +280,9 @@ type ReleaseRequest struct {
 func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	if err := ValidateReason(req.Reason); err != nil {
 		return Hold{}, err
+	}
+	if h, ok, err := s.replay(ctx, req.Idem); ok || err != nil {
+		return h, err
 	}
 	h, err := s.fetch(ctx, req.ID)
 	if err != nil {
@@ -249,20 +299,30 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	if err != nil {
 		return Hold{}, err
 	}
+	idemCmps, idemOps, err := s.record(ctx, req.Idem, h, true)
+	if err != nil {
+		return Hold{}, err
+	}
 	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(h.ID)), "=", h.Revision)}, req.Guard...)
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
+	cmps = append(cmps, idemCmps...)
+	ops := append([]clientv3.Op{
 		clientv3.OpDelete(s.keys.Hold(h.ID)),
 		clientv3.OpDelete(s.keys.LedgerEntry(h.ID)),
 		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
-	).Commit()
+	}, idemOps...)
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
-		return Hold{}, unavailable("release hold "+h.ID, err)
+		return Hold{}, outcomeUnknown("release hold", h.ID, err)
 	}
 	if !resp.Succeeded {
+		if won, ok, err := s.lost(ctx, req.Idem); ok || err != nil {
+			return won, err
+		}
 		return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", h.ID, ErrConflict)
 	}
 	s.revoke(h.Lease)
-	return h, s.WaitRevision(ctx, resp.Header.Revision)
+	s.settleCache(ctx, resp.Header.Revision)
+	return h, nil
 }
 
 // Record appends an event that changes no hold (the gate in observe mode).
@@ -300,17 +360,30 @@ func (s *Store) fetch(ctx context.Context, id string) (Hold, error) {
 	return decodeHold(resp.Kvs[0])
 }
 
-// revoke drops a lease in the background of a finished write; a lease that
-// cannot be revoked now simply expires.
+// revokeTimeout bounds one background lease revoke.
+const revokeTimeout = 5 * time.Second
+
+// revoke drops a lease in the background, so that the request that no
+// longer needs it answers without waiting; the store owns and joins the
+// goroutine. A lease that cannot be revoked simply expires.
 func (s *Store) revoke(lease int64) {
 	if lease == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := s.cli.Revoke(ctx, clientv3.LeaseID(lease)); err != nil {
-		s.log.Debug("lease revoke failed; it will expire", "lease", lease, "err", err)
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bgClosed {
+		return
 	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(s.runCtx, revokeTimeout)
+		defer cancel()
+		if _, err := s.cli.Revoke(ctx, clientv3.LeaseID(lease)); err != nil {
+			s.log.Debug("lease revoke failed; it will expire", "lease", lease, "err", err)
+		}
+	}()
 }
 
 func leaseSeconds(d time.Duration) int64 {

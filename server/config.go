@@ -61,8 +61,11 @@ type Config struct {
 	// ReplicaName identifies this replica in the gate election; the host name by default.
 	ReplicaName     string        `env:"SCAPLOCK_REPLICA_NAME"`
 	ShutdownTimeout time.Duration `env:"SCAPLOCK_SHUTDOWN_TIMEOUT, default=15s"`
-	LogLevel        string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
-	LogFormat       string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
+	// RequestTimeout bounds every request's answer, clean-up included (a
+	// queued deploy adds its wait).
+	RequestTimeout time.Duration `env:"SCAPLOCK_REQUEST_TIMEOUT, default=10s"`
+	LogLevel       string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
+	LogFormat      string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
 	// Build is set by the binary, not the environment.
 	Build BuildInfo
 }
@@ -164,6 +167,7 @@ func (c Config) validate() error {
 	}{
 		{"SCAPLOCK_MAX_HOLD_DURATION", c.MaxHoldDuration}, {"SCAPLOCK_MAX_OVERRIDE_DURATION", c.MaxOverrideDuration},
 		{"SCAPLOCK_HISTORY_MAX_AGE", c.HistoryMaxAge}, {"SCAPLOCK_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
+		{"SCAPLOCK_REQUEST_TIMEOUT", c.RequestTimeout},
 	} {
 		if f.d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", f.name, f.d))

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +33,9 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	embedded *embedetcd.Etcd
+	dirLock  *dataDirLock
+	// reader sends the read barrier's reads to the etcd leader (external etcd).
+	reader   *leaderReader
 	cli      *clientv3.Client
 	store    *lock.Store
 	gate     *gateRunner
@@ -53,7 +58,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 			s.stopBackends()
 		}
 	}()
-	if err := s.connect(); err != nil {
+	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
 	auth, err := s.authenticator()
@@ -86,11 +91,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		cfg.Build = ReadBuildInfo("", "")
 	}
 	registerBuildInfo(reg, cfg.Build)
-	s.store, err = lock.Open(ctx, s.cli, lock.Options{
+	storeOpts := lock.Options{
 		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
 		Registerer: reg, Scopes: scopes,
-	})
+	}
+	if s.embedded != nil {
+		storeOpts.CurrentRevision = s.embedded.CurrentRevision
+	} else {
+		tlsCfg, err := etcdTLS(s.cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.reader = newLeaderReader(s.cli, keys.SchemaVersion(), tlsCfg)
+		storeOpts.CurrentRevision = s.reader.CurrentRevision
+	}
+	s.store, err = lock.Open(ctx, s.cli, storeOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +133,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	handler := api.New(api.Config{
 		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
 		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
-		StatusURL: statusURL, Gate: gateInfo, View: view, StoreInfo: storeInfo, Ready: s.ready, Page: web.Handler(), Logger: log, Registry: reg,
+		StatusURL: statusURL, Gate: gateInfo, View: view, StoreInfo: storeInfo, Ready: s.ready, Endpoints: s.endpointStates, RequestTimeout: cfg.RequestTimeout, Page: web.Handler(), Logger: log, Registry: reg,
 	})
 	baseCtx, cancelRequests := context.WithCancel(context.Background())
 	s.http = &http.Server{
@@ -170,12 +186,16 @@ func (s *Server) stopBackends() {
 	if s.store != nil {
 		s.store.Close()
 	}
+	if s.reader != nil {
+		s.reader.Close()
+	}
 	if s.cli != nil {
 		s.cli.Close()
 	}
 	if s.embedded != nil {
 		s.embedded.Close()
 	}
+	s.dirLock.release()
 }
 
 // Run starts the server and stops it when ctx is done.
@@ -197,13 +217,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) erro
 }
 
 // connect starts the embedded etcd or dials the configured cluster.
-func (s *Server) connect() error {
+func (s *Server) connect(ctx context.Context) error {
 	if len(s.cfg.EtcdEndpoints) == 0 {
-		start := func() (*embedetcd.Etcd, error) { return embedetcd.Start(s.cfg.DataDir) }
+		// Two embedded etcds on one data dir would wait on each other's
+		// database lock forever: refuse at once instead.
+		l, err := lockDataDir(s.cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		s.dirLock = l
+		start := func() (*embedetcd.Etcd, error) { return embedetcd.StartContext(ctx, s.cfg.DataDir) }
 		if s.cfg.EtcdInitialCluster != "" {
 			s.log.Info("starting this replica's etcd member; the cluster serves once a quorum of members runs",
 				"member", s.cfg.ReplicaName, "initial_cluster", s.cfg.EtcdInitialCluster, "state", s.cfg.EtcdInitialClusterState)
-			start = func() (*embedetcd.Etcd, error) { return embedetcd.StartMember(s.cfg.DataDir, s.cfg.member()) }
+			start = func() (*embedetcd.Etcd, error) {
+				return embedetcd.StartMemberContext(ctx, s.cfg.DataDir, s.cfg.member())
+			}
 		}
 		e, err := start()
 		if err != nil {
@@ -221,10 +250,18 @@ func (s *Server) connect() error {
 	if err != nil {
 		return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %w", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Any quorum will do: a linearizable read through the client, which
+	// balances over every endpoint, not a status call to the first one.
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := s.cli.Status(ctx, s.cfg.EtcdEndpoints[0]); err != nil {
-		return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: etcd at %s unreachable: %w", s.cfg.EtcdEndpoints[0], err)
+	if err := s.ready(rctx); err != nil {
+		var down []string
+		for _, e := range s.endpointStates(ctx) {
+			if !e.OK {
+				down = append(down, e.Endpoint+" ("+e.Error+")")
+			}
+		}
+		return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: no etcd quorum answers: %w; unreachable: %s", err, strings.Join(down, ", "))
 	}
 	return nil
 }
@@ -280,6 +317,28 @@ func (s *Server) authenticator() (*api.Authenticator, error) {
 	}
 	s.log.Info("JWT verification", "algorithm", auth.Method(), "issuer", ac.Issuer, "audience", ac.Audience, "anonymous_read", s.cfg.AnonymousRead)
 	return auth, nil
+}
+
+// endpointStates asks every configured endpoint for its status, at once.
+func (s *Server) endpointStates(ctx context.Context) []api.EndpointState {
+	eps := s.cli.Endpoints()
+	out := make([]api.EndpointState, len(eps))
+	var wg sync.WaitGroup
+	for i, ep := range eps {
+		wg.Go(func() {
+			sctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			st, err := s.cli.Status(sctx, ep)
+			out[i] = api.EndpointState{Endpoint: ep, OK: err == nil}
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			out[i].Leader = st.Header.MemberId == st.Leader
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // ready reports whether etcd answers.

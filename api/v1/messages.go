@@ -50,6 +50,9 @@ type ErrorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// IdempotencyKey is the key of a write whose outcome is unknown
+	// (code "outcome_unknown"): retry with it to get the original outcome.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // ScopeVerdict is one scope's answer on the status page.

@@ -23,7 +23,15 @@ import (
 func main() {
 	report := flag.String("report", "", "also write the table as Markdown to this path")
 	only := flag.String("only", "", "run only the figures whose names contain one of these comma-separated words (e.g. -only 'health path,CLI')")
+	serve := flag.String("serve", "", "internal: run one server (bare or scaplockd) for a figure measured from another process")
 	flag.Parse()
+	if *serve != "" {
+		if err := serveChild(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "scaplock-bench -serve:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if flag.NArg() > 0 {
 		fmt.Fprintf(os.Stderr, "scaplock-bench: unexpected argument %q\n", flag.Arg(0))
 		os.Exit(2)
@@ -66,6 +74,7 @@ type figure struct {
 // figures run in this order; each one starts and stops what it measures.
 var figures = []figure{
 	{"lock service", lockService},
+	{"linearizable preflight vs bare handler", linearizableVerdicts},
 	{"gate reaction", gateReaction},
 	{"probe load with 3 replicas", probeLoad},
 	{"detection", detection},

@@ -28,6 +28,8 @@ const (
 const (
 	defaultURL     = "http://127.0.0.1:8080"
 	defaultTimeout = 2 * time.Second
+	// defaultRetryFor is how long a write is retried on no answer or 503.
+	defaultRetryFor = 30 * time.Second
 )
 
 // cli is one invocation: its streams, environment and global flags.
@@ -38,10 +40,11 @@ type cli struct {
 	getenv func(string) string
 	now    func() time.Time
 
-	url     string
-	config  fileConfig
-	creds   *credentials
-	timeout time.Duration
+	url      string
+	config   fileConfig
+	creds    *credentials
+	timeout  time.Duration
+	retryFor time.Duration
 
 	http *http.Client
 }
@@ -135,12 +138,14 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 		c.creds = &credentials{envToken: c.getenv("SCAPLOCK_TOKEN"), envFile: c.getenv("SCAPLOCK_TOKEN_FILE"),
 			configFile: c.config.TokenFile, configFrom: c.config.path + ": token_file"}
 		c.timeout = defaultTimeout
+		c.retryFor = defaultRetryFor
 	}
 	fs.StringVar(&c.url, "url", c.url, "scaplockd base URL (env SCAPLOCK_URL)")
 	// The token's default is never printed: it would land in deploy logs.
 	fs.Var(&c.creds.flag, "token", "bearer `token` (env SCAPLOCK_TOKEN; prefer --token-file, which keeps it out of ps)")
 	fs.Var(&c.creds.file, "token-file", "`file` holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)")
 	fs.DurationVar(&c.timeout, "timeout", c.timeout, "how long to wait for each answer from the service")
+	fs.DurationVar(&c.retryFor, "retry-for", c.retryFor, "how long to retry a write (same Idempotency-Key) on no answer or 503; 0 never retries")
 }
 
 // helpRequested reports a -h or --help among the flags (not after "--",
@@ -165,7 +170,7 @@ func cmp(s, fallback string) string {
 }
 
 func (c *cli) usage(w io.Writer) {
-	fmt.Fprint(w, `usage: scaplock [--url URL] [--token-file F] [--timeout D] <command> [flags]
+	fmt.Fprint(w, `usage: scaplock [--url URL] [--token-file F] [--timeout D] [--retry-for D] <command> [flags]
        scaplock --version
 
 commands:
@@ -186,6 +191,8 @@ global flags (before or after the command):
   --token-file F  file holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)
   --token TOKEN   bearer token (env SCAPLOCK_TOKEN); visible in ps, prefer --token-file
   --timeout D     how long to wait for each answer (default 2s)
+  --retry-for D   how long to retry a write on no answer or 503, with the same
+                  Idempotency-Key so it is never done twice (default 30s)
 
 configuration: url and token_file may be set in $SCAPLOCK_CONFIG, else
 ~/.config/scaplock/config.yaml, else /etc/scaplock/cli.yaml ("url: ...",

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,6 +29,8 @@ type request struct {
 	// extra is added to --timeout, for calls the server may hold open
 	// (a queued deploy).
 	extra time.Duration
+	// idemKey is sent as Idempotency-Key: the same for every retry of one write.
+	idemKey string
 }
 
 // answer is the service's reply.
@@ -104,6 +108,9 @@ func (c *cli) send(ctx context.Context, r request) (answer, error) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if r.idemKey != "" {
+		req.Header.Set("Idempotency-Key", r.idemKey)
+	}
 	if err := c.authorize(req); err != nil {
 		return answer{}, err
 	}
@@ -120,9 +127,11 @@ func (c *cli) send(ctx context.Context, r request) (answer, error) {
 }
 
 // call sends r and decodes a want answer into out (when not nil). Any other
-// status is an *apiError.
+// status is an *apiError. A write (POST, PATCH, DELETE) carries a fresh
+// Idempotency-Key and is retried with it on no answer or a 503 for up to
+// --retry-for, so that a retry never writes twice.
 func (c *cli) call(ctx context.Context, r request, want int, out any) (answer, error) {
-	a, err := c.send(ctx, r)
+	a, err := c.sendRetrying(ctx, r)
 	if err != nil {
 		return a, err
 	}
@@ -135,6 +144,49 @@ func (c *cli) call(ctx context.Context, r request, want int, out any) (answer, e
 		}
 	}
 	return a, nil
+}
+
+// sendRetrying is send, retried for writes as call describes.
+func (c *cli) sendRetrying(ctx context.Context, r request) (answer, error) {
+	switch r.method {
+	case http.MethodPost, http.MethodPatch, http.MethodDelete:
+	default:
+		return c.send(ctx, r)
+	}
+	if r.idemKey == "" {
+		r.idemKey = newIdempotencyKey()
+	}
+	deadline := c.now().Add(c.retryFor)
+	pause := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		a, err := c.send(ctx, r)
+		if err == nil && a.status != http.StatusServiceUnavailable {
+			return a, nil
+		}
+		if ctx.Err() != nil || !c.now().Add(pause).Before(deadline) {
+			return a, err
+		}
+		if attempt == 1 {
+			why := "no answer"
+			if err == nil {
+				why = "service unavailable (503)"
+			}
+			fmt.Fprintf(c.stderr, "scaplock: %s; retrying with the same Idempotency-Key %s for up to %s\n", why, r.idemKey, c.retryFor)
+		}
+		select {
+		case <-ctx.Done():
+			return a, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 2*time.Second)
+	}
+}
+
+// newIdempotencyKey is a random key for one write of this invocation.
+func newIdempotencyKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "scaplock-" + hex.EncodeToString(b[:])
 }
 
 func (a answer) asError() *apiError {

@@ -80,7 +80,8 @@ func TestCompletion(t *testing.T) {
 		{[]string{"scaplock", "pre"}, "preflight"},
 		{[]string{"scaplock", "--url", "http://x", "unl"}, "unlock"},
 		{[]string{"scaplock", "preflight", "--fail"}, "--fail-open"},
-		{[]string{"scaplock", "lock", "--re"}, "--reason"},
+		{[]string{"scaplock", "lock", "--rea"}, "--reason"},
+		{[]string{"scaplock", "lock", "--re"}, "--reason --retry-for"},
 		{[]string{"scaplock", "token", "--private"}, "--private-key-file"},
 		{[]string{"scaplock", "--vers"}, "--version"},
 	} {

@@ -5,6 +5,7 @@
 package embedetcd
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -29,6 +30,12 @@ type Etcd struct {
 // Start starts a single-node etcd whose data lives in dir, listening on
 // free loopback ports, and waits until it serves.
 func Start(dir string) (*Etcd, error) {
+	return StartContext(context.Background(), dir)
+}
+
+// StartContext is Start that gives up when ctx ends (a SIGTERM while
+// scaplockd starts).
+func StartContext(ctx context.Context, dir string) (*Etcd, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("etcd data dir: %w", err)
 	}
@@ -49,12 +56,12 @@ func Start(dir string) (*Etcd, error) {
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*clientURL}, []url.URL{*clientURL}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peerURL}, []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.Name + "=" + peerURL.String()
-	return serve(cfg, clientURL, 60*time.Second)
+	return serve(ctx, cfg, clientURL, 60*time.Second)
 }
 
 // serve starts etcd with cfg and waits up to ready for it to serve clients
-// (for a cluster member: until the cluster has a leader).
-func serve(cfg *embed.Config, clientURL *url.URL, ready time.Duration) (*Etcd, error) {
+// (for a cluster member: until the cluster has a leader), or until ctx ends.
+func serve(ctx context.Context, cfg *embed.Config, clientURL *url.URL, ready time.Duration) (*Etcd, error) {
 	cfg.AutoCompactionMode = embed.CompactorModePeriodic
 	cfg.AutoCompactionRetention = "1h"
 	e, err := embed.StartEtcd(cfg)
@@ -69,6 +76,9 @@ func serve(cfg *embed.Config, clientURL *url.URL, ready time.Duration) (*Etcd, e
 	case <-time.After(ready):
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd not ready after %s", ready)
+	case <-ctx.Done():
+		e.Close()
+		return nil, fmt.Errorf("embedded etcd start abandoned: %w", ctx.Err())
 	}
 	return &Etcd{etcd: e, Endpoint: clientURL.String()}, nil
 }
@@ -100,4 +110,14 @@ func newClient(cfg clientv3.Config) (*clientv3.Client, error) {
 	cfg.DialTimeout = 5 * time.Second
 	cfg.Logger = zap.NewNop()
 	return clientv3.New(cfg)
+}
+
+// CurrentRevision is the server's current revision after a linearizable
+// read barrier, in-process: the same guarantee as a linearizable Get
+// without the gRPC round trip.
+func (e *Etcd) CurrentRevision(ctx context.Context) (int64, error) {
+	if err := e.etcd.Server.LinearizableReadNotify(ctx); err != nil {
+		return 0, err
+	}
+	return e.etcd.Server.KV().Rev(), nil
 }

@@ -1,6 +1,7 @@
 package embedetcd
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/url"
@@ -62,6 +63,12 @@ func ParseInitialCluster(s string) (names []string, urls []*url.URL, err error) 
 // StartMember starts this replica's member of the cluster in dir and waits
 // until the cluster serves, which needs a quorum of members up.
 func StartMember(dir string, m Member) (*Etcd, error) {
+	return StartMemberContext(context.Background(), dir, m)
+}
+
+// StartMemberContext is StartMember that gives up when ctx ends (a SIGTERM
+// while scaplockd waits for a quorum).
+func StartMemberContext(ctx context.Context, dir string, m Member) (*Etcd, error) {
 	names, urls, err := ParseInitialCluster(m.InitialCluster)
 	if err != nil {
 		return nil, err
@@ -120,5 +127,5 @@ func StartMember(dir string, m Member) (*Etcd, error) {
 	if ready == 0 {
 		ready = 5 * time.Minute
 	}
-	return serve(cfg, clientURL, ready)
+	return serve(ctx, cfg, clientURL, ready)
 }

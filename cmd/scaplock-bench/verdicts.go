@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/scaplock/scaplock/lock/locktest"
+	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/servertest"
+)
+
+const (
+	verdictClients  = 64
+	verdictWarmup   = time.Second
+	verdictDuration = 6 * time.Second // per server, in verdictSlices slices
+	verdictSlices   = 6
+)
+
+// bareBody is what the baseline handler answers: about the size of an
+// allowed preflight's body.
+var bareBody = []byte(`{"allowed":true,"scopes":["eqiad"],"holds":[],"revision":1}` + "\n")
+
+// linearizableVerdicts measures preflight, which confirms the current etcd
+// revision through the shared read barrier before answering, against a
+// bare net/http handler returning a fixed JSON body. Each server runs in
+// its own process (this binary re-executed with -serve); this process only
+// generates load, 64 keep-alive clients, one server at a time. Both etcd
+// topologies: the embedded single node and a 3-member cluster of Debian's
+// etcd-server on loopback.
+func linearizableVerdicts(ctx context.Context) []Row {
+	bare, err := startChild(ctx, "bare", nil)
+	if err != nil {
+		return []Row{failed("preflight vs bare handler: start the bare handler", err)}
+	}
+	defer bare.stop()
+	var rows []Row
+
+	dir, err := os.MkdirTemp("", "scaplock-bench-verdicts-")
+	if err != nil {
+		return []Row{failed("preflight vs bare handler", err)}
+	}
+	defer os.RemoveAll(dir)
+	embedded, err := startChild(ctx, "scaplockd", map[string]string{"SCAPLOCK_DATA_DIR": filepath.Join(dir, "embedded"), "SCAPLOCK_SCOPES": "eqiad"})
+	if err != nil {
+		rows = append(rows, failed("preflight vs bare handler, embedded etcd: start scaplockd", err))
+	} else {
+		rows = append(rows, compareVerdicts(ctx, "embedded etcd", bare.url, embedded.url)...)
+		embedded.stop()
+	}
+
+	if err := os.MkdirAll(filepath.Join(dir, "cluster"), 0o700); err != nil {
+		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd", err))
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	cluster, err := locktest.StartCluster(cctx, filepath.Join(dir, "cluster"), 3)
+	cancel()
+	if err != nil {
+		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd: start the cluster", err))
+	}
+	defer cluster.Stop()
+	secret := filepath.Join(dir, "jwt.secret")
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	if err := os.WriteFile(secret, []byte(hex.EncodeToString(b[:])), 0o600); err != nil {
+		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd", err))
+	}
+	external, err := startChild(ctx, "scaplockd", map[string]string{
+		"SCAPLOCK_DATA_DIR": filepath.Join(dir, "external"), "SCAPLOCK_ETCD_ENDPOINTS": strings.Join(cluster.Endpoints(), ","),
+		"SCAPLOCK_JWT_SECRET_FILE": secret, "SCAPLOCK_SCOPES": "eqiad",
+	})
+	if err != nil {
+		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd: start scaplockd", err))
+	}
+	defer external.stop()
+	return append(rows, compareVerdicts(ctx, "3-member Debian etcd", bare.url, external.url)...)
+}
+
+// compareVerdicts loads the bare handler and preflight in alternating
+// slices (so that whatever else runs on the machine weighs on both alike)
+// and compares throughput and p99.
+func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string) []Row {
+	preflight := scaplockURL + "/api/v1/preflight?scope=eqiad"
+	loadFor(ctx, bareURL, verdictWarmup, nil)
+	loadFor(ctx, preflight, verdictWarmup, nil)
+	syncs0, reads0, countErr := barrierCounts(ctx, scaplockURL)
+	var base, pre loadResult
+	for range verdictSlices {
+		if err := base.add(ctx, bareURL); err != nil {
+			return []Row{failed("bare net/http handler ("+topology+" run)", err)}
+		}
+		if err := pre.add(ctx, preflight); err != nil {
+			return []Row{failed("preflight, "+topology, err)}
+		}
+	}
+	shared := info("verdicts per linearizable etcd read (read barrier), "+topology, "not scraped: "+fmt.Sprint(countErr))
+	if countErr == nil {
+		syncs1, reads1, err := barrierCounts(ctx, scaplockURL)
+		if err == nil && reads1 > reads0 {
+			shared = info("verdicts per linearizable etcd read (read barrier), "+topology,
+				fmt.Sprintf("%.1f (%.0f verdicts, %.0f reads)", (syncs1-syncs0)/(reads1-reads0), syncs1-syncs0, reads1-reads0))
+		}
+	}
+	baseRate, rate := base.rate(), pre.rate()
+	baseP99, p99 := percentile(base.lat, 99), percentile(pre.lat, 99)
+	ratio := rate / baseRate
+	return []Row{
+		info("baseline: bare net/http handler, own process, 64 keep-alive clients ("+topology+" run)",
+			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", baseRate, fmtDur(median(base.lat)), fmtDur(baseP99))),
+		info("preflight with read barrier, "+topology+", 64 keep-alive clients",
+			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", rate, fmtDur(median(pre.lat)), fmtDur(p99))),
+		check("preflight throughput vs bare handler, "+topology, fmt.Sprintf("%.2f×", ratio), "≥ 0.7×", ratio >= 0.7),
+		check("preflight p99 vs bare handler, "+topology, fmt.Sprintf("%.2f× (%s vs %s)", float64(p99)/float64(baseP99), fmtDur(p99), fmtDur(baseP99)),
+			"≤ 2×", p99 <= 2*baseP99),
+		shared,
+	}
+}
+
+// loadResult accumulates the slices of one server's load.
+type loadResult struct {
+	lat  []time.Duration
+	took time.Duration
+}
+
+// add runs one slice of verdictClients keep-alive clients against url;
+// every answer must be 200.
+func (r *loadResult) add(ctx context.Context, url string) error {
+	var err error
+	var errOnce sync.Once
+	began := time.Now()
+	lat := loadFor(ctx, url, verdictDuration/verdictSlices, func(status int) {
+		if status != http.StatusOK {
+			errOnce.Do(func() { err = fmt.Errorf("GET %s: HTTP %d, want 200", url, status) })
+		}
+	})
+	r.took += time.Since(began)
+	r.lat = append(r.lat, lat...)
+	return err
+}
+
+func (r *loadResult) rate() float64 { return float64(len(r.lat)) / r.took.Seconds() }
+
+func loadFor(ctx context.Context, url string, d time.Duration, check func(int)) []time.Duration {
+	tr := &http.Transport{MaxIdleConnsPerHost: verdictClients, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var mu sync.Mutex
+	var all []time.Duration
+	var wg sync.WaitGroup
+	for range verdictClients {
+		wg.Go(func() {
+			mine := make([]time.Duration, 0, 4096)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			for ctx.Err() == nil {
+				start := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					continue // cut off by the end of the run
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				mine = append(mine, time.Since(start))
+				if check != nil {
+					check(resp.StatusCode)
+				}
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return all
+}
+
+// child is a server this binary runs in another process.
+type child struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+}
+
+// startChild re-executes this binary with -serve kind and env, and waits
+// for the URL it prints.
+func startChild(ctx context.Context, kind string, env map[string]string) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, "-serve", kind)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		_, _ = io.Copy(io.Discard, out)
+	}()
+	go func() { _ = cmd.Wait(); close(c.done) }()
+	select {
+	case line, ok := <-lines:
+		if !ok || !strings.HasPrefix(line, "http://") {
+			c.stop()
+			return nil, fmt.Errorf("%s server did not start (said %q)", kind, line)
+		}
+		c.url = line
+		return c, nil
+	case <-ctx.Done():
+		c.stop()
+		return nil, ctx.Err()
+	case <-time.After(90 * time.Second):
+		c.stop()
+		return nil, fmt.Errorf("%s server not listening after 90s", kind)
+	}
+}
+
+// stop ends the child by its pid and waits for it.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(20 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+}
+
+// serveChild is the -serve mode: run one server until SIGTERM, printing
+// its URL on the first line of stdout.
+func serveChild(kind string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch kind {
+	case "bare":
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(bareBody)
+		})}
+		go func() { <-ctx.Done(); _ = srv.Close() }()
+		fmt.Println("http://" + l.Addr().String())
+		if err := srv.Serve(l); err != http.ErrServerClosed {
+			return err
+		}
+		return nil
+	case "scaplockd":
+		if path := os.Getenv("SCAPLOCK_BENCH_CPUPROFILE"); path != "" {
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+		}
+		cfg, err := servertest.Config(ctx, envMap())
+		if err != nil {
+			return err
+		}
+		s, err := server.Start(ctx, cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			return err
+		}
+		fmt.Println(s.URL())
+		<-ctx.Done()
+		return s.Stop()
+	}
+	return fmt.Errorf("-serve: unknown server %q", kind)
+}
+
+// envMap is the SCAPLOCK_* environment.
+func envMap() map[string]string {
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SCAPLOCK_") {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// barrierCounts scrapes scaplockd's read barrier counters: verdicts
+// confirmed and the linearizable reads that served them.
+func barrierCounts(ctx context.Context, base string) (syncs, reads float64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return 0, 0, err
+		}
+		if mf.GetName() != "scaplock_read_barrier_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				switch {
+				case l.GetName() == "what" && l.GetValue() == "syncs":
+					syncs = m.GetCounter().GetValue()
+				case l.GetName() == "what" && l.GetValue() == "reads":
+					reads = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if reads == 0 {
+		return 0, 0, fmt.Errorf("no scaplock_read_barrier_total{what=\"reads\"} in %s/metrics", base)
+	}
+	return syncs, reads, nil
+}

@@ -1,0 +1,129 @@
+package faulttest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// scaplockd builds the daemon for tests that need it as a process.
+func scaplockd(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "scaplockd")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/scaplock/scaplock/cmd/scaplockd").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build scaplockd: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// proc is a scaplockd process; it is killed by its pid when the test ends.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{} // closed when it has exited
+	err    error         // its exit status, once done
+}
+
+func daemon(t *testing.T, bin, dir string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(bin), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd.Env = append(os.Environ(), "SCAPLOCK_LISTEN=127.0.0.1:0", "SCAPLOCK_DATA_DIR="+dir, "SCAPLOCK_LOG_FORMAT=text")
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// exited reports whether p exits within d.
+func (p *proc) exited(d time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// A second scaplockd on a data dir in use exits at once naming the first
+// one's pid; SIGTERM while starting always ends a scaplockd.
+func TestOneInstancePerDataDir(t *testing.T) {
+	bin := scaplockd(t)
+	dir := t.TempDir()
+	first := daemon(t, bin, dir)
+	eventually(t, "the first scaplockd listens", 60*time.Second, func() bool {
+		return strings.Contains(first.stderr.String(), "scaplockd listening")
+	})
+
+	began := time.Now()
+	second := daemon(t, bin, dir)
+	if !second.exited(15 * time.Second) {
+		t.Fatalf("the second scaplockd on %s still runs after 15s:\n%s", dir, second.stderr)
+	}
+	t.Logf("the second scaplockd exited after %s", time.Since(began).Round(time.Millisecond))
+	if second.err == nil {
+		t.Fatal("the second scaplockd exited 0")
+	}
+	want := fmt.Sprintf("SCAPLOCK_DATA_DIR: %s is in use by another scaplockd (pid %d)", dir, first.cmd.Process.Pid)
+	if !strings.Contains(second.stderr.String(), want) {
+		t.Fatalf("second scaplockd said:\n%s\nwant %q", second.stderr, want)
+	}
+	if first.exited(0) {
+		t.Fatalf("the first scaplockd died: %v\n%s", first.err, first.stderr)
+	}
+
+	// SIGTERM at once after start, and after a moment: it exits either way.
+	for _, after := range []time.Duration{0, 300 * time.Millisecond} {
+		p := daemon(t, bin, t.TempDir())
+		time.Sleep(after)
+		if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		if !p.exited(20 * time.Second) {
+			t.Fatalf("scaplockd ignored SIGTERM %s into its start:\n%s", after, p.stderr)
+		}
+	}
+
+	// The first one stops on SIGTERM, and the dir can then be used again.
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if !first.exited(30 * time.Second) {
+		t.Fatal("the first scaplockd did not stop on SIGTERM")
+	}
+	third := daemon(t, bin, dir)
+	eventually(t, "a scaplockd on the freed dir listens", 60*time.Second, func() bool {
+		return strings.Contains(third.stderr.String(), "scaplockd listening")
+	})
+}

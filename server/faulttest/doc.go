@@ -1,0 +1,6 @@
+// Package faulttest holds the fault suite: Debian's etcd-server as a
+// 3-member cluster on loopback under two scaplockd replicas, with members
+// killed and restarted, quorum lost and regained, and the histories that
+// clients saw checked for linearizability with porcupine. It has no
+// non-test code beyond this comment.
+package faulttest

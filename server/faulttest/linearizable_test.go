@@ -1,0 +1,212 @@
+package faulttest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/lock/locktest"
+)
+
+// op is one client call on the scope under test.
+type op struct {
+	kind string // lock, unlock, deploy, undeploy, preflight
+	id   string // the hold to release
+}
+
+// result is what the client was told.
+type result struct {
+	ok bool   // created / released / allowed
+	id string // the hold created
+}
+
+// holdSet is the model's state: the ids of the holds on the scope, sorted,
+// joined by commas (immutable, comparable).
+type holdSet string
+
+func (s holdSet) ids() []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(string(s), ",")
+}
+
+func (s holdSet) with(id string) holdSet {
+	ids := append(s.ids(), id)
+	slices.Sort(ids)
+	return holdSet(strings.Join(ids, ","))
+}
+
+func (s holdSet) without(id string) holdSet {
+	return holdSet(strings.Join(slices.DeleteFunc(s.ids(), func(x string) bool { return x == id }), ","))
+}
+
+func (s holdSet) has(id string) bool { return slices.Contains(s.ids(), id) }
+
+// holdModel: deploys to the scope are allowed iff it has no hold; a deploy
+// is taken only then; a release succeeds iff the hold is there.
+var holdModel = porcupine.Model{
+	Init: func() any { return holdSet("") },
+	Step: func(state, input, output any) (bool, any) {
+		s, in, out := state.(holdSet), input.(op), output.(result)
+		switch in.kind {
+		case "lock":
+			return !s.has(out.id), s.with(out.id)
+		case "deploy":
+			if out.ok {
+				return s == "", s.with(out.id)
+			}
+			return s != "", s
+		case "unlock", "undeploy":
+			if out.ok {
+				return s.has(in.id), s.without(in.id)
+			}
+			return !s.has(in.id), s
+		case "preflight":
+			return out.ok == (s == ""), s
+		}
+		return false, s
+	},
+	DescribeOperation: func(input, output any) string {
+		return fmt.Sprintf("%v -> %v", input, output)
+	},
+}
+
+// Concurrent lock / unlock / deploy / preflight on one scope, sent to both
+// replicas: every history must be linearizable. Each replica talks to its
+// own etcd member (the leader, a follower), so that one replica's cache
+// can lag the other's writes as it does across hosts; half the clients
+// chase each write on one replica with a preflight on the other. Without
+// the read barrier this test failed in 2 of 3 runs.
+func TestHistoriesAreLinearizable(t *testing.T) {
+	var leader int
+	f := newFixtureWith(t, 2, func(c *locktest.Cluster, i int) []string {
+		all := c.Endpoints()
+		if i == 0 {
+			// Replica 0 on the leader, replica 1 on a follower.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			leader = max(c.Leader(ctx), 0)
+			return all[leader : leader+1]
+		}
+		j := (leader + 1) % len(all)
+		return all[j : j+1]
+	})
+	const scope = "lin"
+	var mu sync.Mutex
+	var history []porcupine.Operation
+	began := time.Now()
+	stopAt := began.Add(4 * time.Second)
+	var wg sync.WaitGroup
+	for client := range 8 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(uint64(client), uint64(began.UnixNano())))
+			var mine []op // holds this client created and may release
+			// Even clients chase: a write on replica 0, then at once a
+			// preflight on replica 1. Odd clients mix at random.
+			chaser := client%2 == 0
+			for i := 0; time.Now().Before(stopAt); i++ {
+				base := f.replicas[(client+i)%2].URL()
+				in := op{kind: "preflight"}
+				switch x := rng.IntN(100); {
+				case chaser && i%2 == 1:
+					base = f.replicas[1].URL()
+				case chaser && len(mine) > 0:
+					base, in = f.replicas[0].URL(), mine[0]
+					mine = mine[1:]
+				case chaser:
+					base, in.kind = f.replicas[0].URL(), "lock"
+				case x < 25:
+					in.kind = "lock"
+				case x < 35:
+					in.kind = "deploy"
+				case x < 60 && len(mine) > 0:
+					j := rng.IntN(len(mine))
+					in = mine[j]
+					mine = slices.Delete(mine, j, j+1)
+				}
+				call0 := time.Now()
+				out, err := perform(base, f.sre, scope, in)
+				ret := time.Now()
+				if err != nil {
+					t.Errorf("client %d: %v", client, err)
+					return
+				}
+				if in.kind == "lock" {
+					mine = append(mine, op{kind: "unlock", id: out.id})
+				}
+				if in.kind == "deploy" && out.ok {
+					mine = append(mine, op{kind: "undeploy", id: out.id})
+				}
+				mu.Lock()
+				history = append(history, porcupine.Operation{
+					ClientId: client, Input: in, Output: out,
+					Call: call0.Sub(began).Nanoseconds(), Return: ret.Sub(began).Nanoseconds(),
+				})
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	kinds := map[string]int{}
+	for _, o := range history {
+		kinds[o.Input.(op).kind]++
+	}
+	t.Logf("%d operations: %v", len(history), kinds)
+	if kinds["preflight"] == 0 || kinds["lock"] == 0 || kinds["unlock"] == 0 || kinds["deploy"] == 0 {
+		t.Fatalf("history lacks some kind of operation: %v", kinds)
+	}
+	if res := porcupine.CheckOperationsTimeout(holdModel, history, time.Minute); res != porcupine.Ok {
+		t.Fatalf("history of %d operations across two replicas is %v", len(history), res)
+	}
+}
+
+// perform sends one op and reads what the client was told.
+func perform(base, token, scope string, in op) (result, error) {
+	var r reply
+	switch in.kind {
+	case "lock":
+		r = call(base, "POST", "/api/v1/holds", token, newKey(), api.HoldBody{Scope: scope, Reason: "linearizability"})
+	case "deploy":
+		r = call(base, "POST", "/api/v1/deploys", token, newKey(), api.DeployBody{Scope: scope, Reason: "linearizability", TTL: "60s"})
+	case "unlock":
+		r = call(base, "DELETE", "/api/v1/holds/"+in.id, token, newKey(), api.ReleaseBody{Reason: "linearizability"})
+	case "undeploy":
+		r = call(base, "DELETE", "/api/v1/deploys/"+in.id, token, newKey(), api.ReleaseBody{Reason: "linearizability"})
+	case "preflight":
+		r = call(base, "GET", "/api/v1/preflight?scope="+scope, "", "", nil)
+	}
+	if r.err != nil {
+		return result{}, fmt.Errorf("%v: %w", in, r.err)
+	}
+	var h lock.Hold
+	switch {
+	case (in.kind == "lock" || in.kind == "deploy") && r.status == http.StatusCreated:
+		if err := jsonDecode(r.body, &h); err != nil {
+			return result{}, err
+		}
+		return result{ok: true, id: h.ID}, nil
+	case in.kind == "deploy" && (r.status == http.StatusLocked || r.status == http.StatusConflict):
+		return result{}, nil
+	case (in.kind == "unlock" || in.kind == "undeploy") && r.status == http.StatusOK:
+		return result{ok: true}, nil
+	case (in.kind == "unlock" || in.kind == "undeploy") && r.status == http.StatusNotFound:
+		return result{}, nil
+	case in.kind == "preflight" && (r.status == http.StatusOK || r.status == http.StatusLocked):
+		return result{ok: r.status == http.StatusOK}, nil
+	}
+	return result{}, fmt.Errorf("%v: unexpected %s", in, r)
+}
