@@ -83,6 +83,7 @@ var figures = []figure{
 	{"health path", healthPath},
 	{"scap bridge", scapBridge},
 	{"embedded 3-replica cluster", embeddedCluster},
+	{"history at full retention", historyLoad},
 }
 
 func progress(format string, args ...any) {
