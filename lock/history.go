@@ -174,13 +174,15 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 	page := HistoryPage{Events: []Event{}}
 	scanned, last := 0, ""
 	var rev int64
+	window := firstHistoryWindow
 	for from < end {
+		upper := s.windowEnd(prefix, from, end, window)
 		batch := q.Limit - len(page.Events) + 1
 		if residual {
 			batch = max(batch, 256)
 		}
 		batch = min(batch, HistoryScanBudget-scanned, 500)
-		opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(int64(batch))}
+		opts := []clientv3.OpOption{clientv3.WithRange(upper), clientv3.WithLimit(int64(batch))}
 		if indexed {
 			opts = append(opts, clientv3.WithKeysOnly())
 		}
@@ -218,17 +220,44 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 				page.Events = append(page.Events, e)
 			}
 		}
-		if page.Next != "" || !resp.More {
-			break
-		}
-		if len(page.Events) == q.Limit || scanned >= HistoryScanBudget {
+		switch {
+		case page.Next != "":
+		case resp.More && len(page.Events) == q.Limit:
 			page.Next = last
-			break
+		case scanned >= HistoryScanBudget && (resp.More || upper < end):
+			page.Next = last
+		case resp.More:
+			from = prefix + last + "\x00"
+			continue
+		case upper < end:
+			// The window is read: the next one, wider, also says whether a full page has more.
+			from, window = upper, window*4
+			continue
 		}
-		from = prefix + last + "\x00"
+		break
 	}
 	page.Revision = rev
 	return page, nil
+}
+
+// firstHistoryWindow is the span of time a query reads first. etcd counts
+// every key of a range it is asked for, whatever the limit, so a query
+// reads growing windows of time instead of the whole rest of the history.
+const firstHistoryWindow = int64(15 * time.Minute)
+
+// windowEnd is the end of the window of span nanoseconds (of event time,
+// older) that starts at from, within end.
+func (s *Store) windowEnd(prefix, from, end string, span int64) string {
+	base := int64(math.MaxInt64) - max(s.now().UnixNano(), 0)
+	if rest := strings.TrimPrefix(from, prefix); len(rest) >= 19 {
+		if v, err := strconv.ParseInt(rest[:19], 10, 64); err == nil {
+			base = v
+		}
+	}
+	if base > math.MaxInt64-span {
+		return end
+	}
+	return min(end, fmt.Sprintf("%s%019d", prefix, base+span))
 }
 
 // positionOf is the HistoryPosition a history or index key ends in.

@@ -161,8 +161,9 @@ func TestHistoryAtFullRetention(t *testing.T) {
 			t.Fatalf("step %d read %d keys", steps, got)
 		}
 		if page.Next == "" {
-			if steps != n/lock.HistoryScanBudget-1 {
-				t.Fatalf("reached the end after %d steps, want %d", steps+1, n/lock.HistoryScanBudget)
+			// A step that ends exactly on the last event may not know it is the last.
+			if steps+1 < n/lock.HistoryScanBudget || steps+1 > n/lock.HistoryScanBudget+1 {
+				t.Fatalf("reached the end after %d steps, want %d or one more", steps+1, n/lock.HistoryScanBudget)
 			}
 			break
 		}

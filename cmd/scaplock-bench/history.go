@@ -125,6 +125,13 @@ func historyLoad(ctx context.Context) []Row {
 		rows = append(rows, check(f, fmtDur(worst), "≤ "+fmtDur(historyFilteredMax), worst <= historyFilteredMax))
 	}
 	peak := rss.max()
+	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)); err == nil {
+		for _, l := range strings.Split(string(st), "\n") {
+			if strings.HasPrefix(l, "Rss") || strings.HasPrefix(l, "VmRSS") {
+				progress("  %s", l)
+			}
+		}
+	}
 	rows = append(rows, check(fmt.Sprintf("scaplockd RSS while serving /history at %d events", historyEvents),
 		fmt.Sprintf("peak %.1f MB (%.1f MB after start)", peak, startRSS), fmt.Sprintf("≤ %d MB", rssBudgetMB), peak <= rssBudgetMB))
 	return append([]Row{info(fmt.Sprintf("%d history events written through the store in bulk", historyEvents), fmtDur(took))}, rows...)
