@@ -22,9 +22,9 @@ type (
 
 // Sentinel errors of the HTTP edge.
 var (
-	errUnauthorized = errors.New("unauthorized")
-	errTooLarge     = errors.New("request body too large")
-	errBodyTimeout  = errors.New("request body not received in time")
+	errUnauthorized   = errors.New("unauthorized")
+	errTooLarge       = errors.New("request body too large")
+	errBodyTimeout    = errors.New("request body not received in time")
 	errTooManyStreams = errors.New("too many event streams")
 )
 
