@@ -51,8 +51,13 @@ bench: deps
 	$(GO) run ./cmd/scaplock-bench -report bench-report.md
 	$(GO) test ./web -run '^$$' -bench . -benchtime 5x
 
+# Each fuzz target for FUZZTIME; their seed corpora run in `make test`.
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./api -run '^$$' -fuzz FuzzHoldBody -fuzztime 60s
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzHoldBody$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzTokenClaims$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzHistoryQuery$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./health -run '^$$' -fuzz '^FuzzClustersFile$$' -fuzztime $(FUZZTIME)
 
 # A Debian package of both binaries, the systemd unit (and the scap bridge's
 # when contrib/scap/ has it), /etc/default/scaplockd, the alert rules and

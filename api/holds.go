@@ -193,7 +193,12 @@ func (a *API) listHolds(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *API) getHold(w http.ResponseWriter, r *http.Request) {
-	h, err := a.store.Get(chi.URLParam(r, "id"))
+	id := chi.URLParam(r, "id")
+	if err := lock.ValidateID(id); err != nil {
+		a.fail(w, err)
+		return
+	}
+	h, err := a.store.Get(id)
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -345,8 +345,8 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 
 // fetch reads a hold from etcd itself, for writes that compare on it.
 func (s *Store) fetch(ctx context.Context, id string) (Hold, error) {
-	if id == "" {
-		return Hold{}, invalid("id", "is required")
+	if err := ValidateID(id); err != nil {
+		return Hold{}, err
 	}
 	resp, err := s.cli.Get(ctx, s.keys.Hold(id))
 	if err != nil {

@@ -315,7 +315,7 @@ func etcdTLS(c Config) (*tls.Config, error) {
 func (s *Server) authenticator() (*api.Authenticator, error) {
 	ac := api.AuthConfig{
 		SecretFile: s.cfg.JWTSecretFile, PublicKeyFile: s.cfg.JWTPublicKeyFile,
-		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience,
+		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience, MaxTTL: s.cfg.JWTMaxTTL,
 	}
 	if ac.SecretFile == "" && ac.PublicKeyFile == "" {
 		path, created, err := ensureSecret(s.cfg.DataDir)
