@@ -120,8 +120,8 @@ func printEvents(w io.Writer, events []apiv1.Event) {
 		if e.Hold != nil {
 			hold = e.Hold.ShortID()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(clock), e.Action, e.Kind, e.Scope,
-			e.Actor, hold, quote(strings.TrimSpace(e.Reason)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(clock), safe(string(e.Action)), safe(string(e.Kind)), safe(string(e.Scope)),
+			safe(e.Actor), safe(hold), quote(strings.TrimSpace(e.Reason)))
 	}
 	tw.Flush()
 }
