@@ -5,6 +5,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // FuzzClustersFile: whatever the file, ParseConfig either refuses it with
@@ -41,7 +43,7 @@ func FuzzClustersFile(f *testing.F) {
 			t.Fatalf("accepted interval %s with %d clusters", c.Interval, len(c.Clusters))
 		}
 		for _, cl := range c.Clusters {
-			if !clusterNameRE.MatchString(cl.Name) || cl.Name == GlobalScope {
+			if !apiv1.ValidScopeName(cl.Name) || cl.Name == string(apiv1.Global) {
 				t.Fatalf("accepted cluster name %q", cl.Name)
 			}
 			if len(cl.APIServers) == 0 || cl.Timeout <= 0 {
