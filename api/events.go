@@ -23,6 +23,9 @@ const freshEvery = time.Second
 // and its writes block (then time out) soon.
 const streamSendBuffer = 64 << 10
 
+// streamEndGrace is how long the end of a stream may take to write.
+const streamEndGrace = 250 * time.Millisecond
+
 type connKey struct{}
 
 // ConnContext is the http.Server hook that lets event streams size their
@@ -54,14 +57,15 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	// A stream has no body to read: the server's read timeout must not end it.
 	_ = rc.SetReadDeadline(time.Time{})
 	// Whatever ends the stream (shutdown included, even in the middle of a
-	// write), the last flush must not wait on a reader that does not read.
+	// write), the last flush, which ends the chunked body cleanly for a
+	// reader that reads, must not wait long on one that does not.
 	var mu sync.Mutex
 	ended := false
 	end := func() {
 		mu.Lock()
 		defer mu.Unlock()
 		ended = true
-		_ = rc.SetWriteDeadline(time.Now())
+		_ = rc.SetWriteDeadline(time.Now().Add(streamEndGrace))
 	}
 	defer context.AfterFunc(r.Context(), end)()
 	defer end()
