@@ -101,18 +101,20 @@ func historyDeletes(keys Keys, key string, val []byte) []clientv3.Op {
 }
 
 // AppendEvents writes events to the history in as few transactions as
-// etcd allows, for imports and load tests. Events without an ID or a time
-// get them.
+// etcd allows, for imports and load tests, and returns once the cache has
+// them. Events without an ID or a time get them.
 func (s *Store) AppendEvents(ctx context.Context, events []Event) error {
 	var ops []clientv3.Op
+	var rev int64
 	flush := func() error {
 		if len(ops) == 0 {
 			return nil
 		}
-		if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
 			return unavailable("append events", err)
 		}
-		ops = ops[:0]
+		rev, ops = resp.Header.Revision, ops[:0]
 		return nil
 	}
 	for _, e := range events {
@@ -133,7 +135,10 @@ func (s *Store) AppendEvents(ctx context.Context, events []Event) error {
 		}
 		ops = append(ops, eops...)
 	}
-	return flush()
+	if err := flush(); err != nil {
+		return err
+	}
+	return s.WaitRevision(ctx, rev)
 }
 
 var cursorPattern = regexp.MustCompile(`^[0-9]{19}-[0-9A-Za-z_.-]{1,128}$`)
@@ -150,6 +155,9 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 	}
 	if q.Cursor != "" && !cursorPattern.MatchString(q.Cursor) {
 		return HistoryPage{}, invalid("cursor", "is not a cursor from this history")
+	}
+	if page, ok := s.recentPage(q); ok {
+		return page, nil
 	}
 	prefix, indexed := s.keys.History(), false
 	for _, ix := range historyIndexes {

@@ -218,8 +218,13 @@ func TestHistoryPruneDropsIndexEntries(t *testing.T) {
 		t.Fatalf("%d index entries for 100 events, want 200", got)
 	}
 	page, err := w.History(ctx, lock.HistoryQuery{Limit: 1000})
-	if err != nil || len(page.Events) != 100 || page.Events[99].ID != "e000200" {
-		t.Fatalf("after pruning by count: %d events, %v", len(page.Events), err)
+	if err != nil || len(page.Events) != 100 || page.Events[99].ID != "e000200" || page.Next != "" {
+		t.Fatalf("after pruning by count: %d events, next %q, %v", len(page.Events), page.Next, err)
+	}
+	// The page above came from the watch-fed cache; etcd agrees.
+	fromEtcd, err := w.History(ctx, lock.HistoryQuery{Limit: 1000, Until: end.Add(time.Hour)})
+	if err != nil || len(fromEtcd.Events) != 100 || fromEtcd.Events[0].ID != page.Events[0].ID || fromEtcd.Events[99].ID != "e000200" {
+		t.Fatalf("etcd's page after pruning: %d events, %v", len(fromEtcd.Events), err)
 	}
 	// An hour after the 250th event, the 50 from it on are within the age limit.
 	mu.Lock()

@@ -340,7 +340,7 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 		return Event{}, unavailable("record event", err)
 	}
 	e.Revision = resp.Header.Revision
-	return e, nil
+	return e, s.WaitRevision(ctx, e.Revision)
 }
 
 // fetch reads a hold from etcd itself, for writes that compare on it.

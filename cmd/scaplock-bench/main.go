@@ -84,6 +84,7 @@ var figures = []figure{
 	{"scap bridge", scapBridge},
 	{"embedded 3-replica cluster", embeddedCluster},
 	{"history at full retention", historyLoad},
+	{"soak", soak},
 }
 
 func progress(format string, args ...any) {
