@@ -59,7 +59,7 @@ type Config struct {
 	HistoryMaxEvents    int           `env:"SCAPLOCK_HISTORY_MAX_EVENTS, default=100000"`
 	// EtcdCompactionRetention is the embedded etcd's revision history: a
 	// duration (periodic compaction) or a number of revisions.
-	EtcdCompactionRetention string `env:"SCAPLOCK_ETCD_COMPACTION_RETENTION, default=5m"`
+	EtcdCompactionRetention string `env:"SCAPLOCK_ETCD_COMPACTION_RETENTION, default=1m"`
 	// PublicURL is the status page address printed in refusal messages.
 	PublicURL string `env:"SCAPLOCK_PUBLIC_URL"`
 	// ReplicaName identifies this replica in the gate election; the host name by default.
