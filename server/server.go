@@ -49,6 +49,7 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	served   chan error
+	memory   *memoryReturner
 	// SecretFile is the HS256 secret in use, if any.
 	SecretFile string
 }
@@ -164,6 +165,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		waiting.closeAll()
 	})
 	go func() { s.served <- s.http.Serve(s.listener) }()
+	s.memory = startMemoryReturner(15*time.Second, 16<<20)
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
 		"etcd", s.etcdDescription(), "store", storeInfo.Topology, "members", storeInfo.Members,
 		"prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName, "version", cfg.Build.Version)
@@ -199,6 +201,9 @@ func (s *Server) Stop() error {
 }
 
 func (s *Server) stopBackends() {
+	if s.memory != nil {
+		s.memory.close()
+	}
 	if s.gate != nil {
 		s.gate.stop()
 	}

@@ -163,6 +163,7 @@ func soak(ctx context.Context) []Row {
 		sample(fmt.Sprintf("+%ds", int(soakAfter.Seconds()-time.Until(idleAt).Seconds())))
 	}
 	idleRSS, _ := rssMB(pid)
+	curve = append(curve, "now "+rssParts(pid))
 	rows := []Row{
 		info(fmt.Sprintf("soak: %s of %d keep-alive preflight clients, %d hold-churn clients, %d stream readers, %d streams never read (subprocess, defaults)",
 			soakLoad, soakPreflighters, soakChurners, soakReaders, soakStuck),
