@@ -10,8 +10,9 @@ import (
 // memoryReturner gives heap freed after a burst back to the OS. Go keeps
 // freed heap for reuse, in the RSS, until a collection that need not come
 // while the service idles; the embedded etcd frees much of its memory at
-// each compaction. Every interval, when more than slack bytes of heap are
-// idle and not yet returned, it returns them (one collection).
+// each compaction. Every interval, when more than slack bytes of heap, and
+// more than a quarter of the heap in use, are idle and not yet returned, it
+// returns them (one full collection, so not while the heap is busy).
 type memoryReturner struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -29,7 +30,7 @@ func startMemoryReturner(interval time.Duration, slack uint64) *memoryReturner {
 			case <-t.C:
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
-				if ms.HeapIdle-ms.HeapReleased > slack {
+				if idle := ms.HeapIdle - ms.HeapReleased; idle > slack && idle > ms.HeapInuse/4 {
 					debug.FreeOSMemory()
 				}
 			}
