@@ -156,8 +156,15 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 	if q.Cursor != "" && !cursorPattern.MatchString(q.Cursor) {
 		return HistoryPage{}, invalid("cursor", "is not a cursor from this history")
 	}
-	if page, ok := s.recentPage(q); ok {
-		return page, nil
+	if q == (HistoryQuery{Limit: q.Limit}) {
+		// The newest page comes from the cache, once it is confirmed to
+		// hold every event etcd acknowledged (one read shared by all).
+		if err := s.Sync(ctx); err != nil {
+			return HistoryPage{}, err
+		}
+		if page, ok := s.recentPage(q); ok {
+			return page, nil
+		}
 	}
 	prefix, indexed := s.keys.History(), false
 	for _, ix := range historyIndexes {
