@@ -250,7 +250,9 @@ func (s *Server) connect(ctx context.Context) error {
 			return err
 		}
 		s.dirLock = l
-		start := func() (*embedetcd.Etcd, error) { return embedetcd.StartContext(ctx, s.cfg.DataDir, embedetcd.Options{CompactionRetention: s.cfg.EtcdCompactionRetention}) }
+		start := func() (*embedetcd.Etcd, error) {
+			return embedetcd.StartContext(ctx, s.cfg.DataDir, embedetcd.Options{CompactionRetention: s.cfg.EtcdCompactionRetention})
+		}
 		if s.cfg.EtcdInitialCluster != "" {
 			s.log.Info("starting this replica's etcd member; the cluster serves once a quorum of members runs",
 				"member", s.cfg.ReplicaName, "initial_cluster", s.cfg.EtcdInitialCluster, "state", s.cfg.EtcdInitialClusterState)
