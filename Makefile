@@ -12,7 +12,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X main.version=$(VERSION) -X main.revision=$(REVISION)
 
-.PHONY: all build run test deps bench fuzz vet demo clean deb deb-install-test
+.PHONY: all build run test deps bench soak fuzz vet demo clean deb deb-install-test
 
 all: build
 
@@ -51,8 +51,18 @@ bench: deps
 	$(GO) run ./cmd/scaplock-bench -report bench-report.md
 	$(GO) test ./web -run '^$$' -bench . -benchtime 5x
 
+# The soak alone: scaplockd under mixed load for 75 s, then idle for 60 s,
+# with its RSS curve (also part of make bench).
+soak:
+	$(GO) run ./cmd/scaplock-bench -only soak
+
+# Each fuzz target for FUZZTIME; their seed corpora run in `make test`.
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./api -run '^$$' -fuzz FuzzHoldBody -fuzztime 60s
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzHoldBody$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzTokenClaims$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./api -run '^$$' -fuzz '^FuzzHistoryQuery$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./health -run '^$$' -fuzz '^FuzzClustersFile$$' -fuzztime $(FUZZTIME)
 
 # A Debian package of both binaries, the systemd unit (and the scap bridge's
 # when contrib/scap/ has it), /etc/default/scaplockd, the alert rules and

@@ -6,11 +6,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +48,7 @@ type Authenticator struct {
 	key      any
 	issuer   string
 	audience string
+	maxTTL   time.Duration
 }
 
 // AuthConfig says how tokens are verified. Exactly one of SecretFile
@@ -54,11 +58,17 @@ type AuthConfig struct {
 	PublicKeyFile string
 	Issuer        string
 	Audience      string
+	// MaxTTL is the longest lifetime accepted: exp - iat, or exp - now
+	// without iat. token.DefaultMaxTTL when zero.
+	MaxTTL time.Duration
 }
 
 // NewAuthenticator loads the key and pins the algorithm it implies.
 func NewAuthenticator(c AuthConfig) (*Authenticator, error) {
-	a := &Authenticator{issuer: c.Issuer, audience: c.Audience}
+	a := &Authenticator{issuer: c.Issuer, audience: c.Audience, maxTTL: c.MaxTTL}
+	if a.maxTTL <= 0 {
+		a.maxTTL = token.DefaultMaxTTL
+	}
 	switch {
 	case c.SecretFile != "" && c.PublicKeyFile != "":
 		return nil, fmt.Errorf("set only one of SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE")
@@ -104,13 +114,24 @@ func NewAuthenticator(c AuthConfig) (*Authenticator, error) {
 // Method is the pinned signing algorithm.
 func (a *Authenticator) Method() string { return a.method }
 
-// Verify checks a token and returns who it names. exp is required; iss and
-// aud are checked when configured; only the pinned algorithm is accepted.
+// leeway is the clock skew allowed on exp, nbf and iat.
+const leeway = 30 * time.Second
+
+// Verify checks a token and returns who it names. exp is required and a
+// number, as iat and nbf are when present; iat is not in the future; the
+// lifetime is at most MaxTTL; sub is printable and bounded; iss and aud
+// are checked when configured; only the pinned algorithm is accepted.
 func (a *Authenticator) Verify(raw string) (Principal, error) {
+	return a.verify(raw, time.Now())
+}
+
+func (a *Authenticator) verify(raw string, now time.Time) (Principal, error) {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{a.method}),
 		jwt.WithExpirationRequired(),
-		jwt.WithLeeway(30 * time.Second),
+		jwt.WithIssuedAt(),
+		jwt.WithLeeway(leeway),
+		jwt.WithTimeFunc(func() time.Time { return now }),
 	}
 	if a.issuer != "" {
 		opts = append(opts, jwt.WithIssuer(a.issuer))
@@ -119,14 +140,59 @@ func (a *Authenticator) Verify(raw string) (Principal, error) {
 		opts = append(opts, jwt.WithAudience(a.audience))
 	}
 	var claims token.Claims
-	_, err := jwt.NewParser(opts...).ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.key, nil })
+	tok, err := jwt.NewParser(opts...).ParseWithClaims(raw, &claims, func(*jwt.Token) (any, error) { return a.key, nil })
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: token rejected: %v", errUnauthorized, err)
 	}
-	if claims.Subject == "" {
-		return Principal{}, fmt.Errorf("%w: token has no sub", errUnauthorized)
+	if err := numericDates(tok.Raw); err != nil {
+		return Principal{}, fmt.Errorf("%w: token rejected: %v", errUnauthorized, err)
+	}
+	from := now
+	if claims.IssuedAt != nil {
+		from = claims.IssuedAt.Time
+	}
+	if life := claims.ExpiresAt.Sub(from); life > a.maxTTL+leeway {
+		return Principal{}, fmt.Errorf("%w: token rejected: it lives %s, more than the %s allowed (SCAPLOCK_JWT_MAX_TTL)", errUnauthorized, life.Round(time.Second), a.maxTTL)
+	}
+	if err := token.ValidateSubject(claims.Subject); err != nil {
+		return Principal{}, fmt.Errorf("%w: token rejected: %v", errUnauthorized, err)
 	}
 	return Principal{Subject: claims.Subject, Roles: claims.Roles}, nil
+}
+
+// numericDates checks that exp, iat and nbf are JSON numbers: golang-jwt
+// also reads a string holding a number ("exp":"99999999999").
+func numericDates(raw string) error {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return fmt.Errorf("not a signed JWT")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return fmt.Errorf("claims are not base64url")
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return fmt.Errorf("claims are not a JSON object")
+	}
+	for _, name := range []string{"exp", "iat", "nbf"} {
+		v, ok := claims[name]
+		if !ok {
+			continue
+		}
+		var n json.Number
+		if len(v) == 0 || (v[0] != '-' && (v[0] < '0' || v[0] > '9')) || json.Unmarshal(v, &n) != nil {
+			return fmt.Errorf("%s must be a number of seconds, got %s", name, truncate(string(v), 40))
+		}
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return strconv.QuoteToASCII(s[:n]) + "..."
+	}
+	return strconv.QuoteToASCII(s)
 }
 
 type principalKey struct{}

@@ -22,8 +22,10 @@ type (
 
 // Sentinel errors of the HTTP edge.
 var (
-	errUnauthorized = errors.New("unauthorized")
-	errTooLarge     = errors.New("request body too large")
+	errUnauthorized   = errors.New("unauthorized")
+	errTooLarge       = errors.New("request body too large")
+	errBodyTimeout    = errors.New("request body not received in time")
+	errTooManyStreams = errors.New("too many event streams")
 )
 
 // writeError maps err to a status and writes the error body. A refusal
@@ -34,6 +36,10 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 	switch {
 	case errors.Is(err, errTooLarge):
 		status, code = http.StatusRequestEntityTooLarge, "too_large"
+	case errors.Is(err, errBodyTimeout):
+		status, code = http.StatusRequestTimeout, "timeout"
+	case errors.Is(err, errTooManyStreams):
+		status, code = http.StatusServiceUnavailable, "too_many_streams"
 	case errors.Is(err, lock.ErrInvalid):
 		status, code = http.StatusBadRequest, "invalid"
 	case errors.Is(err, errUnauthorized):

@@ -1,9 +1,12 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -15,15 +18,67 @@ const heartbeat = 15 * time.Second
 // its readers on a verdict the service no longer has.
 const freshEvery = time.Second
 
+// streamSendBuffer is an event stream's kernel send buffer: a reader that
+// stops reading costs this much, not the megabytes Linux would grow it to,
+// and its writes block (then time out) soon.
+const streamSendBuffer = 64 << 10
+
+// streamEndGrace is how long the end of a stream may take to write.
+const streamEndGrace = 250 * time.Millisecond
+
+type connKey struct{}
+
+// ConnContext is the http.Server hook that lets event streams size their
+// connection's send buffer.
+func ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
 // events streams every change as Server-Sent Events: "hello" first with
 // the current revision, then "event", "health" and "leader" messages. While
 // the store cannot be confirmed it answers 503, and it ends open streams.
+// Every write has a deadline of StreamStallTimeout: a reader that stops
+// reading is disconnected, not kept with its buffers. Past MaxStreams open
+// streams it answers 503; shutting down ends every stream at once.
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	if err := a.store.Fresh(); err != nil {
 		a.fail(w, err)
 		return
 	}
+	if !a.streams.enter() {
+		a.fail(w, fmt.Errorf("%d event streams are open, the most this service serves (SCAPLOCK_MAX_STREAMS): %w", a.cfg.MaxStreams, errTooManyStreams))
+		return
+	}
+	defer a.streams.leave()
+	if tc, ok := r.Context().Value(connKey{}).(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(streamSendBuffer)
+	}
 	rc := http.NewResponseController(w)
+	// A stream has no body to read: the server's read timeout must not end it.
+	_ = rc.SetReadDeadline(time.Time{})
+	// Whatever ends the stream (shutdown included, even in the middle of a
+	// write), the last flush, which ends the chunked body cleanly for a
+	// reader that reads, must not wait long on one that does not.
+	var mu sync.Mutex
+	ended := false
+	end := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		ended = true
+		_ = rc.SetWriteDeadline(time.Now().Add(streamEndGrace))
+	}
+	defer context.AfterFunc(r.Context(), end)()
+	defer end()
+	stall := a.cfg.StreamStallTimeout
+	// arm gives the next write StreamStallTimeout, unless the stream ended.
+	arm := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if ended {
+			return context.Cause(r.Context())
+		}
+		return rc.SetWriteDeadline(time.Now().Add(stall))
+	}
 	changes, cancel := a.store.Subscribe()
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -35,12 +90,18 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
+		if err := arm(); err != nil {
+			return err
+		}
 		if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", id, event, data); err != nil {
 			return err
 		}
 		return rc.Flush()
 	}
 	rev := a.store.Revision()
+	if arm() != nil {
+		return
+	}
 	if _, err := fmt.Fprint(w, "retry: 2000\n"); err != nil {
 		return
 	}
@@ -67,6 +128,9 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-tick.C:
+			if arm() != nil {
+				return
+			}
 			if _, err := fmt.Fprint(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
 				return
 			}

@@ -1,9 +1,15 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/scaplock/scaplock/api/token"
 
 	"github.com/scaplock/scaplock/lock"
 )
@@ -25,10 +31,49 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, page)
 }
 
+var historyParams = map[string]bool{"scope": true, "kind": true, "actor": true, "action": true, "hold": true, "since": true, "until": true, "limit": true, "cursor": true}
+
+var knownActions = map[lock.Action]struct{}{
+	lock.ActionCreated: {}, lock.ActionAmended: {}, lock.ActionReleased: {}, lock.ActionExpired: {},
+	lock.ActionRefreshed: {}, lock.ActionWouldTrip: {}, lock.ActionWouldClear: {},
+}
+
+// printableName is a query parameter's name as a field, or "query" when
+// the name itself is unprintable.
+func printableName(name string) string {
+	if name == "" || len(name) > 64 || !utf8.ValidString(name) || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return "query"
+	}
+	return name
+}
+
 func parseHistoryQuery(r *http.Request) (lock.HistoryQuery, error) {
 	v := r.URL.Query()
 	q := lock.HistoryQuery{Actor: v.Get("actor"), Action: lock.Action(v.Get("action")), HoldID: v.Get("hold"), Cursor: v.Get("cursor")}
 	var err error
+	for name, vals := range v {
+		if !historyParams[name] {
+			return q, &lock.FieldError{Field: printableName(name), Message: "is not a history filter (scope, kind, actor, action, hold, since, until, limit, cursor)"}
+		}
+		if len(vals) > 1 {
+			return q, &lock.FieldError{Field: name, Message: "is given more than once"}
+		}
+	}
+	if q.HoldID != "" {
+		if err := lock.ValidateID(q.HoldID); err != nil {
+			return q, &lock.FieldError{Field: "hold", Message: err.(*lock.FieldError).Message}
+		}
+	}
+	if q.Actor != "" {
+		if err := token.ValidateSubject(q.Actor); err != nil {
+			return q, &lock.FieldError{Field: "actor", Message: strings.Replace(err.Error(), "sub", "actor", 1)}
+		}
+	}
+	if q.Action != "" {
+		if _, ok := knownActions[q.Action]; !ok {
+			return q, &lock.FieldError{Field: "action", Message: fmt.Sprintf("%s is not an action (created, amended, released, expired, refreshed, would_trip, would_clear)", strconv.QuoteToASCII(string(q.Action)))}
+		}
+	}
 	if s := v.Get("scope"); s != "" {
 		if q.Scope, err = lock.ParseScope(s); err != nil {
 			return q, err

@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -28,20 +31,42 @@ func (a *API) storeContext(r *http.Request, extra time.Duration) (context.Contex
 	return context.WithTimeout(r.Context(), d+extra)
 }
 
+// writeContext bounds a write by the request timeout alone: neither a
+// client hanging up nor the server shutting down cancels a write under
+// way, so its outcome is never left unknown (shutdown waits for it).
+func (a *API) writeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	d := a.cfg.RequestTimeout
+	if d > 2*answerMargin {
+		d -= answerMargin
+	}
+	return context.WithTimeout(context.WithoutCancel(r.Context()), d)
+}
+
 // decodeRequest reads the body within MaxBodyBytes and decodes it
 // strictly; it returns the body for the idempotency fingerprint.
-func decodeRequest(r *http.Request, dst any) ([]byte, error) {
-	body, err := readBody(r)
+func decodeRequest(r *http.Request, w http.ResponseWriter, dst any) ([]byte, error) {
+	body, err := readBody(r, w)
 	if err != nil {
 		return nil, err
 	}
 	return body, decodeJSON(body, dst)
 }
 
-// readBody reads a request body within MaxBodyBytes.
-func readBody(r *http.Request) ([]byte, error) {
+// readBody reads a request body within MaxBodyBytes and the server's read
+// timeout. Shutting down ends the wait for a body at once.
+func readBody(r *http.Request, w http.ResponseWriter) ([]byte, error) {
+	rc := http.NewResponseController(w)
+	stop := context.AfterFunc(r.Context(), func() { _ = rc.SetReadDeadline(time.Now()) })
+	defer stop()
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
 	if err != nil {
+		// A cause other than Canceled is the server's: it is shutting down.
+		if cause := context.Cause(r.Context()); cause != nil && !errors.Is(cause, context.Canceled) {
+			return nil, fmt.Errorf("%w: %w", lock.ErrUnavailable, cause)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, errBodyTimeout
+		}
 		return nil, &lock.FieldError{Field: "body", Message: "could not be read"}
 	}
 	if len(body) > MaxBodyBytes {
@@ -59,7 +84,7 @@ func (a *API) createOverride(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max time.Duration, needDuration bool) {
-	body, err := readBody(r)
+	body, err := readBody(r, w)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -75,7 +100,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 		a.fail(w, err)
 		return
 	}
-	ctx, cancel := a.storeContext(r, 0)
+	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	h, err := a.store.Create(ctx, lock.HoldRequest{
 		Scope: in.scope, Kind: kind, Owner: p.Subject, Reason: in.reason, Duration: in.duration, Idem: idem,
@@ -90,7 +115,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 
 func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 	var b AmendBody
-	body, err := decodeRequest(r, &b)
+	body, err := decodeRequest(r, w, &b)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -109,7 +134,7 @@ func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	ctx, cancel := a.storeContext(r, 0)
+	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
 		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual}, Idem: idem,
@@ -140,7 +165,7 @@ func (a *API) releaseDeploy(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRequest) {
 	var b ReleaseBody
-	body, err := decodeRequest(r, &b)
+	body, err := decodeRequest(r, w, &b)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -151,7 +176,7 @@ func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRe
 		return
 	}
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
-	ctx, cancel := a.storeContext(r, 0)
+	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	h, err := a.store.Release(ctx, req)
 	if err != nil {
@@ -168,7 +193,12 @@ func (a *API) listHolds(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (a *API) getHold(w http.ResponseWriter, r *http.Request) {
-	h, err := a.store.Get(chi.URLParam(r, "id"))
+	id := chi.URLParam(r, "id")
+	if err := lock.ValidateID(id); err != nil {
+		a.fail(w, err)
+		return
+	}
+	h, err := a.store.Get(id)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -177,7 +207,7 @@ func (a *API) getHold(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
+	body, err := readBody(r, w)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -206,7 +236,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) keepAlive(w http.ResponseWriter, r *http.Request) {
 	p, _ := principal(r)
-	ctx, cancel := a.storeContext(r, 0)
+	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	h, err := a.store.KeepAlive(ctx, chi.URLParam(r, "id"), p.Subject)
 	if err != nil {

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -102,3 +103,35 @@ func outcomeOf(status int) string {
 	}
 	return outcomeUnavailable
 }
+
+// streamGate counts open event streams and refuses those past its cap.
+type streamGate struct {
+	max      int64
+	open     atomic.Int64
+	gauge    prometheus.GaugeFunc
+	rejected prometheus.Counter
+}
+
+func newStreamGate(max int, reg prometheus.Registerer) *streamGate {
+	g := &streamGate{max: int64(max)}
+	g.gauge = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "scaplock_event_streams", Help: "Event streams open now.",
+	}, func() float64 { return float64(g.open.Load()) })
+	g.rejected = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "scaplock_event_streams_rejected_total", Help: "Event streams refused (503) because SCAPLOCK_MAX_STREAMS were open.",
+	})
+	reg.MustRegister(g.gauge, g.rejected)
+	return g
+}
+
+// enter takes a stream slot; false (and counted) when all are taken.
+func (g *streamGate) enter() bool {
+	if g.open.Add(1) > g.max {
+		g.open.Add(-1)
+		g.rejected.Inc()
+		return false
+	}
+	return true
+}
+
+func (g *streamGate) leave() { g.open.Add(-1) }

@@ -45,6 +45,11 @@ type Config struct {
 	// Endpoints reports which configured etcd endpoints answer; nil
 	// leaves them out of /readyz.
 	Endpoints func(ctx context.Context) []EndpointState
+	// StreamStallTimeout disconnects an event stream whose reader has not
+	// taken a message for this long (30s by default).
+	StreamStallTimeout time.Duration
+	// MaxStreams caps concurrent event streams (1000 by default); past it, 503.
+	MaxStreams int
 	// Page serves "/"; nil serves nothing there.
 	Page     http.Handler
 	Logger   *slog.Logger
@@ -57,6 +62,7 @@ type API struct {
 	store   *lock.Store
 	log     *slog.Logger
 	metrics *httpMetrics
+	streams *streamGate
 }
 
 // New builds the router.
@@ -76,7 +82,13 @@ func New(cfg Config) http.Handler {
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	a := &API{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newHTTPMetrics(cfg.Registry)}
+	if cfg.StreamStallTimeout <= 0 {
+		cfg.StreamStallTimeout = 30 * time.Second
+	}
+	if cfg.MaxStreams <= 0 {
+		cfg.MaxStreams = 1000
+	}
+	a := &API{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newHTTPMetrics(cfg.Registry), streams: newStreamGate(cfg.MaxStreams, cfg.Registry)}
 	fail := a.fail
 
 	r := chi.NewRouter()

@@ -34,11 +34,10 @@ type Part struct {
 // parts is the one table of what the cache follows; load and apply both
 // dispatch through it.
 func (s *Store) parts() []Part {
-	none := func(*mvccpb.KeyValue) *Change { return nil }
 	return append([]Part{
 		{Prefix: s.keys.Holds(), Put: s.putHold, Del: s.delHold},
 		{Prefix: s.keys.Queue(), Put: s.putQueued, Del: s.delQueued},
-		{Prefix: s.keys.History(), Put: s.putEvent, Del: none, StreamOnly: true},
+		{Prefix: s.keys.History(), Put: s.putEvent, Del: s.delEvent, StreamOnly: true},
 	}, s.extra...)
 }
 
@@ -61,9 +60,13 @@ func (s *Store) load(ctx context.Context) error {
 		rev = resp.Header.Revision
 		loaded[p.Prefix] = resp.Kvs
 	}
+	recent, err := s.loadRecent(ctx, rev)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holds, s.queue = map[string]Hold{}, map[string]queued{}
+	s.holds, s.queue, s.recent = map[string]Hold{}, map[string]queued{}, recent
 	for _, p := range s.parts() {
 		if p.Reset != nil {
 			p.Reset()
@@ -155,10 +158,16 @@ func (s *Store) delQueued(kv *mvccpb.KeyValue) *Change {
 }
 
 func (s *Store) putEvent(kv *mvccpb.KeyValue) *Change {
-	var e Event
-	if err := json.Unmarshal(kv.Value, &e); err != nil {
+	pos, e, ok := s.decodeEvent(kv)
+	if !ok {
 		return nil
 	}
 	e.Revision = kv.ModRevision
+	s.recent.put(pos, e)
 	return &Change{Type: apiv1.ChangeEvent, Event: &e, Revision: e.Revision}
+}
+
+func (s *Store) delEvent(kv *mvccpb.KeyValue) *Change {
+	s.recent.del(strings.TrimPrefix(string(kv.Key), s.keys.History()))
+	return nil
 }

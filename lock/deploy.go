@@ -30,6 +30,9 @@ type DeployRequest struct {
 // DefaultDeployTTL is the deploy lease's time-to-live when none is given.
 const DefaultDeployTTL = apiv1.DefaultDeployTTL
 
+// WriteTimeout bounds a write that its caller can no longer cancel.
+const WriteTimeout = 10 * time.Second
+
 const queueLeaseTTL = 10 // seconds; a waiter that dies leaves the queue this fast
 
 // AcquireDeploy takes the exclusive deploy hold on req.Scope. A deploy in
@@ -85,6 +88,10 @@ func (s *Store) AcquireDeploy(ctx context.Context, req DeployRequest) (Hold, err
 		select {
 		case <-changed:
 		case <-ctx.Done():
+			if cause := context.Cause(ctx); !errors.Is(cause, context.DeadlineExceeded) {
+				// Not the wait running out: the caller left, or the service is stopping.
+				return Hold{}, fmt.Errorf("left the deploy queue for %s: %w: %w", req.Scope, ErrUnavailable, cause)
+			}
 			if last == nil {
 				last = fmt.Errorf("still queued behind earlier deployers after %s: %w", req.Wait, ErrConflict)
 			}
@@ -125,7 +132,10 @@ func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) 
 			ID: newID(), Scope: req.Scope, Kind: KindDeploy, Owner: req.Owner, Reason: req.Reason,
 			CreatedAt: now, UpdatedAt: now, TTL: Duration(req.TTL), ExpiresAt: &deadline,
 		}
-		got, err := s.put(ctx, h, req.TTL, req.Owner, ActionCreated, req.Reason, req.Idem, nil, cmps...)
+		// Once decided, the write finishes even if the wait is cancelled.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), WriteTimeout)
+		got, err := s.put(wctx, h, req.TTL, req.Owner, ActionCreated, req.Reason, req.Idem, nil, cmps...)
+		cancel()
 		if err == nil || !errors.Is(err, ErrConflict) {
 			return got, err
 		}

@@ -55,18 +55,14 @@ func (s *Store) settle(ctx context.Context, id string) error {
 	case h.ExpiresAt != nil:
 		reason = "expired at " + h.ExpiresAt.UTC().Format(time.RFC3339)
 	}
-	ev := newEvent(now, "scaplock", ActionExpired, h, reason)
-	val, err := json.Marshal(ev)
+	evOps, err := HistoryOps(s.keys, newEvent(now, "scaplock", ActionExpired, h, reason))
 	if err != nil {
 		return err
 	}
 	txn, err := s.cli.Txn(ctx).If(
 		clientv3.Compare(clientv3.ModRevision(s.keys.LedgerEntry(id)), "=", kv.ModRevision),
 		clientv3.Compare(clientv3.CreateRevision(s.keys.Hold(id)), "=", 0),
-	).Then(
-		clientv3.OpDelete(s.keys.LedgerEntry(id)),
-		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(val)),
-	).Commit()
+	).Then(append([]clientv3.Op{clientv3.OpDelete(s.keys.LedgerEntry(id))}, evOps...)...).Commit()
 	if err != nil {
 		return err
 	}

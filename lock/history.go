@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -34,7 +38,114 @@ type HistoryPage = apiv1.HistoryPage
 // MaxHistoryLimit is the largest page.
 const MaxHistoryLimit = apiv1.MaxHistoryLimit
 
-// History returns the events matching q, newest first.
+const (
+	// HistoryScanBudget is how many events one query examines at most
+	// before it answers with what it found and a cursor: a filter no index
+	// serves costs a bounded read, never a read of the whole history.
+	HistoryScanBudget = 2000
+	// maxTxnOps stays within etcd's default --max-txn-ops (128).
+	maxTxnOps = 128
+)
+
+// historyIndex is a field with its own newest-first index, for filters
+// that pick few events out of many; the others are filtered while scanning.
+type historyIndex struct {
+	field string
+	of    func(Event) string
+	query func(HistoryQuery) string
+}
+
+// historyIndexes, most selective first: a query uses the first one it filters on.
+var historyIndexes = []historyIndex{
+	{"hold", func(e Event) string {
+		if e.Hold == nil {
+			return ""
+		}
+		return e.Hold.ID
+	}, func(q HistoryQuery) string { return q.HoldID }},
+	{"actor", func(e Event) string { return e.Actor }, func(q HistoryQuery) string { return q.Actor }},
+}
+
+// HistoryOps are the writes that append e to the history: the event and
+// its index entries. Every writer of events uses them.
+func HistoryOps(keys Keys, e Event) ([]clientv3.Op, error) {
+	val, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	pos := HistoryPosition(e.Time, e.ID)
+	ops := []clientv3.Op{clientv3.OpPut(keys.History()+pos, string(val))}
+	for _, ix := range historyIndexes {
+		if v := ix.of(e); v != "" {
+			ops = append(ops, clientv3.OpPut(keys.HistoryIndex(ix.field, v)+pos, ""))
+		}
+	}
+	return ops, nil
+}
+
+// historyDeletes are the deletes that drop the event stored at key with
+// value val, index entries included.
+func historyDeletes(keys Keys, key string, val []byte) []clientv3.Op {
+	ops := []clientv3.Op{clientv3.OpDelete(key)}
+	var e Event
+	if json.Unmarshal(val, &e) != nil {
+		return ops
+	}
+	pos := strings.TrimPrefix(key, keys.History())
+	for _, ix := range historyIndexes {
+		if v := ix.of(e); v != "" {
+			ops = append(ops, clientv3.OpDelete(keys.HistoryIndex(ix.field, v)+pos))
+		}
+	}
+	return ops
+}
+
+// AppendEvents writes events to the history in as few transactions as
+// etcd allows, for imports and load tests, and returns once the cache has
+// them. Events without an ID or a time get them.
+func (s *Store) AppendEvents(ctx context.Context, events []Event) error {
+	var ops []clientv3.Op
+	var rev int64
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
+			return unavailable("append events", err)
+		}
+		rev, ops = resp.Header.Revision, ops[:0]
+		return nil
+	}
+	for _, e := range events {
+		if e.ID == "" {
+			e.ID = newID()
+		}
+		if e.Time.IsZero() {
+			e.Time = s.now().UTC()
+		}
+		eops, err := HistoryOps(s.keys, e)
+		if err != nil {
+			return err
+		}
+		if len(ops)+len(eops) > maxTxnOps {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		ops = append(ops, eops...)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	return s.WaitRevision(ctx, rev)
+}
+
+var cursorPattern = regexp.MustCompile(`^[0-9]{19}-[0-9A-Za-z_.-]{1,128}$`)
+
+// History returns the events matching q, newest first. It reads about as
+// many keys as it returns when no filter or an indexed one (hold, actor)
+// is given, and at most HistoryScanBudget events otherwise.
 func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -42,29 +153,53 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 	if q.Limit < 0 || q.Limit > MaxHistoryLimit {
 		return HistoryPage{}, invalid("limit", "must be between 1 and %d", MaxHistoryLimit)
 	}
-	from := s.keys.History()
-	if !q.Since.IsZero() {
-		from = s.keys.historyAt(q.Since)
+	if q.Cursor != "" && !cursorPattern.MatchString(q.Cursor) {
+		return HistoryPage{}, invalid("cursor", "is not a cursor from this history")
 	}
-	end := clientv3.GetPrefixRangeEnd(s.keys.History())
+	if q == (HistoryQuery{Limit: q.Limit}) {
+		// The newest page comes from the cache, once it is confirmed to
+		// hold every event etcd acknowledged (one read shared by all).
+		if err := s.Sync(ctx); err != nil {
+			return HistoryPage{}, err
+		}
+		if page, ok := s.recentPage(q); ok {
+			return page, nil
+		}
+	}
+	prefix, indexed := s.keys.History(), false
+	for _, ix := range historyIndexes {
+		if v := ix.query(q); v != "" {
+			prefix, indexed = s.keys.HistoryIndex(ix.field, v), true
+			break
+		}
+	}
+	from, end := prefix, clientv3.GetPrefixRangeEnd(prefix)
 	if !q.Until.IsZero() {
-		end = s.keys.historyAt(q.Until.Add(time.Nanosecond))
+		from = prefix + historyStamp(q.Until)
+	}
+	if !q.Since.IsZero() && q.Since.UnixNano() > 0 {
+		end = prefix + historyStamp(q.Since.Add(-time.Nanosecond))
 	}
 	if q.Cursor != "" {
-		cursor := s.keys.History() + q.Cursor
-		if !strings.HasPrefix(cursor, s.keys.History()) || cursor <= from {
-			return HistoryPage{}, invalid("cursor", "is not a cursor from this history")
-		}
-		if cursor < end {
-			end = cursor
-		}
+		from = max(from, prefix+q.Cursor+"\x00")
 	}
-	page := HistoryPage{}
+	// Only the filters the key range does not already apply narrow a batch.
+	residual := q.Scope != "" || q.Kind != "" || q.Action != "" || (indexed && q.Actor != "" && q.HoldID != "")
+
+	page := HistoryPage{Events: []Event{}}
+	scanned, last := 0, ""
 	var rev int64
-	for len(page.Events) < q.Limit && end > from {
-		opts := []clientv3.OpOption{
-			clientv3.WithRange(end), clientv3.WithSort(clientv3.SortByKey, clientv3.SortDescend),
-			clientv3.WithLimit(200),
+	window := firstHistoryWindow
+	for from < end {
+		upper := s.windowEnd(prefix, from, end, window)
+		batch := q.Limit - len(page.Events) + 1
+		if residual {
+			batch = max(batch, 256)
+		}
+		batch = min(batch, HistoryScanBudget-scanned, 500)
+		opts := []clientv3.OpOption{clientv3.WithRange(upper), clientv3.WithLimit(int64(batch))}
+		if indexed {
+			opts = append(opts, clientv3.WithKeysOnly())
 		}
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
@@ -73,31 +208,131 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 		if err != nil {
 			return HistoryPage{}, unavailable("read history", err)
 		}
-		rev = resp.Header.Revision
-		for _, kv := range resp.Kvs {
-			end = string(kv.Key)
+		if rev == 0 {
+			rev = resp.Header.Revision
+		}
+		kvs := resp.Kvs
+		if indexed {
+			if kvs, err = s.eventsAt(ctx, prefix, kvs, rev); err != nil {
+				return HistoryPage{}, err
+			}
+		}
+		for _, kv := range kvs {
+			if len(page.Events) == q.Limit {
+				page.Next = last // and this key shows there is more
+				break
+			}
+			scanned++
+			last = string(positionOf(kv.Key))
+			if len(kv.Value) == 0 || (residual && !q.matchesRaw(kv.Value)) {
+				continue
+			}
 			var e Event
 			if json.Unmarshal(kv.Value, &e) != nil {
 				continue
 			}
-			e.Revision = kv.ModRevision
+			if e.Revision == 0 {
+				e.Revision = kv.ModRevision
+			}
 			if q.matches(e) {
 				page.Events = append(page.Events, e)
-				if len(page.Events) == q.Limit {
-					page.Next = strings.TrimPrefix(end, s.keys.History())
-					break
-				}
 			}
 		}
-		if !resp.More {
-			break
+		switch {
+		case page.Next != "":
+		case resp.More && len(page.Events) == q.Limit:
+			page.Next = last
+		case scanned >= HistoryScanBudget && (resp.More || upper < end):
+			page.Next = last
+		case resp.More:
+			from = prefix + last + "\x00"
+			continue
+		case upper < end:
+			// The window is read: the next one, wider, also says whether a full page has more.
+			from, window = upper, window*4
+			continue
 		}
-	}
-	if page.Events == nil {
-		page.Events = []Event{}
+		break
 	}
 	page.Revision = rev
 	return page, nil
+}
+
+// firstHistoryWindow is the span of time a query reads first. etcd counts
+// every key of a range it is asked for, whatever the limit, so a query
+// reads growing windows of time instead of the whole rest of the history.
+const firstHistoryWindow = int64(15 * time.Minute)
+
+// windowEnd is the end of the window of span nanoseconds (of event time,
+// older) that starts at from, within end.
+func (s *Store) windowEnd(prefix, from, end string, span int64) string {
+	base := int64(math.MaxInt64) - max(s.now().UnixNano(), 0)
+	if rest := strings.TrimPrefix(from, prefix); len(rest) >= 19 {
+		if v, err := strconv.ParseInt(rest[:19], 10, 64); err == nil {
+			base = v
+		}
+	}
+	if base > math.MaxInt64-span {
+		return end
+	}
+	return min(end, fmt.Sprintf("%s%019d", prefix, base+span))
+}
+
+// positionOf is the HistoryPosition a history or index key ends in.
+func positionOf(key []byte) []byte {
+	i := strings.LastIndexByte(string(key), '/')
+	return key[i+1:]
+}
+
+// eventsAt reads, at rev, the events an index range points at, in order;
+// a pruned event comes back without a value.
+func (s *Store) eventsAt(ctx context.Context, prefix string, index []*mvccpb.KeyValue, rev int64) ([]*mvccpb.KeyValue, error) {
+	out := make([]*mvccpb.KeyValue, 0, len(index))
+	for start := 0; start < len(index); start += maxTxnOps {
+		chunk := index[start:min(start+maxTxnOps, len(index))]
+		ops := make([]clientv3.Op, len(chunk))
+		for i, kv := range chunk {
+			ops[i] = clientv3.OpGet(s.keys.History()+strings.TrimPrefix(string(kv.Key), prefix), clientv3.WithRev(rev))
+		}
+		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if err != nil {
+			return nil, unavailable("read history", err)
+		}
+		for i, r := range resp.Responses {
+			if kvs := r.GetResponseRange().GetKvs(); len(kvs) == 1 {
+				out = append(out, kvs[0])
+			} else {
+				out = append(out, &mvccpb.KeyValue{Key: chunk[i].Key})
+			}
+		}
+	}
+	return out, nil
+}
+
+// eventFilterFields are the fields filters look at: decoding only them
+// makes a scan that rejects most events several times cheaper.
+type eventFilterFields struct {
+	Actor  string `json:"actor"`
+	Action Action `json:"action"`
+	Scope  Scope  `json:"scope"`
+	Kind   Kind   `json:"kind"`
+	Hold   *struct {
+		ID string `json:"id"`
+	} `json:"hold"`
+}
+
+// matchesRaw is matches on a stored event, decoding only what it needs;
+// false when it cannot be decoded.
+func (q HistoryQuery) matchesRaw(val []byte) bool {
+	var f eventFilterFields
+	if json.Unmarshal(val, &f) != nil {
+		return false
+	}
+	e := Event{Actor: f.Actor, Action: f.Action, Scope: f.Scope, Kind: f.Kind}
+	if f.Hold != nil {
+		e.Hold = &Hold{ID: f.Hold.ID}
+	}
+	return q.matches(e)
 }
 
 func (q HistoryQuery) matches(e Event) bool {
@@ -108,12 +343,16 @@ func (q HistoryQuery) matches(e Event) bool {
 		(q.HoldID == "" || (e.Hold != nil && e.Hold.ID == q.HoldID))
 }
 
+// pruneBatch bounds the events one sweep deletes, so a lowered retention
+// is caught up over a few sweeps instead of in one long one.
+const pruneBatch = 10000
+
 // prune enforces the retention: events older than MaxAge go, then the
-// oldest beyond MaxCount.
+// oldest beyond MaxCount; their index entries go with them.
 func (s *Store) prune(ctx context.Context) error {
 	if s.retention.MaxAge > 0 {
-		cut := s.keys.historyAt(s.now().Add(-s.retention.MaxAge))
-		if _, err := s.cli.Delete(ctx, s.keys.History(), clientv3.WithRange(cut)); err != nil {
+		cut := s.keys.History() + historyStamp(s.now().Add(-s.retention.MaxAge-time.Nanosecond))
+		if err := s.deleteOldest(ctx, cut, pruneBatch); err != nil {
 			return fmt.Errorf("prune history by age: %w", err)
 		}
 	}
@@ -122,22 +361,82 @@ func (s *Store) prune(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		excess := count.Count - int64(s.retention.MaxCount)
+		excess := min(count.Count-int64(s.retention.MaxCount), pruneBatch)
 		if excess <= 0 {
 			return nil
 		}
-		oldest, err := s.cli.Get(ctx, s.keys.History(), clientv3.WithPrefix(), clientv3.WithKeysOnly(),
-			clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend), clientv3.WithLimit(excess))
+		cut, err := s.oldest(ctx, excess)
 		if err != nil {
-			return err
-		}
-		if len(oldest.Kvs) == 0 {
-			return nil
-		}
-		last := string(oldest.Kvs[len(oldest.Kvs)-1].Key) + "\x00"
-		if _, err := s.cli.Delete(ctx, s.keys.History(), clientv3.WithRange(last)); err != nil {
 			return fmt.Errorf("prune history by count: %w", err)
 		}
+		if err := s.deleteOldest(ctx, cut, int(excess)); err != nil {
+			return fmt.Errorf("prune history by count: %w", err)
+		}
+	}
+	return nil
+}
+
+// oldest finds the history key from which at most n events remain to the
+// end of the range (the n oldest), by bisecting the time stamp on counts:
+// etcd counts a range from its in-memory index, and reading the oldest
+// events directly would mean a descending read of everything.
+func (s *Store) oldest(ctx context.Context, n int64) (string, error) {
+	end := clientv3.GetPrefixRangeEnd(s.keys.History())
+	newest, err := s.cli.Get(ctx, s.keys.History(), clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithLimit(1))
+	if err != nil || len(newest.Kvs) == 0 {
+		return end, err
+	}
+	stamp := string(positionOf(newest.Kvs[0].Key))
+	lo, err := strconv.ParseInt(stamp[:min(19, len(stamp))], 10, 64)
+	if err != nil {
+		return end, fmt.Errorf("history key %q: %w", newest.Kvs[0].Key, err)
+	}
+	hi := int64(math.MaxInt64)
+	at := func(v int64) string { return fmt.Sprintf("%s%019d", s.keys.History(), v) }
+	// Invariant: more than n events from lo on, at most n from hi on.
+	for lo < hi-1 {
+		mid := lo + (hi-lo)/2
+		c, err := s.cli.Get(ctx, at(mid), clientv3.WithRange(end), clientv3.WithCountOnly(), clientv3.WithRev(newest.Header.Revision))
+		if err != nil {
+			return end, err
+		}
+		if c.Count > n {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return at(hi), nil
+}
+
+// deleteOldest deletes up to n events from key from to the end of the
+// history, with their index entries.
+func (s *Store) deleteOldest(ctx context.Context, from string, n int) error {
+	end := clientv3.GetPrefixRangeEnd(s.keys.History())
+	for n > 0 {
+		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(int64(min(n, 500))))
+		if err != nil || len(resp.Kvs) == 0 {
+			return err
+		}
+		var ops []clientv3.Op
+		for _, kv := range resp.Kvs {
+			dops := historyDeletes(s.keys, string(kv.Key), kv.Value)
+			if len(ops)+len(dops) > maxTxnOps {
+				if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+					return err
+				}
+				ops = ops[:0]
+			}
+			ops = append(ops, dops...)
+		}
+		if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			return err
+		}
+		n -= len(resp.Kvs)
+		if !resp.More {
+			return nil
+		}
+		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
 	}
 	return nil
 }

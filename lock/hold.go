@@ -3,8 +3,11 @@ package lock
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -59,6 +62,23 @@ func ValidateReason(reason string) error {
 	}
 	if n := utf8.RuneCountInString(reason); n > ReasonMaxLen {
 		return invalid("reason", "is %d characters, more than %d", n, ReasonMaxLen)
+	}
+	if strings.IndexFunc(reason, unicode.IsControl) >= 0 {
+		return invalid("reason", "must not contain control characters (newlines, tabs, escapes): one line of text")
+	}
+	return nil
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// ValidateID checks a hold id given by a caller: ids are short and
+// printable, so one that is not names no hold and is refused as such.
+func ValidateID(id string) error {
+	if id == "" {
+		return invalid("id", "is required")
+	}
+	if !idPattern.MatchString(id) {
+		return invalid("id", "%s is not a hold id: letters, digits, '.', '_' and '-', at most 128", strconv.QuoteToASCII(id))
 	}
 	return nil
 }

@@ -2,6 +2,8 @@ package lock
 
 import (
 	"fmt"
+	"math"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -39,17 +41,36 @@ func (k Keys) Ledger() string { return k.Prefix + "ledger/" }
 // LedgerEntry is the lease-free copy of one hold.
 func (k Keys) LedgerEntry(id string) string { return k.Ledger() + id }
 
-// History is the prefix of history events, ordered by time.
-func (k Keys) History() string { return k.Prefix + "history/" }
+// History is the prefix of history events, newest first: an ascending
+// range, the only one etcd can stop early, reads the newest events first.
+func (k Keys) History() string { return k.Prefix + "events/" }
 
-// HistoryEvent names an event so keys sort by time.
+// HistoryEvent names an event: its HistoryPosition, so keys sort newest first.
 func (k Keys) HistoryEvent(t time.Time, id string) string {
-	return fmt.Sprintf("%s%020d-%s", k.History(), t.UnixNano(), id)
+	return k.History() + HistoryPosition(t, id)
 }
 
-// historyAt is the first history key at or after t.
-func (k Keys) historyAt(t time.Time) string {
-	return fmt.Sprintf("%s%020d", k.History(), t.UnixNano())
+// HistoryIndex is the prefix of the events whose field has value, newest
+// first. An entry's key ends in the event's HistoryPosition and its value
+// is empty: the event itself is HistoryEvent of that position.
+func (k Keys) HistoryIndex(field, value string) string {
+	return k.Prefix + "events-by/" + field + "/" + url.PathEscape(value) + "/"
+}
+
+// LegacyHistory is the prefix of layout 1's history (oldest first, keyed
+// by the nanosecond); migration 2 moves it to History.
+func (k Keys) LegacyHistory() string { return k.Prefix + "history/" }
+
+// HistoryPosition orders events newest first: the nanoseconds from t to
+// the end of int64 time, zero padded, then the id. Cursors are positions.
+func HistoryPosition(t time.Time, id string) string {
+	return historyStamp(t) + "-" + id
+}
+
+// historyStamp is the part of a position that only depends on time; every
+// position at t or older sorts at or after it.
+func historyStamp(t time.Time) string {
+	return fmt.Sprintf("%019d", int64(math.MaxInt64)-max(t.UnixNano(), 0))
 }
 
 // Queue is the prefix of deployers waiting for a scope, in FIFO order of creation.

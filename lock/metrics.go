@@ -29,6 +29,9 @@ var barrierDesc = prometheus.NewDesc("scaplock_read_barrier_total",
 	"Verdicts confirmed against etcd (syncs) and the linearizable reads that served them (reads): syncs/reads is how many share one read.",
 	[]string{"what"}, nil)
 
+var deployQueueDesc = prometheus.NewDesc("scaplock_deploy_queue_length",
+	"Deployers waiting for a scope (POST /deploys with wait), across replicas.", nil, nil)
+
 // holdCollector reads the cache at scrape time, so the gauges never drift.
 type holdCollector struct{ s *Store }
 
@@ -39,6 +42,7 @@ func (c *holdCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- storeAgeDesc
 	ch <- storeFreshDesc
 	ch <- barrierDesc
+	ch <- deployQueueDesc
 }
 
 func (c *holdCollector) Collect(ch chan<- prometheus.Metric) {
@@ -70,4 +74,5 @@ func (c *holdCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(storeFreshDesc, prometheus.GaugeValue, fresh)
 	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(c.s.barrier.syncs.Load()), "syncs")
 	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(c.s.barrier.reads.Load()), "reads")
+	ch <- prometheus.MustNewConstMetric(deployQueueDesc, prometheus.GaugeValue, float64(c.s.QueueLength()))
 }

@@ -71,6 +71,7 @@ type Store struct {
 	mu      sync.RWMutex
 	holds   map[string]Hold
 	queue   map[string]queued
+	recent  recent
 	extra   []Part
 	rev     int64
 	changed chan struct{}

@@ -125,8 +125,7 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor stri
 	if err != nil {
 		return nil, err
 	}
-	ev := newEvent(h.UpdatedAt, actor, action, h, reason)
-	evVal, err := json.Marshal(ev)
+	evOps, err := HistoryOps(s.keys, newEvent(h.UpdatedAt, actor, action, h, reason))
 	if err != nil {
 		return nil, err
 	}
@@ -137,8 +136,8 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor stri
 	ops := append([]clientv3.Op{
 		clientv3.OpPut(s.keys.Hold(h.ID), string(val), opts...),
 		clientv3.OpPut(s.keys.LedgerEntry(h.ID), string(val)),
-		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
-	}, extra...)
+	}, evOps...)
+	ops = append(ops, extra...)
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
 		return nil, outcomeUnknown("write hold", h.ID, err)
@@ -294,8 +293,7 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	if req.Owner != "" && req.Owner != h.Owner {
 		return Hold{}, fmt.Errorf("hold %s belongs to %s: %w", req.ID, h.Owner, ErrForbidden)
 	}
-	ev := newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason)
-	evVal, err := json.Marshal(ev)
+	evOps, err := HistoryOps(s.keys, newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason))
 	if err != nil {
 		return Hold{}, err
 	}
@@ -308,8 +306,8 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	ops := append([]clientv3.Op{
 		clientv3.OpDelete(s.keys.Hold(h.ID)),
 		clientv3.OpDelete(s.keys.LedgerEntry(h.ID)),
-		clientv3.OpPut(s.keys.HistoryEvent(ev.Time, ev.ID), string(evVal)),
-	}, idemOps...)
+	}, evOps...)
+	ops = append(ops, idemOps...)
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {
 		return Hold{}, outcomeUnknown("release hold", h.ID, err)
@@ -333,22 +331,22 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 	if e.Time.IsZero() {
 		e.Time = s.now().UTC()
 	}
-	val, err := json.Marshal(e)
+	ops, err := HistoryOps(s.keys, e)
 	if err != nil {
 		return Event{}, err
 	}
-	resp, err := s.cli.Put(ctx, s.keys.HistoryEvent(e.Time, e.ID), string(val))
+	resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
 	if err != nil {
 		return Event{}, unavailable("record event", err)
 	}
 	e.Revision = resp.Header.Revision
-	return e, nil
+	return e, s.WaitRevision(ctx, e.Revision)
 }
 
 // fetch reads a hold from etcd itself, for writes that compare on it.
 func (s *Store) fetch(ctx context.Context, id string) (Hold, error) {
-	if id == "" {
-		return Hold{}, invalid("id", "is required")
+	if err := ValidateID(id); err != nil {
+		return Hold{}, err
 	}
 	resp, err := s.cli.Get(ctx, s.keys.Hold(id))
 	if err != nil {

@@ -20,15 +20,20 @@ var ErrNewerStore = errors.New("store layout is newer than this binary")
 
 // Migration is one step of the key layout. Ops returns the writes of the
 // step; they are committed in one transaction with the version bump.
+// Copy, when set, runs first for data too large for one transaction: it
+// writes in batches, each guarded by guard (the migration lock), and must
+// be safe to run again if the step is interrupted before its Ops commit.
 type Migration struct {
 	Version int
 	Name    string
+	Copy    func(ctx context.Context, cli *clientv3.Client, keys lock.Keys, guard clientv3.Cmp) error
 	Ops     func(ctx context.Context, cli *clientv3.Client, keys lock.Keys) ([]clientv3.Op, error)
 }
 
 // All are scaplock's migrations, in order.
 var All = []Migration{
 	{Version: 1, Name: "create the key layout", Ops: createLayout},
+	{Version: 2, Name: "history newest first, indexed by hold and actor", Copy: copyHistory, Ops: dropLegacyHistory},
 }
 
 // Latest is the layout version this binary writes.
@@ -42,12 +47,13 @@ func Latest(ms []Migration) int {
 // createLayout records what the layout is, for humans reading etcd.
 func createLayout(_ context.Context, _ *clientv3.Client, keys lock.Keys) ([]clientv3.Op, error) {
 	layout, err := json.Marshal(map[string]string{
-		"holds":   keys.Holds(),
-		"ledger":  keys.Ledger(),
-		"history": keys.History(),
-		"queue":   keys.Queue(),
-		"health":  keys.Health(),
-		"gate":    keys.Election(),
+		"holds":         keys.Holds(),
+		"ledger":        keys.Ledger(),
+		"history":       keys.History(),
+		"history_index": keys.HistoryIndex("FIELD", "VALUE"),
+		"queue":         keys.Queue(),
+		"health":        keys.Health(),
+		"gate":          keys.Election(),
 	})
 	if err != nil {
 		return nil, err
@@ -105,6 +111,11 @@ func Run(ctx context.Context, cli *clientv3.Client, keys lock.Keys, ms []Migrati
 	for _, m := range ms {
 		if m.Version <= current {
 			continue
+		}
+		if m.Copy != nil {
+			if err := m.Copy(ctx, cli, keys, mu.IsOwner()); err != nil {
+				return applied, fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+			}
 		}
 		ops, err := m.Ops(ctx, cli, keys)
 		if err != nil {

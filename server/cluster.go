@@ -83,6 +83,7 @@ func (c Config) member() embedetcd.Member {
 	m := embedetcd.Member{
 		Name: c.ReplicaName, InitialCluster: c.EtcdInitialCluster, State: c.EtcdInitialClusterState,
 		PeerListenURL: c.EtcdPeerURL, ClientURL: c.EtcdClientURL,
+		Options: embedetcd.Options{CompactionRetention: c.EtcdCompactionRetention},
 	}
 	if c.EtcdPeerCertFile != "" {
 		m.PeerTLS = transport.TLSInfo{CertFile: c.EtcdPeerCertFile, KeyFile: c.EtcdPeerKeyFile, TrustedCAFile: c.EtcdPeerCAFile}

@@ -14,6 +14,7 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/server/embedetcd"
 )
 
 // Config is scaplockd's configuration, read from SCAPLOCK_* variables.
@@ -56,6 +57,9 @@ type Config struct {
 	MaxOverrideDuration time.Duration `env:"SCAPLOCK_MAX_OVERRIDE_DURATION, default=4h"`
 	HistoryMaxAge       time.Duration `env:"SCAPLOCK_HISTORY_MAX_AGE, default=2160h"`
 	HistoryMaxEvents    int           `env:"SCAPLOCK_HISTORY_MAX_EVENTS, default=100000"`
+	// EtcdCompactionRetention is the embedded etcd's revision history: a
+	// duration (periodic compaction) or a number of revisions.
+	EtcdCompactionRetention string `env:"SCAPLOCK_ETCD_COMPACTION_RETENTION, default=1m"`
 	// PublicURL is the status page address printed in refusal messages.
 	PublicURL string `env:"SCAPLOCK_PUBLIC_URL"`
 	// ReplicaName identifies this replica in the gate election; the host name by default.
@@ -64,8 +68,18 @@ type Config struct {
 	// RequestTimeout bounds every request's answer, clean-up included (a
 	// queued deploy adds its wait).
 	RequestTimeout time.Duration `env:"SCAPLOCK_REQUEST_TIMEOUT, default=10s"`
-	LogLevel       string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
-	LogFormat      string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
+	// ReadTimeout bounds reading a request, headers and body: a client that
+	// declares a body and sends none is answered and let go.
+	ReadTimeout time.Duration `env:"SCAPLOCK_READ_TIMEOUT, default=10s"`
+	// StreamStallTimeout is how long an event stream may stay unread
+	// before it is disconnected.
+	StreamStallTimeout time.Duration `env:"SCAPLOCK_STREAM_STALL_TIMEOUT, default=30s"`
+	// MaxStreams caps concurrent event streams; past it, 503.
+	MaxStreams int `env:"SCAPLOCK_MAX_STREAMS, default=1000"`
+	// JWTMaxTTL is the longest lifetime (exp - iat) a token may have.
+	JWTMaxTTL time.Duration `env:"SCAPLOCK_JWT_MAX_TTL, default=720h"`
+	LogLevel  string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
+	LogFormat string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
 	// Build is set by the binary, not the environment.
 	Build BuildInfo
 }
@@ -168,10 +182,17 @@ func (c Config) validate() error {
 		{"SCAPLOCK_MAX_HOLD_DURATION", c.MaxHoldDuration}, {"SCAPLOCK_MAX_OVERRIDE_DURATION", c.MaxOverrideDuration},
 		{"SCAPLOCK_HISTORY_MAX_AGE", c.HistoryMaxAge}, {"SCAPLOCK_SHUTDOWN_TIMEOUT", c.ShutdownTimeout},
 		{"SCAPLOCK_REQUEST_TIMEOUT", c.RequestTimeout},
+		{"SCAPLOCK_READ_TIMEOUT", c.ReadTimeout}, {"SCAPLOCK_STREAM_STALL_TIMEOUT", c.StreamStallTimeout}, {"SCAPLOCK_JWT_MAX_TTL", c.JWTMaxTTL},
 	} {
 		if f.d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", f.name, f.d))
 		}
+	}
+	if _, err := embedetcd.CompactionMode(c.EtcdCompactionRetention); err != nil {
+		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_COMPACTION_RETENTION: %v", err))
+	}
+	if c.MaxStreams <= 0 {
+		errs = append(errs, fmt.Errorf("SCAPLOCK_MAX_STREAMS: must be positive, got %d", c.MaxStreams))
 	}
 	if c.HistoryMaxEvents <= 0 {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_HISTORY_MAX_EVENTS: must be positive, got %d", c.HistoryMaxEvents))

@@ -27,6 +27,13 @@ import (
 	"github.com/scaplock/scaplock/web"
 )
 
+// ErrShuttingDown ends event streams, queued deploys and requests still
+// waiting for their body when the server stops; writes under way finish.
+var ErrShuttingDown = errors.New("scaplockd is shutting down")
+
+// MaxHeaderBytes bounds a request's headers; past it the answer is 431.
+const MaxHeaderBytes = 64 << 10
+
 // Server is a running scaplockd.
 type Server struct {
 	opts     options
@@ -42,6 +49,7 @@ type Server struct {
 	http     *http.Server
 	listener net.Listener
 	served   chan error
+	memory   *memoryReturner
 	// SecretFile is the HS256 secret in use, if any.
 	SecretFile string
 }
@@ -134,17 +142,30 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
 		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
 		StatusURL: statusURL, Gate: gateInfo, View: view, StoreInfo: storeInfo, Ready: s.ready, Endpoints: s.endpointStates, RequestTimeout: cfg.RequestTimeout, Page: web.Handler(), Logger: log, Registry: reg,
+		StreamStallTimeout: cfg.StreamStallTimeout, MaxStreams: cfg.MaxStreams,
 	})
-	baseCtx, cancelRequests := context.WithCancel(context.Background())
+	baseCtx, cancelRequests := context.WithCancelCause(context.Background())
 	s.http = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: handler,
+		// Every client is bounded: headers and body within ReadTimeout
+		// (event streams lift the read deadline, they have no body), idle
+		// keep-alives for 2 minutes, headers within 64 KiB (431 past it).
+		ReadHeaderTimeout: cfg.ReadTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    MaxHeaderBytes,
 		BaseContext:       func(net.Listener) context.Context { return baseCtx },
+		ConnContext:       api.ConnContext,
 	}
+	waiting := newUnstarted()
+	s.http.ConnState = waiting.track
 	// Streams and queued deploys never go idle: end them when shutdown starts.
-	s.http.RegisterOnShutdown(cancelRequests)
+	s.http.RegisterOnShutdown(func() {
+		cancelRequests(ErrShuttingDown)
+		waiting.closeAll()
+	})
 	go func() { s.served <- s.http.Serve(s.listener) }()
+	s.memory = startMemoryReturner(30*time.Second, 16<<20)
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
 		"etcd", s.etcdDescription(), "store", storeInfo.Topology, "members", storeInfo.Members,
 		"prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName, "version", cfg.Build.Version)
@@ -180,6 +201,9 @@ func (s *Server) Stop() error {
 }
 
 func (s *Server) stopBackends() {
+	if s.memory != nil {
+		s.memory.close()
+	}
 	if s.gate != nil {
 		s.gate.stop()
 	}
@@ -226,7 +250,9 @@ func (s *Server) connect(ctx context.Context) error {
 			return err
 		}
 		s.dirLock = l
-		start := func() (*embedetcd.Etcd, error) { return embedetcd.StartContext(ctx, s.cfg.DataDir) }
+		start := func() (*embedetcd.Etcd, error) {
+			return embedetcd.StartContext(ctx, s.cfg.DataDir, embedetcd.Options{CompactionRetention: s.cfg.EtcdCompactionRetention})
+		}
 		if s.cfg.EtcdInitialCluster != "" {
 			s.log.Info("starting this replica's etcd member; the cluster serves once a quorum of members runs",
 				"member", s.cfg.ReplicaName, "initial_cluster", s.cfg.EtcdInitialCluster, "state", s.cfg.EtcdInitialClusterState)
@@ -296,7 +322,7 @@ func etcdTLS(c Config) (*tls.Config, error) {
 func (s *Server) authenticator() (*api.Authenticator, error) {
 	ac := api.AuthConfig{
 		SecretFile: s.cfg.JWTSecretFile, PublicKeyFile: s.cfg.JWTPublicKeyFile,
-		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience,
+		Issuer: s.cfg.JWTIssuer, Audience: s.cfg.JWTAudience, MaxTTL: s.cfg.JWTMaxTTL,
 	}
 	if ac.SecretFile == "" && ac.PublicKeyFile == "" {
 		path, created, err := ensureSecret(s.cfg.DataDir)

@@ -33,17 +33,22 @@ func config(t *testing.T, env map[string]string) server.Config {
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]map[string]string{
-		"SCAPLOCK_LISTEN":                {"SCAPLOCK_LISTEN": "8080"},
-		"SCAPLOCK_ANONYMOUS_READ":        {"SCAPLOCK_ANONYMOUS_READ": "maybe"},
-		"SCAPLOCK_MAX_HOLD_DURATION":     {"SCAPLOCK_MAX_HOLD_DURATION": "forever"},
-		"SCAPLOCK_ETCD_ENDPOINTS":        {"SCAPLOCK_ETCD_ENDPOINTS": "etcd1:2379"},
-		"SCAPLOCK_ETCD_PREFIX":           {"SCAPLOCK_ETCD_PREFIX": "scaplock"},
-		"SCAPLOCK_JWT_SECRET_FILE":       {"SCAPLOCK_JWT_SECRET_FILE": filepath.Join(dir, "missing")},
-		"SCAPLOCK_GATE_MODE":             {"SCAPLOCK_GATE_MODE": "sometimes"},
-		"SCAPLOCK_ETCD_CA_FILE":          {"SCAPLOCK_ETCD_CA_FILE": "/etc/hostname"},
-		"SCAPLOCK_MAX_OVERRIDE_DURATION": {"SCAPLOCK_MAX_OVERRIDE_DURATION": "-1h"},
-		"SCAPLOCK_LOG_LEVEL":             {"SCAPLOCK_LOG_LEVEL": "loud"},
-		"SCAPLOCK_SCOPES":                {"SCAPLOCK_SCOPES": "eqiad,Codfw!"},
+		"SCAPLOCK_LISTEN":                    {"SCAPLOCK_LISTEN": "8080"},
+		"SCAPLOCK_ANONYMOUS_READ":            {"SCAPLOCK_ANONYMOUS_READ": "maybe"},
+		"SCAPLOCK_MAX_HOLD_DURATION":         {"SCAPLOCK_MAX_HOLD_DURATION": "forever"},
+		"SCAPLOCK_ETCD_ENDPOINTS":            {"SCAPLOCK_ETCD_ENDPOINTS": "etcd1:2379"},
+		"SCAPLOCK_ETCD_PREFIX":               {"SCAPLOCK_ETCD_PREFIX": "scaplock"},
+		"SCAPLOCK_JWT_SECRET_FILE":           {"SCAPLOCK_JWT_SECRET_FILE": filepath.Join(dir, "missing")},
+		"SCAPLOCK_GATE_MODE":                 {"SCAPLOCK_GATE_MODE": "sometimes"},
+		"SCAPLOCK_ETCD_CA_FILE":              {"SCAPLOCK_ETCD_CA_FILE": "/etc/hostname"},
+		"SCAPLOCK_MAX_OVERRIDE_DURATION":     {"SCAPLOCK_MAX_OVERRIDE_DURATION": "-1h"},
+		"SCAPLOCK_LOG_LEVEL":                 {"SCAPLOCK_LOG_LEVEL": "loud"},
+		"SCAPLOCK_SCOPES":                    {"SCAPLOCK_SCOPES": "eqiad,Codfw!"},
+		"SCAPLOCK_ETCD_COMPACTION_RETENTION": {"SCAPLOCK_ETCD_COMPACTION_RETENTION": "soon"},
+		"SCAPLOCK_READ_TIMEOUT":              {"SCAPLOCK_READ_TIMEOUT": "0s"},
+		"SCAPLOCK_STREAM_STALL_TIMEOUT":      {"SCAPLOCK_STREAM_STALL_TIMEOUT": "-1s"},
+		"SCAPLOCK_MAX_STREAMS":               {"SCAPLOCK_MAX_STREAMS": "0"},
+		"SCAPLOCK_JWT_MAX_TTL":               {"SCAPLOCK_JWT_MAX_TTL": "0s"},
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {

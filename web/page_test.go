@@ -30,6 +30,10 @@ func TestPageInChromium(t *testing.T) {
 	eval[bool](t, b, `window.__marker = "same page", true`)
 
 	t.Run("lock shows REFUSED and the reason without reload", func(t *testing.T) {
+		historyReads := `performance.getEntriesByType("resource").filter(e => e.name.includes("/api/v1/history")).length`
+		// One read at load and one when the stream said hello; then none.
+		waitFor(t, b, "the history read at load and at hello", historyReads+" >= 2", liveWithin)
+		readsBefore := eval[int](t, b, historyReads)
 		h := d.hold(t, "global", "train deploy freeze, ask #sre")
 		took := waitFor(t, b, "REFUSED", verdictIs("global", "REFUSED"), liveWithin)
 		waitFor(t, b, "the reason", `[...document.querySelectorAll("#holds-table .reason")].some(e => e.textContent === "train deploy freeze, ask #sre")`, liveWithin)
@@ -48,6 +52,11 @@ func TestPageInChromium(t *testing.T) {
 		d.release(t, h.ID)
 		waitFor(t, b, "ALLOWED again", verdictIs("global", "ALLOWED"), liveWithin)
 		waitFor(t, b, "no holds", `document.getElementById("holds-empty").hidden === false`, liveWithin)
+		waitFor(t, b, "the released event in history", `[...document.querySelectorAll("#history-table tbody tr")].some(r => r.textContent.includes("released"))`, liveWithin)
+		// The events came with the stream: the page did not read /history for them.
+		if after := eval[int](t, b, historyReads); after != readsBefore {
+			t.Errorf("the page read /api/v1/history %d times for two events, want 0 (they carry what changed)", after-readsBefore)
+		}
 	})
 
 	t.Run("a reason is text, never markup", func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 //go:embed static
@@ -31,10 +32,17 @@ func Handler() http.Handler {
 		switch {
 		case r.URL.Path == "/":
 			http.ServeFileFS(w, r, static, "index.html")
-		case strings.HasPrefix(r.URL.Path, "/static/") && !strings.HasSuffix(r.URL.Path, "/"):
+		case strings.HasPrefix(r.URL.Path, "/static/") && !strings.HasSuffix(r.URL.Path, "/") && validAsset(r.URL.Path):
 			assets.ServeHTTP(w, r)
 		default: // no directory listings, nothing outside /static/
 			http.NotFound(w, r)
 		}
 	})
+}
+
+// validAsset reports whether path can name an embedded file at all: the
+// file server answers 500, not 404, to names fs.FS rejects (/static/%ff).
+func validAsset(path string) bool {
+	name := strings.TrimPrefix(path, "/static/")
+	return utf8.ValidString(name) && fs.ValidPath(name)
 }

@@ -35,7 +35,9 @@ type Event struct {
 // HistoryPage is one page of events, newest first.
 type HistoryPage struct {
 	Events []Event `json:"events"`
-	// Next is the cursor of the following page; empty on the last page.
+	// Next is the cursor of the following page; empty on the last page. A
+	// page can hold fewer events than asked and still have a Next: a filter
+	// without an index examines a bounded number of events per request.
 	Next     string `json:"next,omitempty"`
 	Revision int64  `json:"revision"`
 }

@@ -83,6 +83,8 @@ var figures = []figure{
 	{"health path", healthPath},
 	{"scap bridge", scapBridge},
 	{"embedded 3-replica cluster", embeddedCluster},
+	{"history at full retention", historyLoad},
+	{"soak", soak},
 }
 
 func progress(format string, args ...any) {

@@ -42,6 +42,6 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 	if _, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h); err != nil {
 		return c.fail(err)
 	}
-	fmt.Fprintf(c.stderr, "amended hold %s on %s: %s, expires %s\n", h.ID, h.Scope, quote(h.Reason), until(c.now(), h.ExpiresAt))
+	fmt.Fprintf(c.stderr, "amended hold %s on %s: %s, expires %s\n", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
 	return exitOK
 }

@@ -241,7 +241,7 @@ func (c *cli) fail(err error) int {
 	if !strings.HasPrefix(msg, "scaplock: ") {
 		msg = "scaplock: " + msg // refusal messages already carry it
 	}
-	fmt.Fprintln(c.stderr, strings.TrimRight(msg, "\n"))
+	fmt.Fprintln(c.stderr, safeLines(strings.TrimRight(msg, "\n")))
 	return exitCode(err)
 }
 

@@ -61,30 +61,29 @@ expired, refreshed, would_trip, would_clear.`)
 	}
 	q.Set("limit", strconv.Itoa(*limit))
 
+	// A filter the service scans for (no index) answers after a bounded
+	// read, maybe with fewer events than asked and a cursor: follow it
+	// until the page is full, or with --all to the end.
 	var merged apiv1.HistoryPage
 	for {
 		var page apiv1.HistoryPage
-		a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/history", query: q}, http.StatusOK, &page)
-		if err != nil {
+		if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/history", query: q}, http.StatusOK, &page); err != nil {
 			return c.fail(err)
 		}
-		if !*all {
-			if *asJSON {
-				c.stdout.Write(a.body)
-			} else {
-				printEvents(c.stdout, page.Events)
-			}
-			if page.Next != "" {
-				fmt.Fprintln(c.stderr, "scaplock: more events: use --all or a larger --limit")
-			}
-			return exitOK
-		}
 		merged.Events = append(merged.Events, page.Events...)
-		merged.Revision = page.Revision
-		if page.Next == "" {
+		merged.Revision, merged.Next = page.Revision, page.Next
+		if page.Next == "" || (!*all && len(merged.Events) >= *limit) {
 			break
 		}
 		q.Set("cursor", page.Next)
+		if !*all {
+			q.Set("limit", strconv.Itoa(*limit-len(merged.Events)))
+		}
+	}
+	if *all {
+		merged.Next = ""
+	} else if merged.Next != "" {
+		fmt.Fprintln(c.stderr, "scaplock: more events: use --all or a larger --limit")
 	}
 	if merged.Events == nil {
 		merged.Events = []apiv1.Event{}
@@ -121,8 +120,8 @@ func printEvents(w io.Writer, events []apiv1.Event) {
 		if e.Hold != nil {
 			hold = e.Hold.ShortID()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(clock), e.Action, e.Kind, e.Scope,
-			e.Actor, hold, quote(strings.TrimSpace(e.Reason)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(clock), safe(string(e.Action)), safe(string(e.Kind)), safe(string(e.Scope)),
+			safe(e.Actor), safe(hold), quote(strings.TrimSpace(e.Reason)))
 	}
 	tw.Flush()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/lock"
 )
 
 func TestHistoryShowsTheEvents(t *testing.T) {
@@ -103,5 +104,30 @@ func TestParseTime(t *testing.T) {
 		if (err != nil) != tc.err || !got.Equal(tc.want) {
 			t.Errorf("parseTime(%q) = %v, %v; want %v, err %t", tc.in, got, err, tc.want, tc.err)
 		}
+	}
+}
+
+// A filter the service answers with a bounded scan (fewer events than
+// asked, and a cursor) still gives a full page: the CLI follows the cursor.
+func TestHistoryFollowsBoundedScans(t *testing.T) {
+	ctx := context.Background()
+	scope, other := unique("hs"), unique("hs-other")
+	now := time.Now().UTC()
+	evs := []lock.Event{{Time: now.Add(-time.Hour), Actor: "hs-gate", Action: lock.ActionWouldTrip, Scope: lock.Scope(scope), Kind: lock.KindAuto, Reason: "far back"}}
+	for i := range lock.HistoryScanBudget + 500 {
+		evs = append(evs, lock.Event{Time: now.Add(-time.Duration(i) * time.Millisecond), Actor: "hs-gate", Action: lock.ActionWouldClear,
+			Scope: lock.Scope(other), Kind: lock.KindAuto, Reason: "noise"})
+	}
+	if err := srv.Store().AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	r := scaplock(ctx, as(t, "hs-reader"), "history", "--scope", scope, "--limit", "5", "--json")
+	wantCode(t, r, exitOK)
+	var page apiv1.HistoryPage
+	if err := json.Unmarshal([]byte(r.stdout), &page); err != nil {
+		t.Fatalf("--json: %v\n%s", err, r)
+	}
+	if len(page.Events) != 1 || page.Events[0].Reason != "far back" || page.Next != "" || strings.Contains(r.stderr, "more events") {
+		t.Fatalf("want the one event behind %d others, no cursor and no hint: %s", lock.HistoryScanBudget+500, r)
 	}
 }

@@ -40,7 +40,7 @@ func (c *cli) createHold(ctx context.Context, collection string, body apiv1.Hold
 	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}, http.StatusCreated, &h); err != nil {
 		return c.fail(err)
 	}
-	fmt.Fprintln(c.stdout, h.ID)
+	fmt.Fprintln(c.stdout, safe(h.ID))
 	return exitOK
 }
 
@@ -55,7 +55,7 @@ func (c *cli) releaseHold(ctx context.Context, collection, id, reason string) in
 	if _, err := c.call(ctx, r, http.StatusOK, &h); err != nil {
 		return c.fail(err)
 	}
-	fmt.Fprintf(c.stderr, "released %s hold %s on %s (owner %s)\n", h.Kind, h.ID, h.Scope, h.Owner)
+	fmt.Fprintf(c.stderr, "released %s hold %s on %s (owner %s)\n", safe(string(h.Kind)), safe(h.ID), safe(string(h.Scope)), safe(h.Owner))
 	return exitOK
 }
 

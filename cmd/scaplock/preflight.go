@@ -70,10 +70,10 @@ No --scope means every scope the service knows (a fleet-wide deploy).`)
 	}
 	if err != nil {
 		if *failOpen {
-			fmt.Fprintf(c.stderr, "scaplock: WARNING: could not decide: %v\nscaplock: WARNING: --fail-open: allowing the deploy unguarded\n", err)
+			fmt.Fprintf(c.stderr, "scaplock: WARNING: could not decide: %s\nscaplock: WARNING: --fail-open: allowing the deploy unguarded\n", safeLines(err.Error()))
 			return exitOK
 		}
-		fmt.Fprintf(c.stderr, "scaplock: could not decide: %v\n", err)
+		fmt.Fprintf(c.stderr, "scaplock: could not decide: %s\n", safeLines(err.Error()))
 		return exitUnsure
 	}
 	if !v.allowed && *wait > 0 {
@@ -85,7 +85,7 @@ No --scope means every scope the service knows (a fleet-wide deploy).`)
 	if v.allowed {
 		return exitOK
 	}
-	fmt.Fprint(c.stderr, v.message)
+	fmt.Fprint(c.stderr, safeLines(v.message))
 	if !strings.HasSuffix(v.message, "\n") {
 		fmt.Fprintln(c.stderr)
 	}
@@ -121,7 +121,7 @@ func (c *cli) waitAllowed(ctx context.Context, q url.Values, wait time.Duration,
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	first, _, _ := strings.Cut(strings.TrimPrefix(last.message, "scaplock: "), "\n")
-	fmt.Fprintf(c.stderr, "scaplock: %s; waiting up to %s\n", first, wait)
+	fmt.Fprintf(c.stderr, "scaplock: %s; waiting up to %s\n", safe(first), wait)
 
 	changed := make(chan struct{}, 1)
 	watching := make(chan struct{})
@@ -147,7 +147,7 @@ func (c *cli) waitAllowed(ctx context.Context, q url.Values, wait time.Duration,
 				return last
 			}
 			if msg := err.Error(); msg != lastErr {
-				fmt.Fprintf(c.stderr, "scaplock: still waiting; could not ask: %v\n", err)
+				fmt.Fprintf(c.stderr, "scaplock: still waiting; could not ask: %s\n", safeLines(err.Error()))
 				lastErr = msg
 			}
 			continue

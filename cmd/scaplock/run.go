@@ -168,10 +168,10 @@ func (c *cli) keepDeployAlive(ctx context.Context, h apiv1.Hold, ttl time.Durati
 			lapsed.Store(true)
 			fmt.Fprintf(c.stderr, "\nscaplock: WARNING: THE DEPLOY HOLD %s ON %s IS GONE: %v\n"+
 				"scaplock: WARNING: another deploy or a hold may now start on %s while this command runs.\n\n",
-				h.ID, strings.ToUpper(string(h.Scope)), err, h.Scope)
+				safe(h.ID), safe(strings.ToUpper(string(h.Scope))), safeLines(err.Error()), safe(string(h.Scope)))
 			return
 		default:
-			fmt.Fprintf(c.stderr, "scaplock: WARNING: keepalive of deploy hold %s failed (the hold lapses %s after the last good one): %v\n", h.ID, ttl, err)
+			fmt.Fprintf(c.stderr, "scaplock: WARNING: keepalive of deploy hold %s failed (the hold lapses %s after the last good one): %s\n", safe(h.ID), ttl, safeLines(err.Error()))
 		}
 	}
 }
@@ -185,9 +185,9 @@ func (c *cli) releaseDeploy(ctx context.Context, h apiv1.Hold, why string) {
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
-		fmt.Fprintf(c.stderr, "scaplock: deploy hold %s was already gone (lapsed or released by someone else)\n", h.ID)
+		fmt.Fprintf(c.stderr, "scaplock: deploy hold %s was already gone (lapsed or released by someone else)\n", safe(h.ID))
 	default:
-		fmt.Fprintf(c.stderr, "scaplock: WARNING: could not release deploy hold %s: %v; it lapses %s after the last keepalive\n", h.ID, err, time.Duration(h.TTL))
+		fmt.Fprintf(c.stderr, "scaplock: WARNING: could not release deploy hold %s: %s; it lapses %s after the last keepalive\n", safe(h.ID), safeLines(err.Error()), time.Duration(h.TTL))
 	}
 }
 

@@ -42,9 +42,9 @@ func printStatus(w io.Writer, st apiv1.StatusResponse, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range st.Verdicts {
 		if v.Allowed {
-			fmt.Fprintf(tw, "%s\tDEPLOYS ALLOWED\n", v.Scope)
+			fmt.Fprintf(tw, "%s\tDEPLOYS ALLOWED\n", safe(string(v.Scope)))
 		} else {
-			fmt.Fprintf(tw, "%s\tDEPLOYS REFUSED\t%s\n", v.Scope, v.Summary)
+			fmt.Fprintf(tw, "%s\tDEPLOYS REFUSED\t%s\n", safe(string(v.Scope)), safe(v.Summary))
 		}
 	}
 	tw.Flush()
@@ -65,7 +65,7 @@ func printStatus(w io.Writer, st apiv1.StatusResponse, now time.Time) {
 	if leader == "" {
 		leader = "none"
 	}
-	fmt.Fprintf(w, "\ngate: mode %s, leader %s\n", st.Gate.Mode, leader)
+	fmt.Fprintf(w, "\ngate: mode %s, leader %s\n", safe(st.Gate.Mode), safe(leader))
 	if len(st.Health) > 0 {
 		fmt.Fprintln(w, "health:")
 		clusters := make([]string, 0, len(st.Health))
@@ -75,7 +75,7 @@ func printStatus(w io.Writer, st apiv1.StatusResponse, now time.Time) {
 		slices.Sort(clusters)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, cl := range clusters {
-			fmt.Fprintf(tw, "  %s\t%s\n", cl, healthLine(st.Health[cl]))
+			fmt.Fprintf(tw, "  %s\t%s\n", safe(cl), safe(healthLine(st.Health[cl])))
 		}
 		tw.Flush()
 	}
@@ -90,7 +90,7 @@ func printHolds(w io.Writer, holds []apiv1.Hold, now time.Time) {
 		if h.Kind == apiv1.KindDeploy && h.TTL > 0 {
 			expires = fmt.Sprintf("lease %s", time.Duration(h.TTL))
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.ShortID(), h.Kind, h.Scope, h.Owner,
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(h.ShortID()), safe(string(h.Kind)), safe(string(h.Scope)), safe(h.Owner),
 			since(now, h.CreatedAt), expires, quote(h.Reason))
 	}
 	tw.Flush()

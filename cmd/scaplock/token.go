@@ -22,14 +22,17 @@ func cmdToken(_ context.Context, c *cli, args []string) int {
 data dir). In production the service holds only a public key
 (SCAPLOCK_JWT_PUBLIC_KEY_FILE) and tokens are minted where the private key
 is kept (docs/production.md). The token is printed alone on stdout:
-  scaplock token --private-key-file jwt-private.pem --sub deploy1001 --roles deployer --ttl 2160h > deploy1001.token`)
+  scaplock token --private-key-file jwt-private.pem --sub deploy1001 --roles deployer --ttl 720h > deploy1001.token
+scaplockd refuses tokens living longer than SCAPLOCK_JWT_MAX_TTL (720h by
+default); --max-ttl raises this command's bound to match the service's.`)
 	secretFile := fs.String("secret-file", "", "HS256 secret `file` (this or --private-key-file)")
 	keyFile := fs.String("private-key-file", "", "Ed25519, P-256 or RSA private key `file` (PEM): signs EdDSA, ES256 or RS256 for a service verifying with the public key")
 	issuer := fs.String("issuer", "", "iss claim, when the service checks SCAPLOCK_JWT_ISSUER")
 	audience := fs.String("audience", "", "aud claim, when the service checks SCAPLOCK_JWT_AUDIENCE")
 	sub := fs.String("sub", "", "identity written into holds and history (required)")
 	roles := fs.String("roles", "", "comma-separated roles: deployer, sre, admin (required)")
-	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid (at most --max-ttl)")
+	maxTTL := fs.Duration("max-ttl", token.DefaultMaxTTL, "the longest --ttl: the service's SCAPLOCK_JWT_MAX_TTL")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -41,12 +44,16 @@ is kept (docs/production.md). The token is printed alone on stdout:
 	switch {
 	case (*secretFile == "") == (*keyFile == ""):
 		return usageError(fs, "give one of --secret-file (HS256) or --private-key-file")
-	case strings.TrimSpace(*sub) == "":
+	case *sub == "":
 		return usageError(fs, "--sub is required")
+	case token.ValidateSubject(*sub) != nil:
+		return usageError(fs, "--sub: %v", token.ValidateSubject(*sub))
 	case err != nil:
 		return usageError(fs, "--roles: %v", err)
 	case *ttl <= 0:
 		return usageError(fs, "--ttl must be positive, got %s", *ttl)
+	case *ttl > *maxTTL:
+		return usageError(fs, "--ttl %s is longer than %s, the most the service accepts (SCAPLOCK_JWT_MAX_TTL; --max-ttl if it is set higher)", *ttl, *maxTTL)
 	}
 	m := token.Mint{Sub: *sub, Roles: list, TTL: *ttl, Issuer: *issuer, Audience: *audience}
 	var signed string

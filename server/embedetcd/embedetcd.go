@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,15 +29,72 @@ type Etcd struct {
 	Endpoint string
 }
 
+// Options bound the embedded server's memory and disk; zero values take
+// the defaults.
+type Options struct {
+	// CompactionRetention is how much revision history etcd keeps: a
+	// duration ("1m", compacted periodically) or a number of revisions
+	// ("10000"). Default 1m: the store's watch needs seconds, not an hour,
+	// and every kept revision of a churned key costs memory and disk.
+	CompactionRetention string
+	// SnapshotCount is how many applied entries trigger a snapshot, after
+	// which the raft log kept in memory is trimmed (default 1000).
+	SnapshotCount uint64
+	// QuotaBackendBytes caps the database file; past it etcd refuses writes
+	// (they fail, nothing is lost) until compaction and defragmentation
+	// free space. Default 1 GiB.
+	QuotaBackendBytes int64
+}
+
+// DefaultCompactionRetention is Options.CompactionRetention's default.
+const DefaultCompactionRetention = "1m"
+
+// CompactionMode says whether retention is a duration (periodic) or a
+// revision count, and rejects anything else.
+func CompactionMode(retention string) (string, error) {
+	if d, err := time.ParseDuration(retention); err == nil && d > 0 {
+		return embed.CompactorModePeriodic, nil
+	}
+	if n, err := strconv.ParseInt(retention, 10, 64); err == nil && n > 0 {
+		return embed.CompactorModeRevision, nil
+	}
+	return "", fmt.Errorf("%q is neither a positive duration (1m) nor a positive number of revisions (10000)", retention)
+}
+
+// apply sets opts, defaults filled in, on cfg.
+func (opts Options) apply(cfg *embed.Config) error {
+	if opts.CompactionRetention == "" {
+		opts.CompactionRetention = DefaultCompactionRetention
+	}
+	if opts.SnapshotCount == 0 {
+		opts.SnapshotCount = 1000
+	}
+	if opts.QuotaBackendBytes == 0 {
+		opts.QuotaBackendBytes = 1 << 30
+	}
+	mode, err := CompactionMode(opts.CompactionRetention)
+	if err != nil {
+		return fmt.Errorf("etcd compaction retention: %w", err)
+	}
+	cfg.AutoCompactionMode, cfg.AutoCompactionRetention = mode, opts.CompactionRetention
+	cfg.SnapshotCount = opts.SnapshotCount
+	if !strings.Contains(cfg.InitialCluster, ",") {
+		// A single member has no follower to catch up from its log.
+		cfg.SnapshotCatchUpEntries = max(opts.SnapshotCount/10, 1)
+	}
+	cfg.QuotaBackendBytes = opts.QuotaBackendBytes
+	return nil
+}
+
 // Start starts a single-node etcd whose data lives in dir, listening on
 // free loopback ports, and waits until it serves.
 func Start(dir string) (*Etcd, error) {
-	return StartContext(context.Background(), dir)
+	return StartContext(context.Background(), dir, Options{})
 }
 
-// StartContext is Start that gives up when ctx ends (a SIGTERM while
-// scaplockd starts).
-func StartContext(ctx context.Context, dir string) (*Etcd, error) {
+// StartContext is Start with opts that gives up when ctx ends (a SIGTERM
+// while scaplockd starts).
+func StartContext(ctx context.Context, dir string, opts Options) (*Etcd, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("etcd data dir: %w", err)
 	}
@@ -56,14 +115,15 @@ func StartContext(ctx context.Context, dir string) (*Etcd, error) {
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*clientURL}, []url.URL{*clientURL}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peerURL}, []url.URL{*peerURL}
 	cfg.InitialCluster = cfg.Name + "=" + peerURL.String()
-	return serve(ctx, cfg, clientURL, 60*time.Second)
+	return serve(ctx, cfg, clientURL, 60*time.Second, opts)
 }
 
 // serve starts etcd with cfg and waits up to ready for it to serve clients
 // (for a cluster member: until the cluster has a leader), or until ctx ends.
-func serve(ctx context.Context, cfg *embed.Config, clientURL *url.URL, ready time.Duration) (*Etcd, error) {
-	cfg.AutoCompactionMode = embed.CompactorModePeriodic
-	cfg.AutoCompactionRetention = "1h"
+func serve(ctx context.Context, cfg *embed.Config, clientURL *url.URL, ready time.Duration, opts Options) (*Etcd, error) {
+	if err := opts.apply(cfg); err != nil {
+		return nil, err
+	}
 	e, err := embed.StartEtcd(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start embedded etcd: %w", err)
@@ -79,6 +139,14 @@ func serve(ctx context.Context, cfg *embed.Config, clientURL *url.URL, ready tim
 	case <-ctx.Done():
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd start abandoned: %w", ctx.Err())
+	}
+	// Compaction frees pages for reuse but never shrinks the file; a file
+	// mostly free after a burst is rewritten once, before anyone is served.
+	if b := e.Server.Backend(); b.Size() > 64<<20 && b.Size() > 2*b.SizeInUse() {
+		if err := b.Defrag(); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("defragment embedded etcd: %w", err)
+		}
 	}
 	return &Etcd{etcd: e, Endpoint: clientURL.String()}, nil
 }

@@ -29,6 +29,8 @@ type Member struct {
 	PeerListenURL string
 	// ClientURL is the client listener, on loopback; empty: a free port.
 	ClientURL string
+	// Options bound the member's memory and disk as for a single node.
+	Options Options
 	// PeerTLS, when CertFile is set, makes peers talk TLS and present
 	// certificates signed by TrustedCAFile.
 	PeerTLS transport.TLSInfo
@@ -127,5 +129,5 @@ func StartMemberContext(ctx context.Context, dir string, m Member) (*Etcd, error
 	if ready == 0 {
 		ready = 5 * time.Minute
 	}
-	return serve(ctx, cfg, clientURL, ready)
+	return serve(ctx, cfg, clientURL, ready, m.Options)
 }

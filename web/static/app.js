@@ -6,9 +6,11 @@
 //
 // Liveness: /api/v1/events tells what changed. "health" (a cluster's new
 // report) and "samples" (every interval's values) are applied in place, with
-// no request; "event" and "leader" re-fetch status and history (debounced);
-// "hello" (a new stream) also re-fetches the recent samples, which are only
-// fetched whole then. Anonymous reads use EventSource. When the service
+// no request; "event" carries the history event, which goes on top of the
+// history list, and re-fetches only the status; "leader" re-fetches the
+// status (debounced); "hello" (a new stream) re-fetches status, history and
+// the recent samples, which are only fetched whole then: /api/v1/history is
+// read at load, when a stream opens and while polling, not after each event. Anonymous reads use EventSource. When the service
 // wants a token (401), EventSource cannot send it, so the same stream is read
 // with fetch() and the Authorization header and parsed here. While no stream
 // is open the page polls every 5 s and retries the stream every 30 s.
@@ -18,6 +20,7 @@
   const TOKEN_KEY = "scaplock.token";
   const DEBOUNCE_MS = 100;
   const POLL_MS = 5000;
+  const HISTORY_LIMIT = 50;
   const STREAM_RETRY_MS = 30000;
 
   const SIGNALS = [
@@ -39,6 +42,7 @@
     streamTriedAt: 0,
     status: null,
     history: null,
+    needHistory: true, // the next refresh also reads /api/v1/history
     samples: null, // cluster -> host -> signal -> [{at, value}], oldest first
     needSamples: true,
     refreshTimer: 0,
@@ -143,7 +147,9 @@
     return body;
   }
 
-  function scheduleRefresh() {
+  // scheduleRefresh re-reads the status soon; withHistory also the history.
+  function scheduleRefresh(withHistory) {
+    if (withHistory) state.needHistory = true;
     if (state.refreshTimer) return;
     state.refreshTimer = setTimeout(() => { state.refreshTimer = 0; refresh(); }, DEBOUNCE_MS);
   }
@@ -153,12 +159,15 @@
     state.inFlight = true;
     try {
       const wantSamples = state.needSamples || !state.streamOpen;
+      const wantHistory = state.needHistory || !state.streamOpen || !state.history;
       state.needSamples = false;
+      state.needHistory = false;
       const [status, history, samples] = await Promise.all([
-        getJSON("/api/v1/status"), getJSON("/api/v1/history?limit=50"), wantSamples ? getJSON("/api/v1/samples") : null]);
+        getJSON("/api/v1/status"), wantHistory ? getJSON("/api/v1/history?limit=" + HISTORY_LIMIT) : null,
+        wantSamples ? getJSON("/api/v1/samples") : null]);
       const wasLost = !!state.lostSince;
       state.status = status;
-      state.history = history;
+      if (history) state.history = history;
       if (samples) state.samples = samples.clusters || {};
       state.lostSince = null;
       state.lostWhy = "";
@@ -168,6 +177,7 @@
       render();
     } catch (err) {
       state.needSamples = true;
+      state.needHistory = true;
       if (err instanceof HTTPError && err.status === 401) {
         setNeedToken(true, state.token ? "The token was refused: " + err.message : "This service needs a token to read its status.");
       } else {
@@ -277,8 +287,22 @@
       if (state.status) renderHealth(state.status.health || {});
       return;
     }
+    if (type === "event" && msg && msg.event && msg.event.id && state.history) {
+      addEvent(msg.event);
+      renderHistory(state.history.events);
+      scheduleRefresh(false);
+      return;
+    }
     if (type === "hello") state.needSamples = true;
-    scheduleRefresh();
+    scheduleRefresh(type === "hello" || type === "event");
+  }
+
+  // addEvent puts an event from the stream on top of the history list.
+  function addEvent(ev) {
+    const events = (state.history.events || []).filter((e) => e.id !== ev.id);
+    events.push(ev);
+    events.sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+    state.history = Object.assign({}, state.history, { events: events.slice(0, HISTORY_LIMIT) });
   }
 
   // addSamples appends one evaluation's values to the recent samples,

@@ -1,0 +1,237 @@
+package lock_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/scaplock/scaplock/lock"
+	"github.com/scaplock/scaplock/lock/locktest"
+)
+
+// countingKV counts the key-values etcd returns to the store, in ranges
+// and in transactions: a machine-independent measure of a read's cost.
+type countingKV struct {
+	clientv3.KV
+	n *atomic.Int64
+}
+
+func (c countingKV) Get(ctx context.Context, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	r, err := c.KV.Get(ctx, key, opts...)
+	if err == nil {
+		c.n.Add(int64(len(r.Kvs)))
+	}
+	return r, err
+}
+
+func (c countingKV) Txn(ctx context.Context) clientv3.Txn {
+	return &countingTxn{Txn: c.KV.Txn(ctx), n: c.n}
+}
+
+type countingTxn struct {
+	clientv3.Txn
+	n *atomic.Int64
+}
+
+func (t *countingTxn) If(cs ...clientv3.Cmp) clientv3.Txn   { t.Txn = t.Txn.If(cs...); return t }
+func (t *countingTxn) Then(ops ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Then(ops...); return t }
+func (t *countingTxn) Else(ops ...clientv3.Op) clientv3.Txn { t.Txn = t.Txn.Else(ops...); return t }
+func (t *countingTxn) Commit() (*clientv3.TxnResponse, error) {
+	r, err := t.Txn.Commit()
+	if err == nil {
+		for _, resp := range r.Responses {
+			if rr := resp.GetResponseRange(); rr != nil {
+				t.n.Add(int64(len(rr.Kvs)))
+			}
+		}
+	}
+	return r, err
+}
+
+// historyEvents are n events one millisecond apart ending at end: actor
+// user<i%50>, two events per hold, scopes alternating eqiad and codfw,
+// created then released.
+func historyEvents(n int, end time.Time) []lock.Event {
+	evs := make([]lock.Event, n)
+	for i := range evs {
+		scope, action := lock.Scope("eqiad"), lock.ActionCreated
+		if i%2 == 1 {
+			scope, action = "codfw", lock.ActionReleased
+		}
+		evs[i] = lock.Event{
+			ID: fmt.Sprintf("e%06d", i), Time: end.Add(time.Duration(i-n+1) * time.Millisecond),
+			Actor: fmt.Sprintf("user%d", i%50), Action: action, Scope: scope, Kind: lock.KindManual,
+			Reason: "an event of the load test", Hold: &lock.Hold{ID: fmt.Sprintf("h%d", i/2), Scope: scope, Kind: lock.KindManual},
+		}
+	}
+	return evs
+}
+
+// At the default retention (100,000 events) every page and every indexed
+// filter reads about as many keys as it returns, and a filter no index
+// serves stops after HistoryScanBudget events with a cursor.
+func TestHistoryAtFullRetention(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	cli := e.Client(t)
+	var read atomic.Int64
+	cli.KV = countingKV{KV: cli.KV, n: &read}
+	s := locktest.OpenStore(t, cli, lock.Options{SweepEvery: time.Hour})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	const n = 100000
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	evs := historyEvents(n, end)
+	for i := 0; i < n; i += 10000 {
+		if err := s.AppendEvents(ctx, evs[i:i+10000]); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, tc := range []struct {
+		name     string
+		q        lock.HistoryQuery
+		events   int
+		first    string
+		next     bool
+		maxRead  int64
+		maxWall  time.Duration
+		matchAll func(lock.Event) bool
+	}{
+		{"newest page", lock.HistoryQuery{Limit: 50}, 50, "e099999", true, 51, 2 * time.Second, nil},
+		{"a cursor page", lock.HistoryQuery{Limit: 50, Cursor: lock.HistoryPosition(evs[50000].Time, evs[50000].ID)}, 50, "e049999", true, 51, 2 * time.Second, nil},
+		{"indexed actor", lock.HistoryQuery{Actor: "user7", Limit: 50}, 50, "e099957", true, 2 * 51, 2 * time.Second,
+			func(e lock.Event) bool { return e.Actor == "user7" }},
+		{"indexed actor, nobody", lock.HistoryQuery{Actor: "nobody"}, 0, "", false, 0, 5 * time.Second, nil},
+		{"indexed hold", lock.HistoryQuery{HoldID: "h123"}, 2, "e000247", false, 4, 2 * time.Second, nil},
+		{"indexed actor and a scanned scope", lock.HistoryQuery{Actor: "user7", Scope: "codfw", Limit: 10}, 10, "e099957", true, 2 * 257, 2 * time.Second,
+			func(e lock.Event) bool { return e.Actor == "user7" && e.Scope == "codfw" }},
+		{"scanned action, nothing matches", lock.HistoryQuery{Action: lock.ActionWouldClear}, 0, "", true, lock.HistoryScanBudget, 5 * time.Second, nil},
+		{"scanned scope", lock.HistoryQuery{Scope: "codfw", Limit: 20}, 20, "e099999", true, 256, 2 * time.Second,
+			func(e lock.Event) bool { return e.Scope == "codfw" }},
+		{"time range", lock.HistoryQuery{Since: evs[1000].Time, Until: evs[1009].Time}, 10, "e001009", false, 11, 2 * time.Second, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			read.Store(0)
+			began := time.Now()
+			page, err := s.History(ctx, tc.q)
+			took := time.Since(began)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Events) != tc.events {
+				t.Fatalf("%d events, want %d", len(page.Events), tc.events)
+			}
+			if tc.events > 0 && page.Events[0].ID != tc.first {
+				t.Errorf("first event %s, want %s", page.Events[0].ID, tc.first)
+			}
+			if (page.Next != "") != tc.next {
+				t.Errorf("next %q, want a cursor: %v", page.Next, tc.next)
+			}
+			if got := read.Load(); got > tc.maxRead {
+				t.Errorf("read %d keys, want at most %d", got, tc.maxRead)
+			}
+			if took > tc.maxWall {
+				t.Errorf("took %s, want under %s even on a slow machine", took, tc.maxWall)
+			}
+			for i, e := range page.Events {
+				if i > 0 && !e.Time.Before(page.Events[i-1].Time) {
+					t.Fatalf("not newest first at %d", i)
+				}
+				if tc.matchAll != nil && !tc.matchAll(e) {
+					t.Fatalf("event %s does not match the filter", e.ID)
+				}
+			}
+		})
+	}
+
+	// Following the cursor of a scanned filter reaches the end in bounded steps.
+	q := lock.HistoryQuery{Action: lock.ActionWouldClear}
+	for steps := 0; ; steps++ {
+		read.Store(0)
+		page, err := s.History(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := read.Load(); got > lock.HistoryScanBudget {
+			t.Fatalf("step %d read %d keys", steps, got)
+		}
+		if page.Next == "" {
+			// A step that ends exactly on the last event may not know it is the last.
+			if steps+1 < n/lock.HistoryScanBudget || steps+1 > n/lock.HistoryScanBudget+1 {
+				t.Fatalf("reached the end after %d steps, want %d or one more", steps+1, n/lock.HistoryScanBudget)
+			}
+			break
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// Pruning by count and by age deletes events oldest first, index entries with them.
+func TestHistoryPruneDropsIndexEntries(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	cli := e.Client(t)
+	end := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	now := end
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	w := locktest.OpenStore(t, cli, lock.Options{Now: clock, SweepEvery: time.Hour})
+	ctx := ctxT(t)
+	evs := historyEvents(300, end)
+	if err := w.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	keys := w.Keys()
+	count := func(prefix string) int64 {
+		r, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Count
+	}
+	indexEntries := func() (n int64) {
+		for a := range 50 {
+			n += count(keys.HistoryIndex("actor", fmt.Sprintf("user%d", a)))
+		}
+		for h := range 150 {
+			n += count(keys.HistoryIndex("hold", fmt.Sprintf("h%d", h)))
+		}
+		return n
+	}
+	waitFor := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for count(keys.History()) != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("history kept %d events, want %d", count(keys.History()), want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	_ = locktest.OpenStore(t, cli, lock.Options{Now: clock, SweepEvery: 50 * time.Millisecond, Retention: lock.Retention{MaxAge: time.Hour, MaxCount: 100}})
+	waitFor(100)
+	if got := indexEntries(); got != 200 {
+		t.Fatalf("%d index entries for 100 events, want 200", got)
+	}
+	page, err := w.History(ctx, lock.HistoryQuery{Limit: 1000})
+	if err != nil || len(page.Events) != 100 || page.Events[99].ID != "e000200" || page.Next != "" {
+		t.Fatalf("after pruning by count: %d events, next %q, %v", len(page.Events), page.Next, err)
+	}
+	// The page above came from the watch-fed cache; etcd agrees.
+	fromEtcd, err := w.History(ctx, lock.HistoryQuery{Limit: 1000, Until: end.Add(time.Hour)})
+	if err != nil || len(fromEtcd.Events) != 100 || fromEtcd.Events[0].ID != page.Events[0].ID || fromEtcd.Events[99].ID != "e000200" {
+		t.Fatalf("etcd's page after pruning: %d events, %v", len(fromEtcd.Events), err)
+	}
+	// An hour after the 250th event, the 50 from it on are within the age limit.
+	mu.Lock()
+	now = evs[250].Time.Add(time.Hour)
+	mu.Unlock()
+	waitFor(50)
+	if got := indexEntries(); got != 100 {
+		t.Fatalf("%d index entries for 50 events, want 100", got)
+	}
+}

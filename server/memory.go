@@ -1,0 +1,46 @@
+package server
+
+import (
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// memoryReturner gives heap freed after a burst back to the OS. Go keeps
+// freed heap for reuse, in the RSS, until a collection that need not come
+// while the service idles; the embedded etcd frees much of its memory at
+// each compaction. Every interval, when more than slack bytes of heap, and
+// more than a quarter of the heap in use, are idle and not yet returned, it
+// returns them (one full collection, so not while the heap is busy).
+type memoryReturner struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startMemoryReturner(interval time.Duration, slack uint64) *memoryReturner {
+	m := &memoryReturner{stop: make(chan struct{})}
+	m.wg.Go(func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				if idle := ms.HeapIdle - ms.HeapReleased; idle > slack && idle > ms.HeapInuse/4 {
+					debug.FreeOSMemory()
+				}
+			}
+		}
+	})
+	return m
+}
+
+// close stops the returner and waits for it.
+func (m *memoryReturner) close() {
+	close(m.stop)
+	m.wg.Wait()
+}
