@@ -2,7 +2,6 @@ package health
 
 import (
 	"math"
-	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
@@ -18,25 +17,11 @@ type (
 	HostState   = apiv1.HostHealth
 )
 
-// State is a cluster's health after an evaluation. It has the fields of
-// apiv1.ClusterHealth, the report the gate publishes, and converts to and
-// from it. The zero State is the
-// state before any evaluation; Evaluate turns it into StatusUnknown.
-type State struct {
-	Cluster   string    `json:"cluster"`
-	Status    Status    `json:"status"`
-	Since     time.Time `json:"since"`               // when Status last changed
-	TrippedAt time.Time `json:"tripped_at,omitzero"` // when the current degraded period began
-	// CritStreak counts consecutive evaluations with at least
-	// min_breaching_hosts hosts at crit, ClearStreak those with every host
-	// below warn and no source error, ErrorStreak those with a source error.
-	CritStreak  int         `json:"crit_streak"`
-	ClearStreak int         `json:"clear_streak"`
-	ErrorStreak int         `json:"error_streak"`
-	Hosts       []HostState `json:"hosts"`
-	Reason      string      `json:"reason"` // one line for people
-	UpdatedAt   time.Time   `json:"updated_at"`
-}
+// State is a cluster's health after an evaluation: the report the gate
+// publishes (apiv1.ClusterHealth), with the evaluator's methods. The zero
+// State is the state before any evaluation; Evaluate turns it into
+// StatusUnknown.
+type State apiv1.ClusterHealth
 
 // Host returns the state of one host and whether the cluster has it.
 func (s State) Host(host string) (HostState, bool) {

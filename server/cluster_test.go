@@ -33,10 +33,7 @@ type clusterReplica struct {
 // all three; SIGKILL the process whose member leads etcd, and the other two
 // keep taking locks and answering verdicts that include every write.
 func TestEmbeddedClusterOfThreeReplicas(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "scaplockd")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/scaplock/scaplock/cmd/scaplockd").CombinedOutput(); err != nil {
-		t.Fatalf("build scaplockd: %v\n%s", err, out)
-	}
+	bin := servertest.Build(t, servertest.Scaplockd)
 	c := writeCerts(t)
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secretFile, []byte(strings.Repeat("k", 40)), 0o600)

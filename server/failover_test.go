@@ -13,17 +13,14 @@ import (
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server/gate"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 // The leader is a real scaplockd process killed with SIGKILL mid-outage: it
 // neither resigns nor releases anything. Its election lease lapses, the
 // other replica takes over, and deploys stay held by the same single hold.
 func TestGateSurvivesLeaderKill(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "scaplockd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/scaplock/scaplock/cmd/scaplockd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build scaplockd: %v\n%s", err, out)
-	}
+	bin := servertest.Build(t, servertest.Scaplockd)
 	e := locktest.StartEtcd(t, "")
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secretFile, []byte(strings.Repeat("k", 40)), 0o600)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -35,10 +36,7 @@ func scaplockdBinary(t *testing.T) string {
 			return
 		}
 		builtBin = filepath.Join(dir, "scaplockd")
-		out, err := exec.Command("go", "build", "-o", builtBin, "github.com/scaplock/scaplock/cmd/scaplockd").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("build scaplockd: %v\n%s", err, out)
-		}
+		buildErr = servertest.GoBuild(context.Background(), builtBin, servertest.Scaplockd)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)

@@ -35,8 +35,8 @@ func embeddedCluster(ctx context.Context) []Row {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "scaplockd")
 	progress("  go build ./cmd/scaplockd")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/scaplock/scaplock/cmd/scaplockd").CombinedOutput(); err != nil {
-		return []Row{failed(figure, fmt.Errorf("go build: %v: %s", err, strings.TrimSpace(string(out))))}
+	if err := servertest.GoBuild(ctx, bin, servertest.Scaplockd); err != nil {
+		return []Row{failed(figure, err)}
 	}
 	secret := filepath.Join(dir, "jwt.secret")
 	if err := os.WriteFile(secret, []byte(strings.Repeat("b", 40)), 0o600); err != nil {

@@ -19,6 +19,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/scaplock/scaplock/server/embedetcd"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 // healthPathBaseline is the last commit before the light health path: its
@@ -70,8 +71,8 @@ func healthPath(ctx context.Context) []Row {
 
 	progress("  go build ./cmd/scaplockd (this build)")
 	current := filepath.Join(dir, "scaplockd")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", current, "./cmd/scaplockd").CombinedOutput(); err != nil {
-		return []Row{failed(figure, fmt.Errorf("go build: %v: %s", err, out))}
+	if err := servertest.GoBuild(ctx, current, servertest.Scaplockd); err != nil {
+		return []Row{failed(figure, err)}
 	}
 	progress("  building the baseline scaplockd at %s", healthPathBaseline)
 	baseline, buildErr := buildAt(ctx, healthPathBaseline, dir)

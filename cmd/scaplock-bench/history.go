@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -141,11 +140,7 @@ func historyLoad(ctx context.Context) []Row {
 func buildDaemon(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "scaplockd")
 	progress("  go build ./cmd/scaplockd")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/scaplock/scaplock/cmd/scaplockd")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/scaplockd: %v: %s", err, strings.TrimSpace(string(out)))
-	}
-	return bin, nil
+	return bin, servertest.GoBuild(ctx, bin, servertest.Scaplockd)
 }
 
 // rssSampler records the peak RSS of a process until stopped.

@@ -41,9 +41,8 @@ func memory(ctx context.Context) []Row {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "scaplockd")
 	progress("  go build ./cmd/scaplockd")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/scaplock/scaplock/cmd/scaplockd")
-	if out, err := build.CombinedOutput(); err != nil {
-		return []Row{failed(figure, fmt.Errorf("go build ./cmd/scaplockd: %v: %s", err, strings.TrimSpace(string(out))))}
+	if err := servertest.GoBuild(ctx, bin, servertest.Scaplockd); err != nil {
+		return []Row{failed(figure, err)}
 	}
 	p, err := startProcess(ctx, bin, filepath.Join(dir, "data"))
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	api "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 const (
@@ -40,8 +41,8 @@ func scapBridge(ctx context.Context) []Row {
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "scaplock")
 	progress("  go build ./cmd/scaplock")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/scaplock").CombinedOutput(); err != nil {
-		return []Row{failed(figure, fmt.Errorf("go build ./cmd/scaplock: %v: %s", err, out))}
+	if err := servertest.GoBuild(ctx, bin, servertest.Scaplock); err != nil {
+		return []Row{failed(figure, err)}
 	}
 	d, err := startDaemon(ctx, nil)
 	if err != nil {

@@ -11,17 +11,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 // buildBinary builds the scaplock command once per test run.
 func buildBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "scaplock")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return servertest.Build(t, servertest.Scaplock)
 }
 
 func TestBinary(t *testing.T) {

@@ -43,9 +43,7 @@ func scaplockBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "scaplock")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		binErr = servertest.GoBuild(context.Background(), binPath, servertest.Scaplock)
 	})
 	if binErr != nil {
 		t.Fatal(binErr)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 var (
@@ -34,10 +37,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "scaplockd")
-		out, err := exec.Command("go", "build", "-ldflags", "-X main.version=v1.2.3-test", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New(string(out))
-		}
+		buildErr = servertest.GoBuild(context.Background(), binPath, servertest.Scaplockd, "-ldflags", "-X main.version=v1.2.3-test")
 	})
 	if buildErr != nil {
 		t.Fatalf("go build: %v", buildErr)

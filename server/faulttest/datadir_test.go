@@ -5,23 +5,19 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scaplock/scaplock/server/servertest"
 )
 
 // scaplockd builds the daemon for tests that need it as a process.
 func scaplockd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "scaplockd")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/scaplock/scaplock/cmd/scaplockd").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build scaplockd: %v\n%s", err, out)
-	}
-	return bin
+	return servertest.Build(t, servertest.Scaplockd)
 }
 
 // syncBuffer is a bytes.Buffer safe to read while a process writes it.
