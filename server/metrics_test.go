@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
 )
@@ -52,7 +52,7 @@ func TestMetricsMatchTheReference(t *testing.T) {
 	defer d.Close()
 	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SCOPES": "codfw"})
 	cfg.Build = server.ReadBuildInfo("v9.9.9-test", "")
-	var logBuf syncBuffer
+	var logBuf healthtest.SyncBuffer
 	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logBuf, nil)), server.WithGate(d.Gate))
 	if err != nil {
 		t.Fatal(err)
@@ -118,22 +118,4 @@ func TestMetricsMatchTheReference(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
-}
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

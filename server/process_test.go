@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,28 +19,14 @@ import (
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
-
 // scaplockdBinary builds cmd/scaplockd once for the package's tests.
 func scaplockdBinary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "scaplockd-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtBin = filepath.Join(dir, "scaplockd")
-		buildErr = servertest.GoBuild(context.Background(), builtBin, servertest.Scaplockd)
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := servertest.BuildOnce(servertest.Scaplockd)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return builtBin
+	return bin
 }
 
 // daemonProcess is a real scaplockd process with an embedded etcd.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scaplock/scaplock/api/token"
 	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
 )
@@ -26,29 +27,15 @@ import (
 // fakeScap is the scap stand-in (contrib/scap/fake_scap.py).
 var fakeScap, _ = filepath.Abs("../../contrib/scap/fake_scap.py")
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
 // scaplockBinary builds the CLI once per test process: the bridge must be a
 // process of its own, since POSIX record locks belong to a process.
 func scaplockBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "scaplock-bridge-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "scaplock")
-		binErr = servertest.GoBuild(context.Background(), binPath, servertest.Scaplock)
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	bin, err := servertest.BuildOnce(servertest.Scaplock)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 // bridgeServer is a scaplockd of its own, so that holds of other tests do
@@ -130,24 +117,6 @@ func (s *bridgeServer) unlock(t *testing.T, id string) {
 	s.call(t, http.MethodDelete, "/api/v1/holds/"+id, apiv1.ReleaseBody{Reason: "test done"}, nil)
 }
 
-// syncBuffer is a bytes.Buffer safe for a process's writes and the test's reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // scapPaths are one test's lock, signal and acknowledgement files.
 type scapPaths struct{ lock, signal, ack string }
 
@@ -163,7 +132,7 @@ func newScapPaths(t *testing.T) scapPaths {
 // runningBridge is a scaplock scap-bridge process.
 type runningBridge struct {
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *healthtest.SyncBuffer
 	addr   string
 	done   chan struct{}
 	status int
@@ -178,7 +147,7 @@ func startBridge(t *testing.T, url, tok string, p scapPaths, extra ...string) *r
 		"--unlock-ack-file", p.ack, "--listen", "127.0.0.1:0", "--poll-interval", "1s"}, extra...)
 	cmd := exec.Command(scaplockBinary(t), args...)
 	cmd.Env = append(os.Environ(), "SCAPLOCK_URL="+url, "SCAPLOCK_TOKEN="+tok)
-	b := &runningBridge{cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	b := &runningBridge{cmd: cmd, log: &healthtest.SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = b.log, b.log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -287,7 +256,7 @@ func scap(t *testing.T, p scapPaths, args ...string) (int, string) {
 // waitOutput, stop it with SIGTERM at cleanup.
 type scapProc struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *healthtest.SyncBuffer
 	done chan struct{}
 	code int
 }
@@ -295,7 +264,7 @@ type scapProc struct {
 func startScap(t *testing.T, p scapPaths, args ...string) *scapProc {
 	t.Helper()
 	full := append([]string{fakeScap, args[0], "--lock-file", p.lock, "--signal-file", p.signal, "--ack-file", p.ack}, args[1:]...)
-	sp := &scapProc{cmd: exec.Command("python3", full...), out: &syncBuffer{}, done: make(chan struct{})}
+	sp := &scapProc{cmd: exec.Command("python3", full...), out: &healthtest.SyncBuffer{}, done: make(chan struct{})}
 	sp.cmd.Stdout, sp.cmd.Stderr = sp.out, sp.out
 	if err := sp.cmd.Start(); err != nil {
 		t.Fatal(err)

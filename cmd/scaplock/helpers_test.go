@@ -31,6 +31,7 @@ func TestMain(m *testing.M) {
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		defer servertest.RemoveBuilt()
 		ctx := context.Background()
 		srv, err = servertest.Start(ctx, map[string]string{
 			"SCAPLOCK_DATA_DIR":       dir,

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,36 +18,20 @@ import (
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // binary builds scaplockd once, with the version injected the way the
 // Makefile does.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "scaplockd-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "scaplockd")
-		buildErr = servertest.GoBuild(context.Background(), binPath, servertest.Scaplockd, "-ldflags", "-X main.version=v1.2.3-test")
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v", buildErr)
+	bin, err := servertest.BuildOnce(servertest.Scaplockd, "-ldflags", "-X main.version=v1.2.3-test")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	return bin
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	servertest.RemoveBuilt()
 	os.Exit(code)
 }
 

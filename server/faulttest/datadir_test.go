@@ -1,16 +1,15 @@
 package faulttest
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
@@ -20,35 +19,17 @@ func scaplockd(t *testing.T) string {
 	return servertest.Build(t, servertest.Scaplockd)
 }
 
-// syncBuffer is a bytes.Buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // proc is a scaplockd process; it is killed by its pid when the test ends.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *healthtest.SyncBuffer
 	done   chan struct{} // closed when it has exited
 	err    error         // its exit status, once done
 }
 
 func daemon(t *testing.T, bin, dir string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(bin), stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &proc{cmd: exec.Command(bin), stderr: &healthtest.SyncBuffer{}, done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), "SCAPLOCK_LISTEN=127.0.0.1:0", "SCAPLOCK_DATA_DIR="+dir, "SCAPLOCK_LOG_FORMAT=text")
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {

@@ -3,9 +3,11 @@ package servertest
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -34,4 +36,42 @@ func Build(t testing.TB, pkg string, flags ...string) string {
 		t.Fatal(err)
 	}
 	return bin
+}
+
+var (
+	builtMu sync.Mutex
+	built   = map[string]string{} // pkg and flags -> binary
+)
+
+// BuildOnce builds the command pkg once per test process (per set of
+// flags) and returns its path, for packages whose tests all run the same
+// binary. The binary stays in a temporary directory until the machine
+// cleans it.
+func BuildOnce(pkg string, flags ...string) (string, error) {
+	key := pkg + "\x00" + strings.Join(flags, "\x00")
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	if bin, ok := built[key]; ok {
+		return bin, nil
+	}
+	dir, err := os.MkdirTemp("", "scaplock-test-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, filepath.Base(pkg))
+	if err := GoBuild(context.Background(), bin, pkg, flags...); err != nil {
+		return "", err
+	}
+	built[key] = bin
+	return bin, nil
+}
+
+// RemoveBuilt deletes what BuildOnce built; a TestMain calls it after m.Run.
+func RemoveBuilt() {
+	builtMu.Lock()
+	defer builtMu.Unlock()
+	for key, bin := range built {
+		os.RemoveAll(filepath.Dir(bin))
+		delete(built, key)
+	}
 }
