@@ -147,7 +147,7 @@ func (f fileCluster) withDefaults() Cluster {
 			},
 		},
 		Thresholds: Thresholds{
-			Latency: latencyLimits(f.Thresholds.Latency),
+			Latency:     latencyLimits(f.Thresholds.Latency),
 			CPU:         f.Thresholds.CPU.withDefaults(DefaultThresholds.CPU),
 			Retransmits: f.Thresholds.Retransmits.withDefaults(DefaultThresholds.Retransmits),
 			NIC:         f.Thresholds.NIC.withDefaults(DefaultThresholds.NIC),

@@ -342,3 +342,40 @@ func breachText(h HostState, now time.Time, sep string) string {
 	parts = append(parts, "for "+formatSince(now.Sub(oldest)))
 	return strings.Join(parts, sep)
 }
+
+// AboveWarn is one line per signal of any host that is not below warn, in
+// the cooldown's style, worst first:
+//
+//	CPU 97% (warn 80%) for 12s on kubemaster1001:6443
+//
+// A signal whose source fails is listed too: not seeing is not below warn.
+// "for" runs from when the signal's current level began to UpdatedAt. An
+// empty result means every signal of every host is below warn.
+func (s State) AboveWarn() []string {
+	var crit, warn, unknown []string
+	for _, h := range s.Hosts {
+		for _, sig := range Signals {
+			st, ok := h.Signals[sig]
+			if !ok {
+				continue
+			}
+			host := ShortHost(h.Host)
+			switch {
+			case st.Err != "" && st.Level == LevelCrit:
+				crit = append(crit, fmt.Sprintf("%s failing (%s) for %s on %s", SignalLabel(sig), st.Err, formatSince(s.UpdatedAt.Sub(st.Since)), host))
+			case st.Level == LevelError:
+				unknown = append(unknown, fmt.Sprintf("%s unknown (%s) on %s", SignalLabel(sig), st.Err, host))
+			case st.Level == LevelCrit:
+				crit = append(crit, aboveText(sig, st, s.UpdatedAt, host))
+			case st.Level == LevelWarn:
+				warn = append(warn, aboveText(sig, st, s.UpdatedAt, host))
+			}
+		}
+	}
+	return append(append(crit, warn...), unknown...)
+}
+
+func aboveText(sig Signal, st SignalState, now time.Time, host string) string {
+	return fmt.Sprintf("%s %s (warn %s) for %s on %s", SignalLabel(sig), FormatValue(sig, st.Value),
+		FormatValue(sig, st.Warn), formatSince(now.Sub(st.Since)), host)
+}

@@ -96,6 +96,10 @@ func (v Verdict) Summary() string {
 func holdSummary(h Hold) string {
 	switch h.Kind {
 	case KindAuto:
+		if h.Recovering != nil && len(h.Details) > 0 {
+			// "eqiad is recovering from alice's deploy 7f3a: CPU 97% (warn 80%) for 12s on ..."
+			return h.Reason + ": " + h.Details[0]
+		}
 		return h.Reason
 	case KindDeploy:
 		return fmt.Sprintf("deploy in progress by %s", h.Owner)

@@ -50,6 +50,9 @@ type Gate struct {
 	// rounds have passed since without one.
 	published map[string]apiv1.ClusterHealth
 	quiet     map[string]int
+	// deploys are the deploy holds covering each cluster at its last
+	// evaluation, to notice when one ends.
+	deploys map[string]map[string]lock.Hold
 }
 
 // New builds a gate for cfg; name identifies this replica.
@@ -59,7 +62,7 @@ func New(cfg health.Config, store *lock.Store, view *View, name string, reg prom
 	g := &Gate{
 		cfg: cfg, store: store, view: view, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
-		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{},
+		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{}, deploys: map[string]map[string]lock.Hold{},
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaplock_gate_state",
 			Help: "The gate's view of each cluster: 1 for the current state (ok, degraded, unknown), 0 otherwise.",
@@ -161,6 +164,7 @@ func (g *Gate) Adopt() {
 			st.Status, st.Since, st.TrippedAt, st.ClearStreak = health.StatusDegraded, h.CreatedAt, h.CreatedAt, 0
 		}
 		g.states[c.Name] = st
+		g.deploys[c.Name] = deploysCovering(snap.Holds, c.Name, g.store.Now())
 	}
 }
 
@@ -204,6 +208,9 @@ func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
 	}
 	if err := g.act(ctx, c, prev, next, guard); err != nil && ctx.Err() == nil {
 		g.log.Warn("gate action failed; retrying next interval", "cluster", c.Name, "err", err)
+	}
+	if err := g.cooldown(ctx, c, next, now, guard); err != nil && ctx.Err() == nil {
+		g.log.Warn("deploy cooldown failed; retrying next interval", "cluster", c.Name, "err", err)
 	}
 }
 

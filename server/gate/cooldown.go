@@ -1,0 +1,80 @@
+package gate
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/scaplock/scaplock/health"
+	"github.com/scaplock/scaplock/lock"
+)
+
+// cooldown applies the deploy-aware rule (decideRecovery) to one cluster
+// after an evaluation: it notices deploys that ended since the previous
+// evaluation and creates, refreshes or releases the cluster's cooldown
+// hold. In observe mode it holds nothing.
+//
+// The deploys seen are remembered only once the hold is written, so that a
+// failed write is retried at the next evaluation.
+func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State, now time.Time, guard []clientv3.Cmp) error {
+	active := deploysCovering(g.store.Snapshot().Holds, c.Name, now)
+	g.mu.Lock()
+	ended := endedDeploys(g.deploys[c.Name], active)
+	g.mu.Unlock()
+	err := g.applyRecovery(ctx, c, next, ended, now, guard)
+	if err == nil {
+		g.mu.Lock()
+		g.deploys[c.Name] = active
+		g.mu.Unlock()
+	}
+	return err
+}
+
+func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.State, ended []lock.Hold, now time.Time, guard []clientv3.Cmp) error {
+
+	id := CooldownHoldID(c.Name)
+	held, err := g.store.Get(id)
+	in := recoveryInput{Ended: ended, AboveWarn: next.AboveWarn(), Max: c.CooldownMax}
+	if err == nil && held.Recovering != nil {
+		in.Cooling = held.Recovering
+	}
+	d := decideRecovery(in, now)
+	if g.cfg.Mode == health.ModeObserve && d.Step != recoveryEnd {
+		return nil
+	}
+	reason, details, hint := cooldownText(c.Name, d.Deploy, in.AboveWarn, c.CooldownMax)
+	switch d.Step {
+	case recoveryStart:
+		if in.Cooling != nil {
+			if _, err := g.store.Release(ctx, lock.ReleaseRequest{
+				ID: id, Actor: Actor, Reason: "superseded: another deploy ended", Kinds: []lock.Kind{lock.KindAuto}, Guard: guard,
+			}); err != nil {
+				return err
+			}
+		}
+		_, err := g.store.Create(ctx, lock.HoldRequest{
+			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: Actor,
+			Reason: reason, Details: details, Hint: hint, Recovering: &d.Deploy, Guard: guard,
+		})
+		if err == nil {
+			g.log.Info("deploys held: recovering from a deploy", "cluster", c.Name, "deploy", d.Deploy.ID, "owner", d.Deploy.Owner, "above_warn", details)
+		}
+		return err
+	case recoveryRefresh:
+		if !slices.Equal(held.Details, details) || held.Reason != reason || held.Hint != hint {
+			_, err := g.store.Refresh(ctx, id, reason, details, hint, guard...)
+			return err
+		}
+	case recoveryEnd:
+		_, err := g.store.Release(ctx, lock.ReleaseRequest{
+			ID: id, Actor: Actor, Reason: d.Why, Kinds: []lock.Kind{lock.KindAuto}, Guard: guard,
+		})
+		if err == nil {
+			g.log.Info("deploys released: recovered from a deploy", "cluster", c.Name, "why", d.Why)
+		}
+		return err
+	}
+	return nil
+}
