@@ -376,6 +376,31 @@ func (s State) AboveWarn() []string {
 }
 
 func aboveText(sig Signal, st SignalState, now time.Time, host string) string {
-	return fmt.Sprintf("%s %s (warn %s) for %s on %s", SignalLabel(sig), FormatValue(sig, st.Value),
-		FormatValue(sig, st.Warn), formatSince(now.Sub(st.Since)), host)
+	text := fmt.Sprintf("%s %s (warn %s)", SignalLabel(sig), FormatValue(sig, st.Value), FormatValue(sig, st.Warn))
+	if d := now.Sub(aboveWarnSince(st)); d >= time.Second {
+		text += " for " + formatSince(d)
+	}
+	return text + " on " + host
+}
+
+// aboveWarnSince is when a signal's current run at or above warn began: the
+// oldest of its latest recent samples at or above warn, or when its level
+// began when there are no samples.
+func aboveWarnSince(st SignalState) time.Time {
+	since := st.Since
+	for i := len(st.Recent) - 1; i >= 0 && st.Recent[i].Value >= st.Warn; i-- {
+		since = st.Recent[i].At
+	}
+	return since
+}
+
+// CritHosts is how many hosts have some signal at crit.
+func (s State) CritHosts() int {
+	n := 0
+	for _, h := range s.Hosts {
+		if h.Level() == LevelCrit {
+			n++
+		}
+	}
+	return n
 }

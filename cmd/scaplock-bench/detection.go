@@ -78,32 +78,32 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 		name string
 		d    replay.Detection
 	}{
-		{fmt.Sprintf("gate (replayed: real gate + etcd, %s interval, default windows, latencies ×%g)", res.Interval, replay.DefaultLatencyScale), res.Detection},
+		{fmt.Sprintf("gate (replayed: real gate + etcd, %s interval, default windows, latencies ×%g, deploys hold %s)", res.Interval, replay.DefaultLatencyScale, replay.DefaultDeployLength), res.Detection},
 		{"baseline: dashboard, 1m avg every 3m vs crit", replay.Score(s, until, dash.Spans(s.At, s.Hosts(), until))},
 		{"baseline: ProbeDown, avg_over_time(probe_success[1m]) < 0.75 for 2m, probe every 10s", replay.Score(s, until, probeDownBaseline.Spans(s.At, s.Hosts(), until))},
 	}
 	gate := res.Detection
 	inside := gate.RefusedDegraded() + gate.LetThrough()
+	harmfulDeploys := count(gate.Deploys, func(o replay.DeployOutcome) bool { return o.Harmful })
+	harmfulBursts := count(gate.Bursts, func(b replay.Burst) bool { return b.Harmful })
 	rows := []Row{info(name+": scenario",
-		fmt.Sprintf("%d deploys, %d inside a degraded interval; %d bursts (merged degraded intervals); %d evaluations replayed in %s",
-			len(gate.Deploys), inside, len(gate.Bursts), res.Evaluations, res.Elapsed.Round(100*time.Millisecond)))}
+		fmt.Sprintf("%d deploys, %d inside a degraded interval, %d inside a harmful one; %d bursts (merged degraded intervals), %d harmful; %d evaluations replayed in %s",
+			len(gate.Deploys), inside, harmfulDeploys, len(gate.Bursts), harmfulBursts, res.Evaluations, res.Elapsed.Round(100*time.Millisecond)))}
 	for i, det := range detectors {
-		value := fmt.Sprintf("refused %d while degraded · let %d through into a burst · missed %d of %d bursts · refused %d while healthy · %d holds",
-			det.d.RefusedDegraded(), det.d.LetThrough(), det.d.Missed(), len(det.d.Bursts), det.d.RefusedHealthy(), len(det.d.On))
+		d := det.d
+		value := fmt.Sprintf("let into a harmful burst %d of %d · harmful bursts with no hold %d of %d · holds for harmless spikes only %d of %d · deploy time refused while healthy %s",
+			d.LetIntoHarmful(), harmfulDeploys, d.HarmfulUnheld(), harmfulBursts, d.HarmlessOnly(d.On), len(d.On), minutes(d.RefusedWhileHealthy()))
 		if i > 0 {
 			rows = append(rows, info(name+": "+det.name, value))
 			continue
 		}
-		let, missed := det.d.LetThrough(), det.d.Missed()
-		better := true
-		for _, b := range detectors[1:] {
-			better = better && let <= b.d.LetThrough() && missed <= b.d.Missed()
-		}
-		rows = append(rows, check(name+": "+det.name, value, "let through and missed ≤ both baselines", better))
+		value += fmt.Sprintf(" · deploy cooldowns %d (%d during harmless spikes only)", len(d.Cooldown), d.HarmlessOnly(d.Cooldown))
+		ok := d.LetIntoHarmful() == 0 && d.HarmfulUnheld() == 0 && d.HarmlessOnly(d.On) == 0
+		rows = append(rows, check(name+": "+det.name, value, "let into harmful 0 · harmful with no hold 0 · holds for harmless only 0", ok))
 	}
 	for _, o := range gate.Deploys {
-		if o.Degraded && !o.Refused {
-			rows = append(rows, info(name+": a deploy the gate let through",
+		if o.Harmful && !o.Refused {
+			rows = append(rows, info(name+": a deploy the gate let into a harmful burst",
 				fmt.Sprintf("%s, into %s", s.Start().Add(o.At).UTC().Format("15:04:05 UTC"), o.Why)))
 		}
 	}
@@ -129,6 +129,20 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 			"≤ 1", worst <= 1))
 	}
 	return rows
+}
+
+func count[T any](xs []T, f func(T) bool) int {
+	n := 0
+	for _, x := range xs {
+		if f(x) {
+			n++
+		}
+	}
+	return n
+}
+
+func minutes(d time.Duration) string {
+	return fmt.Sprintf("%.1f min", d.Minutes())
 }
 
 func joinInts(xs []int) string {

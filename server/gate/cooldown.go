@@ -3,6 +3,7 @@ package gate
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -18,21 +19,33 @@ import (
 //
 // The deploys seen are remembered only once the hold is written, so that a
 // failed write is retried at the next evaluation.
-func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State, now time.Time, guard []clientv3.Cmp) error {
+func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State, now time.Time, guard []clientv3.Cmp) (deployAware, error) {
 	active := deploysCovering(g.store.Snapshot().Holds, c.Name, now)
 	g.mu.Lock()
 	ended := endedDeploys(g.deploys[c.Name], active)
 	g.mu.Unlock()
-	err := g.applyRecovery(ctx, c, next, ended, now, guard)
+	step, err := g.applyRecovery(ctx, c, next, ended, now, guard)
 	if err == nil {
 		g.mu.Lock()
 		g.deploys[c.Name] = active
 		g.mu.Unlock()
 	}
-	return err
+	_, cerr := g.store.Get(CooldownHoldID(c.Name))
+	return deployAware{
+		Deploying: len(active) > 0,
+		Cooling:   cerr == nil,
+		Expired:   step.Step == recoveryEnd && strings.HasPrefix(step.Why, "cooldown_max"),
+	}, err
 }
 
-func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.State, ended []lock.Hold, now time.Time, guard []clientv3.Cmp) error {
+// deployAware is what the cooldown tells the trip rule.
+type deployAware struct {
+	Deploying bool // a deploy hold covers the cluster
+	Cooling   bool // the cluster's cooldown hold is in force
+	Expired   bool // the cooldown ended at cooldown_max, not by recovery
+}
+
+func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.State, ended []lock.Hold, now time.Time, guard []clientv3.Cmp) (recoveryDecision, error) {
 
 	id := CooldownHoldID(c.Name)
 	held, err := g.store.Get(id)
@@ -42,7 +55,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 	}
 	d := decideRecovery(in, now)
 	if g.cfg.Mode == health.ModeObserve && d.Step != recoveryEnd {
-		return nil
+		return recoveryDecision{}, nil
 	}
 	reason, details, hint := cooldownText(c.Name, d.Deploy, in.AboveWarn, c.CooldownMax)
 	switch d.Step {
@@ -51,7 +64,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 			if _, err := g.store.Release(ctx, lock.ReleaseRequest{
 				ID: id, Actor: Actor, Reason: "superseded: another deploy ended", Kinds: []lock.Kind{lock.KindAuto}, Guard: guard,
 			}); err != nil {
-				return err
+				return d, err
 			}
 		}
 		_, err := g.store.Create(ctx, lock.HoldRequest{
@@ -61,11 +74,11 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 		if err == nil {
 			g.log.Info("deploys held: recovering from a deploy", "cluster", c.Name, "deploy", d.Deploy.ID, "owner", d.Deploy.Owner, "above_warn", details)
 		}
-		return err
+		return d, err
 	case recoveryRefresh:
 		if !slices.Equal(held.Details, details) || held.Reason != reason || held.Hint != hint {
 			_, err := g.store.Refresh(ctx, id, reason, details, hint, guard...)
-			return err
+			return d, err
 		}
 	case recoveryEnd:
 		_, err := g.store.Release(ctx, lock.ReleaseRequest{
@@ -74,7 +87,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 		if err == nil {
 			g.log.Info("deploys released: recovered from a deploy", "cluster", c.Name, "why", d.Why)
 		}
-		return err
+		return d, err
 	}
-	return nil
+	return d, nil
 }

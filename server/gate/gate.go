@@ -51,8 +51,10 @@ type Gate struct {
 	published map[string]apiv1.ClusterHealth
 	quiet     map[string]int
 	// deploys are the deploy holds covering each cluster at its last
-	// evaluation, to notice when one ends.
-	deploys map[string]map[string]lock.Hold
+	// evaluation, to notice when one ends; absorbed says the cluster's
+	// current trip was answered by a deploy or its cooldown.
+	deploys  map[string]map[string]lock.Hold
+	absorbed map[string]bool
 }
 
 // New builds a gate for cfg; name identifies this replica.
@@ -62,7 +64,7 @@ func New(cfg health.Config, store *lock.Store, view *View, name string, reg prom
 	g := &Gate{
 		cfg: cfg, store: store, view: view, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
-		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{}, deploys: map[string]map[string]lock.Hold{},
+		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{}, deploys: map[string]map[string]lock.Hold{}, absorbed: map[string]bool{},
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaplock_gate_state",
 			Help: "The gate's view of each cluster: 1 for the current state (ok, degraded, unknown), 0 otherwise.",
@@ -206,20 +208,27 @@ func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
 	if err := g.publish(ctx, c.Name, next, health.RoundSamples(c.Name, samples, now), guard); err != nil && ctx.Err() == nil {
 		g.log.Warn("publishing health failed", "cluster", c.Name, "err", err)
 	}
-	if err := g.act(ctx, c, prev, next, guard); err != nil && ctx.Err() == nil {
-		g.log.Warn("gate action failed; retrying next interval", "cluster", c.Name, "err", err)
-	}
-	if err := g.cooldown(ctx, c, next, now, guard); err != nil && ctx.Err() == nil {
+	aware, err := g.cooldown(ctx, c, next, now, guard)
+	if err != nil && ctx.Err() == nil {
 		g.log.Warn("deploy cooldown failed; retrying next interval", "cluster", c.Name, "err", err)
+	}
+	if err := g.act(ctx, c, prev, next, aware, guard); err != nil && ctx.Err() == nil {
+		g.log.Warn("gate action failed; retrying next interval", "cluster", c.Name, "err", err)
 	}
 }
 
-// act turns a cluster's evaluation into holds (enforce) or history (observe).
-func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.State, guard []clientv3.Cmp) error {
+// act turns a cluster's evaluation into holds (enforce) or history
+// (observe). A trip that a deploy or its cooldown answers takes no auto
+// hold (autoHoldNeeded).
+func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.State, aware deployAware, guard []clientv3.Cmp) error {
 	id := AutoHoldID(c.Name)
 	held, err := g.store.Get(id)
 	isHeld := err == nil
 	degraded := next.Status == health.StatusDegraded
+	g.mu.Lock()
+	need, absorbed := autoHoldNeeded(degraded, aware.Deploying || aware.Cooling, g.absorbed[c.Name] && !aware.Expired, next.CritHosts() > 0)
+	g.absorbed[c.Name] = absorbed
+	g.mu.Unlock()
 	details, hint := g.describe(c, next)
 	switch {
 	case g.cfg.Mode == health.ModeObserve:
@@ -238,7 +247,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 			return g.release(ctx, c, held, next, guard)
 		}
 		return nil
-	case degraded && !isHeld:
+	case need && !isHeld:
 		h, err := g.store.Create(ctx, lock.HoldRequest{
 			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: Actor,
 			Reason: "control plane degraded", Details: details, Hint: hint, Guard: guard,

@@ -112,3 +112,22 @@ func deploysCovering(holds []lock.Hold, cluster string, now time.Time) map[strin
 	}
 	return out
 }
+
+// autoHoldNeeded is the deploy-aware trip rule, pure: a degraded cluster
+// needs the gate's auto hold, except while a deploy runs in it or its
+// cooldown hold is in force (those refuse deploys already, and say why),
+// and except for a trip they answered (absorbed) as long as no host is back
+// at crit. An answered trip stays answered until the cluster is no longer
+// degraded; the caller drops it when a cooldown ends at cooldown_max, so
+// that a cluster still degraded then is held as usual.
+func autoHoldNeeded(degraded, deployAware, absorbed, critNow bool) (need, absorbedNext bool) {
+	switch {
+	case !degraded:
+		return false, false
+	case deployAware:
+		return false, true
+	case absorbed && !critNow:
+		return false, true
+	}
+	return true, false
+}

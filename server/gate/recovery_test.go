@@ -80,3 +80,27 @@ func TestEndedAndCoveringDeploys(t *testing.T) {
 		t.Fatalf("ended = %v, want a", ended)
 	}
 }
+
+func TestAutoHoldNeeded(t *testing.T) {
+	tests := []struct {
+		name                            string
+		degraded, aware, absorbed, crit bool
+		need, absorbedNext              bool
+	}{
+		{name: "healthy", need: false, absorbedNext: false},
+		{name: "degraded, no deploy: hold", degraded: true, crit: true, need: true},
+		{name: "degraded while recovering, not crit: hold", degraded: true, need: true},
+		{name: "degraded during a deploy or its cooldown: the cooldown answers", degraded: true, aware: true, crit: true, absorbedNext: true},
+		{name: "answered trip after the cooldown, below crit: no hold", degraded: true, absorbed: true, absorbedNext: true},
+		{name: "answered trip, a host back at crit: hold", degraded: true, absorbed: true, crit: true, need: true},
+		{name: "recovered: the answer is forgotten", absorbed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			need, next := autoHoldNeeded(tt.degraded, tt.aware, tt.absorbed, tt.crit)
+			if need != tt.need || next != tt.absorbedNext {
+				t.Errorf("need %v absorbed %v, want %v %v", need, next, tt.need, tt.absorbedNext)
+			}
+		})
+	}
+}
