@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 )
@@ -31,6 +32,9 @@ func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State
 		g.mu.Unlock()
 	}
 	_, cerr := g.store.Get(CooldownHoldID(c.Name))
+	if ierr := g.tally(ctx, c, next, active, ended, cerr == nil, now); ierr != nil && err == nil {
+		err = ierr
+	}
 	return deployAware{
 		Deploying: len(active) > 0,
 		Cooling:   cerr == nil,
@@ -90,4 +94,52 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 		return d, err
 	}
 	return d, nil
+}
+
+// tally adds the evaluation to the impact of the deploy under way in the
+// cluster (the first one seen), and records it in the history once the
+// deploy has ended and its cooldown is over.
+func (g *Gate) tally(ctx context.Context, c health.Cluster, next health.State, active map[string]lock.Hold, ended []lock.Hold, cooling bool, now time.Time) error {
+	g.mu.Lock()
+	t := g.impacts[c.Name]
+	if t == nil && len(active) > 0 {
+		first := firstDeploy(active)
+		t = health.NewImpactTally(c.Name, apiv1.DeployRef{ID: first.ID, Owner: first.Owner}, now, g.cfg.Interval)
+		g.impacts[c.Name] = t
+	}
+	g.mu.Unlock()
+	if t == nil {
+		return nil
+	}
+	t.Add(next)
+	for _, h := range ended {
+		if d := t.Deploy(); h.ID == d.ID {
+			d.EndedAt = now
+			t.SetDeploy(d)
+		}
+	}
+	if len(active) > 0 || cooling {
+		return nil
+	}
+	imp := t.Impact()
+	if _, err := g.store.Record(ctx, lock.Event{
+		Actor: Actor, Action: apiv1.ActionDeployImpact, Scope: lock.Scope(c.Name), Kind: lock.KindDeploy,
+		Reason: health.ImpactSummary(imp), Impact: &imp,
+	}); err != nil {
+		return err
+	}
+	g.mu.Lock()
+	delete(g.impacts, c.Name)
+	g.mu.Unlock()
+	return nil
+}
+
+func firstDeploy(active map[string]lock.Hold) lock.Hold {
+	var first lock.Hold
+	for _, h := range active {
+		if first.ID == "" || h.CreatedAt.Before(first.CreatedAt) || (h.CreatedAt.Equal(first.CreatedAt) && h.ID < first.ID) {
+			first = h
+		}
+	}
+	return first
 }

@@ -55,6 +55,8 @@ type Gate struct {
 	// current trip was answered by a deploy or its cooldown.
 	deploys  map[string]map[string]lock.Hold
 	absorbed map[string]bool
+	// impacts are the deploys being tallied per cluster.
+	impacts map[string]*health.ImpactTally
 }
 
 // New builds a gate for cfg; name identifies this replica.
@@ -65,6 +67,7 @@ func New(cfg health.Config, store *lock.Store, view *View, name string, reg prom
 		cfg: cfg, store: store, view: view, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
 		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{}, deploys: map[string]map[string]lock.Hold{}, absorbed: map[string]bool{},
+		impacts: map[string]*health.ImpactTally{},
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaplock_gate_state",
 			Help: "The gate's view of each cluster: 1 for the current state (ok, degraded, unknown), 0 otherwise.",
