@@ -13,7 +13,7 @@ func TestImpactTally(t *testing.T) {
 	c := testCluster()
 	rounds := [][]Sample{
 		healthy(),
-		with(smp(host1, SignalCPU, 0.85)),                                 // CPU warn
+		with(smp(host1, SignalCPU, 0.85)), // CPU warn
 		with(smp(host1, SignalCPU, 0.97), smp(host2, SignalLatency, 0.7)), // CPU crit, readyz warn
 		with(smp(host2, SignalCPU, 0.95)),                                 // CPU crit on the other host
 		healthy(),
