@@ -104,7 +104,9 @@ func (g *Gate) tally(ctx context.Context, c health.Cluster, next health.State, a
 	t := g.impacts[c.Name]
 	if t == nil && len(active) > 0 {
 		first := firstDeploy(active)
-		t = health.NewImpactTally(c.Name, apiv1.DeployRef{ID: first.ID, Owner: first.Owner}, now, g.cfg.Interval)
+		// This evaluation stands for the interval before it, in which the
+		// deploy began.
+		t = health.NewImpactTally(c.Name, apiv1.DeployRef{ID: first.ID, Owner: first.Owner}, now.Add(-g.cfg.Interval), g.cfg.Interval)
 		g.impacts[c.Name] = t
 	}
 	g.mu.Unlock()

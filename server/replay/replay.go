@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
 	"github.com/scaplock/scaplock/lock"
@@ -256,6 +257,8 @@ type Result struct {
 	FirstHeld time.Duration
 	// Elapsed is the wall time the replay took.
 	Elapsed time.Duration
+	// Impacts are the deploy impacts the gate recorded, oldest first.
+	Impacts []apiv1.DeployImpact
 }
 
 // Run plays cfg.Scenario through the real gate: a simulated control
@@ -381,7 +384,33 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		res.Deploys[i].Refused, res.Deploys[i].Message = o.Refused, o.Message
 	}
 	res.Elapsed = time.Since(began)
+	if res.Impacts, err = impacts(ctx, store); err != nil {
+		return Result{}, err
+	}
 	return res, nil
+}
+
+// impacts reads the deploy_impact events of the replay's history.
+func impacts(ctx context.Context, store *lock.Store) ([]apiv1.DeployImpact, error) {
+	var out []apiv1.DeployImpact
+	q := lock.HistoryQuery{Action: apiv1.ActionDeployImpact, Limit: lock.MaxHistoryLimit}
+	for {
+		page, err := store.History(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("replay: reading the deploy impacts: %w", err)
+		}
+		for _, e := range page.Events {
+			if e.Impact != nil {
+				out = append(out, *e.Impact)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	slices.SortFunc(out, func(a, b apiv1.DeployImpact) int { return a.From.Compare(b.From) })
+	return out, nil
 }
 
 // deploy is one scripted deploy: preflight, and when allowed, the deploy
