@@ -17,7 +17,10 @@ import (
 	"github.com/scaplock/scaplock/server/replay"
 )
 
-var scenarios = []string{"healthy", "incident-2024-05-28", "flapping"}
+var scenarios = []string{"healthy", "incident-2024-05-28", "flapping", "creep-3-months"}
+
+// creepWeek is one week of the compressed creep-3-months scenario.
+const creepWeek = 10 * time.Minute
 
 // episodeGap groups a flapping signal's swings into one episode: bursts
 // closer than the default min_hold cannot be told apart by any gate that
@@ -117,6 +120,8 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	switch name {
 	case "healthy":
 		rows = append(rows, check("healthy: holds engaged by the gate", fmt.Sprint(len(gate.On)), "0", len(gate.On) == 0))
+	case "creep-3-months":
+		rows = append(rows, creepRow(res))
 	case "flapping":
 		eps := episodes(gate.Bursts, episodeGap)
 		cycles := cyclesPerEpisode(eps, gate.On)
@@ -151,4 +156,33 @@ func joinInts(xs []int) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// creepRow reads the deploy impact report as it would have read at the end
+// of each (compressed) week, and says how long before the first harmful
+// burst it first flagged the creep.
+func creepRow(res replay.Result) Row {
+	const figure = "creep-3-months: weeks between the report's first flag and the first harmful burst"
+	firstHarm := time.Duration(-1)
+	for _, b := range res.Bursts {
+		if b.Harmful {
+			firstHarm = b.From
+			break
+		}
+	}
+	if len(res.Impacts) == 0 || firstHarm < 0 {
+		return Row{Figure: figure, Value: fmt.Sprintf("not measured: %d impacts recorded, first harmful burst %s", len(res.Impacts), firstHarm), Target: "—", Verdict: NotMeasured}
+	}
+	since := res.Impacts[0].From.Truncate(creepWeek)
+	weeks := int(res.Until / creepWeek)
+	for week := 1; week <= weeks; week++ {
+		r := health.Trend(res.Impacts, since, since.Add(time.Duration(week)*creepWeek), creepWeek, health.DefaultHeadroom)
+		if len(r.Clusters) == 0 || r.Clusters[0].Flag == "" {
+			continue
+		}
+		lead := float64(firstHarm-time.Duration(week)*creepWeek) / float64(creepWeek)
+		return check(figure, fmt.Sprintf("%.1f weeks: flagged at the end of week %d (%q), first harmful burst in week %d; %d deploy impacts recorded",
+			lead, week-1, r.Clusters[0].Flag, int(firstHarm/creepWeek), len(res.Impacts)), "flag before the first harmful burst", lead > 0)
+	}
+	return check(figure, "never flagged", "flag before the first harmful burst", false)
 }
