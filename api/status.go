@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 )
 
@@ -133,6 +136,12 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	if !v.Allowed {
 		status = http.StatusLocked
 		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
+	} else {
+		reports := make([]apiv1.ClusterHealth, 0, len(resp.Health))
+		for _, c := range slices.Sorted(maps.Keys(resp.Health)) {
+			reports = append(reports, resp.Health[c])
+		}
+		resp.Advice = health.AdviseAll(reports)
 	}
 	writeJSON(w, status, resp)
 }
