@@ -2,14 +2,11 @@ package api
 
 import (
 	"context"
-	"maps"
 	"net/http"
-	"slices"
 	"sort"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
-	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 )
 
@@ -92,7 +89,11 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
-		resp.Verdicts = append(resp.Verdicts, ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()})
+		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
+		if v.Allowed {
+			sv.Advice = advice(snap, []lock.Scope{s})
+		}
+		resp.Verdicts = append(resp.Verdicts, sv)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -137,11 +138,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusLocked
 		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
 	} else {
-		reports := make([]apiv1.ClusterHealth, 0, len(resp.Health))
-		for _, c := range slices.Sorted(maps.Keys(resp.Health)) {
-			reports = append(reports, resp.Health[c])
-		}
-		resp.Advice = health.AdviseAll(reports)
+		resp.Advice = advice(snap, scopes)
 	}
 	writeJSON(w, status, resp)
 }

@@ -60,6 +60,8 @@ type ScopeVerdict struct {
 	Scope   Scope  `json:"scope"`
 	Allowed bool   `json:"allowed"`
 	Summary string `json:"summary"`
+	// Advice is set when deploys are allowed into a cluster at warn.
+	Advice *Advice `json:"advice,omitempty"`
 }
 
 // GateStatus is the gate's mode and which replica leads it.
