@@ -91,7 +91,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
 		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
 		if v.Allowed {
-			sv.Advice = advice(snap, []lock.Scope{s})
+			sv.Advice = advice(reports, []lock.Scope{s})
 		}
 		resp.Verdicts = append(resp.Verdicts, sv)
 	}
@@ -138,7 +138,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusLocked
 		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
 	} else {
-		resp.Advice = advice(snap, scopes)
+		resp.Advice = advice(reports, scopes)
 	}
 	writeJSON(w, status, resp)
 }

@@ -149,6 +149,7 @@ func (g *Gate) lead(ctx context.Context, cli *clientv3.Client) error {
 func (g *Gate) Adopt() {
 	reports, _ := g.view.Reports()
 	recent := g.view.Samples()
+	holds := g.store.Snapshot().Holds
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	clear(g.published) // a new term writes its first report in full
@@ -169,7 +170,7 @@ func (g *Gate) Adopt() {
 			st.Status, st.Since, st.TrippedAt, st.ClearStreak = health.StatusDegraded, h.CreatedAt, h.CreatedAt, 0
 		}
 		g.states[c.Name] = st
-		g.deploys[c.Name] = deploysCovering(snap.Holds, c.Name, g.store.Now())
+		g.deploys[c.Name] = deploysCovering(holds, c.Name, g.store.Now())
 	}
 }
 
