@@ -64,6 +64,13 @@ func TestReplayIncidentRefusesTheRetriesAsRecovering(t *testing.T) {
 	if len(res.Cooldown) == 0 {
 		t.Fatal("no cooldown hold in the replay")
 	}
+	// Each cooldown ends once the burst is over (below warn on every
+	// signal), far sooner than cooldown_max.
+	for _, c := range res.Cooldown[:len(res.Cooldown)-1] {
+		if c.To-c.From > 2*time.Minute {
+			t.Errorf("cooldown %v lasted %s", c, c.To-c.From)
+		}
+	}
 	if res.HarmfulUnheld() != 0 {
 		t.Errorf("%d harmful bursts without a hold: %+v", res.HarmfulUnheld(), res.Bursts)
 	}
