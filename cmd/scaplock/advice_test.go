@@ -15,7 +15,7 @@ import (
 // prints nothing.
 func TestPreflightAdvisesAtWarn(t *testing.T) {
 	ctx := context.Background()
-	cluster := unique("adv")
+	cluster := "adv-eqiad" // a known scope (testScopes) of its own
 	store := srv.Store()
 	publish := func(cpu float64, level apiv1.Level) {
 		t.Helper()
@@ -59,5 +59,5 @@ func TestPreflightAdvisesAtWarn(t *testing.T) {
 	if r.stdout != "" || r.stderr != "" {
 		t.Errorf("below warn: stdout %q stderr %q, want nothing", r.stdout, r.stderr)
 	}
-	wantCode(t, scaplock(ctx, deployer, "preflight", "--scope", cluster, "--scap-defines", "--json"), exitUnsure)
+	wantCode(t, scaplock(ctx, deployer, "preflight", "--scope", cluster, "--scap-defines", "--json"), exitMisuse)
 }

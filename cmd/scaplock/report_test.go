@@ -65,5 +65,5 @@ func TestReportShowsTheTrendAndFlagsIt(t *testing.T) {
 			t.Errorf("flagged below a 40s headroom: %q", ct.Flag)
 		}
 	}
-	wantCode(t, scaplock(ctx, reader, "report", "--since", "30 days"), exitUnsure)
+	wantCode(t, scaplock(ctx, reader, "report", "--since", "30 days"), exitMisuse)
 }
