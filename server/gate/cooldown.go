@@ -53,7 +53,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 
 	id := CooldownHoldID(c.Name)
 	held, err := g.store.Get(id)
-	in := recoveryInput{Ended: ended, AboveWarn: next.AboveWarn(), Max: c.CooldownMax}
+	in := recoveryInput{Ended: ended, AboveWarn: next.AboveWarn(), BelowWarnFor: next.ClearStreak, Max: c.CooldownMax}
 	if err == nil && held.Recovering != nil {
 		in.Cooling = held.Recovering
 	}
@@ -61,7 +61,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 	if g.cfg.Mode == health.ModeObserve && d.Step != recoveryEnd {
 		return recoveryDecision{}, nil
 	}
-	reason, details, hint := cooldownText(c.Name, d.Deploy, in.AboveWarn, c.CooldownMax)
+	reason, details, hint := cooldownText(c.Name, d.Deploy, in.AboveWarn, in.BelowWarnFor, c.CooldownMax)
 	switch d.Step {
 	case recoveryStart:
 		if in.Cooling != nil {

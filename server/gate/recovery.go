@@ -28,6 +28,9 @@ type recoveryInput struct {
 	// AboveWarn are the cluster's signals not below warn
 	// (health.State.AboveWarn); empty when every one is below.
 	AboveWarn []string
+	// BelowWarnFor is how many evaluations in a row every signal has been
+	// below warn, with no source failing (health.State.ClearStreak).
+	BelowWarnFor int
 	// Max is the cluster's cooldown_max.
 	Max time.Duration
 }
@@ -49,19 +52,24 @@ type recoveryDecision struct {
 	Why    string // for recoveryEnd: the release reason
 }
 
-// decideRecovery is the deploy-aware rule, pure: a deploy that ends while
-// the cluster is not below warn on every signal starts a cooldown; the
-// cooldown ends when every signal is below warn, or when cooldown_max has
-// passed since the deploy ended. A deploy ending during a cooldown takes
-// it over (the newest deploy is the one the cluster recovers from). now is
-// when the evaluation ran.
+// CooldownSettle is how many evaluations in a row every signal must be
+// below warn for the cluster to count as recovered from a deploy: one
+// lucky sample in the middle of a burst does not end (or skip) a cooldown.
+const CooldownSettle = 2
+
+// decideRecovery is the deploy-aware rule, pure: a deploy that ends before
+// the cluster has been below warn on every signal for CooldownSettle
+// evaluations starts a cooldown; the cooldown ends once it has, or when
+// cooldown_max has passed since the deploy ended. A deploy ending during a
+// cooldown takes it over (the newest deploy is the one the cluster
+// recovers from). now is when the evaluation ran.
 func decideRecovery(in recoveryInput, now time.Time) recoveryDecision {
 	var latest *apiv1.DeployRef
 	if n := len(in.Ended); n > 0 {
 		h := in.Ended[n-1] // the most recently started
 		latest = &apiv1.DeployRef{ID: h.ID, Owner: h.Owner, EndedAt: now}
 	}
-	above := len(in.AboveWarn) > 0
+	above := in.BelowWarnFor < CooldownSettle
 	switch {
 	case in.Cooling == nil && latest != nil && above:
 		return recoveryDecision{Step: recoveryStart, Deploy: *latest}
@@ -74,19 +82,26 @@ func decideRecovery(in recoveryInput, now time.Time) recoveryDecision {
 			"recovered: every signal below warn %s after %s's deploy %s ended",
 			now.Sub(in.Cooling.EndedAt).Round(time.Second), in.Cooling.Owner, in.Cooling.ShortID())}
 	case now.Sub(in.Cooling.EndedAt) >= in.Max:
+		still := fmt.Sprintf("below warn for only %d of %d evaluations", in.BelowWarnFor, CooldownSettle)
+		if len(in.AboveWarn) > 0 {
+			still = "still above warn: " + in.AboveWarn[0]
+		}
 		return recoveryDecision{Step: recoveryEnd, Deploy: *in.Cooling, Why: fmt.Sprintf(
-			"cooldown_max %s reached after %s's deploy %s; still above warn: %s",
-			in.Max, in.Cooling.Owner, in.Cooling.ShortID(), in.AboveWarn[0])}
+			"cooldown_max %s reached after %s's deploy %s; %s", in.Max, in.Cooling.Owner, in.Cooling.ShortID(), still)}
 	}
 	return recoveryDecision{Step: recoveryRefresh, Deploy: *in.Cooling}
 }
 
 // cooldownText is the cooldown hold's reason, details and hint.
-func cooldownText(cluster string, d apiv1.DeployRef, above []string, max time.Duration) (reason string, details []string, hint string) {
+func cooldownText(cluster string, d apiv1.DeployRef, above []string, belowFor int, max time.Duration) (reason string, details []string, hint string) {
 	reason = fmt.Sprintf("%s is recovering from %s's deploy %s", cluster, d.Owner, d.ShortID())
-	hint = fmt.Sprintf("clears when every signal is below warn, at the latest %s (cooldown_max %s)",
-		d.EndedAt.Add(max).UTC().Format("15:04:05 UTC"), max)
-	return reason, slices.Clone(above), hint
+	hint = fmt.Sprintf("clears when every signal is below warn for %d evaluations, at the latest %s (cooldown_max %s)",
+		CooldownSettle, d.EndedAt.Add(max).UTC().Format("15:04:05 UTC"), max)
+	details = slices.Clone(above)
+	if len(details) == 0 {
+		details = []string{fmt.Sprintf("every signal below warn for %d of %d evaluations", belowFor, CooldownSettle)}
+	}
+	return reason, details, hint
 }
 
 // endedDeploys are the deploy holds in before that are not in now.

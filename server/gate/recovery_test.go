@@ -26,16 +26,20 @@ func TestDecideRecovery(t *testing.T) {
 		whyHas  string
 		endedAt time.Duration
 	}{
-		{name: "no deploy, healthy", in: recoveryInput{Max: max}, want: recoveryNone},
+		{name: "no deploy, healthy", in: recoveryInput{BelowWarnFor: 30, Max: max}, want: recoveryNone},
 		{name: "no deploy ended, above warn: the gate's trip rule decides, not this one", in: recoveryInput{AboveWarn: above, Max: max}, want: recoveryNone},
-		{name: "a deploy ends below warn: nothing to wait for", in: recoveryInput{Ended: []lock.Hold{deploy}, Max: max}, want: recoveryNone},
+		{name: "a deploy ends in a settled cluster: nothing to wait for", in: recoveryInput{Ended: []lock.Hold{deploy}, BelowWarnFor: CooldownSettle, Max: max}, want: recoveryNone},
 		{name: "a deploy ends above warn: cooldown", in: recoveryInput{Ended: []lock.Hold{deploy}, AboveWarn: above, Max: max},
+			want: recoveryStart, deploy: "7f3a9c"},
+		{name: "a deploy ends on one lucky sample below warn: cooldown", in: recoveryInput{Ended: []lock.Hold{deploy}, BelowWarnFor: 1, Max: max},
 			want: recoveryStart, deploy: "7f3a9c"},
 		{name: "two deploys end at once: the later one is named", in: recoveryInput{Ended: []lock.Hold{deploy, later}, AboveWarn: above, Max: max},
 			want: recoveryStart, deploy: "b2c4d6"},
 		{name: "still above warn: keep it", in: recoveryInput{Cooling: cooling, AboveWarn: above, Max: max}, at: 30 * time.Second,
 			want: recoveryRefresh, deploy: "7f3a9c"},
-		{name: "every signal below warn: release", in: recoveryInput{Cooling: cooling, Max: max}, at: 45 * time.Second,
+		{name: "below warn once: keep it", in: recoveryInput{Cooling: cooling, BelowWarnFor: 1, Max: max}, at: 40 * time.Second,
+			want: recoveryRefresh, deploy: "7f3a9c"},
+		{name: "below warn for CooldownSettle evaluations: release", in: recoveryInput{Cooling: cooling, BelowWarnFor: CooldownSettle, Max: max}, at: 45 * time.Second,
 			want: recoveryEnd, deploy: "7f3a9c", whyHas: "every signal below warn 45s after alice's deploy 7f3a ended"},
 		{name: "cooldown_max passed: release though above warn", in: recoveryInput{Cooling: cooling, AboveWarn: above, Max: max}, at: max,
 			want: recoveryEnd, deploy: "7f3a9c", whyHas: "cooldown_max 10m0s reached after alice's deploy 7f3a; still above warn: CPU 97%"},
