@@ -33,7 +33,7 @@ func (a *API) report(w http.ResponseWriter, r *http.Request) {
 	}
 	now := a.store.Now().UTC()
 	since := now.Add(-durs[0])
-	ctx, cancel := storeContext(r, 0)
+	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
 	var impacts []health.DeployImpact
 	q := lock.HistoryQuery{Action: apiv1.ActionDeployImpact, Since: since, Limit: lock.MaxHistoryLimit}
