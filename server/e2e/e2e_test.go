@@ -358,13 +358,13 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		env := append(os.Environ(), "SCAPLOCK_URL="+srv.URL(), "SCAPLOCK_TOKEN="+deployer)
-		// The deploy: 256 workers for 20 s, of which the deploy itself (as at
-		// 12:23, a helmfile apply that gave up) waits only 8 s.
+		// The deploy: 256 workers for 30 s, of which the deploy itself (as at
+		// 12:23, a helmfile apply that gave up) waits only 15 s.
 		pidFile := filepath.Join(dir, "load.pid")
 		// The load writes to its own file: scaplock run's output must close when
 		// the deploy command does.
 		loadLog := filepath.Join(dir, "load.log")
-		script := fmt.Sprintf(`%s=%q %q > %q 2>&1 & echo $! > %q; sleep 8`, loadEnv, url+" 20s", self, loadLog, pidFile)
+		script := fmt.Sprintf(`%s=%q %q > %q 2>&1 & echo $! > %q; sleep 15`, loadEnv, url+" 30s", self, loadLog, pidFile)
 		run := exec.Command(cli, "run", "--scope", cluster, "--reason", "e2e helmfile apply", "--", "/bin/sh", "-c", script)
 		run.Env = env
 		t.Cleanup(func() {
@@ -383,12 +383,19 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 		}
 		// The deploy's own load trips the gate (the cluster's report says
 		// degraded); the deploy hold, not an auto hold, refuses meanwhile.
+		ran := make(chan error, 1)
+		go func() { ran <- run.Wait() }()
 		tripped := false
-		for deadline := time.Now().Add(8 * time.Second); time.Now().Before(deadline) && !tripped; time.Sleep(250 * time.Millisecond) {
-			tripped = clusterStatus(t, srv.URL()) == apiv1.StatusDegraded
-		}
-		if err := run.Wait(); err != nil {
-			t.Fatalf("scaplock run: %v\n%s", err, runOut.String())
+		for waiting := true; waiting; {
+			select {
+			case err := <-ran:
+				if err != nil {
+					t.Fatalf("scaplock run: %v\n%s", err, runOut.String())
+				}
+				waiting = false
+			case <-time.After(250 * time.Millisecond):
+				tripped = tripped || clusterStatus(t, srv.URL()) == apiv1.StatusDegraded
+			}
 		}
 		if !tripped {
 			t.Errorf("the deploy's load never tripped the gate")
