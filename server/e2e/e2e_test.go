@@ -358,16 +358,17 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		env := append(os.Environ(), "SCAPLOCK_URL="+srv.URL(), "SCAPLOCK_TOKEN="+deployer)
-		// The deploy: 256 workers for 30 s, of which the deploy itself (as at
-		// 12:23, a helmfile apply that gave up) waits only 15 s.
-		pidFile := filepath.Join(dir, "load.pid")
-		// The load writes to its own file: scaplock run's output must close when
-		// the deploy command does.
-		loadLog := filepath.Join(dir, "load.log")
-		script := fmt.Sprintf(`%s=%q %q > %q 2>&1 & echo $! > %q; sleep 15`, loadEnv, url+" 30s", self, loadLog, pidFile)
+		// The deploy starts 256 workers in the background and waits until the
+		// test has seen its load trip the gate; then it ends, as at 12:23 a
+		// helmfile apply gave up, while its load goes on until the test stops
+		// it. Its output goes to a file: scaplock run's output must close
+		// when the deploy command does.
+		pidFile, loadLog, done := filepath.Join(dir, "load.pid"), filepath.Join(dir, "load.log"), filepath.Join(dir, "deploy.done")
+		script := fmt.Sprintf(`%s=%q %q > %q 2>&1 & echo $! > %q; i=0; while [ ! -e %q ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done`,
+			loadEnv, url+" 180s", self, loadLog, pidFile, done)
 		run := exec.Command(cli, "run", "--scope", cluster, "--reason", "e2e helmfile apply", "--", "/bin/sh", "-c", script)
 		run.Env = env
-		t.Cleanup(func() {
+		stopLoad := func() {
 			if b, err := os.ReadFile(pidFile); err == nil {
 				if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 					if p, err := os.FindProcess(pid); err == nil {
@@ -375,30 +376,34 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 					}
 				}
 			}
-		})
+		}
+		t.Cleanup(stopLoad)
 		var runOut strings.Builder
 		run.Stdout, run.Stderr = &runOut, &runOut
 		if err := run.Start(); err != nil {
 			t.Fatal(err)
 		}
-		// The deploy's own load trips the gate (the cluster's report says
-		// degraded); the deploy hold, not an auto hold, refuses meanwhile.
 		ran := make(chan error, 1)
 		go func() { ran <- run.Wait() }()
-		tripped := false
-		for waiting := true; waiting; {
-			select {
-			case err := <-ran:
-				if err != nil {
-					t.Fatalf("scaplock run: %v\n%s", err, runOut.String())
-				}
-				waiting = false
-			case <-time.After(250 * time.Millisecond):
-				tripped = tripped || clusterStatus(t, srv.URL()) == apiv1.StatusDegraded
-			}
+		// The deploy's own load trips the gate (the cluster's report says
+		// degraded); the deploy hold, not an auto hold, refuses meanwhile.
+		took := eventually(t, "the deploy's load trips the gate", 60*time.Second, func() bool {
+			return clusterStatus(t, srv.URL()) == apiv1.StatusDegraded
+		})
+		t.Logf("the deploy's load tripped the gate after %s", took)
+		if _, ok := held(gate.AutoHoldID(cluster)); ok {
+			t.Error("an auto hold during the deploy: its trip should be answered by the deploy hold and then the cooldown")
 		}
-		if !tripped {
-			t.Errorf("the deploy's load never tripped the gate")
+		if err := os.WriteFile(done, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-ran:
+			if err != nil {
+				t.Fatalf("scaplock run: %v\n%s", err, runOut.String())
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("scaplock run did not end after its command did:\n%s", runOut.String())
 		}
 		preflight := func() (int, string) {
 			cmd := exec.Command(cli, "preflight", "--scope", cluster)
@@ -412,26 +417,23 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 			}
 			return code, string(out)
 		}
-		var msg string
 		var seen []string
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			code, out := preflight()
-			msg = out
-			if code == 1 && strings.Contains(out, cluster+" is recovering from e2e-deployer's deploy") {
+			first, _, _ := strings.Cut(out, "\n")
+			if code == 1 && strings.Contains(first, cluster+" is recovering from e2e-deployer's deploy") && strings.Contains(first, "(warn 40ms)") {
+				t.Logf("successor refused:\n%s", out)
 				break
 			}
 			seen = append(seen, fmt.Sprintf("exit %d: %s", code, out))
 			if time.Now().After(deadline) {
-				t.Fatalf("the successor was not refused as recovering within 15s; answers:\n%s", strings.Join(seen, "\n"))
+				t.Fatalf("the successor was not refused as recovering, naming readyz above warn, within 15s; answers:\n%s", strings.Join(seen, "\n"))
 			}
 			time.Sleep(250 * time.Millisecond)
 		}
-		t.Logf("successor refused:\n%s", msg)
-		if !strings.Contains(msg, "readyz") || !strings.Contains(msg, "(warn 40ms)") {
-			t.Errorf("the refusal does not name readyz above warn:\n%s", msg)
-		}
-		took := eventually(t, "deploys allowed again once readyz is below warn", 90*time.Second, func() bool {
+		stopLoad()
+		took = eventually(t, "deploys allowed again once readyz is below warn", 90*time.Second, func() bool {
 			code, _ := preflight()
 			return code == 0
 		})
