@@ -345,10 +345,7 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 	})
 
 	t.Run("a deploy's load outlasting it refuses the next deploy as recovering until readyz is below warn", func(t *testing.T) {
-		cli := filepath.Join(dir, "scaplock-cli")
-		if out, err := exec.Command("go", "build", "-o", cli, "github.com/scaplock/scaplock/cmd/scaplock").CombinedOutput(); err != nil {
-			t.Fatalf("building the CLI: %v\n%s", err, out)
-		}
+		cli := servertest.Build(t, servertest.Scaplock)
 		self, err := os.Executable()
 		if err != nil {
 			t.Fatal(err)
