@@ -24,6 +24,7 @@ import (
 
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
 )
@@ -591,4 +592,27 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// The report's query parameters are checked and named when bad; with no
+// deploy recorded the report is empty, not an error.
+func TestReportQuery(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, c := range []struct{ query, field string }{
+		{"since=30", "since"}, {"since=-2d", "since"}, {"period=week", "period"}, {"headroom=0s", "headroom"},
+	} {
+		a := f.do(t, "GET", "/api/v1/report?"+c.query, "", nil)
+		if a.status != 400 || a.errBody(t).Error.Field != c.field {
+			t.Errorf("%s: %d %s, want 400 naming %s", c.query, a.status, a.body, c.field)
+		}
+	}
+	var r apiv1.ImpactReport
+	a := f.do(t, "GET", "/api/v1/report?since=14d&period=24h&headroom=30s", "", nil)
+	if a.status != 200 {
+		t.Fatalf("report: %d %s", a.status, a.body)
+	}
+	a.decode(t, &r)
+	if len(r.Clusters) != 0 || time.Duration(r.Period) != 24*time.Hour || time.Duration(r.Headroom) != 30*time.Second || r.Until.Sub(r.Since) != 14*24*time.Hour {
+		t.Fatalf("empty report %+v", r)
+	}
 }

@@ -121,6 +121,7 @@ func New(cfg Config) http.Handler {
 			r.Get("/holds/{id}", a.getHold)
 			r.Get("/history", a.history)
 			r.Get("/samples", a.samples)
+			r.Get("/report", a.report)
 			r.Get("/events", a.events)
 		})
 		r.Group(func(r chi.Router) {

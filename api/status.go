@@ -89,7 +89,11 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
-		resp.Verdicts = append(resp.Verdicts, ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()})
+		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
+		if v.Allowed {
+			sv.Advice = advice(reports, []lock.Scope{s})
+		}
+		resp.Verdicts = append(resp.Verdicts, sv)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -133,6 +137,8 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	if !v.Allowed {
 		status = http.StatusLocked
 		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
+	} else {
+		resp.Advice = advice(reports, scopes)
 	}
 	writeJSON(w, status, resp)
 }

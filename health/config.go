@@ -57,6 +57,9 @@ type Cluster struct {
 	MinBreachingHosts    int
 	MaxConsecutiveErrors int
 	OnError              ErrorPolicy
+	// CooldownMax bounds how long deploys stay refused after a deploy ends
+	// while the cluster is not yet back below warn on every signal.
+	CooldownMax time.Duration
 }
 
 // APIServer is one apiserver endpoint, probed on its own (not through the
@@ -111,9 +114,11 @@ type Queries struct {
 }
 
 // Limits are one signal's warn and crit levels: a value >= Crit is crit,
-// >= Warn is warn.
+// >= Warn is warn. A value >= Severe (when Severe > 0) is crit too, and
+// trips the cluster on the first evaluation that sees it instead of after
+// trip_after.
 type Limits struct {
-	Warn, Crit float64
+	Warn, Crit, Severe float64
 }
 
 // Thresholds holds the limits of every signal. Latency is in seconds, CPU

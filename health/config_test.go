@@ -98,6 +98,12 @@ clusters:
 		{"too many breaching hosts", oneCluster("    min_breaching_hosts: 3\n"), "clusters[0].min_breaching_hosts: 3 is more than the 2 apiservers listed"},
 		{"zero max_consecutive_errors", oneCluster("    max_consecutive_errors: 0\n"), "clusters[0].max_consecutive_errors: must be at least 1, got 0"},
 		{"negative min_hold", oneCluster("    min_hold: -1m\n"), "clusters[0].min_hold: must not be negative, got -1m0s"},
+		{"zero cooldown_max", oneCluster("    cooldown_max: 0s\n"), "clusters[0].cooldown_max: must be positive, got 0s"},
+		{"negative cooldown_max", oneCluster("    cooldown_max: -5m\n"), "clusters[0].cooldown_max: must be positive, got -5m0s"},
+		{"latency severe below crit", oneCluster("    thresholds: {latency: {crit: 1s, severe: 800ms}}\n"), "clusters[0].thresholds.latency: severe 800ms is below crit 1s"},
+		{"cpu severe below crit", oneCluster("    thresholds: {cpu: {severe: 0.85}}\n"), "clusters[0].thresholds.cpu: severe 0.85 is below crit 0.9"},
+		{"cpu severe above 1", oneCluster("    thresholds: {cpu: {severe: 99}}\n"), "clusters[0].thresholds.cpu: severe 99 is above 1"},
+		{"negative retransmits severe", oneCluster("    thresholds: {retransmits: {severe: -1}}\n"), "clusters[0].thresholds.retransmits: severe must not be negative, got -1"},
 		{"bad on_error", oneCluster("    on_error: panic\n"), `clusters[0].on_error: must be "ignore" or "hold", got "panic"`},
 		{"two documents", oneCluster("") + "---\n" + oneCluster(""), "more than one YAML document"},
 	}
@@ -136,13 +142,13 @@ func TestParseConfigDefaults(t *testing.T) {
 		Timeout:    3 * time.Second,
 		Prometheus: PrometheusSource{Window: time.Minute, Queries: DefaultQueries},
 		Thresholds: Thresholds{
-			Latency:     Limits{Warn: 0.5, Crit: 1},
+			Latency:     Limits{Warn: 0.5, Crit: 1, Severe: 2},
 			CPU:         Limits{Warn: 0.8, Crit: 0.9},
 			Retransmits: Limits{Warn: 500, Crit: 1000},
 			NIC:         Limits{Warn: 0.8, Crit: 0.9},
 		},
 		TripAfter: 3, ClearAfter: 12, MinHold: 5 * time.Minute,
-		MinBreachingHosts: 1, MaxConsecutiveErrors: 3, OnError: OnErrorIgnore,
+		MinBreachingHosts: 1, MaxConsecutiveErrors: 3, OnError: OnErrorIgnore, CooldownMax: 10 * time.Minute,
 	}
 	if !equalCluster(got, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -166,7 +172,39 @@ func equalCluster(a, b Cluster) bool {
 		a.TLS == b.TLS && a.BearerTokenFile == b.BearerTokenFile && a.Prometheus == b.Prometheus &&
 		a.Thresholds == b.Thresholds && a.TripAfter == b.TripAfter && a.ClearAfter == b.ClearAfter &&
 		a.MinHold == b.MinHold && a.MinBreachingHosts == b.MinBreachingHosts &&
-		a.MaxConsecutiveErrors == b.MaxConsecutiveErrors && a.OnError == b.OnError
+		a.MaxConsecutiveErrors == b.MaxConsecutiveErrors && a.OnError == b.OnError && a.CooldownMax == b.CooldownMax
+}
+
+// The severe level of readyz follows its crit level unless set; the other
+// signals have none unless set.
+func TestParseConfigSevereAndCooldown(t *testing.T) {
+	tests := []struct {
+		name, extra string
+		latency     float64
+		cpu         float64
+		cooldown    time.Duration
+	}{
+		{"defaults", "", 2, 0, 10 * time.Minute},
+		{"severe follows crit", "    thresholds: {latency: {crit: 1500ms}}\n", 3, 0, 10 * time.Minute},
+		{"set", "    thresholds: {latency: {severe: 4s}, cpu: {severe: 0.99}}\n    cooldown_max: 3m\n", 4, 0.99, 3 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseConfig([]byte(oneCluster(tt.extra)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl := c.Clusters[0]
+			if cl.Thresholds.Latency.Severe != tt.latency || cl.Thresholds.CPU.Severe != tt.cpu || cl.CooldownMax != tt.cooldown {
+				t.Errorf("latency severe %v cpu severe %v cooldown_max %s, want %v %v %s",
+					cl.Thresholds.Latency.Severe, cl.Thresholds.CPU.Severe, cl.CooldownMax, tt.latency, tt.cpu, tt.cooldown)
+			}
+			built := Config{Clusters: []Cluster{{Name: "eqiad", APIServers: cl.APIServers, Thresholds: cl.Thresholds, CooldownMax: cl.CooldownMax}}}.WithDefaults()
+			if built.Clusters[0].Thresholds != cl.Thresholds {
+				t.Errorf("WithDefaults thresholds %+v, file %+v", built.Clusters[0].Thresholds, cl.Thresholds)
+			}
+		})
+	}
 }
 
 func TestLoadConfigExample(t *testing.T) {

@@ -19,6 +19,10 @@ const (
 	DefaultMinBreachingHosts    = 1
 	DefaultMaxConsecutiveErrors = 3
 	DefaultOnError              = OnErrorIgnore
+	DefaultCooldownMax          = 10 * time.Minute
+	// DefaultLatencySevereFactor sets readyz's severe level at this many
+	// times its crit level when the file names none.
+	DefaultLatencySevereFactor = 2
 )
 
 // hostMatcher selects one host's node_exporter series by its instance label
@@ -37,7 +41,7 @@ var DefaultQueries = Queries{
 
 // DefaultThresholds are DESIGN.md's trip levels with warn below them.
 var DefaultThresholds = Thresholds{
-	Latency:     Limits{Warn: 0.5, Crit: 1},
+	Latency:     Limits{Warn: 0.5, Crit: 1, Severe: 2},
 	CPU:         Limits{Warn: 0.80, Crit: 0.90},
 	Retransmits: Limits{Warn: 500, Crit: 1000},
 	NIC:         Limits{Warn: 0.80, Crit: 0.90},
@@ -66,6 +70,7 @@ type fileCluster struct {
 	MinBreachingHosts    *int            `yaml:"min_breaching_hosts"`
 	MaxConsecutiveErrors *int            `yaml:"max_consecutive_errors"`
 	OnError              *ErrorPolicy    `yaml:"on_error"`
+	CooldownMax          *time.Duration  `yaml:"cooldown_max"`
 }
 
 type fileAPIServer struct {
@@ -102,13 +107,15 @@ type fileThresholds struct {
 
 // fileLatencyLimits are Go durations in the file and seconds in Limits.
 type fileLatencyLimits struct {
-	Warn *time.Duration `yaml:"warn"`
-	Crit *time.Duration `yaml:"crit"`
+	Warn   *time.Duration `yaml:"warn"`
+	Crit   *time.Duration `yaml:"crit"`
+	Severe *time.Duration `yaml:"severe"`
 }
 
 type fileLimits struct {
-	Warn *float64 `yaml:"warn"`
-	Crit *float64 `yaml:"crit"`
+	Warn   *float64 `yaml:"warn"`
+	Crit   *float64 `yaml:"crit"`
+	Severe *float64 `yaml:"severe"` // none by default
 }
 
 // withDefaults turns the file into a Config, filling every key left out.
@@ -140,10 +147,7 @@ func (f fileCluster) withDefaults() Cluster {
 			},
 		},
 		Thresholds: Thresholds{
-			Latency: Limits{
-				Warn: or(f.Thresholds.Latency.Warn, seconds(DefaultThresholds.Latency.Warn)).Seconds(),
-				Crit: or(f.Thresholds.Latency.Crit, seconds(DefaultThresholds.Latency.Crit)).Seconds(),
-			},
+			Latency:     latencyLimits(f.Thresholds.Latency),
 			CPU:         f.Thresholds.CPU.withDefaults(DefaultThresholds.CPU),
 			Retransmits: f.Thresholds.Retransmits.withDefaults(DefaultThresholds.Retransmits),
 			NIC:         f.Thresholds.NIC.withDefaults(DefaultThresholds.NIC),
@@ -154,6 +158,7 @@ func (f fileCluster) withDefaults() Cluster {
 		MinBreachingHosts:    or(f.MinBreachingHosts, DefaultMinBreachingHosts),
 		MaxConsecutiveErrors: or(f.MaxConsecutiveErrors, DefaultMaxConsecutiveErrors),
 		OnError:              or(f.OnError, DefaultOnError),
+		CooldownMax:          or(f.CooldownMax, DefaultCooldownMax),
 	}
 	for _, a := range f.APIServers {
 		c.APIServers = append(c.APIServers, APIServer(a))
@@ -162,7 +167,18 @@ func (f fileCluster) withDefaults() Cluster {
 }
 
 func (f fileLimits) withDefaults(d Limits) Limits {
-	return Limits{Warn: or(f.Warn, d.Warn), Crit: or(f.Crit, d.Crit)}
+	return Limits{Warn: or(f.Warn, d.Warn), Crit: or(f.Crit, d.Crit), Severe: or(f.Severe, d.Severe)}
+}
+
+// latencyLimits reads readyz's limits; severe defaults to
+// DefaultLatencySevereFactor × crit, whatever crit is.
+func latencyLimits(f fileLatencyLimits) Limits {
+	l := Limits{
+		Warn: or(f.Warn, seconds(DefaultThresholds.Latency.Warn)).Seconds(),
+		Crit: or(f.Crit, seconds(DefaultThresholds.Latency.Crit)).Seconds(),
+	}
+	l.Severe = or(f.Severe, seconds(DefaultLatencySevereFactor*l.Crit)).Seconds()
+	return l
 }
 
 func or[T any](p *T, def T) T {
@@ -206,9 +222,13 @@ func (c Cluster) WithDefaults() Cluster {
 	c.Prometheus.Queries.CPU = cmp.Or(c.Prometheus.Queries.CPU, DefaultQueries.CPU)
 	c.Prometheus.Queries.Retransmits = cmp.Or(c.Prometheus.Queries.Retransmits, DefaultQueries.Retransmits)
 	c.Prometheus.Queries.NIC = cmp.Or(c.Prometheus.Queries.NIC, DefaultQueries.NIC)
-	limits := func(l, d Limits) Limits { return Limits{Warn: cmp.Or(l.Warn, d.Warn), Crit: cmp.Or(l.Crit, d.Crit)} }
+	limits := func(l, d Limits) Limits {
+		return Limits{Warn: cmp.Or(l.Warn, d.Warn), Crit: cmp.Or(l.Crit, d.Crit), Severe: cmp.Or(l.Severe, d.Severe)}
+	}
+	latency := limits(c.Thresholds.Latency, DefaultThresholds.Latency)
+	latency.Severe = cmp.Or(c.Thresholds.Latency.Severe, DefaultLatencySevereFactor*latency.Crit)
 	c.Thresholds = Thresholds{
-		Latency:     limits(c.Thresholds.Latency, DefaultThresholds.Latency),
+		Latency:     latency,
 		CPU:         limits(c.Thresholds.CPU, DefaultThresholds.CPU),
 		Retransmits: limits(c.Thresholds.Retransmits, DefaultThresholds.Retransmits),
 		NIC:         limits(c.Thresholds.NIC, DefaultThresholds.NIC),
@@ -219,6 +239,7 @@ func (c Cluster) WithDefaults() Cluster {
 	c.MinBreachingHosts = cmp.Or(c.MinBreachingHosts, DefaultMinBreachingHosts)
 	c.MaxConsecutiveErrors = cmp.Or(c.MaxConsecutiveErrors, DefaultMaxConsecutiveErrors)
 	c.OnError = cmp.Or(c.OnError, DefaultOnError)
+	c.CooldownMax = cmp.Or(c.CooldownMax, DefaultCooldownMax)
 	return c
 }
 

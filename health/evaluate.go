@@ -21,7 +21,10 @@ import (
 // The cluster trips (StatusDegraded) once at least c.MinBreachingHosts hosts
 // have been at crit for c.TripAfter consecutive evaluations, or, with
 // on_error hold, after c.MaxConsecutiveErrors consecutive evaluations with
-// source errors. It clears (StatusOK) only after c.ClearAfter consecutive
+// source errors. A severe round trips it at once, without waiting for
+// trip_after, when at least c.MinBreachingHosts hosts are at crit: some
+// sample of the round at or above its signal's Severe level, or readyz
+// failing on every apiserver of the cluster. It clears (StatusOK) only after c.ClearAfter consecutive
 // evaluations in which every signal of every host is below warn, with no
 // source error, and once c.MinHold has passed since TrippedAt. Not seeing is
 // never taken for healthy: failing sources keep a degraded cluster degraded.
@@ -46,6 +49,7 @@ func Evaluate(prev State, samples []Sample, c Cluster, now time.Time) State {
 		next.Status, next.Since = StatusUnknown, now
 	}
 	r := summarise(next.Hosts, samples)
+	r.severe = severe(samples, c)
 
 	next.CritStreak = streak(prev.CritStreak, len(r.critHosts) >= c.MinBreachingHosts)
 	next.ClearStreak = streak(prev.ClearStreak, r.allOK)
@@ -54,7 +58,8 @@ func Evaluate(prev State, samples []Sample, c Cluster, now time.Time) State {
 
 	status := next.Status
 	switch {
-	case next.CritStreak >= c.TripAfter, erring && c.OnError == OnErrorHold:
+	case next.CritStreak >= c.TripAfter, erring && c.OnError == OnErrorHold,
+		r.severe && len(r.critHosts) >= c.MinBreachingHosts:
 		status = StatusDegraded
 	case next.Status == StatusDegraded:
 		if next.ClearStreak >= c.ClearAfter && now.Sub(next.TrippedAt) >= c.MinHold {
@@ -86,6 +91,32 @@ type round struct {
 	sourceErrs []string // "host signal: error" for failed sources this round
 	allOK      bool     // every signal of every host at ok, and there is one
 	usable     bool     // at least one sample this round says something
+	severe     bool     // see severe
+}
+
+// severe reports whether a round is bad enough to trip at once: a measured
+// sample at or above its signal's Severe level, or a failed readyz on every
+// apiserver of the cluster.
+func severe(samples []Sample, c Cluster) bool {
+	failed := map[string]bool{}
+	for _, s := range samples {
+		l := c.Thresholds.For(s.Signal)
+		if s.Measured() && l.Severe > 0 && s.Value >= l.Severe {
+			return true
+		}
+		if s.Signal == SignalLatency && s.Err != "" {
+			failed[s.Host] = true
+		}
+	}
+	if len(c.APIServers) == 0 {
+		return false
+	}
+	for _, a := range c.APIServers {
+		if !failed[a.Host()] {
+			return false
+		}
+	}
+	return true
 }
 
 func summarise(hosts []HostState, samples []Sample) round {
@@ -310,4 +341,66 @@ func breachText(h HostState, now time.Time, sep string) string {
 	}
 	parts = append(parts, "for "+formatSince(now.Sub(oldest)))
 	return strings.Join(parts, sep)
+}
+
+// AboveWarn is one line per signal of any host that is not below warn, in
+// the cooldown's style, worst first:
+//
+//	CPU 97% (warn 80%) for 12s on kubemaster1001:6443
+//
+// A signal whose source fails is listed too: not seeing is not below warn.
+// "for" runs from when the signal's current level began to UpdatedAt. An
+// empty result means every signal of every host is below warn.
+func (s State) AboveWarn() []string {
+	var crit, warn, unknown []string
+	for _, h := range s.Hosts {
+		for _, sig := range Signals {
+			st, ok := h.Signals[sig]
+			if !ok {
+				continue
+			}
+			host := ShortHost(h.Host)
+			switch {
+			case st.Err != "" && st.Level == LevelCrit:
+				crit = append(crit, fmt.Sprintf("%s failing (%s) for %s on %s", SignalLabel(sig), st.Err, formatSince(s.UpdatedAt.Sub(st.Since)), host))
+			case st.Level == LevelError:
+				unknown = append(unknown, fmt.Sprintf("%s unknown (%s) on %s", SignalLabel(sig), st.Err, host))
+			case st.Level == LevelCrit:
+				crit = append(crit, aboveText(sig, st, s.UpdatedAt, host))
+			case st.Level == LevelWarn:
+				warn = append(warn, aboveText(sig, st, s.UpdatedAt, host))
+			}
+		}
+	}
+	return append(append(crit, warn...), unknown...)
+}
+
+func aboveText(sig Signal, st SignalState, now time.Time, host string) string {
+	text := fmt.Sprintf("%s %s (warn %s)", SignalLabel(sig), FormatValue(sig, st.Value), FormatValue(sig, st.Warn))
+	if d := now.Sub(aboveWarnSince(st)); d >= time.Second {
+		text += " for " + formatSince(d)
+	}
+	return text + " on " + host
+}
+
+// aboveWarnSince is when a signal's current run at or above warn began: the
+// oldest of its latest recent samples at or above warn, or when its level
+// began when there are no samples.
+func aboveWarnSince(st SignalState) time.Time {
+	since := st.Since
+	for i := len(st.Recent) - 1; i >= 0 && st.Recent[i].Value >= st.Warn; i-- {
+		since = st.Recent[i].At
+	}
+	return since
+}
+
+// CritHosts is how many hosts have some signal at crit.
+func (s State) CritHosts() int {
+	n := 0
+	for _, h := range s.Hosts {
+		if h.Level() == LevelCrit {
+			n++
+		}
+	}
+	return n
 }

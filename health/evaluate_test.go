@@ -99,8 +99,11 @@ func statuses(states []State) string {
 func TestEvaluateStatus(t *testing.T) {
 	cpuCrit := with(smp(host2, SignalCPU, 0.95))
 	cpuWarn := with(smp(host2, SignalCPU, 0.85))
-	bothCrit := with(smp(host1, SignalCPU, 0.95), smp(host2, SignalLatency, 2))
+	bothCrit := with(smp(host1, SignalCPU, 0.95), smp(host2, SignalLatency, 1.5))
 	readyzDown := with(failed(host2, SignalLatency))
+	latencySevere := with(smp(host2, SignalLatency, 2.4))
+	allDown := with(failed(host1, SignalLatency), failed(host2, SignalLatency))
+	cpuSaturated := with(smp(host1, SignalCPU, 0.995))
 	sourceDown := with(failed(host1, SignalCPU))
 	blind := []Sample{failed(host1, SignalCPU), failed(host2, SignalCPU)}
 
@@ -130,6 +133,38 @@ func TestEvaluateStatus(t *testing.T) {
 			name:   "a failing readyz is a breach",
 			rounds: repeat(4, readyzDown),
 			want:   "OODD",
+		},
+		{
+			name:   "readyz at 2x crit (the default severe level) trips at once",
+			rounds: concat(repeat(2, healthy()), repeat(1, latencySevere), repeat(2, healthy())),
+			want:   "OODDD",
+		},
+		{
+			name:   "readyz failing on every apiserver trips at once",
+			rounds: concat(repeat(1, healthy()), repeat(1, allDown), repeat(1, healthy())),
+			want:   "ODD",
+		},
+		{
+			name:   "readyz failing on one of two apiservers waits for trip_after",
+			rounds: concat(repeat(1, healthy()), repeat(2, readyzDown), repeat(1, healthy())),
+			want:   "OOOO",
+		},
+		{
+			name:   "cpu has no severe level by default",
+			rounds: concat(repeat(2, cpuSaturated), repeat(1, healthy())),
+			want:   "OOO",
+		},
+		{
+			name:   "a configured cpu severe level trips at once",
+			modify: func(c *Cluster) { c.Thresholds.CPU.Severe = 0.99 },
+			rounds: concat(repeat(1, healthy()), repeat(1, cpuSaturated)),
+			want:   "OD",
+		},
+		{
+			name:   "a severe sample on one host does not trip with min_breaching_hosts 2",
+			modify: func(c *Cluster) { c.MinBreachingHosts = 2 },
+			rounds: concat(repeat(1, latencySevere), repeat(1, allDown)),
+			want:   "OD",
 		},
 		{
 			name:   "clears after clear_after evaluations below warn",

@@ -38,7 +38,7 @@ clusters:
 	}
 	fmt.Println("clears after", eqiad.ClearWindow(cfg.Interval), "healthy")
 	// Output:
-	// degraded since 12:48:37
+	// degraded since 12:48:27
 	// kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  for 45s
 	// clears after 1m0s healthy
 }

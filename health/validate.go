@@ -104,6 +104,9 @@ func validateCluster(path string, c Cluster, cfg Config) error {
 	if c.MinHold < 0 {
 		return fmt.Errorf("%s.min_hold: must not be negative, got %s", path, c.MinHold)
 	}
+	if c.CooldownMax <= 0 {
+		return fmt.Errorf("%s.cooldown_max: must be positive, got %s", path, c.CooldownMax)
+	}
 	if c.OnError != OnErrorIgnore && c.OnError != OnErrorHold {
 		return fmt.Errorf("%s.on_error: must be %q or %q, got %q", path, OnErrorIgnore, OnErrorHold, c.OnError)
 	}
@@ -154,6 +157,15 @@ func validateLimits(path string, s Signal, l Limits) error {
 	}
 	if (s == SignalCPU || s == SignalNIC) && l.Crit > 1 {
 		return fmt.Errorf("%s: crit %v is above 1 (%s is a fraction: 0.9 means 90%%)", path, l.Crit, s)
+	}
+	if l.Severe < 0 {
+		return fmt.Errorf("%s: severe must not be negative, got %s", path, limitText(s, l.Severe))
+	}
+	if l.Severe > 0 && l.Severe < l.Crit {
+		return fmt.Errorf("%s: severe %v is below crit %v", path, limitText(s, l.Severe), limitText(s, l.Crit))
+	}
+	if (s == SignalCPU || s == SignalNIC) && l.Severe > 1 {
+		return fmt.Errorf("%s: severe %v is above 1 (%s is a fraction: 0.99 means 99%%)", path, l.Severe, s)
 	}
 	return nil
 }

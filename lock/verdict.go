@@ -75,11 +75,16 @@ func Decide(holds []Hold, scopes []Scope, now time.Time) Verdict {
 
 var kindRank = map[Kind]int{KindAuto: 0, KindManual: 1, KindDeploy: 2, KindOverride: 3}
 
-// sortHolds orders holds most serious first, then oldest first.
+// sortHolds orders holds most serious first, then oldest first. Among auto
+// holds the cooldown comes first: a deploy's own burst is the cause a
+// deployer can act on (wait for it), whatever else it tripped.
 func sortHolds(hs []Hold) {
 	sort.SliceStable(hs, func(i, j int) bool {
 		if kindRank[hs[i].Kind] != kindRank[hs[j].Kind] {
 			return kindRank[hs[i].Kind] < kindRank[hs[j].Kind]
+		}
+		if ri, rj := hs[i].Recovering != nil, hs[j].Recovering != nil; ri != rj {
+			return ri
 		}
 		return hs[i].CreatedAt.Before(hs[j].CreatedAt)
 	})
@@ -96,6 +101,10 @@ func (v Verdict) Summary() string {
 func holdSummary(h Hold) string {
 	switch h.Kind {
 	case KindAuto:
+		if h.Recovering != nil && len(h.Details) > 0 {
+			// "eqiad is recovering from alice's deploy 7f3a: CPU 97% (warn 80%) for 12s on ..."
+			return h.Reason + ": " + h.Details[0]
+		}
 		return h.Reason
 	case KindDeploy:
 		return fmt.Sprintf("deploy in progress by %s", h.Owner)
@@ -121,7 +130,11 @@ func RefusalMessage(v Verdict, statusURL string, now time.Time) string {
 		}
 		switch h.Kind {
 		case KindAuto:
-			for _, d := range h.Details {
+			details := h.Details
+			if h.Recovering != nil && len(details) > 0 {
+				details = details[1:] // the first is in the summary
+			}
+			for _, d := range details {
 				fmt.Fprintf(&b, "  %s\n", d)
 			}
 			fmt.Fprintf(&b, "  held automatically since %s (hold %s)", h.CreatedAt.UTC().Format(clock), h.ShortID())

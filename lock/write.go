@@ -8,6 +8,8 @@ import (
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // HoldRequest asks for a new manual, auto or override hold.
@@ -20,6 +22,8 @@ type HoldRequest struct {
 	Duration time.Duration
 	Details  []string
 	Hint     string
+	// Recovering names the deploy an auto cooldown hold is for.
+	Recovering *apiv1.DeployRef
 	// ID is chosen by the caller when non-empty (the gate uses one auto hold
 	// id per scope, so two leaders can never create two).
 	ID string
@@ -63,7 +67,7 @@ func (s *Store) Create(ctx context.Context, req HoldRequest) (Hold, error) {
 	now := s.now().UTC()
 	h := Hold{
 		ID: req.ID, Scope: req.Scope, Kind: req.Kind, Owner: req.Owner, Reason: req.Reason,
-		Details: req.Details, Hint: req.Hint, CreatedAt: now, UpdatedAt: now,
+		Details: req.Details, Hint: req.Hint, Recovering: req.Recovering, CreatedAt: now, UpdatedAt: now,
 	}
 	if h.ID == "" {
 		h.ID = newID()

@@ -15,6 +15,9 @@ const (
 	// ActionWouldTrip and ActionWouldClear are the gate in observe mode.
 	ActionWouldTrip  Action = "would_trip"
 	ActionWouldClear Action = "would_clear"
+	// ActionDeployImpact is the gate recording what a deploy did to a
+	// cluster's control plane (Event.Impact), once its cooldown is over.
+	ActionDeployImpact Action = "deploy_impact"
 )
 
 // Event is one entry of the history.
@@ -30,6 +33,8 @@ type Event struct {
 	Hold *Hold `json:"hold,omitempty"`
 	// Revision is the etcd revision of the change.
 	Revision int64 `json:"revision"`
+	// Impact is set on deploy_impact events.
+	Impact *DeployImpact `json:"impact,omitempty"`
 }
 
 // HistoryPage is one page of events, newest first.

@@ -64,7 +64,21 @@ type Hold struct {
 	Lease int64 `json:"lease,omitempty"`
 	// Revision is the etcd revision the hold was last written at.
 	Revision int64 `json:"revision"`
+	// Recovering is set on the gate's cooldown hold: the deploy whose load
+	// the cluster is recovering from.
+	Recovering *DeployRef `json:"recovering,omitempty"`
 }
+
+// DeployRef names a deploy that has ended: which, whose, and when the gate
+// saw it end.
+type DeployRef struct {
+	ID      string    `json:"id"`
+	Owner   string    `json:"owner"`
+	EndedAt time.Time `json:"ended_at"`
+}
+
+// ShortID is how messages name the deploy, as Hold.ShortID does.
+func (d DeployRef) ShortID() string { return Hold{ID: d.ID, Kind: KindDeploy}.ShortID() }
 
 // ShortID is the prefix of the ID shown in messages; ids chosen by the
 // gate ("auto-eqiad") are shown whole.

@@ -60,6 +60,8 @@ type ScopeVerdict struct {
 	Scope   Scope  `json:"scope"`
 	Allowed bool   `json:"allowed"`
 	Summary string `json:"summary"`
+	// Advice is set when deploys are allowed into a cluster at warn.
+	Advice *Advice `json:"advice,omitempty"`
 }
 
 // GateStatus is the gate's mode and which replica leads it.
@@ -100,4 +102,26 @@ type PreflightResponse struct {
 	Overrides  []Hold                   `json:"overrides,omitempty"`
 	Health     map[string]ClusterHealth `json:"health,omitempty"`
 	Revision   int64                    `json:"revision"`
+	// Advice is set when deploys are allowed but a cluster they touch is
+	// at warn: deploy more gently.
+	Advice *Advice `json:"advice,omitempty"`
+}
+
+// ConcurrencyKey is scap's setting for how many helmfile releases a
+// deploy applies at once per cluster; scap's default is
+// DefaultConcurrency.
+const (
+	ConcurrencyKey     = "k8s_max_concurrent_deployments_per_cluster"
+	DefaultConcurrency = 20
+)
+
+// Advice is a suggested scap setting for a deploy into a cluster at warn.
+type Advice struct {
+	Key   string `json:"key"`
+	Value int    `json:"value"`
+	// Define is the value as scap takes it on its command line, e.g.
+	// "-D k8s_max_concurrent_deployments_per_cluster:10".
+	Define string `json:"define"`
+	// Reason names the cluster and the signal closest to crit.
+	Reason string `json:"reason"`
 }

@@ -17,7 +17,10 @@ import (
 	"github.com/scaplock/scaplock/server/replay"
 )
 
-var scenarios = []string{"healthy", "incident-2024-05-28", "flapping"}
+var scenarios = []string{"healthy", "incident-2024-05-28", "flapping", "creep-3-months"}
+
+// creepWeek is one week of the compressed creep-3-months scenario.
+const creepWeek = 10 * time.Minute
 
 // episodeGap groups a flapping signal's swings into one episode: bursts
 // closer than the default min_hold cannot be told apart by any gate that
@@ -78,32 +81,32 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 		name string
 		d    replay.Detection
 	}{
-		{fmt.Sprintf("gate (replayed: real gate + etcd, %s interval, default windows, latencies ×%g)", res.Interval, replay.DefaultLatencyScale), res.Detection},
+		{fmt.Sprintf("gate (replayed: real gate + etcd, %s interval, default windows, latencies ×%g, deploys hold %s)", res.Interval, replay.DefaultLatencyScale, replay.DefaultDeployLength), res.Detection},
 		{"baseline: dashboard, 1m avg every 3m vs crit", replay.Score(s, until, dash.Spans(s.At, s.Hosts(), until))},
 		{"baseline: ProbeDown, avg_over_time(probe_success[1m]) < 0.75 for 2m, probe every 10s", replay.Score(s, until, probeDownBaseline.Spans(s.At, s.Hosts(), until))},
 	}
 	gate := res.Detection
 	inside := gate.RefusedDegraded() + gate.LetThrough()
+	harmfulDeploys := count(gate.Deploys, func(o replay.DeployOutcome) bool { return o.Harmful })
+	harmfulBursts := count(gate.Bursts, func(b replay.Burst) bool { return b.Harmful })
 	rows := []Row{info(name+": scenario",
-		fmt.Sprintf("%d deploys, %d inside a degraded interval; %d bursts (merged degraded intervals); %d evaluations replayed in %s",
-			len(gate.Deploys), inside, len(gate.Bursts), res.Evaluations, res.Elapsed.Round(100*time.Millisecond)))}
+		fmt.Sprintf("%d deploys, %d inside a degraded interval, %d inside a harmful one; %d bursts (merged degraded intervals), %d harmful; %d evaluations replayed in %s",
+			len(gate.Deploys), inside, harmfulDeploys, len(gate.Bursts), harmfulBursts, res.Evaluations, res.Elapsed.Round(100*time.Millisecond)))}
 	for i, det := range detectors {
-		value := fmt.Sprintf("refused %d while degraded · let %d through into a burst · missed %d of %d bursts · refused %d while healthy · %d holds",
-			det.d.RefusedDegraded(), det.d.LetThrough(), det.d.Missed(), len(det.d.Bursts), det.d.RefusedHealthy(), len(det.d.On))
+		d := det.d
+		value := fmt.Sprintf("let into a harmful burst %d of %d · harmful bursts with no hold %d of %d · holds for harmless spikes only %d of %d · deploy time refused while healthy %s",
+			d.LetIntoHarmful(), harmfulDeploys, d.HarmfulUnheld(), harmfulBursts, d.HarmlessOnly(d.On), len(d.On), minutes(d.RefusedWhileHealthy()))
 		if i > 0 {
 			rows = append(rows, info(name+": "+det.name, value))
 			continue
 		}
-		let, missed := det.d.LetThrough(), det.d.Missed()
-		better := true
-		for _, b := range detectors[1:] {
-			better = better && let <= b.d.LetThrough() && missed <= b.d.Missed()
-		}
-		rows = append(rows, check(name+": "+det.name, value, "let through and missed ≤ both baselines", better))
+		value += fmt.Sprintf(" · deploy cooldowns %d (%d during harmless spikes only)", len(d.Cooldown), d.HarmlessOnly(d.Cooldown))
+		ok := d.LetIntoHarmful() == 0 && d.HarmfulUnheld() == 0 && d.HarmlessOnly(d.On) == 0
+		rows = append(rows, check(name+": "+det.name, value, "let into harmful 0 · harmful with no hold 0 · holds for harmless only 0", ok))
 	}
 	for _, o := range gate.Deploys {
-		if o.Degraded && !o.Refused {
-			rows = append(rows, info(name+": a deploy the gate let through",
+		if o.Harmful && !o.Refused {
+			rows = append(rows, info(name+": a deploy the gate let into a harmful burst",
 				fmt.Sprintf("%s, into %s", s.Start().Add(o.At).UTC().Format("15:04:05 UTC"), o.Why)))
 		}
 	}
@@ -117,6 +120,8 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	switch name {
 	case "healthy":
 		rows = append(rows, check("healthy: holds engaged by the gate", fmt.Sprint(len(gate.On)), "0", len(gate.On) == 0))
+	case "creep-3-months":
+		rows = append(rows, creepRow(res))
 	case "flapping":
 		eps := episodes(gate.Bursts, episodeGap)
 		cycles := cyclesPerEpisode(eps, gate.On)
@@ -131,10 +136,53 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	return rows
 }
 
+func count[T any](xs []T, f func(T) bool) int {
+	n := 0
+	for _, x := range xs {
+		if f(x) {
+			n++
+		}
+	}
+	return n
+}
+
+func minutes(d time.Duration) string {
+	return fmt.Sprintf("%.1f min", d.Minutes())
+}
+
 func joinInts(xs []int) string {
 	s := make([]string, len(xs))
 	for i, x := range xs {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, ", ")
+}
+
+// creepRow reads the deploy impact report as it would have read at the end
+// of each (compressed) week, and says how long before the first harmful
+// burst it first flagged the creep.
+func creepRow(res replay.Result) Row {
+	const figure = "creep-3-months: weeks between the report's first flag and the first harmful burst"
+	firstHarm := time.Duration(-1)
+	for _, b := range res.Bursts {
+		if b.Harmful {
+			firstHarm = b.From
+			break
+		}
+	}
+	if len(res.Impacts) == 0 || firstHarm < 0 {
+		return Row{Figure: figure, Value: fmt.Sprintf("not measured: %d impacts recorded, first harmful burst %s", len(res.Impacts), firstHarm), Target: "—", Verdict: NotMeasured}
+	}
+	since := res.Impacts[0].From.Truncate(creepWeek)
+	weeks := int(res.Until / creepWeek)
+	for week := 1; week <= weeks; week++ {
+		r := health.Trend(res.Impacts, since, since.Add(time.Duration(week)*creepWeek), creepWeek, health.DefaultHeadroom)
+		if len(r.Clusters) == 0 || r.Clusters[0].Flag == "" {
+			continue
+		}
+		lead := float64(firstHarm-time.Duration(week)*creepWeek) / float64(creepWeek)
+		return check(figure, fmt.Sprintf("%.1f weeks: flagged at the end of week %d (%q), first harmful burst in week %d; %d deploy impacts recorded",
+			lead, week-1, r.Clusters[0].Flag, int(firstHarm/creepWeek), len(res.Impacts)), "flag before the first harmful burst", lead > 0)
+	}
+	return check(figure, "never flagged", "flag before the first harmful burst", false)
 }

@@ -21,11 +21,12 @@ type verdict struct {
 	allowed bool
 	message string
 	body    []byte
+	advice  *apiv1.Advice // allowed, with a cluster at warn
 }
 
 // cmdPreflight answers "may I deploy now?" with its exit code.
 func cmdPreflight(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("preflight", "preflight [--scope S]... [--wait D] [--fail-open] [--json]",
+	fs := c.newFlagSet("preflight", "preflight [--scope S]... [--wait D] [--fail-open] [--json | --scap-defines]",
 		`Exit codes:
   0  allowed: deploys to the scopes may go ahead
   1  refused: a hold covers a scope; the service's message, saying who or
@@ -42,12 +43,18 @@ token must not become "deploy allowed".
 --wait D, when refused, waits for the scopes to become free (it follows the
 service's event stream, and asks again at least every 5s) and exits 0 as soon
 as they are, or 1 with the latest message once D has passed.
-No --scope means every scope the service knows (a fleet-wide deploy).`)
+No --scope means every scope the service knows (a fleet-wide deploy).
+When deploys are allowed but a cluster is at warn, the service advises a
+lower k8s_max_concurrent_deployments_per_cluster (stderr says why);
+--scap-defines prints it on stdout as scap takes it, e.g.
+-D k8s_max_concurrent_deployments_per_cluster:10, and nothing when there is
+no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	var scopes stringList
 	fs.Var(&scopes, "scope", "scope to deploy to (repeatable)")
 	wait := fs.Duration("wait", 0, "when refused, wait up to this long for deploys to be allowed")
 	failOpen := fs.Bool("fail-open", false, "exit 0 with a warning instead of 2 when the answer cannot be had")
 	asJSON := fs.Bool("json", false, "print the service's answer on stdout (exit codes unchanged)")
+	defines := fs.Bool("scap-defines", false, "print the advised scap -D options on stdout (nothing without advice)")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -55,6 +62,8 @@ No --scope means every scope the service knows (a fleet-wide deploy).`)
 	switch {
 	case len(pos) > 0:
 		return usageError(fs, "unexpected argument %q", pos[0])
+	case *asJSON && *defines:
+		return usageError(fs, "--json and --scap-defines both print on stdout; choose one")
 	case *wait < 0:
 		return usageError(fs, "--wait must not be negative, got %s", *wait)
 	}
@@ -83,6 +92,12 @@ No --scope means every scope the service knows (a fleet-wide deploy).`)
 		c.stdout.Write(v.body)
 	}
 	if v.allowed {
+		if v.advice != nil {
+			fmt.Fprintf(c.stderr, "scaplock: deploys allowed; %s: advise %s\n", v.advice.Reason, v.advice.Define)
+			if *defines {
+				fmt.Fprintln(c.stdout, v.advice.Define)
+			}
+		}
 		return exitOK
 	}
 	fmt.Fprint(c.stderr, safeLines(v.message))
@@ -111,7 +126,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if !resp.Allowed && resp.Message == "" {
 		resp.Message = "scaplock: deploys are refused (the service gave no message)"
 	}
-	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body}, nil
+	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice}, nil
 }
 
 // waitAllowed asks again on every event of the stream and every pollEvery

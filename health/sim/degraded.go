@@ -13,6 +13,8 @@ type Interval struct {
 	Host     string
 	From, To time.Duration
 	Why      string
+	// Harmful: it would fail a deploy (see Scenario.Degraded).
+	Harmful bool
 }
 
 // Contains reports whether t falls inside the interval.
@@ -35,11 +37,18 @@ func Covering(intervals []Interval, t time.Duration) []Interval {
 // without noise) stays above a crit limit for at least Limits().Sustain.
 // Intervals of different causes may overlap; they are sorted by From, then
 // host.
+//
+// Each interval says whether it is Harmful, i.e. would fail a deploy
+// started inside it: every probe-failure window and every sustained breach
+// is; a burst is when it takes readyz latency to its crit limit or above
+// (the deploy tool's API calls then time out), or holds CPU or retransmits
+// above crit for at least Limits().Sustain (long enough to stall a
+// helmfile apply). A shorter CPU spike with readyz below crit is harmless.
 func (s *Scenario) Degraded() []Interval {
 	var out []Interval
 	for _, b := range s.bursts {
 		if s.burstBreaches(b) {
-			out = append(out, Interval{Host: s.hosts[b.host].name, From: b.from, To: b.to, Why: b.why})
+			out = append(out, Interval{Host: s.hosts[b.host].name, From: b.from, To: b.to, Why: b.why, Harmful: s.burstHarms(b)})
 		}
 	}
 	for _, f := range s.failures {
@@ -47,7 +56,7 @@ func (s *Scenario) Degraded() []Interval {
 		if f.status == 0 {
 			why = "readyz not answering"
 		}
-		out = append(out, Interval{Host: s.hosts[f.host].name, From: f.from, To: f.to, Why: why})
+		out = append(out, Interval{Host: s.hosts[f.host].name, From: f.from, To: f.to, Why: why, Harmful: true})
 	}
 	for i := range s.hosts {
 		out = append(out, s.sustainedBreaches(i)...)
@@ -65,6 +74,15 @@ func (s *Scenario) burstBreaches(b burst) bool {
 	return (b.cpu != nil && *b.cpu > l.CPU.Crit) ||
 		(b.retransmits != nil && *b.retransmits > l.Retransmits.Crit) ||
 		(b.latency != nil && *b.latency > l.ReadyzLatency.Crit.Seconds())
+}
+
+// burstHarms is the harmful rule for a burst (see Degraded).
+func (s *Scenario) burstHarms(b burst) bool {
+	l := s.limits
+	long := b.to-b.from >= l.Sustain
+	return (b.latency != nil && *b.latency >= l.ReadyzLatency.Crit.Seconds()) ||
+		(long && b.cpu != nil && *b.cpu > l.CPU.Crit) ||
+		(long && b.retransmits != nil && *b.retransmits > l.Retransmits.Crit)
 }
 
 // breachSignal reads one signal and its crit limit from scripted values.
@@ -108,7 +126,7 @@ func (s *Scenario) sustainedBreaches(i int) []Interval {
 		}
 		sig := signals[j]
 		out = append(out, Interval{
-			Host: s.hosts[i].name, From: r.from, To: end,
+			Host: s.hosts[i].name, From: r.from, To: end, Harmful: true,
 			Why: fmt.Sprintf("%s above crit %s (peak %s)", sig.name, sig.format(sig.crit), sig.format(r.peak)),
 		})
 	}

@@ -128,3 +128,63 @@ func TestFlappingSustainedBreaches(t *testing.T) {
 		t.Errorf("sustained breaches: cpu %d, retransmits %d, latency %d; want many of each", cpu, retrans, latency)
 	}
 }
+
+// The harmful rule of scenarios/README.md, burst by burst.
+func TestHarmfulRule(t *testing.T) {
+	s, err := Parse([]byte(minimalScenario + `bursts:
+  - {host: a, at: 1m, length: 12s, cpu: 0.97, readyz_latency: 400ms}
+  - {host: a, at: 2m, length: 12s, cpu: 0.99, readyz_latency: 1s}
+  - {host: a, at: 3m, length: 30s, cpu: 0.95}
+  - {host: a, at: 4m, length: 29s, cpu: 0.99}
+  - {host: a, at: 5m, length: 40s, retransmits: 3000}
+probe_failures:
+  - {host: a, from: 6m, to: 6m5s, status: 503}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[time.Duration]bool{
+		1 * time.Minute: false, // a 12 s CPU spike, readyz below crit: harmless (the 16:08 backport)
+		2 * time.Minute: true,  // readyz at crit: the deploy tool times out
+		3 * time.Minute: true,  // CPU above crit for sustain (30 s): stalls a helmfile apply
+		4 * time.Minute: false, // one second short of sustain
+		5 * time.Minute: true,  // retransmits above crit for sustain
+		6 * time.Minute: true,  // any probe failure
+	}
+	got := map[time.Duration]bool{}
+	for _, iv := range s.Degraded() {
+		got[iv.From] = iv.Harmful
+	}
+	for at, harmful := range want {
+		h, ok := got[at]
+		if !ok || h != harmful {
+			t.Errorf("interval at %v: present %v harmful %v, want harmful %v", at, ok, h, harmful)
+		}
+	}
+}
+
+// On the incident, the deploy bursts before the fix (readyz 2 s) are
+// harmful and those after it (readyz 400 ms, 5-15 s of CPU) are not.
+func TestIncidentHarmfulBursts(t *testing.T) {
+	s := mustLoad(t, "incident-2024-05-28")
+	var before, after, harmlessBefore, harmfulAfter int
+	for _, iv := range s.Degraded() {
+		if !strings.HasPrefix(iv.Why, "deploy burst") {
+			continue
+		}
+		if iv.From < 3*time.Hour+12*time.Minute {
+			before++
+			if !iv.Harmful {
+				harmlessBefore++
+			}
+		} else {
+			after++
+			if iv.Harmful {
+				harmfulAfter++
+			}
+		}
+	}
+	if before == 0 || after == 0 || harmlessBefore != 0 || harmfulAfter != 0 {
+		t.Errorf("deploy bursts before the fix %d (%d harmless), after %d (%d harmful); want all before harmful, none after", before, harmlessBefore, after, harmfulAfter)
+	}
+}

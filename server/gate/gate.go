@@ -50,6 +50,13 @@ type Gate struct {
 	// rounds have passed since without one.
 	published map[string]apiv1.ClusterHealth
 	quiet     map[string]int
+	// deploys are the deploy holds covering each cluster at its last
+	// evaluation, to notice when one ends; absorbed says the cluster's
+	// current trip was answered by a deploy or its cooldown.
+	deploys  map[string]map[string]lock.Hold
+	absorbed map[string]bool
+	// impacts are the deploys being tallied per cluster.
+	impacts map[string]*health.ImpactTally
 }
 
 // New builds a gate for cfg; name identifies this replica.
@@ -59,7 +66,8 @@ func New(cfg health.Config, store *lock.Store, view *View, name string, reg prom
 	g := &Gate{
 		cfg: cfg, store: store, view: view, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
-		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{},
+		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{}, deploys: map[string]map[string]lock.Hold{}, absorbed: map[string]bool{},
+		impacts: map[string]*health.ImpactTally{},
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaplock_gate_state",
 			Help: "The gate's view of each cluster: 1 for the current state (ok, degraded, unknown), 0 otherwise.",
@@ -141,6 +149,7 @@ func (g *Gate) lead(ctx context.Context, cli *clientv3.Client) error {
 func (g *Gate) Adopt() {
 	reports, _ := g.view.Reports()
 	recent := g.view.Samples()
+	holds := g.store.Snapshot().Holds
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	clear(g.published) // a new term writes its first report in full
@@ -161,6 +170,7 @@ func (g *Gate) Adopt() {
 			st.Status, st.Since, st.TrippedAt, st.ClearStreak = health.StatusDegraded, h.CreatedAt, h.CreatedAt, 0
 		}
 		g.states[c.Name] = st
+		g.deploys[c.Name] = deploysCovering(holds, c.Name, g.store.Now())
 	}
 }
 
@@ -202,17 +212,27 @@ func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
 	if err := g.publish(ctx, c.Name, next, health.RoundSamples(c.Name, samples, now), guard); err != nil && ctx.Err() == nil {
 		g.log.Warn("publishing health failed", "cluster", c.Name, "err", err)
 	}
-	if err := g.act(ctx, c, prev, next, guard); err != nil && ctx.Err() == nil {
+	aware, err := g.cooldown(ctx, c, next, now, guard)
+	if err != nil && ctx.Err() == nil {
+		g.log.Warn("deploy cooldown failed; retrying next interval", "cluster", c.Name, "err", err)
+	}
+	if err := g.act(ctx, c, prev, next, aware, guard); err != nil && ctx.Err() == nil {
 		g.log.Warn("gate action failed; retrying next interval", "cluster", c.Name, "err", err)
 	}
 }
 
-// act turns a cluster's evaluation into holds (enforce) or history (observe).
-func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.State, guard []clientv3.Cmp) error {
+// act turns a cluster's evaluation into holds (enforce) or history
+// (observe). A trip that a deploy or its cooldown answers takes no auto
+// hold (autoHoldNeeded).
+func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.State, aware deployAware, guard []clientv3.Cmp) error {
 	id := AutoHoldID(c.Name)
 	held, err := g.store.Get(id)
 	isHeld := err == nil
 	degraded := next.Status == health.StatusDegraded
+	g.mu.Lock()
+	need, absorbed := autoHoldNeeded(degraded, aware.Deploying || aware.Cooling, g.absorbed[c.Name] && !aware.Expired, next.CritHosts() > 0)
+	g.absorbed[c.Name] = absorbed
+	g.mu.Unlock()
 	details, hint := g.describe(c, next)
 	switch {
 	case g.cfg.Mode == health.ModeObserve:
@@ -231,7 +251,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 			return g.release(ctx, c, held, next, guard)
 		}
 		return nil
-	case degraded && !isHeld:
+	case need && !isHeld:
 		h, err := g.store.Create(ctx, lock.HoldRequest{
 			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: Actor,
 			Reason: "control plane degraded", Details: details, Hint: hint, Guard: guard,

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
 	"github.com/scaplock/scaplock/lock"
@@ -26,6 +27,17 @@ import (
 // latency thresholds with it, so an hour of scenario replays in seconds
 // while the gate still compares real, timed HTTP answers with its limits.
 const DefaultLatencyScale = 0.05
+
+// DefaultDeployLength is how long a replayed deploy holds its deploy hold:
+// as long as the scenarios' deploy-burst delay, so the hold ends as the
+// load it caused begins — as at 12:23, when helmfile apply gave up while
+// the apiservers were still saturated. It is the hardest case for the
+// gate: nothing but the deploy-aware cooldown stands between a retry and
+// the burst.
+const DefaultDeployLength = 10 * time.Second
+
+// DeployOwner owns the replay's deploy holds.
+const DeployOwner = "deployer"
 
 // Config says what to replay through the gate.
 type Config struct {
@@ -47,6 +59,9 @@ type Config struct {
 	// load) is magnified by 1/LatencyScale, so too small a scale makes
 	// healthy latencies look like warn.
 	LatencyScale float64
+	// DeployLength is how long each scripted deploy that preflight allows
+	// holds its deploy hold (DefaultDeployLength by default).
+	DeployLength time.Duration
 	Logger       *slog.Logger
 	// Progress, when set, is called after each evaluation.
 	Progress func(done, total time.Duration)
@@ -64,10 +79,13 @@ func (s Span) Overlaps(o Span) bool { return s.From < o.To && o.From < s.To }
 // DeployOutcome is what happened to one scripted deploy.
 type DeployOutcome struct {
 	At time.Duration
-	// Degraded: the deploy started inside a ground-truth degraded interval.
-	Degraded bool
-	Why      string // the ground truth's reason when Degraded
-	Refused  bool
+	// Degraded: the deploy started inside a ground-truth degraded interval;
+	// Harmful: inside a harmful one.
+	Degraded, Harmful bool
+	Why               string // the ground truth's reason when Degraded
+	Refused           bool
+	// Message is the refusal a deployer read (replays only).
+	Message string
 }
 
 // Burst is one stretch of ground-truth degradation: overlapping degraded
@@ -75,6 +93,8 @@ type DeployOutcome struct {
 type Burst struct {
 	Span
 	Why string
+	// Harmful: some interval merged into it is harmful.
+	Harmful bool
 	// Caught: the detector was on at some moment of the burst.
 	Caught bool
 }
@@ -84,8 +104,12 @@ type Detection struct {
 	Until   time.Duration
 	Deploys []DeployOutcome
 	Bursts  []Burst
-	// On are the stretches the detector held (refused deploys), in order.
+	// On are the stretches the detector held (refused deploys), in order:
+	// for the gate, its health holds (trips).
 	On []Span
+	// Cooldown are the stretches the gate's deploy-aware cooldown held;
+	// none for a detector that does not know about deploys.
+	Cooldown []Span
 }
 
 // Score judges a detector that was on during the spans on (sorted, not
@@ -103,6 +127,9 @@ func Score(s *sim.Scenario, until time.Duration, on []Span) Detection {
 		o := DeployOutcome{At: at, Refused: onAt(at)}
 		if cov := sim.Covering(truth, at); len(cov) > 0 {
 			o.Degraded, o.Why = true, cov[0].Host+": "+cov[0].Why
+			if i := slices.IndexFunc(cov, func(iv sim.Interval) bool { return iv.Harmful }); i >= 0 {
+				o.Harmful, o.Why = true, cov[i].Host+": "+cov[i].Why
+			}
 		}
 		d.Deploys = append(d.Deploys, o)
 	}
@@ -126,9 +153,12 @@ func MergeIntervals(ivs []sim.Interval, until time.Duration) []Burst {
 		iv.To = min(iv.To, until)
 		if n := len(out); n > 0 && iv.From <= out[n-1].To {
 			out[n-1].To = max(out[n-1].To, iv.To)
+			if iv.Harmful && !out[n-1].Harmful {
+				out[n-1].Harmful, out[n-1].Why = true, iv.Host+": "+iv.Why
+			}
 			continue
 		}
-		out = append(out, Burst{Span: Span{iv.From, iv.To}, Why: iv.Host + ": " + iv.Why})
+		out = append(out, Burst{Span: Span{iv.From, iv.To}, Why: iv.Host + ": " + iv.Why, Harmful: iv.Harmful})
 	}
 	return out
 }
@@ -151,6 +181,57 @@ func (d Detection) RefusedHealthy() int {
 // Missed counts bursts during which the detector never held.
 func (d Detection) Missed() int {
 	return count(d.Bursts, func(b Burst) bool { return !b.Caught })
+}
+
+// LetIntoHarmful counts deploys let through into a harmful interval.
+func (d Detection) LetIntoHarmful() int {
+	return count(d.Deploys, func(o DeployOutcome) bool { return o.Harmful && !o.Refused })
+}
+
+// HarmfulUnheld counts harmful bursts during which no hold (trip or
+// cooldown) was in force at any moment.
+func (d Detection) HarmfulUnheld() int {
+	return count(d.Bursts, func(b Burst) bool {
+		return b.Harmful && !slices.ContainsFunc(d.On, b.Overlaps) && !slices.ContainsFunc(d.Cooldown, b.Overlaps)
+	})
+}
+
+// HarmlessOnly counts the spans of on that overlap no harmful burst: holds
+// engaged for harmless spikes only (or for nothing at all).
+func (d Detection) HarmlessOnly(on []Span) int {
+	return count(on, func(sp Span) bool {
+		return !slices.ContainsFunc(d.Bursts, func(b Burst) bool { return b.Harmful && b.Overlaps(sp) })
+	})
+}
+
+// RefusedWhileHealthy is the time deploys were refused (any span of On or
+// Cooldown) while no harmful burst was under way.
+func (d Detection) RefusedWhileHealthy() time.Duration {
+	var total time.Duration
+	for _, sp := range Union(append(slices.Clone(d.On), d.Cooldown...)) {
+		total += sp.To - sp.From
+		for _, b := range d.Bursts {
+			if b.Harmful && b.Overlaps(sp) {
+				total -= min(sp.To, b.To) - max(sp.From, b.From)
+			}
+		}
+	}
+	return total
+}
+
+// Union sorts spans and merges those that overlap or touch.
+func Union(spans []Span) []Span {
+	spans = slices.Clone(spans)
+	slices.SortFunc(spans, func(a, b Span) int { return cmp.Compare(a.From, b.From) })
+	var out []Span
+	for _, s := range spans {
+		if n := len(out); n > 0 && s.From <= out[n-1].To {
+			out[n-1].To = max(out[n-1].To, s.To)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func count[T any](xs []T, f func(T) bool) int {
@@ -176,13 +257,17 @@ type Result struct {
 	FirstHeld time.Duration
 	// Elapsed is the wall time the replay took.
 	Elapsed time.Duration
+	// Impacts are the deploy impacts the gate recorded, oldest first.
+	Impacts []apiv1.DeployImpact
 }
 
 // Run plays cfg.Scenario through the real gate: a simulated control
 // plane on loopback driven by a manual clock, a Gate on a real lock.Store,
 // one Gate.Step per interval of scenario time. After each step it records
-// whether the cluster's auto hold is active, and for each scripted deploy
-// before the next step whether preflight (Store.Verdict) refuses it.
+// whether the cluster's auto hold and cooldown hold are active, and for
+// each scripted deploy before the next step whether preflight
+// (Store.Verdict) refuses it; a deploy it allows takes the deploy hold for
+// cfg.DeployLength, so the gate sees deploys as it does in production.
 // Cancelling ctx stops the replay and returns ctx's error.
 func Run(ctx context.Context, cfg Config) (Result, error) {
 	s := cfg.Scenario
@@ -191,6 +276,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	cfg.Interval = cmp.Or(cfg.Interval, health.DefaultInterval)
 	cfg.LatencyScale = cmp.Or(cfg.LatencyScale, DefaultLatencyScale)
+	cfg.DeployLength = cmp.Or(cfg.DeployLength, DefaultDeployLength)
 	if cfg.Until <= 0 || cfg.Until > s.Duration() {
 		cfg.Until = s.Duration()
 	}
@@ -230,31 +316,56 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 
 	began := time.Now()
 	res := Result{Scenario: s.Name(), Interval: cfg.Interval, FirstHeld: -1}
-	scope := []lock.Scope{lock.Scope(hc.Clusters[0].Name)}
+	cluster := hc.Clusters[0].Name
+	scope := []lock.Scope{lock.Scope(cluster)}
 	deploys := s.Deploys()
-	refused := map[time.Duration]bool{}
-	var on []Span
+	outcomes := map[time.Duration]DeployOutcome{}
+	running := map[string]time.Duration{} // deploy hold id -> scenario time it ends
+	var on, cooling []Span
+	extend := func(spans []Span, t time.Duration) []Span {
+		if n := len(spans); n > 0 && spans[n-1].To == t {
+			spans[n-1].To = t + cfg.Interval
+			return spans
+		}
+		return append(spans, Span{t, t + cfg.Interval})
+	}
 	for t := time.Duration(0); t < cfg.Until; t += cfg.Interval {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
 		}
 		clock.Set(t)
+		for id, end := range running {
+			if end <= t {
+				if _, err := store.Release(ctx, lock.ReleaseRequest{
+					ID: id, Actor: DeployOwner, Reason: "scripted deploy finished", Kinds: []lock.Kind{lock.KindDeploy}, Owner: DeployOwner,
+				}); err != nil {
+					return Result{}, fmt.Errorf("replay: ending the deploy at %s: %w", end, err)
+				}
+				delete(running, id)
+			}
+		}
 		g.Step(ctx, scenarioNow())
 		res.Evaluations++
-		held := !store.Verdict(scope).Allowed
-		if held {
+		if _, err := store.Get(gate.AutoHoldID(cluster)); err == nil {
 			if res.FirstHeld < 0 {
 				res.FirstHeld = t
 			}
-			if n := len(on); n > 0 && on[n-1].To == t {
-				on[n-1].To = t + cfg.Interval
-			} else {
-				on = append(on, Span{t, t + cfg.Interval})
-			}
+			on = extend(on, t)
+		}
+		if _, err := store.Get(gate.CooldownHoldID(cluster)); err == nil {
+			cooling = extend(cooling, t)
 		}
 		for len(deploys) > 0 && deploys[0] < t+cfg.Interval {
-			refused[deploys[0]] = !store.Verdict(scope).Allowed
+			at := deploys[0]
 			deploys = deploys[1:]
+			o, id, err := deploy(ctx, store, scope, s.Start().Add(at))
+			if err != nil {
+				return Result{}, fmt.Errorf("replay: the deploy at %s: %w", at, err)
+			}
+			if id != "" {
+				running[id] = at + cfg.DeployLength
+			}
+			outcomes[at] = o
 		}
 		if cfg.Progress != nil {
 			cfg.Progress(t+cfg.Interval, cfg.Until)
@@ -263,12 +374,64 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	for i := range on {
 		on[i].To = min(on[i].To, cfg.Until)
 	}
+	for i := range cooling {
+		cooling[i].To = min(cooling[i].To, cfg.Until)
+	}
 	res.Detection = Score(s, cfg.Until, on)
+	res.Cooldown = cooling
 	for i := range res.Deploys {
-		res.Deploys[i].Refused = refused[res.Deploys[i].At]
+		o := outcomes[res.Deploys[i].At]
+		res.Deploys[i].Refused, res.Deploys[i].Message = o.Refused, o.Message
 	}
 	res.Elapsed = time.Since(began)
+	if res.Impacts, err = impacts(ctx, store); err != nil {
+		return Result{}, err
+	}
 	return res, nil
+}
+
+// impacts reads the deploy_impact events of the replay's history.
+func impacts(ctx context.Context, store *lock.Store) ([]apiv1.DeployImpact, error) {
+	var out []apiv1.DeployImpact
+	q := lock.HistoryQuery{Action: apiv1.ActionDeployImpact, Limit: lock.MaxHistoryLimit}
+	for {
+		page, err := store.History(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("replay: reading the deploy impacts: %w", err)
+		}
+		for _, e := range page.Events {
+			if e.Impact != nil {
+				out = append(out, *e.Impact)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		q.Cursor = page.Next
+	}
+	slices.SortFunc(out, func(a, b apiv1.DeployImpact) int { return a.From.Compare(b.From) })
+	return out, nil
+}
+
+// deploy is one scripted deploy: preflight, and when allowed, the deploy
+// hold (whose id it returns) as scaplock run takes it.
+func deploy(ctx context.Context, store *lock.Store, scope []lock.Scope, at time.Time) (DeployOutcome, string, error) {
+	v := store.Verdict(scope)
+	if !v.Allowed {
+		return DeployOutcome{Refused: true, Message: lock.RefusalMessage(v, "", at)}, "", nil
+	}
+	h, err := store.AcquireDeploy(ctx, lock.DeployRequest{
+		Scope: scope[0], Owner: DeployOwner, Reason: "scripted deploy at " + at.UTC().Format("15:04:05 UTC"),
+	})
+	var refused *lock.RefusedError
+	var conflict *lock.DeployConflictError
+	switch {
+	case errors.As(err, &refused), errors.As(err, &conflict):
+		return DeployOutcome{Refused: true, Message: err.Error()}, "", nil
+	case err != nil:
+		return DeployOutcome{}, "", err
+	}
+	return DeployOutcome{}, h.ID, nil
 }
 
 // replayClusters is the configuration a replay's gate runs with: one

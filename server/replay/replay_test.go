@@ -2,6 +2,7 @@ package replay_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -26,38 +27,52 @@ func play(t *testing.T, cli *locktest.Etcd, name string, until time.Duration) re
 	return res
 }
 
-// The incident's first deploy inside a saturation burst is the 12:16:15
-// retry. The gate, fed the scripted bursts of the deploys before it, holds
-// deploys by then and refuses that one.
-func TestReplayIncidentRefusesTheRetryInsideABurst(t *testing.T) {
+// The incident's deploys inside a saturation burst are retries of the
+// deploy before them (12:16:15 after 12:16, 12:41:14 after 12:41). Each
+// earlier deploy takes its deploy hold in the replay and ends as its burst
+// begins; the gate, seeing the deploy end with the cluster above warn,
+// refuses the retry with the "recovering" message.
+func TestReplayIncidentRefusesTheRetriesAsRecovering(t *testing.T) {
 	e := locktest.StartEtcd(t, "")
-	res := play(t, e, "incident-2024-05-28", 17*time.Minute)
+	res := play(t, e, "incident-2024-05-28", 42*time.Minute)
 
-	if want := int(17 * time.Minute / (5 * time.Second)); res.Evaluations != want {
+	if want := int(42 * time.Minute / (5 * time.Second)); res.Evaluations != want {
 		t.Fatalf("evaluations: %d, want %d", res.Evaluations, want)
 	}
-	first := -1
-	for i, d := range res.Deploys {
-		if d.Degraded {
-			first = i
-			break
+	var retries []replay.DeployOutcome
+	for _, d := range res.Deploys {
+		if d.Harmful {
+			retries = append(retries, d)
 		}
 	}
-	if first < 0 {
-		t.Fatalf("no deploy inside a degraded interval before 12:17: %+v", res.Deploys)
+	if len(retries) != 2 || retries[0].At != 16*time.Minute+15*time.Second || retries[1].At != 41*time.Minute+14*time.Second {
+		t.Fatalf("deploys inside a harmful burst before 12:42: %+v, want the 16m15s and 41m14s retries", retries)
 	}
-	d := res.Deploys[first]
-	if d.At != 16*time.Minute+15*time.Second {
-		t.Fatalf("first deploy inside a burst at %s, want 16m15s (%s)", d.At, d.Why)
+	for _, d := range retries {
+		if !d.Refused {
+			t.Errorf("retry at %s inside %q was let through", d.At, d.Why)
+			continue
+		}
+		first, _, _ := strings.Cut(d.Message, "\n")
+		if !strings.Contains(first, "incident-2024-05-28 is recovering from "+replay.DeployOwner+"'s deploy ") {
+			t.Errorf("retry at %s refused with:\n%s\nwant the first line to say the cluster is recovering from the deploy", d.At, d.Message)
+		}
+		if !strings.Contains(first, "(warn ") {
+			t.Errorf("retry at %s: the first line does not name a signal above warn:\n%s", d.At, d.Message)
+		}
 	}
-	if res.FirstHeld < 0 || res.FirstHeld >= d.At {
-		t.Fatalf("hold first engaged at %s, want before the deploy at %s", res.FirstHeld, d.At)
+	if len(res.Cooldown) == 0 {
+		t.Fatal("no cooldown hold in the replay")
 	}
-	if !d.Refused {
-		t.Fatalf("deploy at %s inside %q was let through; held %v", d.At, d.Why, res.On)
+	// Each cooldown ends once the burst is over (below warn on every
+	// signal), far sooner than cooldown_max.
+	for _, c := range res.Cooldown[:len(res.Cooldown)-1] {
+		if c.To-c.From > 2*time.Minute {
+			t.Errorf("cooldown %v lasted %s", c, c.To-c.From)
+		}
 	}
-	if res.Missed() == len(res.Bursts) {
-		t.Fatalf("every burst missed: %+v", res.Bursts)
+	if res.HarmfulUnheld() != 0 {
+		t.Errorf("%d harmful bursts without a hold: %+v", res.HarmfulUnheld(), res.Bursts)
 	}
 }
 
@@ -101,5 +116,41 @@ func TestScoreCountsDeploysAndBursts(t *testing.T) {
 		if b.To <= b.From || b.To > until {
 			t.Fatalf("burst %+v", b)
 		}
+	}
+	// Before 12:20 every burst is a deploy's readyz at 2 s: harmful.
+	if none.LetIntoHarmful() != 1 || none.HarmfulUnheld() != len(none.Bursts) || all.LetIntoHarmful() != 0 || all.HarmfulUnheld() != 0 {
+		t.Fatalf("let into harmful %d/%d, harmful unheld %d/%d of %d", none.LetIntoHarmful(), all.LetIntoHarmful(), none.HarmfulUnheld(), all.HarmfulUnheld(), len(none.Bursts))
+	}
+	if got := all.RefusedWhileHealthy(); got <= 0 || got >= until {
+		t.Fatalf("always on: refused while healthy %s, want the time outside the bursts", got)
+	}
+	if none.RefusedWhileHealthy() != 0 || all.HarmlessOnly(all.On) != 0 {
+		t.Fatalf("never on refused %s; always on has %d harmless-only holds", none.RefusedWhileHealthy(), all.HarmlessOnly(all.On))
+	}
+}
+
+// After the fix the incident's deploy bursts are harmless: a detector that
+// holds only then engages for harmless spikes only.
+func TestScoreHarmlessSpikes(t *testing.T) {
+	s, err := sim.Load("incident-2024-05-28")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := replay.Score(s, s.Duration(), nil)
+	var harmless []replay.Span
+	for _, b := range d.Bursts {
+		if !b.Harmful {
+			harmless = append(harmless, b.Span)
+		}
+	}
+	if len(harmless) == 0 {
+		t.Fatal("no harmless burst in the incident")
+	}
+	held := replay.Score(s, s.Duration(), harmless)
+	if got := held.HarmlessOnly(held.On); got != len(harmless) {
+		t.Fatalf("holds for harmless spikes only: %d, want %d", got, len(harmless))
+	}
+	if got := held.RefusedWhileHealthy(); got <= 0 {
+		t.Fatalf("refused while healthy %s, want the harmless spikes' length", got)
 	}
 }

@@ -451,6 +451,12 @@
         el("span", { cls: "verdict-icon", text: v.allowed ? "✓" : "✕", attrs: { "aria-hidden": "true" } }),
         el("span", { cls: "verdict-text", text: v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED" }),
       ]));
+      if (v.allowed && v.advice) {
+        card.appendChild(el("p", { cls: "verdict-advice" }, [
+          el("span", { text: "deploy gently: " }), el("code", { text: v.advice.define }),
+          el("span", { cls: "reason", text: " — " + v.advice.reason }),
+        ]));
+      }
       if (!v.allowed) {
         card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
         const why = el("ul", { cls: "verdict-why" });
@@ -669,6 +675,42 @@
     $("history-empty").hidden = rows.length > 0;
   }
 
+  // ---- deploy impact trend ---------------------------------------------------
+
+  const REPORT_MS = 5 * 60 * 1000;
+
+  async function refreshReport() {
+    try {
+      renderReport(await getJSON("/api/v1/report?since=28d"));
+    } catch (_) {
+      // the status refresh reports connection and token trouble
+    }
+  }
+
+  function renderReport(r) {
+    const rows = [];
+    const flags = [];
+    for (const c of (r && r.clusters) || []) {
+      for (const p of c.periods || []) {
+        const q = (x, f) => (p.deploys ? f(x.p50) + " / " + f(x.p90) : "—");
+        rows.push(el("tr", {}, [
+          el("th", { text: c.cluster, attrs: { scope: "row" } }),
+          el("td", { text: utc(parseTime(p.from)).slice(0, 10) }),
+          el("td", { text: String(p.deploys) }),
+          el("td", { text: q(p.peak_cpu, (v) => fmt("cpu", v)) }),
+          el("td", { text: q(p.peak_latency, (v) => fmt("latency", v)) }),
+          el("td", { text: q(p.seconds_above_warn, (v) => Math.round(v) + " s") }),
+        ]));
+      }
+      if (c.flag) flags.push(el("li", { cls: "trend-flag", text: c.flag }));
+    }
+    $("trend-table").tBodies[0].replaceChildren(...rows);
+    labelCells($("trend-table"));
+    $("trend-table").hidden = rows.length === 0;
+    $("trend-empty").hidden = rows.length > 0;
+    $("trend-flags").replaceChildren(...flags);
+  }
+
   // ---- SRE actions ---------------------------------------------------------
 
   async function send(method, path, body) {
@@ -736,6 +778,8 @@
     setNeedToken(false);
     openStream();
     refresh();
+    refreshReport();
+    setInterval(refreshReport, REPORT_MS);
     setInterval(pollLoop, POLL_MS);
     setInterval(tick, 1000);
   }

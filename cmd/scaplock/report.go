@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
+)
+
+// cmdReport prints what deploys did to each cluster's control plane,
+// period by period, and the service's flag when the trend reaches the
+// headroom.
+func cmdReport(ctx context.Context, c *cli, args []string) int {
+	fs := c.newFlagSet("report",
+		"report [--since 30d] [--period 7d] [--headroom 20s] [--json]",
+		`Per cluster and week: the deploys, and per deploy the median and 90th
+percentile of peak CPU, peak readyz latency and seconds above warn (from the
+deploy's start to the end of its cooldown). A cluster whose latest week
+spends a median of --headroom or more above warn is flagged.
+Durations take Go syntax (12h, 20s) or whole days (30d).`)
+	since := fs.String("since", "30d", "how far back")
+	period := fs.String("period", "7d", "the length of one row")
+	headroom := fs.String("headroom", "20s", "flag a median time above warn per deploy of this or more")
+	asJSON := fs.Bool("json", false, "print the service's report as JSON")
+	pos, stop, code := parse(fs, args)
+	if stop {
+		return code
+	}
+	if len(pos) > 0 {
+		return usageError(fs, "unexpected argument %q", pos[0])
+	}
+	q := url.Values{}
+	for name, v := range map[string]string{"since": *since, "period": *period, "headroom": *headroom} {
+		if _, err := parseDays(v); err != nil {
+			return usageError(fs, "--%s: %v", name, err)
+		}
+		q.Set(name, v)
+	}
+	var r apiv1.ImpactReport
+	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/report", query: q}, http.StatusOK, &r)
+	if err != nil {
+		return c.fail(err)
+	}
+	if *asJSON {
+		c.stdout.Write(a.body)
+		return exitOK
+	}
+	printReport(c.stdout, r)
+	return exitOK
+}
+
+// parseDays checks a duration as the service reads it: Go syntax or "30d".
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 {
+			return 0, fmt.Errorf("%q is not a whole number of days", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a positive duration", s)
+	}
+	return d, nil
+}
+
+func printReport(w io.Writer, r apiv1.ImpactReport) {
+	if len(r.Clusters) == 0 {
+		fmt.Fprintf(w, "no deploy impact recorded since %s\n", r.Since.UTC().Format("2006-01-02 15:04 UTC"))
+		return
+	}
+	for i, ct := range r.Clusters {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "%s\n", ct.Cluster)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  from\tdeploys\tpeak CPU p50/p90\tpeak readyz p50/p90\tabove warn p50/p90\tCPU above warn p50\treadyz above warn p50")
+		for _, p := range ct.Periods {
+			if p.Deploys == 0 {
+				fmt.Fprintf(tw, "  %s\t0\t\t\t\t\t\n", p.From.UTC().Format("2006-01-02 15:04"))
+				continue
+			}
+			fmt.Fprintf(tw, "  %s\t%d\t%s / %s\t%s / %s\t%s / %s\t%s\t%s\n", p.From.UTC().Format("2006-01-02 15:04"), p.Deploys,
+				percent(p.PeakCPU.P50), percent(p.PeakCPU.P90), latency(p.PeakLatency.P50), latency(p.PeakLatency.P90),
+				secs(p.SecondsAboveWarn.P50), secs(p.SecondsAboveWarn.P90), secs(p.CPUAboveWarn.P50), secs(p.LatencyAboveWarn.P50))
+		}
+		tw.Flush()
+		if ct.Flag != "" {
+			fmt.Fprintf(w, "  ! %s\n", ct.Flag)
+		}
+	}
+}
+
+func percent(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
+
+func latency(v float64) string {
+	return time.Duration(v * float64(time.Second)).Round(time.Millisecond).String()
+}
+
+func secs(v float64) string { return fmt.Sprintf("%.0fs", v) }
