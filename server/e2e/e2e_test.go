@@ -365,8 +365,8 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 		// it. Its output goes to a file: scaplock run's output must close
 		// when the deploy command does.
 		pidFile, loadLog, done := filepath.Join(dir, "load.pid"), filepath.Join(dir, "load.log"), filepath.Join(dir, "deploy.done")
-		script := fmt.Sprintf(`%s=%q %q > %q 2>&1 & echo $! > %q; i=0; while [ ! -e %q ] && [ $i -lt 900 ]; do sleep 0.1; i=$((i+1)); done`,
-			loadEnv, url+" 180s", self, loadLog, pidFile, done)
+		script := fmt.Sprintf(`%s=%q %q > %q 2>&1 & echo $! > %q; i=0; while [ ! -e %q ] && [ $i -lt 2400 ]; do sleep 0.1; i=$((i+1)); done`,
+			loadEnv, url+" 300s", self, loadLog, pidFile, done)
 		run := exec.Command(cli, "run", "--scope", cluster, "--reason", "e2e helmfile apply", "--", "/bin/sh", "-c", script)
 		run.Env = env
 		stopLoad := func() {
@@ -388,7 +388,7 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 		go func() { ran <- run.Wait() }()
 		// The deploy's own load trips the gate (the cluster's report says
 		// degraded); the deploy hold, not an auto hold, refuses meanwhile.
-		took := eventually(t, "the deploy's load trips the gate", 60*time.Second, func() bool {
+		took := eventually(t, "the deploy's load trips the gate", 180*time.Second, func() bool {
 			return clusterStatus(t, srv.URL()) == apiv1.StatusDegraded
 		})
 		t.Logf("the deploy's load tripped the gate after %s", took)
