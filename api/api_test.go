@@ -555,8 +555,8 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 			t.Errorf("%s with etcd down: %d", path, a.status)
 		}
 	}
-	if n := counterValue(t, f.reg, "scaplock_preflight_total", "outcome", "unavailable"); n < 1 {
-		t.Errorf("preflight{outcome=unavailable} = %v after 503s", n)
+	if n := counterValue(t, f.reg, "scaplock_preflight_total", "outcome", "undecided"); n < 1 {
+		t.Errorf("preflight{outcome=undecided} = %v after 503s", n)
 	}
 	if n := counterValue(t, f.reg, "scaplock_readyz_failures_total", "reason", "store") + counterValue(t, f.reg, "scaplock_readyz_failures_total", "reason", "stale"); n < 1 {
 		t.Errorf("readyz failures = %v after a 503 readyz", n)

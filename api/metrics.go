@@ -20,10 +20,10 @@ type httpMetrics struct {
 
 // Preflight outcomes, the values of scaplock_preflight_total's label.
 const (
-	outcomeAllowed     = "allowed"
-	outcomeRefused     = "refused"
-	outcomeUnavailable = "unavailable"
-	outcomeInvalid     = "invalid"
+	outcomeAllowed   = "allowed"
+	outcomeRefused   = "refused"
+	outcomeUndecided = "undecided"
+	outcomeInvalid   = "invalid"
 )
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -37,14 +37,14 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 		}, []string{"route", "method", "code"}),
 		preflights: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaplock_preflight_total",
-			Help: "Preflight answers by outcome: allowed, refused, unavailable (could not decide), invalid (bad request or token).",
+			Help: "Preflight answers by outcome: allowed, refused, undecided (could not decide: store down or not confirmed), invalid (bad request or token).",
 		}, []string{"outcome"}),
 		readyz: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaplock_readyz_failures_total",
 			Help: "Failed /readyz answers by reason: store (etcd did not answer) or stale (the cache is not confirmed).",
 		}, []string{"reason"}),
 	}
-	for _, o := range []string{outcomeAllowed, outcomeRefused, outcomeUnavailable, outcomeInvalid} {
+	for _, o := range []string{outcomeAllowed, outcomeRefused, outcomeUndecided, outcomeInvalid} {
 		m.preflights.WithLabelValues(o)
 	}
 	for _, r := range []string{"store", "stale"} {
@@ -101,7 +101,7 @@ func outcomeOf(status int) string {
 	case status >= 400 && status < 500:
 		return outcomeInvalid
 	}
-	return outcomeUnavailable
+	return outcomeUndecided
 }
 
 // streamGate counts open event streams and refuses those past its cap.

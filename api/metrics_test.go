@@ -39,7 +39,7 @@ func TestPreflightOutcomeMetric(t *testing.T) {
 	}
 	f.do(t, "GET", "/api/v1/preflight?scope=eqiad", "", nil)
 	f.do(t, "GET", "/api/v1/preflight?scope=eqiad", "", nil)
-	want := map[string]float64{"allowed": 1, "invalid": 1, "refused": 2, "unavailable": 0}
+	want := map[string]float64{"allowed": 1, "invalid": 1, "refused": 2, "undecided": 0}
 	for outcome, n := range want {
 		if got := counterValue(t, f.reg, "scaplock_preflight_total", "outcome", outcome); got != n {
 			t.Errorf("preflight{outcome=%s} = %v, want %v", outcome, got, n)

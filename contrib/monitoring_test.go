@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-const rulesFile = "prometheus/scaplock.rules.yml"
+const rulesFile = "prometheus/scaplock.rules.yaml"
 
 type ruleFile struct {
 	Groups []struct {
@@ -85,8 +85,8 @@ func promtool(t *testing.T, dir string, args ...string) {
 }
 
 func TestAlertRules(t *testing.T) {
-	promtool(t, "prometheus", "check", "rules", "scaplock.rules.yml")
-	promtool(t, "prometheus", "test", "rules", "scaplock.rules.test.yml")
+	promtool(t, "prometheus", "check", "rules", "scaplock.rules.yaml")
+	promtool(t, "prometheus", "test", "rules", "scaplock.rules.test.yaml")
 }
 
 // Every alert has a unit test case, a runbook section its runbook_url
@@ -94,7 +94,7 @@ func TestAlertRules(t *testing.T) {
 // alert's.
 func TestAlertsHaveTestsAndRunbook(t *testing.T) {
 	rf := readRules(t)
-	tests, err := os.ReadFile("prometheus/scaplock.rules.test.yml")
+	tests, err := os.ReadFile("prometheus/scaplock.rules.test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestAlertsHaveTestsAndRunbook(t *testing.T) {
 			}
 			alerts = append(alerts, r.Alert)
 			if !strings.Contains(string(tests), "alertname: "+r.Alert+"\n") {
-				t.Errorf("%s has no case in scaplock.rules.test.yml", r.Alert)
+				t.Errorf("%s has no case in scaplock.rules.test.yaml", r.Alert)
 			}
 			want := "https://github.com/scaplock/scaplock/blob/main/docs/runbook.md#" + strings.ToLower(r.Alert)
 			if r.Annotations["runbook_url"] != want {

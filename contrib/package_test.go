@@ -61,7 +61,7 @@ func TestDebianPackage(t *testing.T) {
 	for path, mode := range map[string]string{
 		"./usr/bin/scaplockd": "-rwxr-xr-x", "./usr/bin/scaplock": "-rwxr-xr-x",
 		"./lib/systemd/system/scaplockd.service": "-rw-r--r--", "./etc/default/scaplockd": "-rw-r--r--",
-		"./usr/share/doc/scaplock/scaplock.rules.yml": "-rw-r--r--", "./usr/share/doc/scaplock/scaplock.json": "-rw-r--r--",
+		"./usr/share/doc/scaplock/scaplock.rules.yaml": "-rw-r--r--", "./usr/share/doc/scaplock/scaplock.json": "-rw-r--r--",
 		"./lib/systemd/system/scaplock-scap-bridge.service": "-rw-r--r--", "./etc/default/scaplock-scap-bridge": "-rw-r--r--",
 		"./usr/share/bash-completion/completions/scaplock": "-rw-r--r--", "./usr/share/zsh/vendor-completions/_scaplock": "-rw-r--r--",
 	} {

@@ -33,7 +33,7 @@ if [ -e "$contrib/scap/scaplock-scap-bridge.service" ]; then
 	install -m 0644 "$contrib/scap/scaplock-scap-bridge.env" "$root/etc/default/scaplock-scap-bridge"
 	conffiles="$conffiles /etc/default/scaplock-scap-bridge"
 fi
-install -m 0644 "$contrib/prometheus/scaplock.rules.yml" "$contrib/grafana/scaplock.json" "$root/usr/share/doc/scaplock/"
+install -m 0644 "$contrib/prometheus/scaplock.rules.yaml" "$contrib/grafana/scaplock.json" "$root/usr/share/doc/scaplock/"
 # Shell completion, when the CLI can write it.
 if "$bindir/scaplock" completion bash >"$root/usr/share/bash-completion/completions/scaplock" 2>/dev/null &&
 	"$bindir/scaplock" completion zsh >"$root/usr/share/zsh/vendor-completions/_scaplock" 2>/dev/null; then :; else
