@@ -3,8 +3,8 @@
 
 GO        ?= go
 BIN       := bin
-DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server etcd-client
-DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd /usr/bin/etcdctl
+DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server etcd-client python3
+DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd /usr/bin/etcdctl /usr/bin/python3
 TEST_TIMEOUT ?= 20m
 # The version both binaries print with --version and scaplockd exports as
 # scaplock_build_info; "dev" outside a git checkout.
