@@ -550,6 +550,11 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the event stream stayed open while the store could not be confirmed")
 	}
+	// A typo stays a typo while etcd is down: 400 (the CLI's exit 3, which
+	// --fail-open never opens), not 503.
+	if a := f.do(t, "GET", "/api/v1/preflight?scope=Eqiad", "", nil); a.status != http.StatusBadRequest {
+		t.Errorf("preflight of a misspelt scope with etcd down: %d %s", a.status, a.body)
+	}
 	for _, path := range []string{"/api/v1/status", "/readyz", "/api/v1/events"} {
 		if a := f.do(t, "GET", path, "", nil); a.status != http.StatusServiceUnavailable {
 			t.Errorf("%s with etcd down: %d", path, a.status)

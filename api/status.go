@@ -101,12 +101,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 // preflight answers from the cache: 200 allowed, 423 refused with the
 // message. No scope means every known scope (a fleet-wide sync).
 func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
-	if err := a.sync(r); err != nil {
-		a.fail(w, err)
-		return
-	}
-	snap := a.store.Snapshot()
-	reports, _ := a.reports()
+	// Bad input is refused before any etcd read.
 	var scopes []lock.Scope
 	for _, raw := range r.URL.Query()["scope"] {
 		s, err := a.store.Scopes().Parse(raw)
@@ -116,6 +111,12 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = append(scopes, s)
 	}
+	if err := a.sync(r); err != nil {
+		a.fail(w, err)
+		return
+	}
+	snap := a.store.Snapshot()
+	reports, _ := a.reports()
 	if len(scopes) == 0 {
 		scopes = a.knownScopes(snap, reports)
 	}
