@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,21 @@ type httpMetrics struct {
 	latency    *prometheus.HistogramVec
 	preflights *prometheus.CounterVec
 	readyz     *prometheus.CounterVec
+	// series caches each (route, method, code)'s counter and histogram:
+	// looking them up by label values hashes the labels on every request.
+	series sync.Map // seriesKey → *series
+	// outcomes are scaplock_preflight_total's counters by outcome.
+	outcomes map[string]prometheus.Counter
+}
+
+type seriesKey struct {
+	route, method string
+	code          int
+}
+
+type series struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
 }
 
 // Preflight outcomes, the values of scaplock_preflight_total's label.
@@ -44,8 +60,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Help: "Failed /readyz answers by reason: store (etcd did not answer) or stale (the cache is not confirmed).",
 		}, []string{"reason"}),
 	}
+	m.outcomes = map[string]prometheus.Counter{}
 	for _, o := range []string{outcomeAllowed, outcomeRefused, outcomeUndecided, outcomeInvalid} {
-		m.preflights.WithLabelValues(o)
+		m.outcomes[o] = m.preflights.WithLabelValues(o)
 	}
 	for _, r := range []string{"store", "stale"} {
 		m.readyz.WithLabelValues(r)
@@ -76,19 +93,34 @@ func (m *httpMetrics) middleware(next http.Handler) http.Handler {
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
-		code := strconv.Itoa(ww.Status())
-		method := methodLabel(r.Method)
-		m.requests.WithLabelValues(route, method, code).Inc()
-		m.latency.WithLabelValues(route, method, code).Observe(time.Since(start).Seconds())
+		s := m.seriesFor(seriesKey{route: route, method: methodLabel(r.Method), code: ww.Status()})
+		s.requests.Inc()
+		s.latency.Observe(time.Since(start).Seconds())
 	})
 }
 
+func (m *httpMetrics) seriesFor(k seriesKey) *series {
+	if s, ok := m.series.Load(k); ok {
+		return s.(*series)
+	}
+	code := strconv.Itoa(k.code)
+	s, _ := m.series.LoadOrStore(k, &series{
+		requests: m.requests.WithLabelValues(k.route, k.method, code),
+		latency:  m.latency.WithLabelValues(k.route, k.method, code),
+	})
+	return s.(*series)
+}
+
 // preflightOutcome counts each preflight answer by what it told the caller.
+// It runs inside middleware, whose wrapper already records the status.
 func (m *httpMetrics) preflightOutcome(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		ww, ok := w.(middleware.WrapResponseWriter)
+		if !ok {
+			ww = middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		}
 		next(ww, r)
-		m.preflights.WithLabelValues(outcomeOf(ww.Status())).Inc()
+		m.outcomes[outcomeOf(ww.Status())].Inc()
 	}
 }
 

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"sort"
 	"time"
@@ -29,9 +28,7 @@ func (a *API) sync(r *http.Request) error {
 	if err := a.store.Fresh(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), min(VerdictTimeout, a.cfg.RequestTimeout))
-	defer cancel()
-	return a.store.Sync(ctx)
+	return a.store.SyncWithin(r.Context(), min(VerdictTimeout, a.cfg.RequestTimeout))
 }
 
 // knownScopes are global, the configured scopes, the gate's clusters and

@@ -119,18 +119,44 @@ func (b *barrier) run(ctx context.Context, read func(context.Context) (int64, er
 // read and waits for the watch to reach that read's revision. It returns
 // an error matching ErrUnavailable when etcd does not confirm in time or
 // ctx ends first; cancelling ctx stops only this caller's wait.
-func (s *Store) Sync(ctx context.Context) error {
+func (s *Store) Sync(ctx context.Context) error { return s.SyncWithin(ctx, 0) }
+
+// SyncWithin is Sync bounded by within as well as ctx (no extra bound when
+// within is zero). The bound's timer is made only when Sync has to wait:
+// with Options.LocalRevision and a cache already at etcd's revision, a
+// verdict is confirmed without one.
+func (s *Store) SyncWithin(ctx context.Context, within time.Duration) error {
 	began := time.Now()
-	r := s.barrier.join()
-	select {
-	case <-r.done:
-	case <-ctx.Done():
-		return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, ctx.Err())
+	var rev int64
+	local := false
+	if s.localRev != nil {
+		rev, local = s.localRev()
+		if local {
+			s.barrier.syncs.Add(1)
+		}
+		if local && s.Revision() >= rev {
+			s.markConfirmed(began)
+			return nil
+		}
 	}
-	if r.err != nil {
-		return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, r.err)
+	if within > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, within)
+		defer cancel()
 	}
-	if err := s.WaitRevision(ctx, r.rev); err != nil {
+	if !local {
+		r := s.barrier.join()
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, ctx.Err())
+		}
+		if r.err != nil {
+			return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, r.err)
+		}
+		rev = r.rev
+	}
+	if err := s.WaitRevision(ctx, rev); err != nil {
 		return err
 	}
 	s.markConfirmed(began)

@@ -26,7 +26,7 @@ var storeFreshDesc = prometheus.NewDesc("scaplock_store_fresh",
 var holdKinds = []Kind{KindManual, KindDeploy, KindAuto, KindOverride}
 
 var barrierDesc = prometheus.NewDesc("scaplock_read_barrier_total",
-	"Verdicts confirmed against etcd (syncs) and the linearizable reads that served them (reads): syncs/reads is how many share one read.",
+	"Verdicts confirmed against etcd (syncs) and the linearizable reads that served them (reads): syncs/reads is how many share one read. A single embedded member confirms in process, without reads.",
 	[]string{"what"}, nil)
 
 var deployQueueDesc = prometheus.NewDesc("scaplock_deploy_queue_length",

@@ -41,6 +41,11 @@ type Options struct {
 	// barrier; it must be linearizable. A Get of one small key by default;
 	// an embedded etcd can answer in-process (embedetcd.Etcd.CurrentRevision).
 	CurrentRevision func(ctx context.Context) (int64, error)
+	// LocalRevision, when set, tells etcd's current revision in process
+	// when that needs no read-index round (embedetcd.Etcd.LocalRevision:
+	// a member alone in its cluster); ok false sends Sync to the shared
+	// read barrier. A verdict then costs no goroutine hand-off and no timer.
+	LocalRevision func() (rev int64, ok bool)
 }
 
 // Retention bounds the history by age and by count; zero means unbounded.
@@ -80,6 +85,7 @@ type Store struct {
 	expired   chan string
 	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
 	barrier   *barrier
+	localRev  func() (int64, bool) // Options.LocalRevision
 
 	idemMu      sync.Mutex
 	idemLease   clientv3.LeaseID
@@ -113,6 +119,7 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		retention: opts.Retention, sweepFreq: opts.SweepEvery, scopes: opts.Scopes,
 		changed: make(chan struct{}), subs: map[chan Change]struct{}{},
 		expired: make(chan string, 1024), extra: opts.Parts, barrier: newBarrier(),
+		localRev: opts.LocalRevision,
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err

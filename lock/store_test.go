@@ -457,20 +457,25 @@ func TestKeepAliveSaysWhyTheDeployIsGone(t *testing.T) {
 
 // A write acknowledged by one replica is seen by a Sync on another at once,
 // whether the barrier asks etcd over gRPC or, for the embedded single
-// member, reads its applied revision in-process.
+// member, reads its applied revision in-process, through the barrier or
+// without it.
 func TestSyncSeesWritesOfAnotherReplica(t *testing.T) {
 	e := locktest.StartEtcd(t, "")
 	for _, c := range []struct {
-		name    string
-		current func(context.Context) (int64, error)
-	}{{"linearizable Get", nil}, {"embedded member in-process", e.CurrentRevision}} {
-		t.Run(c.name, func(t *testing.T) { syncSeesWrites(t, e, c.current) })
+		name string
+		opts lock.Options
+	}{
+		{"linearizable Get", lock.Options{}},
+		{"embedded member in-process", lock.Options{CurrentRevision: e.CurrentRevision}},
+		{"embedded member without the barrier", lock.Options{CurrentRevision: e.CurrentRevision, LocalRevision: e.LocalRevision}},
+	} {
+		t.Run(c.name, func(t *testing.T) { syncSeesWrites(t, e, c.opts) })
 	}
 }
 
-func syncSeesWrites(t *testing.T, e *locktest.Etcd, current func(context.Context) (int64, error)) {
+func syncSeesWrites(t *testing.T, e *locktest.Etcd, opts lock.Options) {
 	a := locktest.OpenStore(t, e.Client(t), lock.Options{})
-	b := locktest.OpenStore(t, e.Client(t), lock.Options{CurrentRevision: current})
+	b := locktest.OpenStore(t, e.Client(t), opts)
 	ctx := ctxT(t)
 	for i := range 30 {
 		h, err := a.Create(ctx, lock.HoldRequest{Scope: "eqiad", Kind: lock.KindManual, Owner: "alice", Reason: "sync test"})

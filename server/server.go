@@ -106,6 +106,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	}
 	if s.embedded != nil {
 		storeOpts.CurrentRevision = s.embedded.CurrentRevision
+		storeOpts.LocalRevision = s.embedded.LocalRevision
 	} else {
 		tlsCfg, err := etcdTLS(s.cfg)
 		if err != nil {

@@ -115,9 +115,13 @@ func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string)
 	shared := info("verdicts per linearizable etcd read (read barrier), "+topology, "not scraped: "+fmt.Sprint(countErr))
 	if countErr == nil {
 		syncs1, reads1, err := barrierCounts(ctx, scaplockURL)
-		if err == nil && reads1 > reads0 {
+		switch {
+		case err == nil && reads1 > reads0:
 			shared = info("verdicts per linearizable etcd read (read barrier), "+topology,
 				fmt.Sprintf("%.1f (%.0f verdicts, %.0f reads)", (syncs1-syncs0)/(reads1-reads0), syncs1-syncs0, reads1-reads0))
+		case err == nil && syncs1 > syncs0:
+			shared = info("verdicts per linearizable etcd read (read barrier), "+topology,
+				fmt.Sprintf("no reads: %.0f verdicts confirmed in process (a member alone in its cluster)", syncs1-syncs0))
 		}
 	}
 	baseRate, rate := base.rate(), pre.rate()
@@ -354,8 +358,8 @@ func barrierCounts(ctx context.Context, base string) (syncs, reads float64, err 
 			}
 		}
 	}
-	if reads == 0 {
-		return 0, 0, fmt.Errorf("no scaplock_read_barrier_total{what=\"reads\"} in %s/metrics", base)
+	if syncs == 0 {
+		return 0, 0, fmt.Errorf("no scaplock_read_barrier_total{what=\"syncs\"} in %s/metrics", base)
 	}
 	return syncs, reads, nil
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -25,6 +26,9 @@ import (
 type Etcd struct {
 	etcd  *embed.Etcd
 	close sync.Once
+	// aloneUntil (unix nanos) caches that the member is alone in its
+	// cluster; see LocalRevision.
+	aloneUntil atomic.Int64
 	// Endpoint is the loopback client URL.
 	Endpoint string
 }
@@ -200,3 +204,26 @@ func (e *Etcd) CurrentRevision(ctx context.Context) (int64, error) {
 	}
 	return srv.KV().Rev(), nil
 }
+
+// LocalRevision is the server's current revision when it is alone in its
+// cluster, where the applied revision already covers every acknowledged
+// write (see CurrentRevision); ok is false when other members may lead and
+// a read-index round is needed.
+//
+// Membership is looked up at most every aloneFor: a member added since
+// cannot lead, and so cannot commit a write this member has not applied,
+// before an election timeout (1 s) has passed.
+func (e *Etcd) LocalRevision() (rev int64, ok bool) {
+	srv := e.etcd.Server
+	if now := time.Now().UnixNano(); now >= e.aloneUntil.Load() {
+		if len(srv.Cluster().Members()) > 1 {
+			return 0, false
+		}
+		e.aloneUntil.Store(now + int64(aloneFor))
+	}
+	return srv.KV().Rev(), true
+}
+
+// aloneFor is how long LocalRevision trusts that the member is alone; well
+// under etcd's election timeout.
+const aloneFor = 100 * time.Millisecond
