@@ -23,6 +23,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 
 	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server"
@@ -64,7 +66,7 @@ func linearizableVerdicts(ctx context.Context) []Row {
 	if err != nil {
 		rows = append(rows, failed("preflight vs bare handler, embedded etcd: start scaplockd", err))
 	} else {
-		rows = append(rows, compareVerdicts(ctx, "embedded etcd", bare.url, embedded.url)...)
+		rows = append(rows, compareVerdicts(ctx, "embedded etcd", bare.url, embedded.url, nil)...)
 		embedded.stop()
 	}
 
@@ -92,20 +94,55 @@ func linearizableVerdicts(ctx context.Context) []Row {
 		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd: start scaplockd", err))
 	}
 	defer external.stop()
-	return append(rows, compareVerdicts(ctx, "3-member Debian etcd", bare.url, external.url)...)
+	leader := cluster.Leader(ctx)
+	if leader < 0 {
+		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd", errors.New("no etcd leader")))
+	}
+	cli, err := clientv3.New(clientv3.Config{Endpoints: cluster.Endpoints()[leader : leader+1], DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd", err))
+	}
+	defer cli.Close()
+	return append(rows, compareVerdicts(ctx, "3-member Debian etcd", bare.url, external.url, cli)...)
+}
+
+// readRounds times linearizable reads sent one after another to the etcd
+// leader until ctx ends: how long one read-index round takes while the
+// machine carries the load, which bounds a barrier's throughput (a verdict
+// waits for the end of the round in flight and then a whole round).
+func readRounds(ctx context.Context, cli *clientv3.Client) []time.Duration {
+	var rounds []time.Duration
+	for ctx.Err() == nil {
+		start := time.Now()
+		if _, err := cli.Get(ctx, "scaplock-bench-round", clientv3.WithCountOnly()); err != nil {
+			continue
+		}
+		rounds = append(rounds, time.Since(start))
+	}
+	return rounds
 }
 
 // compareVerdicts loads the bare handler and preflight in alternating
 // slices (so that whatever else runs on the machine weighs on both alike)
-// and compares throughput and p99.
-func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string) []Row {
+// and compares throughput and p99. With an etcd client, it also times the
+// leader's read-index rounds during the bare handler's slices.
+func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string, etcd *clientv3.Client) []Row {
 	preflight := scaplockURL + "/api/v1/preflight?scope=eqiad"
 	loadFor(ctx, bareURL, verdictWarmup, nil)
 	loadFor(ctx, preflight, verdictWarmup, nil)
 	syncs0, reads0, countErr := barrierCounts(ctx, scaplockURL)
 	var base, pre loadResult
+	var rounds []time.Duration
 	for range verdictSlices {
-		if err := base.add(ctx, bareURL); err != nil {
+		var timed sync.WaitGroup
+		if etcd != nil {
+			rctx, stop := context.WithTimeout(ctx, verdictDuration/verdictSlices)
+			defer stop()
+			timed.Go(func() { r := readRounds(rctx, etcd); rounds = append(rounds, r...) })
+		}
+		err := base.add(ctx, bareURL)
+		timed.Wait()
+		if err != nil {
 			return []Row{failed("bare net/http handler ("+topology+" run)", err)}
 		}
 		if err := pre.add(ctx, preflight); err != nil {
@@ -127,7 +164,7 @@ func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string)
 	baseRate, rate := base.rate(), pre.rate()
 	baseP99, p99 := percentile(base.lat, 99), percentile(pre.lat, 99)
 	ratio := rate / baseRate
-	return []Row{
+	rows := []Row{
 		info("baseline: bare net/http handler, own process, 64 keep-alive clients ("+topology+" run)",
 			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", baseRate, fmtDur(median(base.lat)), fmtDur(baseP99))),
 		info("preflight with read barrier, "+topology+", 64 keep-alive clients",
@@ -137,6 +174,11 @@ func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string)
 			"≤ 2×", p99 <= 2*baseP99),
 		shared,
 	}
+	if len(rounds) > 0 {
+		rows = append(rows, info("etcd leader's linearizable read, one at a time, during the bare handler's load ("+topology+")",
+			fmt.Sprintf("p50 %s, p99 %s (%d reads); a barrier verdict waits about 1.5 rounds", fmtDur(median(rounds)), fmtDur(percentile(rounds, 99)), len(rounds))))
+	}
+	return rows
 }
 
 // loadResult accumulates the slices of one server's load.
