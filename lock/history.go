@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -47,57 +46,20 @@ const (
 	maxTxnOps = 128
 )
 
-// historyIndex is a field with its own newest-first index, for filters
-// that pick few events out of many; the others are filtered while scanning.
-type historyIndex struct {
-	field string
-	of    func(Event) string
-	query func(HistoryQuery) string
-}
-
-// historyIndexes, most selective first: a query uses the first one it filters on.
-var historyIndexes = []historyIndex{
-	{"hold", func(e Event) string {
-		if e.Hold == nil {
-			return ""
-		}
-		return e.Hold.ID
-	}, func(q HistoryQuery) string { return q.HoldID }},
-	{"actor", func(e Event) string { return e.Actor }, func(q HistoryQuery) string { return q.Actor }},
-}
-
-// HistoryOps are the writes that append e to the history: the event and
-// its index entries. Every writer of events uses them.
+// HistoryOps are the writes that append e to the history. Every writer of
+// events uses them.
+//
+// An event is one key. Indexes by hold and actor (layout 2) cost two more
+// keys per event, and etcd keeps every key in its in-memory index
+// (about 200 bytes each): at the default retention they doubled the
+// service's memory. Filters scan instead, at most HistoryScanBudget
+// events per request, and answer with a cursor.
 func HistoryOps(keys Keys, e Event) ([]clientv3.Op, error) {
 	val, err := json.Marshal(e)
 	if err != nil {
 		return nil, err
 	}
-	pos := HistoryPosition(e.Time, e.ID)
-	ops := []clientv3.Op{clientv3.OpPut(keys.History()+pos, string(val))}
-	for _, ix := range historyIndexes {
-		if v := ix.of(e); v != "" {
-			ops = append(ops, clientv3.OpPut(keys.HistoryIndex(ix.field, v)+pos, ""))
-		}
-	}
-	return ops, nil
-}
-
-// historyDeletes are the deletes that drop the event stored at key with
-// value val, index entries included.
-func historyDeletes(keys Keys, key string, val []byte) []clientv3.Op {
-	ops := []clientv3.Op{clientv3.OpDelete(key)}
-	var e Event
-	if json.Unmarshal(val, &e) != nil {
-		return ops
-	}
-	pos := strings.TrimPrefix(key, keys.History())
-	for _, ix := range historyIndexes {
-		if v := ix.of(e); v != "" {
-			ops = append(ops, clientv3.OpDelete(keys.HistoryIndex(ix.field, v)+pos))
-		}
-	}
-	return ops
+	return []clientv3.Op{clientv3.OpPut(keys.HistoryEvent(e.Time, e.ID), string(val))}, nil
 }
 
 // AppendEvents writes events to the history in as few transactions as
@@ -144,8 +106,10 @@ func (s *Store) AppendEvents(ctx context.Context, events []Event) error {
 var cursorPattern = regexp.MustCompile(`^[0-9]{19}-[0-9A-Za-z_.-]{1,128}$`)
 
 // History returns the events matching q, newest first. It reads about as
-// many keys as it returns when no filter or an indexed one (hold, actor)
-// is given, and at most HistoryScanBudget events otherwise.
+// many keys as it returns without a filter (a time range is not a filter:
+// it narrows the key range), and at most HistoryScanBudget events with
+// one; a page that stopped there carries a cursor. (A hold filter cannot
+// stop at the hold's creation: the gate's holds reuse their ids.)
 func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -166,13 +130,7 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 			return page, nil
 		}
 	}
-	prefix, indexed := s.keys.History(), false
-	for _, ix := range historyIndexes {
-		if v := ix.query(q); v != "" {
-			prefix, indexed = s.keys.HistoryIndex(ix.field, v), true
-			break
-		}
-	}
+	prefix := s.keys.History()
 	from, end := prefix, clientv3.GetPrefixRangeEnd(prefix)
 	if !q.Until.IsZero() {
 		from = prefix + historyStamp(q.Until)
@@ -183,8 +141,7 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 	if q.Cursor != "" {
 		from = max(from, prefix+q.Cursor+"\x00")
 	}
-	// Only the filters the key range does not already apply narrow a batch.
-	residual := q.Scope != "" || q.Kind != "" || q.Action != "" || (indexed && q.Actor != "" && q.HoldID != "")
+	filtered := q.Scope != "" || q.Kind != "" || q.Actor != "" || q.Action != "" || q.HoldID != ""
 
 	page := HistoryPage{Events: []Event{}}
 	scanned, last := 0, ""
@@ -193,14 +150,11 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 	for from < end {
 		upper := s.windowEnd(prefix, from, end, window)
 		batch := q.Limit - len(page.Events) + 1
-		if residual {
+		if filtered {
 			batch = max(batch, 256)
 		}
 		batch = min(batch, HistoryScanBudget-scanned, 500)
 		opts := []clientv3.OpOption{clientv3.WithRange(upper), clientv3.WithLimit(int64(batch))}
-		if indexed {
-			opts = append(opts, clientv3.WithKeysOnly())
-		}
 		if rev != 0 {
 			opts = append(opts, clientv3.WithRev(rev))
 		}
@@ -211,20 +165,14 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 		if rev == 0 {
 			rev = resp.Header.Revision
 		}
-		kvs := resp.Kvs
-		if indexed {
-			if kvs, err = s.eventsAt(ctx, prefix, kvs, rev); err != nil {
-				return HistoryPage{}, err
-			}
-		}
-		for _, kv := range kvs {
+		for _, kv := range resp.Kvs {
 			if len(page.Events) == q.Limit {
 				page.Next = last // and this key shows there is more
 				break
 			}
 			scanned++
 			last = string(positionOf(kv.Key))
-			if len(kv.Value) == 0 || (residual && !q.matchesRaw(kv.Value)) {
+			if filtered && !q.matchesRaw(kv.Value) {
 				continue
 			}
 			var e Event
@@ -282,31 +230,6 @@ func (s *Store) windowEnd(prefix, from, end string, span int64) string {
 func positionOf(key []byte) []byte {
 	i := strings.LastIndexByte(string(key), '/')
 	return key[i+1:]
-}
-
-// eventsAt reads, at rev, the events an index range points at, in order;
-// a pruned event comes back without a value.
-func (s *Store) eventsAt(ctx context.Context, prefix string, index []*mvccpb.KeyValue, rev int64) ([]*mvccpb.KeyValue, error) {
-	out := make([]*mvccpb.KeyValue, 0, len(index))
-	for start := 0; start < len(index); start += maxTxnOps {
-		chunk := index[start:min(start+maxTxnOps, len(index))]
-		ops := make([]clientv3.Op, len(chunk))
-		for i, kv := range chunk {
-			ops[i] = clientv3.OpGet(s.keys.History()+strings.TrimPrefix(string(kv.Key), prefix), clientv3.WithRev(rev))
-		}
-		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
-		if err != nil {
-			return nil, unavailable("read history", err)
-		}
-		for i, r := range resp.Responses {
-			if kvs := r.GetResponseRange().GetKvs(); len(kvs) == 1 {
-				out = append(out, kvs[0])
-			} else {
-				out = append(out, &mvccpb.KeyValue{Key: chunk[i].Key})
-			}
-		}
-	}
-	return out, nil
 }
 
 // eventFilterFields are the fields filters look at: decoding only them
@@ -410,33 +333,23 @@ func (s *Store) oldest(ctx context.Context, n int64) (string, error) {
 }
 
 // deleteOldest deletes up to n events from key from to the end of the
-// history, with their index entries.
+// history: it finds the nth key and deletes the range up to it.
 func (s *Store) deleteOldest(ctx context.Context, from string, n int) error {
 	end := clientv3.GetPrefixRangeEnd(s.keys.History())
 	for n > 0 {
-		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithLimit(int64(min(n, 500))))
+		resp, err := s.cli.Get(ctx, from, clientv3.WithRange(end), clientv3.WithKeysOnly(), clientv3.WithLimit(int64(min(n, 5000))))
 		if err != nil || len(resp.Kvs) == 0 {
 			return err
 		}
-		var ops []clientv3.Op
-		for _, kv := range resp.Kvs {
-			dops := historyDeletes(s.keys, string(kv.Key), kv.Value)
-			if len(ops)+len(dops) > maxTxnOps {
-				if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
-					return err
-				}
-				ops = ops[:0]
-			}
-			ops = append(ops, dops...)
-		}
-		if _, err := s.cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+		upTo := string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		if _, err := s.cli.Delete(ctx, from, clientv3.WithRange(upTo)); err != nil {
 			return err
 		}
 		n -= len(resp.Kvs)
 		if !resp.More {
 			return nil
 		}
-		from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		from = upTo
 	}
 	return nil
 }

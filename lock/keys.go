@@ -3,7 +3,6 @@ package lock
 import (
 	"fmt"
 	"math"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -50,12 +49,9 @@ func (k Keys) HistoryEvent(t time.Time, id string) string {
 	return k.History() + HistoryPosition(t, id)
 }
 
-// HistoryIndex is the prefix of the events whose field has value, newest
-// first. An entry's key ends in the event's HistoryPosition and its value
-// is empty: the event itself is HistoryEvent of that position.
-func (k Keys) HistoryIndex(field, value string) string {
-	return k.Prefix + "events-by/" + field + "/" + url.PathEscape(value) + "/"
-}
+// LegacyHistoryIndexes is the prefix of layout 2's indexes of the history
+// by hold and actor; migration 3 drops them.
+func (k Keys) LegacyHistoryIndexes() string { return k.Prefix + "events-by/" }
 
 // LegacyHistory is the prefix of layout 1's history (oldest first, keyed
 // by the nanosecond); migration 2 moves it to History.

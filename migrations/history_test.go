@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 )
 
 // A layout 1 store (history oldest first under history/) comes out of
-// migration 2 with every event in the newest-first layout, indexed, the
-// old range gone, and the events' revisions kept.
+// migrations 2 and 3 with every event in the newest-first layout, the old
+// range gone, and the events' revisions kept; filters by actor and hold
+// still find theirs.
 func TestHistoryMovesToNewestFirst(t *testing.T) {
 	e := locktest.StartEtcd(t, "")
 	cli := e.Client(t)
@@ -47,7 +49,7 @@ func TestHistoryMovesToNewestFirst(t *testing.T) {
 		}
 	}
 	applied, err := migrations.Run(ctx, cli, keys, migrations.All, nil)
-	if err != nil || len(applied) != 1 || applied[0] != 2 {
+	if err != nil || len(applied) != 2 || applied[0] != 2 || applied[1] != 3 {
 		t.Fatalf("applied %v, %v", applied, err)
 	}
 	old, err := cli.Get(ctx, keys.LegacyHistory(), clientv3.WithPrefix(), clientv3.WithCountOnly())
@@ -78,10 +80,68 @@ func TestHistoryMovesToNewestFirst(t *testing.T) {
 	}
 	byActor, err := s.History(ctx, lock.HistoryQuery{Actor: "user1", Limit: 1000})
 	if err != nil || len(byActor.Events) != n/3 {
-		t.Fatalf("actor index after migrating: %d events, %v", len(byActor.Events), err)
+		t.Fatalf("actor filter after migrating: %d events, %v", len(byActor.Events), err)
 	}
 	byHold, err := s.History(ctx, lock.HistoryQuery{HoldID: "h7"})
 	if err != nil || len(byHold.Events) != 2 || byHold.Events[0].ID != "e0015" {
-		t.Fatalf("hold index after migrating: %+v, %v", byHold.Events, err)
+		t.Fatalf("hold filter after migrating: %+v, %v", byHold.Events, err)
+	}
+}
+
+// Migration 3 drops layout 2's index entries, which cost etcd memory for
+// every event, and leaves the events and everything else alone.
+func TestHistoryIndexesAreDropped(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	cli := e.Client(t)
+	keys := lock.NewKeys("/scaplock/")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if _, err := migrations.Run(ctx, cli, keys, migrations.All[:2], nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	base := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i += 30 {
+		var ops []clientv3.Op
+		for j := i; j < i+30; j++ {
+			ev := lock.Event{ID: fmt.Sprintf("e%04d", j), Time: base.Add(time.Duration(j) * time.Second), Actor: fmt.Sprintf("user%d", j%3),
+				Action: lock.ActionCreated, Scope: "eqiad", Kind: lock.KindManual, Reason: "r", Hold: &lock.Hold{ID: fmt.Sprintf("h%d", j)}}
+			val, _ := json.Marshal(ev)
+			pos := lock.HistoryPosition(ev.Time, ev.ID)
+			// layout 2's keys, spelled here because no code writes them any more
+			ops = append(ops, clientv3.OpPut(keys.History()+pos, string(val)),
+				clientv3.OpPut(keys.LegacyHistoryIndexes()+"hold/"+ev.Hold.ID+"/"+pos, ""),
+				clientv3.OpPut(keys.LegacyHistoryIndexes()+"actor/"+ev.Actor+"/"+pos, ""))
+		}
+		if _, err := cli.Txn(ctx).Then(ops...).Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cli.Put(ctx, keys.Hold("kept"), `{"id":"kept"}`); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := migrations.Run(ctx, cli, keys, migrations.All, nil)
+	if err != nil || len(applied) != 1 || applied[0] != 3 {
+		t.Fatalf("applied %v, %v", applied, err)
+	}
+	count := func(prefix string) int64 {
+		r, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Count
+	}
+	if got := count(keys.LegacyHistoryIndexes()); got != 0 {
+		t.Fatalf("%d index entries left", got)
+	}
+	if got := count(keys.History()); got != n {
+		t.Fatalf("%d events after dropping the indexes, want %d", got, n)
+	}
+	if got := count(keys.Holds()); got != 1 {
+		t.Fatalf("%d holds after dropping the indexes, want 1", got)
+	}
+	layout, err := cli.Get(ctx, keys.Prefix+"schema/layout")
+	if err != nil || len(layout.Kvs) != 1 || strings.Contains(string(layout.Kvs[0].Value), "events-by") {
+		t.Fatalf("layout still names the indexes: %v", err)
 	}
 }

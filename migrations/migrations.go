@@ -34,6 +34,7 @@ type Migration struct {
 var All = []Migration{
 	{Version: 1, Name: "create the key layout", Ops: createLayout},
 	{Version: 2, Name: "history newest first, indexed by hold and actor", Copy: copyHistory, Ops: dropLegacyHistory},
+	{Version: 3, Name: "drop the history's indexes (filters scan, bounded)", Ops: dropHistoryIndexes},
 }
 
 // Latest is the layout version this binary writes.
@@ -50,7 +51,6 @@ func createLayout(_ context.Context, _ *clientv3.Client, keys lock.Keys) ([]clie
 		"holds":         keys.Holds(),
 		"ledger":        keys.Ledger(),
 		"history":       keys.History(),
-		"history_index": keys.HistoryIndex("FIELD", "VALUE"),
 		"queue":         keys.Queue(),
 		"health":        keys.Health(),
 		"gate":          keys.Election(),
@@ -59,6 +59,16 @@ func createLayout(_ context.Context, _ *clientv3.Client, keys lock.Keys) ([]clie
 		return nil, err
 	}
 	return []clientv3.Op{clientv3.OpPut(keys.Prefix+"schema/layout", string(layout))}, nil
+}
+
+// dropHistoryIndexes deletes layout 2's index entries, two keys per event
+// that etcd kept in memory, and records the layout without them.
+func dropHistoryIndexes(ctx context.Context, cli *clientv3.Client, keys lock.Keys) ([]clientv3.Op, error) {
+	layout, err := createLayout(ctx, cli, keys)
+	if err != nil {
+		return nil, err
+	}
+	return append(layout, clientv3.OpDelete(keys.LegacyHistoryIndexes(), clientv3.WithPrefix())), nil
 }
 
 // Version reads the store's layout version; 0 for an empty store.
