@@ -66,7 +66,7 @@ bench: deps
 	$(GO) run ./cmd/scaplock-bench -report bench-report.md
 	$(GO) test ./web -run '^$$' -bench . -benchtime 5x
 
-# The soak alone: scaplockd under mixed load for 75 s, then idle for 60 s,
+# The soak alone: scaplockd under mixed load for 5 minutes, then idle for 60 s,
 # with its RSS curve (also part of make bench).
 soak:
 	$(GO) run ./cmd/scaplock-bench -only soak

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,6 +62,11 @@ type Config struct {
 	// EtcdCompactionRetention is the embedded etcd's revision history: a
 	// duration (periodic compaction) or a number of revisions.
 	EtcdCompactionRetention string `env:"SCAPLOCK_ETCD_COMPACTION_RETENTION, default=1m"`
+	// MemoryLimit is the Go runtime's soft memory limit for scaplockd
+	// (GOMEMLIMIT wins when set): near it the heap is collected sooner and
+	// freed memory goes back to the OS at once. "off" for none. The
+	// embedded etcd's database file, mapped into memory, is not counted.
+	MemoryLimit string `env:"SCAPLOCK_MEMORY_LIMIT, default=96MiB"`
 	// PublicURL is the status page address printed in refusal messages.
 	PublicURL string `env:"SCAPLOCK_PUBLIC_URL"`
 	// ReplicaName identifies this replica in the gate election; the host name by default.
@@ -191,6 +198,9 @@ func (c Config) validate() error {
 	if _, err := embedetcd.CompactionMode(c.EtcdCompactionRetention); err != nil {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_COMPACTION_RETENTION: %v", err))
 	}
+	if _, err := ParseBytes(c.MemoryLimit); err != nil {
+		errs = append(errs, fmt.Errorf("SCAPLOCK_MEMORY_LIMIT: %v", err))
+	}
 	if c.MaxStreams <= 0 {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_MAX_STREAMS: must be positive, got %d", c.MaxStreams))
 	}
@@ -213,4 +223,20 @@ func (c Config) validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ParseBytes reads a size such as 96MiB, 512KiB, 1GiB, 100MB or 1048576
+// (bytes); "off" and "0" are 0.
+func ParseBytes(v string) (int64, error) {
+	if v == "off" {
+		return 0, nil
+	}
+	num := strings.TrimRight(v, "KMGTiBkmgtib")
+	units := map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+	unit, ok := units[v[len(num):]]
+	n, err := strconv.ParseInt(num, 10, 64)
+	if !ok || err != nil || n < 0 || n > math.MaxInt64/unit {
+		return 0, fmt.Errorf("%q is not a size (96MiB, 1GiB, 100MB, a number of bytes, or off)", v)
+	}
+	return n * unit, nil
 }

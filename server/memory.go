@@ -1,6 +1,8 @@
 package server
 
 import (
+	"log/slog"
+	"os"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -43,4 +45,20 @@ func startMemoryReturner(interval time.Duration, slack uint64) *memoryReturner {
 func (m *memoryReturner) close() {
 	close(m.stop)
 	m.wg.Wait()
+}
+
+// ApplyMemoryLimit sets cfg.MemoryLimit as the process's soft memory limit,
+// unless GOMEMLIMIT is set (the runtime has applied it already). It is the
+// daemon's call, not Start's: the limit is the whole process's.
+func ApplyMemoryLimit(cfg Config, log *slog.Logger) {
+	if v := os.Getenv("GOMEMLIMIT"); v != "" {
+		log.Info("memory limit from GOMEMLIMIT", "limit", v)
+		return
+	}
+	limit, err := ParseBytes(cfg.MemoryLimit)
+	if err != nil || limit == 0 {
+		return // validated by LoadConfig; 0 is "off"
+	}
+	debug.SetMemoryLimit(limit)
+	log.Info("memory limit", "limit", cfg.MemoryLimit)
 }

@@ -30,6 +30,19 @@ func config(t *testing.T, env map[string]string) server.Config {
 	return cfg
 }
 
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"96MiB": 96 << 20, "1GiB": 1 << 30, "512KiB": 512 << 10, "100MB": 100e6, "2GB": 2e9, "4096": 4096, "10B": 10, "off": 0, "0": 0} {
+		if got, err := server.ParseBytes(in); err != nil || got != want {
+			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "1.5GiB", "96mib", "96 MiB", "1TiB", "99999999999GiB", "lots"} {
+		if got, err := server.ParseBytes(in); err == nil {
+			t.Errorf("ParseBytes(%q) = %d, want an error", in, got)
+		}
+	}
+}
+
 func TestConfigErrorsNameTheVariable(t *testing.T) {
 	dir := t.TempDir()
 	cases := map[string]map[string]string{
@@ -49,6 +62,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"SCAPLOCK_STREAM_STALL_TIMEOUT":      {"SCAPLOCK_STREAM_STALL_TIMEOUT": "-1s"},
 		"SCAPLOCK_MAX_STREAMS":               {"SCAPLOCK_MAX_STREAMS": "0"},
 		"SCAPLOCK_JWT_MAX_TTL":               {"SCAPLOCK_JWT_MAX_TTL": "0s"},
+		"SCAPLOCK_MEMORY_LIMIT":              {"SCAPLOCK_MEMORY_LIMIT": "96 megs"},
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -19,9 +19,9 @@ import (
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
-// The soak's shape: the 5-minute soak at a smaller scale.
+// The soak's shape: the 5-minute soak.
 const (
-	soakLoad         = 75 * time.Second
+	soakLoad         = 5 * time.Minute
 	soakAfter        = 60 * time.Second
 	soakPreflighters = 32
 	soakChurners     = 8
@@ -141,7 +141,7 @@ func soak(ctx context.Context) []Row {
 		return mb
 	}
 	began := time.Now()
-	tick := time.NewTicker(15 * time.Second)
+	tick := time.NewTicker(30 * time.Second)
 	for lctx.Err() == nil {
 		select {
 		case <-lctx.Done():

@@ -91,6 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cfg.Build = build
 	log := server.NewLogger(stderr, cfg)
+	server.ApplyMemoryLimit(cfg, log)
 	if *demo {
 		opts := server.DefaultDemo
 		opts.Scenario, opts.Offset = *scenario, *offset
