@@ -55,7 +55,7 @@ const (
 // service's memory. Filters scan instead, at most HistoryScanBudget
 // events per request, and answer with a cursor.
 func HistoryOps(keys Keys, e Event) ([]clientv3.Op, error) {
-	val, err := json.Marshal(e)
+	val, err := encodeStoredEvent(e)
 	if err != nil {
 		return nil, err
 	}
@@ -175,12 +175,9 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 			if filtered && !q.matchesRaw(kv.Value) {
 				continue
 			}
-			var e Event
-			if json.Unmarshal(kv.Value, &e) != nil {
+			e, err := decodeStoredEvent(last, kv.Value, kv.ModRevision)
+			if err != nil {
 				continue
-			}
-			if e.Revision == 0 {
-				e.Revision = kv.ModRevision
 			}
 			if q.matches(e) {
 				page.Events = append(page.Events, e)

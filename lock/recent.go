@@ -2,7 +2,6 @@ package lock
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -87,14 +86,13 @@ func (s *Store) loadRecent(ctx context.Context, rev int64) (recent, error) {
 
 // decodeEvent reads a history key-value: its position and its event.
 func (s *Store) decodeEvent(kv *mvccpb.KeyValue) (string, Event, bool) {
-	var e Event
-	if err := json.Unmarshal(kv.Value, &e); err != nil {
+	pos := strings.TrimPrefix(string(kv.Key), s.keys.History())
+	e, err := decodeStoredEvent(pos, kv.Value, kv.ModRevision)
+	if err != nil {
+		s.log.Warn("unreadable history event", "key", string(kv.Key), "err", err)
 		return "", Event{}, false
 	}
-	if e.Revision == 0 {
-		e.Revision = kv.ModRevision
-	}
-	return strings.TrimPrefix(string(kv.Key), s.keys.History()), e, true
+	return pos, e, true
 }
 
 // recentPage serves an unfiltered first page from the cache when it can.

@@ -66,7 +66,7 @@ type Config struct {
 	// (GOMEMLIMIT wins when set): near it the heap is collected sooner and
 	// freed memory goes back to the OS at once. "off" for none. The
 	// embedded etcd's database file, mapped into memory, is not counted.
-	MemoryLimit string `env:"SCAPLOCK_MEMORY_LIMIT, default=96MiB"`
+	MemoryLimit string `env:"SCAPLOCK_MEMORY_LIMIT, default=64MiB"`
 	// PublicURL is the status page address printed in refusal messages.
 	PublicURL string `env:"SCAPLOCK_PUBLIC_URL"`
 	// ReplicaName identifies this replica in the gate election; the host name by default.

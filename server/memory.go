@@ -22,7 +22,17 @@ type memoryReturner struct {
 
 func startMemoryReturner(interval time.Duration, slack uint64) *memoryReturner {
 	m := &memoryReturner{stop: make(chan struct{})}
+	check := func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if idle := ms.HeapIdle - ms.HeapReleased; idle > slack && idle > ms.HeapInuse/4 {
+			debug.FreeOSMemory()
+		}
+	}
 	m.wg.Go(func() {
+		// At once first: start-up (etcd rebuilding its index from the
+		// whole database) leaves more garbage than anything after it.
+		check()
 		t := time.NewTicker(interval)
 		defer t.Stop()
 		for {
@@ -30,11 +40,7 @@ func startMemoryReturner(interval time.Duration, slack uint64) *memoryReturner {
 			case <-m.stop:
 				return
 			case <-t.C:
-				var ms runtime.MemStats
-				runtime.ReadMemStats(&ms)
-				if idle := ms.HeapIdle - ms.HeapReleased; idle > slack && idle > ms.HeapInuse/4 {
-					debug.FreeOSMemory()
-				}
+				check()
 			}
 		}
 	})

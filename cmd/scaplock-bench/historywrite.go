@@ -9,17 +9,29 @@ import (
 )
 
 // writeHistory appends n events, one second apart and ending now, through
-// the store in batches: 20 actors, two events per hold, manual holds on eqiad.
+// the store in batches, shaped like the store's own: manual holds on
+// eqiad created by one of 20 actors (the snapshot repeats the event's
+// owner, reason and time) and released a second later by another, with
+// the hold as it was.
 func writeHistory(ctx context.Context, s *lock.Store, n int) error {
 	start := time.Now().Add(-time.Duration(n) * time.Second)
 	const batch = 5000
 	evs := make([]lock.Event, 0, batch)
+	var hold lock.Hold
 	for i := range n {
-		evs = append(evs, lock.Event{
-			ID: fmt.Sprintf("ev%08d", i), Time: start.Add(time.Duration(i) * time.Second), Actor: fmt.Sprintf("user%d", i%20),
-			Action: lock.ActionCreated, Scope: "eqiad", Kind: lock.KindManual, Reason: "bench history event with a reason of typical length",
-			Hold: &lock.Hold{ID: fmt.Sprintf("h%08d", i/2), Scope: "eqiad", Kind: lock.KindManual, Owner: "alice", Reason: "bench"},
-		})
+		at := start.Add(time.Duration(i) * time.Second).UTC()
+		e := lock.Event{ID: fmt.Sprintf("ev%014d", i), Time: at, Scope: "eqiad", Kind: lock.KindManual}
+		if i%2 == 0 {
+			expires := at.Add(2 * time.Hour)
+			e.Actor, e.Action, e.Reason = fmt.Sprintf("user%d", i%20), lock.ActionCreated, "bench history event with a reason of typical length"
+			hold = lock.Hold{ID: fmt.Sprintf("h%015d", i/2), Scope: "eqiad", Kind: lock.KindManual, Owner: e.Actor, Reason: e.Reason,
+				CreatedAt: at, UpdatedAt: at, ExpiresAt: &expires, Lease: 7587883469587412345}
+		} else {
+			e.Actor, e.Action, e.Reason = fmt.Sprintf("user%d", (i+7)%20), lock.ActionReleased, "done"
+		}
+		snapshot := hold
+		e.Hold = &snapshot
+		evs = append(evs, e)
 		if len(evs) == batch || i == n-1 {
 			if err := s.AppendEvents(ctx, evs); err != nil {
 				return err

@@ -144,8 +144,10 @@ func serve(ctx context.Context, cfg *embed.Config, clientURL *url.URL, ready tim
 		e.Close()
 		return nil, fmt.Errorf("embedded etcd start abandoned: %w", ctx.Err())
 	}
-	// Compaction frees pages for reuse but never shrinks the file; a file
-	// mostly free after a burst is rewritten once, before anyone is served.
+	// Compaction frees pages for reuse but never shrinks the file, and etcd
+	// maps the whole file into memory (MAP_POPULATE), free pages too: a
+	// file mostly free after a burst is rewritten once, before anyone is
+	// served.
 	if b := e.Server.Backend(); b.Size() > 64<<20 && b.Size() > 2*b.SizeInUse() {
 		if err := b.Defrag(); err != nil {
 			e.Close()
