@@ -48,12 +48,12 @@ func Latest(ms []Migration) int {
 // createLayout records what the layout is, for humans reading etcd.
 func createLayout(_ context.Context, _ *clientv3.Client, keys lock.Keys) ([]clientv3.Op, error) {
 	layout, err := json.Marshal(map[string]string{
-		"holds":         keys.Holds(),
-		"ledger":        keys.Ledger(),
-		"history":       keys.History(),
-		"queue":         keys.Queue(),
-		"health":        keys.Health(),
-		"gate":          keys.Election(),
+		"holds":   keys.Holds(),
+		"ledger":  keys.Ledger(),
+		"history": keys.History(),
+		"queue":   keys.Queue(),
+		"health":  keys.Health(),
+		"gate":    keys.Election(),
 	})
 	if err != nil {
 		return nil, err
