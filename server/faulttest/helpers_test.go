@@ -82,7 +82,7 @@ func (f *fixture) replicaEnv(name string, endpoints []string) map[string]string 
 	return map[string]string{
 		"SCAPLOCK_ETCD_ENDPOINTS": strings.Join(endpoints, ","), "SCAPLOCK_JWT_SECRET_FILE": f.secret,
 		"SCAPLOCK_REPLICA_NAME": name, "SCAPLOCK_REQUEST_TIMEOUT": requestTimeout.String(),
-		"SCAPLOCK_SCOPES": "eqiad,load,dep,kept,during,dl,lin,kill,killdep",
+		"SCAPLOCK_SCOPES": "eqiad,load,dep,kept,during,dl,lin,lost,lostdep,unkeyed,kill,killdep",
 	}
 }
 
