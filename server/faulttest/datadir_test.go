@@ -2,56 +2,11 @@ package faulttest
 
 import (
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/scaplock/scaplock/health/healthtest"
-	"github.com/scaplock/scaplock/server/servertest"
 )
-
-// scaplockd builds the daemon for tests that need it as a process.
-func scaplockd(t *testing.T) string {
-	t.Helper()
-	return servertest.Build(t, servertest.Scaplockd)
-}
-
-// proc is a scaplockd process; it is killed by its pid when the test ends.
-type proc struct {
-	cmd    *exec.Cmd
-	stderr *healthtest.SyncBuffer
-	done   chan struct{} // closed when it has exited
-	err    error         // its exit status, once done
-}
-
-func daemon(t *testing.T, bin, dir string) *proc {
-	t.Helper()
-	p := &proc{cmd: exec.Command(bin), stderr: &healthtest.SyncBuffer{}, done: make(chan struct{})}
-	p.cmd.Env = append(os.Environ(), "SCAPLOCK_LISTEN=127.0.0.1:0", "SCAPLOCK_DATA_DIR="+dir, "SCAPLOCK_LOG_FORMAT=text")
-	p.cmd.Stderr = p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.err = p.cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
-
-// exited reports whether p exits within d.
-func (p *proc) exited(d time.Duration) bool {
-	select {
-	case <-p.done:
-		return true
-	case <-time.After(d):
-		return false
-	}
-}
 
 // A second scaplockd on a data dir in use exits at once naming the first
 // one's pid; SIGTERM while starting always ends a scaplockd.

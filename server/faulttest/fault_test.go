@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,80 +42,18 @@ func TestStartWithFirstEndpointDown(t *testing.T) {
 	}
 }
 
-// outcome is what a load worker was told about one hold.
-type outcome struct {
-	id       string
-	released bool // the release was acknowledged
-	unsure   bool // the release was not acknowledged either way
-}
-
-type interval struct {
-	id         string
-	start, end time.Time
-}
-
 // Writes under load on two replicas while the etcd leader is killed and
 // restarted: every acknowledged create is there unless its release was
-// acknowledged, each change is in the history exactly once, and no two
-// deploys of one scope were ever held at once.
+// acknowledged, no retry makes a second hold, each change is in the
+// history exactly once, and no two deploys of one scope were ever held at
+// once.
 func TestWritesUnderMemberKill(t *testing.T) {
 	f := newFixture(t, 2)
-	ctx, stop := context.WithCancel(context.Background())
-	var mu sync.Mutex
-	var holds []outcome
-	var deploys []interval
-	var wg sync.WaitGroup
-	for w := range 3 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil; i++ {
-				a, b := f.replicas[i%2].URL(), f.replicas[(i+1)%2].URL()
-				c, _ := retried(a, "POST", "/api/v1/holds", f.sre, api.HoldBody{Scope: "load", Reason: "under member kill"}, 20*time.Second)
-				if c.status != http.StatusCreated {
-					t.Logf("worker %d: create not acknowledged: %s", w, c)
-					continue
-				}
-				var h lock.Hold
-				c.decode(t, &h)
-				rel, _ := retried(b, "DELETE", "/api/v1/holds/"+h.ID, f.sre, api.ReleaseBody{Reason: "load done"}, 20*time.Second)
-				o := outcome{id: h.ID, released: rel.status == http.StatusOK, unsure: rel.status != http.StatusOK}
-				if rel.status == http.StatusNotFound {
-					t.Errorf("release of %s retried with its key answered 404: %s", h.ID, rel)
-				}
-				mu.Lock()
-				holds = append(holds, o)
-				mu.Unlock()
-			}
-		})
-	}
-	for w := range 2 {
-		wg.Go(func() {
-			for i := 0; ctx.Err() == nil; i++ {
-				base := f.replicas[(w+i)%2].URL()
-				c := call(base, "POST", "/api/v1/deploys", f.sre, newKey(), api.DeployBody{Scope: "dep", Reason: "deploy under member kill", TTL: "20s"})
-				if c.status != http.StatusCreated {
-					time.Sleep(20 * time.Millisecond)
-					continue
-				}
-				var h lock.Hold
-				c.decode(t, &h)
-				iv := interval{id: h.ID, start: time.Now()}
-				time.Sleep(30 * time.Millisecond)
-				iv.end = time.Now()
-				rel, _ := retried(base, "DELETE", "/api/v1/deploys/"+h.ID, f.sre, api.ReleaseBody{Reason: "deployed"}, 20*time.Second)
-				if rel.status != http.StatusOK {
-					t.Errorf("deploy release %s: %s", h.ID, rel)
-				}
-				mu.Lock()
-				deploys = append(deploys, iv)
-				mu.Unlock()
-			}
-		})
-	}
+	l := &load{t: t, urls: []string{f.replicas[0].URL(), f.replicas[1].URL()}, token: f.sre, holdScope: "load", deployScope: "dep"}
+	l.start(3, 2)
 	time.Sleep(1500 * time.Millisecond)
-	leader := f.cluster.Leader(ctx)
-	if leader < 0 {
-		leader = 0
-	}
+	ctx := context.Background()
+	leader := max(f.cluster.Leader(ctx), 0)
 	f.cluster.Kill(leader)
 	t.Logf("killed etcd member %d (the leader)", leader)
 	time.Sleep(2 * time.Second)
@@ -124,141 +61,16 @@ func TestWritesUnderMemberKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(2500 * time.Millisecond)
-	stop()
-	wg.Wait()
-	hctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	writes := l.stop()
+	hctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := f.cluster.WaitHealthy(hctx); err != nil {
 		t.Fatal(err)
 	}
-
-	if len(holds) < 5 || len(deploys) < 2 {
-		t.Fatalf("too little load to judge: %d holds, %d deploys", len(holds), len(deploys))
+	if len(writes) < 5 {
+		t.Fatalf("too little load to judge: %d writes", len(writes))
 	}
-	t.Logf("%d hold cycles, %d deploys", len(holds), len(deploys))
-	store := f.replicas[0].Store()
-	if err := store.Sync(hctx); err != nil {
-		t.Fatal(err)
-	}
-	// The whole history of the scope, page by page: events per hold.
-	events := map[string]map[lock.Action]int{}
-	for q := (lock.HistoryQuery{Scope: "load", Limit: lock.MaxHistoryLimit}); ; {
-		page, err := store.History(hctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range page.Events {
-			if e.Hold == nil {
-				continue
-			}
-			if events[e.Hold.ID] == nil {
-				events[e.Hold.ID] = map[lock.Action]int{}
-			}
-			events[e.Hold.ID][e.Action]++
-		}
-		if page.Next == "" {
-			break
-		}
-		q.Cursor = page.Next
-	}
-	for _, o := range holds {
-		_, err := store.Get(o.id)
-		if o.released && err == nil {
-			t.Errorf("hold %s: release acknowledged, hold still there", o.id)
-		}
-		if !o.unsure && !o.released && err != nil {
-			t.Errorf("hold %s: create acknowledged, hold gone: %v", o.id, err)
-		}
-		count := events[o.id]
-		if count[lock.ActionCreated] != 1 || (o.released && count[lock.ActionReleased] != 1) {
-			t.Errorf("hold %s: history %v, want created once and released once", o.id, count)
-		}
-	}
-	for i, a := range deploys {
-		for _, b := range deploys[i+1:] {
-			if a.start.Before(b.end) && b.start.Before(a.end) {
-				t.Errorf("deploys %s and %s of one scope held at once", a.id, b.id)
-			}
-		}
-	}
-}
-
-// Quorum lost: preflight says it cannot decide within a bound, writes
-// answer within the request timeout, a write retried with its key after
-// quorum returns is done once, and nothing acknowledged before is lost.
-func TestQuorumLoss(t *testing.T) {
-	f := newFixture(t, 2)
-	a, b := f.replicas[0].URL(), f.replicas[1].URL()
-	before := call(a, "POST", "/api/v1/holds", f.sre, newKey(), api.HoldBody{Scope: "kept", Reason: "before the quorum loss"})
-	if before.status != http.StatusCreated {
-		t.Fatalf("create before: %s", before)
-	}
-	var kept lock.Hold
-	before.decode(t, &kept)
-
-	f.cluster.Kill(1)
-	f.cluster.Kill(2)
-	lost := time.Now()
-	for {
-		p := call(b, "GET", "/api/v1/preflight?scope=eqiad", "", "", nil)
-		if p.took > requestTimeout+answerSlack {
-			t.Fatalf("preflight took %s with quorum lost", p.took)
-		}
-		if p.status == http.StatusServiceUnavailable {
-			t.Logf("first preflight 503 %s after the quorum loss", time.Since(lost).Round(time.Millisecond))
-			break
-		}
-		if p.status != http.StatusOK || time.Since(lost) > 3*time.Second+answerSlack {
-			t.Fatalf("preflight %s after the quorum loss: %s", time.Since(lost), p)
-		}
-	}
-	key := newKey()
-	body := api.HoldBody{Scope: "during", Reason: "sent during the quorum loss"}
-	w := call(a, "POST", "/api/v1/holds", f.sre, key, body)
-	if w.status != http.StatusServiceUnavailable || w.took > requestTimeout+answerSlack {
-		t.Fatalf("write during the quorum loss: %s", w)
-	}
-	var e api.ErrorBody
-	w.decode(t, &e)
-	if e.Error.Code == "outcome_unknown" && e.Error.IdempotencyKey != key {
-		t.Errorf("outcome_unknown without the key: %s", w.body)
-	}
-	t.Logf("write during the quorum loss: %s", w)
-
-	for _, i := range []int{1, 2} {
-		if err := f.cluster.Restart(i); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// The same key on the other replica: the write happens once.
-	var got reply
-	eventually(t, "the retried write answers 201", 30*time.Second, func() bool {
-		got = call(b, "POST", "/api/v1/holds", f.sre, key, body)
-		return got.status == http.StatusCreated
-	})
-	again := call(a, "POST", "/api/v1/holds", f.sre, key, body)
-	var h1, h2 lock.Hold
-	got.decode(t, &h1)
-	again.decode(t, &h2)
-	if again.status != http.StatusCreated || h1.ID != h2.ID {
-		t.Fatalf("second retry: %s (first %s)", again, h1.ID)
-	}
-	var st api.StatusResponse
-	call(a, "GET", "/api/v1/status", "", "", nil).decode(t, &st)
-	var during, keptSeen int
-	for _, h := range st.Holds {
-		switch h.Scope {
-		case "during":
-			during++
-		case "kept":
-			if h.ID == kept.ID {
-				keptSeen++
-			}
-		}
-	}
-	if during != 1 || keptSeen != 1 {
-		t.Fatalf("after the quorum returned: %d holds on during (want 1), hold from before seen %d times (want 1)", during, keptSeen)
-	}
+	l.check(l.urls[0])
 }
 
 // A deploy hold whose host stopped sending keepalives stops counting at

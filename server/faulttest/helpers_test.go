@@ -9,13 +9,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
@@ -64,16 +67,23 @@ func (f *fixture) startReplica(t *testing.T, name string, endpoints []string) *s
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := servertest.Start(ctx, map[string]string{
-		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_ETCD_ENDPOINTS": strings.Join(endpoints, ","),
-		"SCAPLOCK_JWT_SECRET_FILE": f.secret, "SCAPLOCK_REPLICA_NAME": name,
-		"SCAPLOCK_REQUEST_TIMEOUT": requestTimeout.String(), "SCAPLOCK_SCOPES": "eqiad,load,dep,kept,during,dl,lin",
-	})
+	env := f.replicaEnv(name, endpoints)
+	env["SCAPLOCK_DATA_DIR"] = t.TempDir()
+	s, err := servertest.Start(ctx, env)
 	if err != nil {
 		t.Fatalf("start replica %s: %v", name, err)
 	}
 	t.Cleanup(func() { _ = s.Stop() })
 	return s
+}
+
+// replicaEnv is a replica's configuration but for its data dir.
+func (f *fixture) replicaEnv(name string, endpoints []string) map[string]string {
+	return map[string]string{
+		"SCAPLOCK_ETCD_ENDPOINTS": strings.Join(endpoints, ","), "SCAPLOCK_JWT_SECRET_FILE": f.secret,
+		"SCAPLOCK_REPLICA_NAME": name, "SCAPLOCK_REQUEST_TIMEOUT": requestTimeout.String(),
+		"SCAPLOCK_SCOPES": "eqiad,load,dep,kept,during,dl,lin,lost,lostdep,unkeyed,kill,killdep",
+	}
 }
 
 // reply is one HTTP answer; status 0 means no answer.
@@ -124,20 +134,6 @@ func call(base, method, path, token, key string, body any) reply {
 	return reply{status: resp.StatusCode, body: b, took: time.Since(start)}
 }
 
-// retried sends a write with one key until it gets an answer other than
-// 503 or no answer, for up to within.
-func retried(base, method, path, token string, body any, within time.Duration) (reply, string) {
-	key := newKey()
-	deadline := time.Now().Add(within)
-	for {
-		r := call(base, method, path, token, key, body)
-		if (r.err == nil && r.status != http.StatusServiceUnavailable) || time.Now().After(deadline) {
-			return r, key
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
 func newKey() string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
@@ -153,4 +149,60 @@ func eventually(t *testing.T, what string, within time.Duration, cond func() boo
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// acrossReplicas sends a write with one Idempotency-Key to urls[first],
+// and after no answer or a 503 again to the next replica in turn, as the
+// CLI retries, until another answer or within has passed. It returns the
+// last answer and the ones it did not take.
+func acrossReplicas(urls []string, first int, method, path, token string, body any, within time.Duration) (reply, []reply) {
+	key := newKey()
+	deadline := time.Now().Add(within)
+	var skipped []reply
+	for i := first; ; i++ {
+		r := call(urls[i%len(urls)], method, path, token, key, body)
+		if (r.err == nil && r.status != http.StatusServiceUnavailable) || time.Now().After(deadline) {
+			return r, skipped
+		}
+		skipped = append(skipped, r)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// history reads every event that q (a history query string) selects,
+// page by page, from base.
+func history(t *testing.T, base, q string) []lock.Event {
+	t.Helper()
+	var all []lock.Event
+	for cursor := ""; ; {
+		path := "/api/v1/history?limit=" + strconv.Itoa(lock.MaxHistoryLimit) + "&" + q
+		if cursor != "" {
+			path += "&cursor=" + url.QueryEscape(cursor)
+		}
+		r := call(base, "GET", path, "", "", nil)
+		if r.status != http.StatusOK {
+			t.Fatalf("history %s: %s", q, r)
+		}
+		var page lock.HistoryPage
+		r.decode(t, &page)
+		all = append(all, page.Events...)
+		if page.Next == "" {
+			return all
+		}
+		cursor = page.Next
+	}
+}
+
+// status waits until base answers /api/v1/status (its cache confirmed
+// against etcd) and returns the answer.
+func status(t *testing.T, base string, within time.Duration) api.StatusResponse {
+	t.Helper()
+	var r reply
+	eventually(t, base+" answers /api/v1/status", within, func() bool {
+		r = call(base, "GET", "/api/v1/status", "", "", nil)
+		return r.status == http.StatusOK
+	})
+	var st api.StatusResponse
+	r.decode(t, &st)
+	return st
 }
