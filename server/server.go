@@ -166,7 +166,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		waiting.closeAll()
 	})
 	go func() { s.served <- s.http.Serve(s.listener) }()
-	s.memory = startMemoryReturner(30*time.Second, 16<<20)
+	s.memory = startMemoryReturner(10*time.Second, 4<<20)
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
 		"etcd", s.etcdDescription(), "store", storeInfo.Topology, "members", storeInfo.Members,
 		"prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName, "version", cfg.Build.Version)

@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
@@ -85,35 +84,9 @@ func TestExitCodeTable(t *testing.T) {
 // A real scaplockd whose etcd is gone answers 503: exit 2, and only then
 // may --fail-open open it.
 func TestExitCodeStoreDown(t *testing.T) {
-	const debianEtcd = "/usr/bin/etcd"
-	if _, err := os.Stat(debianEtcd); err != nil {
-		t.Fatalf("%s is missing: `make deps` installs Debian's etcd-server (%v)", debianEtcd, err)
-	}
-	free := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
-	}
-	client, peer := "http://"+free(), "http://"+free()
-	etcd := exec.Command(debianEtcd, "--name", "cli-503", "--data-dir", t.TempDir(),
-		"--listen-client-urls", client, "--advertise-client-urls", client,
-		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-		"--initial-cluster", "cli-503="+peer)
-	if err := etcd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	stopEtcd := func() {
-		if !stopped {
-			stopped = true
-			etcd.Process.Kill()
-			etcd.Wait()
-		}
-	}
-	t.Cleanup(stopEtcd)
+	cluster := locktest.StartClusterT(t, 1)
+	client := cluster.Endpoints()[0]
+	stopEtcd := func() { cluster.Kill(0) }
 
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secretFile, []byte(strings.Repeat("s", 40)), 0o600); err != nil {

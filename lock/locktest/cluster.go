@@ -72,14 +72,23 @@ func StartClusterT(t testing.TB, n int) *Cluster {
 	if _, err := os.Stat(DebianEtcd); err != nil {
 		t.Fatalf("Debian's etcd-server is needed (make deps installs it): %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	c, err := StartCluster(ctx, t.TempDir(), n)
-	if err != nil {
-		t.Fatalf("etcd cluster: %v", err)
+	// A free port can be taken by another process between the probe that
+	// found it and etcd binding it: a start that fails is tried again on
+	// other ports, up to three times.
+	var err error
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var c *Cluster
+		c, err = StartCluster(ctx, t.TempDir(), n)
+		cancel()
+		if err == nil {
+			t.Cleanup(c.Stop)
+			return c
+		}
+		t.Logf("etcd cluster did not start, trying other ports: %v", err)
 	}
-	t.Cleanup(c.Stop)
-	return c
+	t.Fatalf("etcd cluster: %v", err)
+	return nil
 }
 
 func (c *Cluster) start(i int, initial string) error {
