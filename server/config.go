@@ -61,7 +61,7 @@ type Config struct {
 	HistoryMaxEvents    int           `env:"SCAPLOCK_HISTORY_MAX_EVENTS, default=100000"`
 	// EtcdCompactionRetention is the embedded etcd's revision history: a
 	// duration (periodic compaction) or a number of revisions.
-	EtcdCompactionRetention string `env:"SCAPLOCK_ETCD_COMPACTION_RETENTION, default=1m"`
+	EtcdCompactionRetention string `env:"SCAPLOCK_ETCD_COMPACTION_RETENTION, default=10s"`
 	// MemoryLimit is the Go runtime's soft memory limit for scaplockd
 	// (GOMEMLIMIT wins when set): near it the heap is collected sooner and
 	// freed memory goes back to the OS at once. "off" for none. The

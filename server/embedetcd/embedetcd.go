@@ -37,9 +37,11 @@ type Etcd struct {
 // the defaults.
 type Options struct {
 	// CompactionRetention is how much revision history etcd keeps: a
-	// duration ("1m", compacted periodically) or a number of revisions
-	// ("10000"). Default 1m: the store's watch needs seconds, not an hour,
-	// and every kept revision of a churned key costs memory and disk.
+	// duration ("10s", compacted periodically) or a number of revisions
+	// ("10000"). Default 10s: the store's watch needs seconds, not an hour
+	// (a watch that falls further behind reloads the cache), and every
+	// kept revision of a churned key costs memory and disk: in the 5-minute
+	// soak, RSS at the end was 157 MB with 1m and 140 MB with 10s.
 	CompactionRetention string
 	// SnapshotCount is how many applied entries trigger a snapshot, after
 	// which the raft log kept in memory is trimmed (default 1000).
@@ -51,7 +53,7 @@ type Options struct {
 }
 
 // DefaultCompactionRetention is Options.CompactionRetention's default.
-const DefaultCompactionRetention = "1m"
+const DefaultCompactionRetention = "10s"
 
 // CompactionMode says whether retention is a duration (periodic) or a
 // revision count, and rejects anything else.
