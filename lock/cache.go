@@ -76,6 +76,13 @@ func (s *Store) load(ctx context.Context) error {
 		}
 	}
 	s.rev = rev
+	// A reload (after a compaction the watch missed) leaves a gap in what
+	// subscribers were told: they are let go, as a subscriber that cannot
+	// keep up is, and reconnect to a fresh state.
+	for ch := range s.subs {
+		close(ch)
+		delete(s.subs, ch)
+	}
 	s.notifyLocked()
 	return nil
 }
