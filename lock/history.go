@@ -1,6 +1,7 @@
 package lock
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -142,6 +143,7 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 		from = max(from, prefix+q.Cursor+"\x00")
 	}
 	filtered := q.Scope != "" || q.Kind != "" || q.Actor != "" || q.Action != "" || q.HoldID != ""
+	needles := q.filterNeedles()
 
 	page := HistoryPage{Events: []Event{}}
 	scanned, last := 0, ""
@@ -172,7 +174,7 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 			}
 			scanned++
 			last = string(positionOf(kv.Key))
-			if filtered && !q.matchesRaw(kv.Value) {
+			if filtered && !q.matchesRaw(kv.Value, needles) {
 				continue
 			}
 			e, err := decodeStoredEvent(last, kv.Value, kv.ModRevision)
@@ -241,9 +243,29 @@ type eventFilterFields struct {
 	} `json:"hold"`
 }
 
+// filterNeedles are the JSON strings a stored event must contain to match
+// q: each filtered value as the encoder that stored the event wrote it.
+func (q HistoryQuery) filterNeedles() [][]byte {
+	var needles [][]byte
+	for _, v := range []string{string(q.Scope), string(q.Kind), q.Actor, string(q.Action), q.HoldID} {
+		if v != "" {
+			b, _ := json.Marshal(v)
+			needles = append(needles, b)
+		}
+	}
+	return needles
+}
+
 // matchesRaw is matches on a stored event, decoding only what it needs;
-// false when it cannot be decoded.
-func (q HistoryQuery) matchesRaw(val []byte) bool {
+// false when it cannot be decoded. An event whose bytes lack one of
+// needles (filterNeedles) cannot match and is not decoded at all: a scan
+// that matches nothing is mostly byte searches.
+func (q HistoryQuery) matchesRaw(val []byte, needles [][]byte) bool {
+	for _, n := range needles {
+		if !bytes.Contains(val, n) {
+			return false
+		}
+	}
 	var f eventFilterFields
 	if json.Unmarshal(val, &f) != nil {
 		return false

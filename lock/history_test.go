@@ -237,3 +237,32 @@ func TestHistoryPrune(t *testing.T) {
 	mu.Unlock()
 	waitFor(50)
 }
+
+// A filter finds values that JSON escapes (the scan first looks for the
+// value's JSON spelling in the stored bytes), and only them.
+func TestHistoryFilterOnEscapedValues(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	s := locktest.OpenStore(t, e.Client(t), lock.Options{SweepEvery: time.Hour})
+	ctx := ctxT(t)
+	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	actors := []string{`o'brien <ops> & co`, `"quoted" \ back`, "zoë", "plain"}
+	var evs []lock.Event
+	for i, a := range actors {
+		evs = append(evs, lock.Event{ID: fmt.Sprintf("x%d", i), Time: at.Add(time.Duration(i) * time.Second), Actor: a, Action: lock.ActionCreated,
+			Scope: "eqiad", Kind: lock.KindManual, Reason: "r", Hold: &lock.Hold{ID: fmt.Sprintf("h<%d>", i), Owner: a, Reason: "r"}})
+	}
+	if err := s.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range actors {
+		for _, q := range []lock.HistoryQuery{{Actor: a}, {HoldID: fmt.Sprintf("h<%d>", i)}, {Actor: a, Scope: "eqiad", Kind: lock.KindManual, Action: lock.ActionCreated}} {
+			page, err := s.History(ctx, q)
+			if err != nil || len(page.Events) != 1 || page.Events[0].ID != fmt.Sprintf("x%d", i) {
+				t.Fatalf("%+v: %+v, %v", q, page.Events, err)
+			}
+		}
+	}
+	if page, err := s.History(ctx, lock.HistoryQuery{Actor: "brien"}); err != nil || len(page.Events) != 0 {
+		t.Fatalf("a part of a value matched: %+v, %v", page.Events, err)
+	}
+}
