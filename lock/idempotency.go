@@ -104,13 +104,15 @@ func (s *Store) record(ctx context.Context, idem *Idempotency, h Hold, released 
 
 // lost handles a transaction whose conditions failed: when idem's record
 // now exists, a concurrent request with the same key won, and its outcome
-// is the answer (ok); otherwise the write conflicted.
-func (s *Store) lost(ctx context.Context, idem *Idempotency) (Hold, bool, error) {
+// is the answer (ok); otherwise the write conflicted. When the record
+// cannot be read, a request with the same key may have won: the outcome
+// is unknown (a retry with the key tells), never a conflict.
+func (s *Store) lost(ctx context.Context, idem *Idempotency, op, holdID string) (Hold, bool, error) {
 	h, ok, err := s.replay(ctx, idem)
-	if err != nil && !errors.Is(err, ErrUnavailable) {
-		return Hold{}, false, err
+	if errors.Is(err, ErrUnavailable) {
+		return Hold{}, false, &OutcomeUnknownError{Op: op, HoldID: holdID, Err: err}
 	}
-	return h, ok, nil
+	return h, ok, err
 }
 
 // idempotencyLease is the lease records live on: granted for

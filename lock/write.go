@@ -103,7 +103,7 @@ func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string
 	}
 	if !resp.Succeeded {
 		s.revoke(h.Lease)
-		if won, ok, err := s.lost(ctx, idem); ok || err != nil {
+		if won, ok, err := s.lost(ctx, idem, "write hold", h.ID); ok || err != nil {
 			return won, err
 		}
 		return Hold{}, fmt.Errorf("hold %s: written concurrently: %w", h.ID, ErrConflict)
@@ -222,7 +222,7 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 		if next.Lease != oldLease {
 			s.revoke(next.Lease)
 		}
-		if won, ok, err := s.lost(ctx, a.Idem); ok || err != nil {
+		if won, ok, err := s.lost(ctx, a.Idem, "amend hold", id); ok || err != nil {
 			return won, err
 		}
 		return Hold{}, fmt.Errorf("hold %s changed while amending, try again: %w", id, ErrConflict)
@@ -317,7 +317,7 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		return Hold{}, outcomeUnknown("release hold", h.ID, err)
 	}
 	if !resp.Succeeded {
-		if won, ok, err := s.lost(ctx, req.Idem); ok || err != nil {
+		if won, ok, err := s.lost(ctx, req.Idem, "release hold", h.ID); ok || err != nil {
 			return won, err
 		}
 		return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", h.ID, ErrConflict)
