@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -619,5 +620,33 @@ func TestReportQuery(t *testing.T) {
 	a.decode(t, &r)
 	if len(r.Clusters) != 0 || time.Duration(r.Period) != 24*time.Hour || time.Duration(r.Headroom) != 30*time.Second || r.Until.Sub(r.Since) != 14*24*time.Hour {
 		t.Fatalf("empty report %+v", r)
+	}
+}
+
+// The newest page is encoded once per revision and limit, and never
+// outlives its revision: a change shows in the next request.
+func TestNewestHistoryPageFollowsEveryChange(t *testing.T) {
+	f := newFixture(t, nil)
+	sre := f.token(t, "alice", api.RoleSRE)
+	for i := range 6 {
+		a := f.do(t, "POST", "/api/v1/holds", sre, api.HoldBody{Scope: "eqiad", Reason: fmt.Sprintf("change %d", i), Duration: "1h"})
+		if a.status != http.StatusCreated {
+			t.Fatalf("create %d: %d %s", i, a.status, a.body)
+		}
+		var h lock.Hold
+		a.decode(t, &h)
+		for _, limit := range []int{50, 50, 1, 7, 3, 2, 50} { // more limits than are kept
+			var page lock.HistoryPage
+			f.do(t, "GET", fmt.Sprintf("/api/v1/history?limit=%d", limit), "", nil).decode(t, &page)
+			if len(page.Events) != min(limit, i+1) || page.Events[0].Hold == nil || page.Events[0].Hold.ID != h.ID || page.Revision < h.Revision {
+				t.Fatalf("after change %d, limit %d: %d events, newest %+v at revision %d (hold at %d)", i, limit, len(page.Events), page.Events[0], page.Revision, h.Revision)
+			}
+		}
+	}
+	// The filtered pages are not the newest page's.
+	var page lock.HistoryPage
+	f.do(t, "GET", "/api/v1/history?limit=50&actor=nobody", "", nil).decode(t, &page)
+	if len(page.Events) != 0 {
+		t.Fatalf("a filter got the newest page: %+v", page.Events)
 	}
 }

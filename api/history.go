@@ -1,10 +1,12 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -28,7 +30,51 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, page)
+	if q != (lock.HistoryQuery{Limit: q.Limit}) {
+		writeJSON(w, http.StatusOK, page)
+		return
+	}
+	body, ok := a.newest.get(page.Revision, q.Limit)
+	if !ok {
+		if body, err = json.Marshal(page); err != nil {
+			writeJSON(w, http.StatusOK, page) // answers the internal error
+			return
+		}
+		body = append(body, '\n')
+		a.newest.put(page.Revision, q.Limit, body)
+	}
+	writeBody(w, http.StatusOK, body)
+}
+
+// newestPages keeps the encoded newest pages (no filter, no cursor) of
+// the revision last served, by limit: when everyone opens the status page
+// during an incident, they all ask for the same page at the same revision,
+// and it is encoded once. At most maxNewestPages limits are kept.
+type newestPages struct {
+	mu    sync.Mutex
+	rev   int64
+	pages map[int][]byte
+}
+
+const maxNewestPages = 4
+
+func (c *newestPages) get(rev int64, limit int) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.pages[limit]
+	return b, ok && c.rev == rev
+}
+
+func (c *newestPages) put(rev int64, limit int, body []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if rev < c.rev {
+		return // a slower request's older page
+	}
+	if rev != c.rev || len(c.pages) >= maxNewestPages {
+		c.rev, c.pages = rev, map[int][]byte{}
+	}
+	c.pages[limit] = body
 }
 
 var historyParams = map[string]bool{"scope": true, "kind": true, "actor": true, "action": true, "hold": true, "since": true, "until": true, "limit": true, "cursor": true}

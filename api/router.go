@@ -63,6 +63,7 @@ type API struct {
 	log     *slog.Logger
 	metrics *httpMetrics
 	streams *streamGate
+	newest  newestPages
 }
 
 // New builds the router.
