@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/scaplock/scaplock/lock"
 )
 
@@ -40,4 +42,22 @@ func writeHistory(ctx context.Context, s *lock.Store, n int) error {
 		}
 	}
 	return nil
+}
+
+// archiveHistory folds a bulk-written history into archive chunks, as an
+// import does when done (the daemon's sweep would, 20 chunks every 10 s),
+// and compacts etcd: the scaplockd started on the data then finds its
+// database file mostly free and defragments it before serving.
+func archiveHistory(ctx context.Context, s *lock.Store) (int, error) {
+	n, err := s.ArchiveHistory(ctx)
+	if err != nil {
+		return n, err
+	}
+	cli := s.Client()
+	resp, err := cli.Get(ctx, s.Keys().SchemaVersion())
+	if err != nil {
+		return n, err
+	}
+	_, err = cli.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical())
+	return n, err
 }
