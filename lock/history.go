@@ -109,7 +109,9 @@ var cursorPattern = regexp.MustCompile(`^[0-9]{19}-[0-9A-Za-z_.-]{1,128}$`)
 // many keys as it returns without a filter (a time range is not a filter:
 // it narrows the key range), and at most HistoryScanBudget events with
 // one; a page that stopped there carries a cursor. (A hold filter cannot
-// stop at the hold's creation: the gate's holds reuse their ids.)
+// stop at the hold's creation: the gate's holds reuse their ids.) Live
+// events and archive chunks are read at one revision and merged by
+// position (historyscan.go); a chunk counts as the events examined in it.
 func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -197,11 +199,15 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 // nextStored is the position of the next event of the merged history, ""
 // at the end, and whether it is archived.
 func nextStored(ctx context.Context, live *liveScan, archived *archiveScan) (string, bool, error) {
-	le, err := live.peek(ctx)
+	ap, chunkOldest, err := archived.peekChunk(ctx)
 	if err != nil {
 		return "", false, err
 	}
-	ap, err := archived.peek(ctx)
+	bound := ""
+	if ap != "" {
+		bound = chunkOldest + "\x00" // live events among the chunk's, or newer
+	}
+	le, err := live.peek(ctx, bound)
 	if err != nil {
 		return "", false, err
 	}

@@ -55,10 +55,14 @@ func newLiveScan(s *Store, r *historyRange, batch func() int) *liveScan {
 	return l
 }
 
-// peek is the next live event, nil at the end.
-func (l *liveScan) peek(ctx context.Context) (*storedEntry, error) {
-	for len(l.buf) == 0 && !l.done {
-		if err := l.read(ctx); err != nil {
+// peek is the next live event, nil at the end. With a bound (a
+// position; "" for none) it reads no further than the bound: past an
+// archived event the merge only needs the live events before it, and deep
+// in the archive those are few (stragglers), so one read per chunk says so.
+func (l *liveScan) peek(ctx context.Context, bound string) (*storedEntry, error) {
+	prefix := l.s.keys.History()
+	for len(l.buf) == 0 && !l.done && (bound == "" || l.from < prefix+bound) {
+		if err := l.read(ctx, bound); err != nil {
 			return nil, err
 		}
 	}
@@ -71,13 +75,17 @@ func (l *liveScan) peek(ctx context.Context) (*storedEntry, error) {
 func (l *liveScan) pop() { l.buf = l.buf[1:] }
 
 // read reads the next batch, or moves to the next window.
-func (l *liveScan) read(ctx context.Context) error {
+func (l *liveScan) read(ctx context.Context, bound string) error {
 	if l.from >= l.end {
 		l.done = true
 		return nil
 	}
 	prefix := l.s.keys.History()
 	upper := l.s.windowEnd(prefix, l.from, l.end, l.window)
+	bounded := bound != "" && prefix+bound < upper
+	if bounded {
+		upper = prefix + bound
+	}
 	opts := []clientv3.OpOption{clientv3.WithRange(upper), clientv3.WithLimit(int64(max(l.batch(), 1)))}
 	if l.r.rev != 0 {
 		opts = append(opts, clientv3.WithRev(l.r.rev))
@@ -94,9 +102,8 @@ func (l *liveScan) read(ctx context.Context) error {
 	}
 	if resp.More {
 		l.from = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
-	} else {
-		// The window is read: the next one is wider.
-		l.from, l.window = upper, l.window*4
+	} else if l.from = upper; !bounded {
+		l.window *= 4 // the window is read: the next one is wider
 	}
 	return nil
 }
@@ -129,13 +136,20 @@ const archiveKeysRead = 4
 // peek is the position of the next archived event, "" at the end; it
 // decompresses a chunk only when needed to know it.
 func (a *archiveScan) peek(ctx context.Context) (string, error) {
+	pos, _, err := a.peekChunk(ctx)
+	return pos, err
+}
+
+// peekChunk is peek, and the position of the oldest event of the chunk
+// the next event is in.
+func (a *archiveScan) peekChunk(ctx context.Context) (pos, chunkOldest string, err error) {
 	for {
 		if len(a.chunks) == 0 {
 			if a.done {
-				return "", nil
+				return "", "", nil
 			}
 			if err := a.readKeys(ctx); err != nil {
-				return "", err
+				return "", "", err
 			}
 			continue
 		}
@@ -143,13 +157,13 @@ func (a *archiveScan) peek(ctx context.Context) (string, error) {
 		if !a.opened && !a.r.before(c.newest) {
 			if a.r.past(c.newest) {
 				a.chunks, a.done = nil, true
-				return "", nil
+				return "", "", nil
 			}
-			return c.newest, nil
+			return c.newest, c.oldest, nil
 		}
 		if !a.opened {
 			if err := a.openChunk(ctx); err != nil {
-				return "", err
+				return "", "", err
 			}
 		}
 		for len(a.open) > 0 && a.r.before(a.open[0].pos) {
@@ -161,9 +175,9 @@ func (a *archiveScan) peek(ctx context.Context) (string, error) {
 		}
 		if a.r.past(a.open[0].pos) {
 			a.chunks, a.open, a.done = nil, nil, true
-			return "", nil
+			return "", "", nil
 		}
-		return a.open[0].pos, nil
+		return a.open[0].pos, a.chunks[0].oldest, nil
 	}
 }
 
