@@ -2,6 +2,7 @@ package lock_test
 
 import (
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,6 +120,37 @@ func TestHistoryArchive(t *testing.T) {
 	if len(byImporter) != 2 || byImporter[0].ID != "late1" || byImporter[1].ID != "late2" {
 		t.Fatalf("stragglers by actor: %+v", byImporter)
 	}
+
+	// The next archiving folds them too: one into the chunk whose span it
+	// falls in, the other into a chunk of its own, older than all.
+	newer := historyEvents(1000, end.Add(time.Hour))
+	for i := range newer {
+		newer[i].ID = "n" + newer[i].ID
+	}
+	if err := s.AppendEvents(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	want := allPages(t, s, lock.HistoryQuery{Limit: 1000})
+	if folded, err := s.ArchiveHistory(ctx); err != nil || folded != 1000 {
+		t.Fatalf("folded %d events, want 1000 (998 and 2 stragglers): %v", folded, err)
+	}
+	// 3,002 live: the 1,000 oldest folded, 998 of them into a new chunk.
+	if live, chunks := countKeys(t, cli, s.Keys().History()), countKeys(t, cli, s.Keys().HistoryArchive()); live != 2002 || chunks != 6 {
+		t.Fatalf("after folding stragglers: %d live events and %d chunks, want 2002 and 6", live, chunks)
+	}
+	for _, id := range []string{"late1", "late2"} {
+		r, err := cli.Get(ctx, s.Keys().History(), clientv3.WithPrefix(), clientv3.WithKeysOnly())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range r.Kvs {
+			if strings.HasSuffix(string(kv.Key), "-"+id) {
+				t.Fatalf("straggler %s still live", id)
+			}
+		}
+	}
+	sameEvents(t, "after folding stragglers", allPages(t, s, lock.HistoryQuery{Limit: 1000}), want)
+	sameEvents(t, "after folding stragglers, by a page of 37", allPages(t, s, lock.HistoryQuery{Limit: 37}), want)
 }
 
 // Two replicas archiving at once never lose or duplicate an event.
