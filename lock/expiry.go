@@ -89,7 +89,8 @@ func (s *Store) sweepLoop(ctx context.Context) {
 
 // sweep catches what the watch cannot: expiries that happened while no
 // replica was watching, leases that outlived their hold's expiry (etcd
-// renews leases on a leader change), and history past its retention.
+// renews leases on a leader change), and history past its retention;
+// then it folds old events into archive chunks.
 func (s *Store) sweep(ctx context.Context) error {
 	ledger, err := s.cli.Get(ctx, s.keys.Ledger(), clientv3.WithPrefix(), clientv3.WithKeysOnly())
 	if err != nil {
@@ -119,5 +120,11 @@ func (s *Store) sweep(ctx context.Context) error {
 			}
 		}
 	}
-	return s.prune(ctx)
+	if err := s.prune(ctx); err != nil {
+		return err
+	}
+	if _, err := s.archive(ctx, archiveSweepChunks); err != nil {
+		return fmt.Errorf("archive history: %w", err)
+	}
+	return nil
 }

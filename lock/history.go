@@ -110,7 +110,9 @@ var cursorPattern = regexp.MustCompile(`^[0-9]{19}-[0-9A-Za-z_.-]{1,128}$`)
 // many keys as it returns without a filter (a time range is not a filter:
 // it narrows the key range), and at most HistoryScanBudget events with
 // one; a page that stopped there carries a cursor. (A hold filter cannot
-// stop at the hold's creation: the gate's holds reuse their ids.)
+// stop at the hold's creation: the gate's holds reuse their ids.) Live
+// events and archive chunks are read at one revision and merged by
+// position (historyscan.go); a chunk counts as the events examined in it.
 func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error) {
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -131,78 +133,93 @@ func (s *Store) History(ctx context.Context, q HistoryQuery) (HistoryPage, error
 			return page, nil
 		}
 	}
-	prefix := s.keys.History()
-	from, end := prefix, clientv3.GetPrefixRangeEnd(prefix)
+	r := &historyRange{after: q.Cursor}
 	if !q.Until.IsZero() {
-		from = prefix + historyStamp(q.Until)
+		r.from = historyStamp(q.Until)
 	}
 	if !q.Since.IsZero() && q.Since.UnixNano() > 0 {
-		end = prefix + historyStamp(q.Since.Add(-time.Nanosecond))
-	}
-	if q.Cursor != "" {
-		from = max(from, prefix+q.Cursor+"\x00")
+		r.end = historyStamp(q.Since.Add(-time.Nanosecond))
 	}
 	filtered := q.Scope != "" || q.Kind != "" || q.Actor != "" || q.Action != "" || q.HoldID != ""
 	needles := q.filterNeedles()
 
 	page := HistoryPage{Events: []Event{}}
 	scanned, last := 0, ""
-	var rev int64
-	window := firstHistoryWindow
-	for from < end {
-		upper := s.windowEnd(prefix, from, end, window)
+	live := newLiveScan(s, r, func() int {
 		batch := q.Limit - len(page.Events) + 1
 		if filtered {
 			batch = max(batch, 256)
 		}
-		batch = min(batch, HistoryScanBudget-scanned, 500)
-		opts := []clientv3.OpOption{clientv3.WithRange(upper), clientv3.WithLimit(int64(batch))}
-		if rev != 0 {
-			opts = append(opts, clientv3.WithRev(rev))
+		return min(batch, HistoryScanBudget-scanned, 500)
+	})
+	archived := newArchiveScan(s, r)
+	for {
+		if scanned >= HistoryScanBudget {
+			page.Next = last // a step that ends on the last event may not know it
+			break
 		}
-		resp, err := s.cli.Get(ctx, from, opts...)
+		next, fromArchive, err := nextStored(ctx, live, archived)
 		if err != nil {
-			return HistoryPage{}, unavailable("read history", err)
+			return HistoryPage{}, err
 		}
-		if rev == 0 {
-			rev = resp.Header.Revision
+		if next == "" {
+			break
 		}
-		for _, kv := range resp.Kvs {
-			if len(page.Events) == q.Limit {
-				page.Next = last // and this key shows there is more
-				break
-			}
-			scanned++
-			last = string(positionOf(kv.Key))
-			if filtered && !q.matchesRaw(kv.Value, needles) {
+		if len(page.Events) == q.Limit {
+			page.Next = last // and next shows there is more
+			break
+		}
+		var e storedEntry
+		if fromArchive {
+			var ok bool
+			if e, ok, err = archived.take(ctx); err != nil {
+				return HistoryPage{}, err
+			} else if !ok {
 				continue
 			}
-			e, err := decodeStoredEvent(last, kv.Value, kv.ModRevision)
-			if err != nil {
-				continue
-			}
-			if q.matches(e) {
-				page.Events = append(page.Events, e)
-			}
+		} else {
+			e = live.buf[0]
+			live.pop()
 		}
-		switch {
-		case page.Next != "":
-		case resp.More && len(page.Events) == q.Limit:
-			page.Next = last
-		case scanned >= HistoryScanBudget && (resp.More || upper < end):
-			page.Next = last
-		case resp.More:
-			from = prefix + last + "\x00"
-			continue
-		case upper < end:
-			// The window is read: the next one, wider, also says whether a full page has more.
-			from, window = upper, window*4
+		scanned++
+		last = e.pos
+		if filtered && !q.matchesRaw(e.val, needles) {
 			continue
 		}
-		break
+		ev, err := decodeStoredEvent(e.pos, e.val, e.rev)
+		if err != nil {
+			continue
+		}
+		if q.matches(ev) {
+			page.Events = append(page.Events, ev)
+		}
 	}
-	page.Revision = rev
+	page.Revision = r.rev
 	return page, nil
+}
+
+// nextStored is the position of the next event of the merged history, ""
+// at the end, and whether it is archived.
+func nextStored(ctx context.Context, live *liveScan, archived *archiveScan) (string, bool, error) {
+	ap, chunkOldest, err := archived.peekChunk(ctx)
+	if err != nil {
+		return "", false, err
+	}
+	bound := ""
+	if ap != "" {
+		bound = chunkOldest + "\x00" // live events among the chunk's, or newer
+	}
+	le, err := live.peek(ctx, bound)
+	if err != nil {
+		return "", false, err
+	}
+	switch {
+	case le != nil && (ap == "" || le.pos < ap):
+		return le.pos, false, nil
+	case ap != "":
+		return ap, true, nil
+	}
+	return "", false, nil
 }
 
 // firstHistoryWindow is the span of time a query reads first. etcd counts
@@ -290,41 +307,103 @@ func (q HistoryQuery) matches(e Event) bool {
 const pruneBatch = 10000
 
 // prune enforces the retention: events older than MaxAge go, then the
-// oldest beyond MaxCount; their index entries go with them.
+// oldest beyond MaxCount. Archive chunks go whole, oldest first: a chunk
+// goes by age once its newest event is past MaxAge, and by count only
+// while the excess is at least its count, so retention is approximate to
+// one chunk (up to archiveChunkSize events).
 func (s *Store) prune(ctx context.Context) error {
 	if s.retention.MaxAge > 0 {
-		cut := s.keys.History() + historyStamp(s.now().Add(-s.retention.MaxAge-time.Nanosecond))
-		if err := s.deleteOldest(ctx, cut, pruneBatch); err != nil {
+		stamp := historyStamp(s.now().Add(-s.retention.MaxAge - time.Nanosecond))
+		if err := s.pruneChunksByAge(ctx, stamp); err != nil {
+			return fmt.Errorf("prune history archive by age: %w", err)
+		}
+		if err := s.deleteOldest(ctx, s.keys.History()+stamp, pruneBatch); err != nil {
 			return fmt.Errorf("prune history by age: %w", err)
 		}
 	}
 	if s.retention.MaxCount > 0 {
-		count, err := s.cli.Get(ctx, s.keys.History(), clientv3.WithPrefix(), clientv3.WithCountOnly())
-		if err != nil {
-			return err
-		}
-		excess := min(count.Count-int64(s.retention.MaxCount), pruneBatch)
-		if excess <= 0 {
-			return nil
-		}
-		cut, err := s.oldest(ctx, excess)
-		if err != nil {
-			return fmt.Errorf("prune history by count: %w", err)
-		}
-		if err := s.deleteOldest(ctx, cut, int(excess)); err != nil {
+		if err := s.pruneByCount(ctx); err != nil {
 			return fmt.Errorf("prune history by count: %w", err)
 		}
 	}
 	return nil
 }
 
+// pruneChunksByAge deletes the chunks whose newest event sorts at or past
+// stamp (is older than the age limit).
+func (s *Store) pruneChunksByAge(ctx context.Context, stamp string) error {
+	archive := s.keys.HistoryArchive()
+	end := clientv3.GetPrefixRangeEnd(archive)
+	// Chunks sort by their oldest event: the first whose oldest is past
+	// the limit may straddle it; every later one is wholly past it.
+	resp, err := s.cli.Get(ctx, archive+stamp, clientv3.WithRange(end), clientv3.WithKeysOnly(), clientv3.WithLimit(2))
+	if err != nil {
+		return err
+	}
+	for _, kv := range resp.Kvs {
+		c, err := parseChunkKey(archive, kv.Key)
+		if err != nil {
+			return err
+		}
+		if c.newest >= stamp {
+			_, err := s.cli.Delete(ctx, c.key, clientv3.WithRange(end))
+			return err
+		}
+	}
+	return nil
+}
+
+// pruneByCount deletes the oldest events beyond MaxCount, counting the
+// live ones and those the chunks' keys say they hold.
+func (s *Store) pruneByCount(ctx context.Context) error {
+	archive := s.keys.HistoryArchive()
+	keys, err := s.cli.Get(ctx, archive, clientv3.WithPrefix(), clientv3.WithKeysOnly())
+	if err != nil {
+		return err
+	}
+	count, err := s.cli.Get(ctx, s.keys.History(), clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithRev(keys.Header.Revision))
+	if err != nil {
+		return err
+	}
+	var chunks []chunkInfo
+	total := count.Count
+	for _, kv := range keys.Kvs {
+		c, err := parseChunkKey(archive, kv.Key)
+		if err != nil {
+			return err
+		}
+		chunks, total = append(chunks, c), total+int64(c.count)
+	}
+	excess := total - int64(s.retention.MaxCount)
+	from := ""
+	for len(chunks) > 0 && excess >= int64(chunks[len(chunks)-1].count) {
+		c := chunks[len(chunks)-1]
+		chunks, excess, from = chunks[:len(chunks)-1], excess-int64(c.count), c.key
+	}
+	if from != "" {
+		if _, err := s.cli.Delete(ctx, from, clientv3.WithRange(clientv3.GetPrefixRangeEnd(archive))); err != nil {
+			return err
+		}
+	}
+	if len(chunks) > 0 || excess <= 0 {
+		return nil // older chunks first; what is left is less than the oldest
+	}
+	excess = min(excess, pruneBatch)
+	cut, err := s.oldest(ctx, excess, count.Header.Revision)
+	if err != nil {
+		return err
+	}
+	return s.deleteOldest(ctx, cut, int(excess))
+}
+
 // oldest finds the history key from which at most n events remain to the
-// end of the range (the n oldest), by bisecting the time stamp on counts:
+// end of the range (the n oldest) at rev (0: the current revision), by
+// bisecting the time stamp on counts:
 // etcd counts a range from its in-memory index, and reading the oldest
 // events directly would mean a descending read of everything.
-func (s *Store) oldest(ctx context.Context, n int64) (string, error) {
+func (s *Store) oldest(ctx context.Context, n, rev int64) (string, error) {
 	end := clientv3.GetPrefixRangeEnd(s.keys.History())
-	newest, err := s.cli.Get(ctx, s.keys.History(), clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithLimit(1))
+	newest, err := s.cli.Get(ctx, s.keys.History(), clientv3.WithPrefix(), clientv3.WithKeysOnly(), clientv3.WithLimit(1), clientv3.WithRev(rev))
 	if err != nil || len(newest.Kvs) == 0 {
 		return end, err
 	}
@@ -333,12 +412,15 @@ func (s *Store) oldest(ctx context.Context, n int64) (string, error) {
 	if err != nil {
 		return end, fmt.Errorf("history key %q: %w", newest.Kvs[0].Key, err)
 	}
+	if rev == 0 {
+		rev = newest.Header.Revision // a header tells the current revision, not the one read
+	}
 	hi := int64(math.MaxInt64)
 	at := func(v int64) string { return fmt.Sprintf("%s%019d", s.keys.History(), v) }
 	// Invariant: more than n events from lo on, at most n from hi on.
 	for lo < hi-1 {
 		mid := lo + (hi-lo)/2
-		c, err := s.cli.Get(ctx, at(mid), clientv3.WithRange(end), clientv3.WithCountOnly(), clientv3.WithRev(newest.Header.Revision))
+		c, err := s.cli.Get(ctx, at(mid), clientv3.WithRange(end), clientv3.WithCountOnly(), clientv3.WithRev(rev))
 		if err != nil {
 			return end, err
 		}

@@ -72,9 +72,14 @@ func historyEvents(n int, end time.Time) []lock.Event {
 	return evs
 }
 
-// At the default retention (100,000 events) every page reads about as many
-// keys as it returns, and a filter stops after HistoryScanBudget events
-// with a cursor.
+// chunkKeys is how many archive chunk keys a query reads first (their
+// names tell where the archive is) besides the events and chunks it reads.
+const chunkKeys = 4
+
+// At the default retention (100,000 events, all but the newest 2,000
+// archived) every page reads about as many keys as it returns (a page in
+// the archive: a few chunk keys and one chunk), and a filter stops after
+// HistoryScanBudget events with a cursor.
 func TestHistoryAtFullRetention(t *testing.T) {
 	e := locktest.StartEtcd(t, "")
 	cli := e.Client(t)
@@ -91,6 +96,25 @@ func TestHistoryAtFullRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// All but the newest 2,000 are folded into chunks, as the sweep does.
+	began := time.Now()
+	folded, err := s.ArchiveHistory(ctx)
+	if err != nil || folded != n-2000 {
+		t.Fatalf("archived %d events, want %d: %v", folded, n-2000, err)
+	}
+	took := time.Since(began)
+	chunks, err := cli.Get(ctx, s.Keys().HistoryArchive(), clientv3.WithPrefix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int
+	for _, kv := range chunks.Kvs {
+		size += len(kv.Value)
+	}
+	t.Logf("archived %d events in %s: %d chunks of %d bytes in all", folded, took, len(chunks.Kvs), size)
+	if live, chunks := countKeys(t, cli, s.Keys().History()), countKeys(t, cli, s.Keys().HistoryArchive()); live != 2000 || chunks != 98 {
+		t.Fatalf("%d live events and %d chunks, want 2000 and 98", live, chunks)
+	}
 
 	for _, tc := range []struct {
 		name     string
@@ -103,18 +127,22 @@ func TestHistoryAtFullRetention(t *testing.T) {
 		matchAll func(lock.Event) bool
 	}{
 		{"newest page", lock.HistoryQuery{Limit: 50}, 50, "e099999", true, 51, 2 * time.Second, nil},
-		{"a cursor page", lock.HistoryQuery{Limit: 50, Cursor: lock.HistoryPosition(evs[50000].Time, evs[50000].ID)}, 50, "e049999", true, 51, 2 * time.Second, nil},
-		{"actor, one in 50 events", lock.HistoryQuery{Actor: "user7", Limit: 50}, lock.HistoryScanBudget / 50, "e099957", true, lock.HistoryScanBudget, 5 * time.Second,
+		{"a cursor page", lock.HistoryQuery{Limit: 50, Cursor: lock.HistoryPosition(evs[50000].Time, evs[50000].ID)}, 50, "e049999", true, 8, 2 * time.Second, nil},
+		{"a live cursor page", lock.HistoryQuery{Limit: 50, Cursor: lock.HistoryPosition(evs[99900].Time, evs[99900].ID)}, 50, "e099899", true, 51 + chunkKeys, 2 * time.Second, nil},
+		{"a cursor page across live and archive", lock.HistoryQuery{Limit: 50, Cursor: lock.HistoryPosition(evs[98020].Time, evs[98020].ID)}, 50, "e098019", true, 20 + chunkKeys + 1, 2 * time.Second, nil},
+		{"actor, one in 50 events", lock.HistoryQuery{Actor: "user7", Limit: 50}, lock.HistoryScanBudget / 50, "e099957", true, lock.HistoryScanBudget + chunkKeys, 5 * time.Second,
 			func(e lock.Event) bool { return e.Actor == "user7" }},
-		{"actor, a page's worth", lock.HistoryQuery{Actor: "user7", Limit: 10}, 10, "e099957", true, 2 * 256, 2 * time.Second,
+		{"actor, a page's worth", lock.HistoryQuery{Actor: "user7", Limit: 10}, 10, "e099957", true, 2*256 + chunkKeys, 2 * time.Second,
 			func(e lock.Event) bool { return e.Actor == "user7" }},
-		{"actor, nobody", lock.HistoryQuery{Actor: "nobody"}, 0, "", true, lock.HistoryScanBudget, 5 * time.Second, nil},
-		{"recent hold", lock.HistoryQuery{HoldID: "h49990"}, 2, "e099981", true, lock.HistoryScanBudget, 5 * time.Second, nil},
-		{"actor and scope", lock.HistoryQuery{Actor: "user7", Scope: "codfw", Limit: 10}, 10, "e099957", true, 2 * 256, 2 * time.Second,
+		{"actor, nobody", lock.HistoryQuery{Actor: "nobody"}, 0, "", true, lock.HistoryScanBudget + chunkKeys, 5 * time.Second, nil},
+		{"recent hold", lock.HistoryQuery{HoldID: "h49990"}, 2, "e099981", true, lock.HistoryScanBudget + chunkKeys, 5 * time.Second, nil},
+		{"actor and scope", lock.HistoryQuery{Actor: "user7", Scope: "codfw", Limit: 10}, 10, "e099957", true, 2*256 + chunkKeys, 2 * time.Second,
 			func(e lock.Event) bool { return e.Actor == "user7" && e.Scope == "codfw" }},
-		{"scanned action, nothing matches", lock.HistoryQuery{Action: lock.ActionWouldClear}, 0, "", true, lock.HistoryScanBudget, 5 * time.Second, nil},
-		{"scanned scope", lock.HistoryQuery{Scope: "codfw", Limit: 20}, 20, "e099999", true, 256, 2 * time.Second,
+		{"scanned action, nothing matches", lock.HistoryQuery{Action: lock.ActionWouldClear}, 0, "", true, lock.HistoryScanBudget + chunkKeys, 5 * time.Second, nil},
+		{"scanned scope", lock.HistoryQuery{Scope: "codfw", Limit: 20}, 20, "e099999", true, 256 + chunkKeys, 2 * time.Second,
 			func(e lock.Event) bool { return e.Scope == "codfw" }},
+		{"actor, nobody, deep in the archive", lock.HistoryQuery{Actor: "nobody", Cursor: lock.HistoryPosition(evs[50500].Time, evs[50500].ID)}, 0, "", true, 2*chunkKeys + 3, 5 * time.Second, nil},
+		{"hold, deep in the archive", lock.HistoryQuery{HoldID: "h25001", Cursor: lock.HistoryPosition(evs[50500].Time, evs[50500].ID)}, 2, "e050003", true, 2*chunkKeys + 3, 5 * time.Second, nil},
 		{"time range", lock.HistoryQuery{Since: evs[1000].Time, Until: evs[1009].Time}, 10, "e001009", false, 11, 2 * time.Second, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,7 +202,7 @@ func TestHistoryAtFullRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := read.Load(); got > lock.HistoryScanBudget {
+		if got := read.Load(); got > lock.HistoryScanBudget+chunkKeys {
 			t.Fatalf("step %d read %d keys", steps, got)
 		}
 		if page.Next == "" {

@@ -49,6 +49,21 @@ func (k Keys) HistoryEvent(t time.Time, id string) string {
 	return k.History() + HistoryPosition(t, id)
 }
 
+// HistoryArchive is the prefix of the history's archive chunks: older
+// events folded up to a thousand a key (see archive.go).
+func (k Keys) HistoryArchive() string { return k.Prefix + "events-archive/" }
+
+// HistoryChunk names a chunk by the positions of its oldest and newest
+// events and its count. '!' sorts below every character of an id, so
+// chunks sort by their oldest position, newest first as events do.
+func (k Keys) HistoryChunk(oldest, newest string, count int) string {
+	return fmt.Sprintf("%s%s!%s!%d", k.HistoryArchive(), oldest, newest, count)
+}
+
+// chunkKeyAfter follows a position in a chunk key: a range that ends at
+// a position plus it takes every chunk whose oldest event is that one.
+const chunkKeyAfter = "\""
+
 // LegacyHistoryIndexes is the prefix of layout 2's indexes of the history
 // by hold and actor; migration 3 drops them.
 func (k Keys) LegacyHistoryIndexes() string { return k.Prefix + "events-by/" }

@@ -76,6 +76,14 @@ func (s *Store) loadRecent(ctx context.Context, rev int64) (recent, error) {
 		return recent{}, unavailable("load recent history", err)
 	}
 	r := recent{complete: !resp.More}
+	if r.complete {
+		// Archived events are history too.
+		chunks, err := s.cli.Get(ctx, s.keys.HistoryArchive(), clientv3.WithPrefix(), clientv3.WithCountOnly(), clientv3.WithRev(rev))
+		if err != nil {
+			return recent{}, unavailable("load recent history", err)
+		}
+		r.complete = chunks.Count == 0
+	}
 	for _, kv := range resp.Kvs {
 		if pos, e, ok := s.decodeEvent(kv); ok {
 			r.events = append(r.events, recentEvent{pos: pos, ev: e})

@@ -49,7 +49,7 @@ func TestHistoryMovesToNewestFirst(t *testing.T) {
 		}
 	}
 	applied, err := migrations.Run(ctx, cli, keys, migrations.All, nil)
-	if err != nil || len(applied) != 2 || applied[0] != 2 || applied[1] != 3 {
+	if err != nil || len(applied) != 3 || applied[0] != 2 || applied[1] != 3 || applied[2] != 4 {
 		t.Fatalf("applied %v, %v", applied, err)
 	}
 	old, err := cli.Get(ctx, keys.LegacyHistory(), clientv3.WithPrefix(), clientv3.WithCountOnly())
@@ -121,7 +121,7 @@ func TestHistoryIndexesAreDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	applied, err := migrations.Run(ctx, cli, keys, migrations.All, nil)
-	if err != nil || len(applied) != 1 || applied[0] != 3 {
+	if err != nil || len(applied) != 2 || applied[0] != 3 || applied[1] != 4 {
 		t.Fatalf("applied %v, %v", applied, err)
 	}
 	count := func(prefix string) int64 {
@@ -141,7 +141,8 @@ func TestHistoryIndexesAreDropped(t *testing.T) {
 		t.Fatalf("%d holds after dropping the indexes, want 1", got)
 	}
 	layout, err := cli.Get(ctx, keys.Prefix+"schema/layout")
-	if err != nil || len(layout.Kvs) != 1 || strings.Contains(string(layout.Kvs[0].Value), "events-by") {
-		t.Fatalf("layout still names the indexes: %v", err)
+	if err != nil || len(layout.Kvs) != 1 || strings.Contains(string(layout.Kvs[0].Value), "events-by") ||
+		!strings.Contains(string(layout.Kvs[0].Value), keys.HistoryArchive()) {
+		t.Fatalf("layout names the indexes, or not the archive: %v", err)
 	}
 }

@@ -35,6 +35,9 @@ var All = []Migration{
 	{Version: 1, Name: "create the key layout", Ops: createLayout},
 	{Version: 2, Name: "history newest first, indexed by hold and actor", Copy: copyHistory, Ops: dropLegacyHistory},
 	{Version: 3, Name: "drop the history's indexes (filters scan, bounded)", Ops: dropHistoryIndexes},
+	// Writes nothing but the version: an older scaplock, which would miss
+	// every archived event, refuses the store.
+	{Version: 4, Name: "fold old history events into archive chunks", Ops: createLayout},
 }
 
 // Latest is the layout version this binary writes.
@@ -51,6 +54,7 @@ func createLayout(_ context.Context, _ *clientv3.Client, keys lock.Keys) ([]clie
 		"holds":   keys.Holds(),
 		"ledger":  keys.Ledger(),
 		"history": keys.History(),
+		"archive": keys.HistoryArchive(),
 		"queue":   keys.Queue(),
 		"health":  keys.Health(),
 		"gate":    keys.Election(),
