@@ -142,7 +142,7 @@ func historyLoad(ctx context.Context) []Row {
 		fmt.Sprintf("peak %.1f MB (%.1f MB after start; now %s)", peak, startRSS, rssParts(p.cmd.Process.Pid)), fmt.Sprintf("≤ %d MB", rssBudgetMB), peak <= rssBudgetMB))
 	return append([]Row{
 		info(fmt.Sprintf("%d history events written through the store in bulk", historyEvents), fmtDur(took)),
-		info("the same folded into archive chunks (the sweep folds too), then etcd compacted and defragmented",
+		info("the same folded into archive chunks (the sweep folds too); scaplockd compacts and rewrites the database file at start",
 			fmt.Sprintf("%s: %d events left live, %d chunks", fmtDur(archiveTook), live, chunks)),
 	}, rows...)
 }

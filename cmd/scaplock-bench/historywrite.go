@@ -46,29 +46,15 @@ func writeHistory(ctx context.Context, s *lock.Store, n int) error {
 
 // archiveHistory folds a bulk-written history into archive chunks, as an
 // import does when done (the daemon's sweep would too, 20 chunks every
-// 10 s), then compacts and defragments etcd: 100,000 live keys grew its
-// database file (etcd maps it whole into memory) to a size that a history
-// archived as it is written never reaches.
-//
-// It returns how many events are left live and how many chunks there are
-// (the store's own sweep may have folded some already).
+// 10 s), and returns how many events are left live and how many chunks
+// there are. The daemon started on it then compacts and rewrites etcd's
+// database file, which 100,000 live keys had grown and which etcd maps
+// whole into memory (embedetcd: a file mostly free is rewritten).
 func archiveHistory(ctx context.Context, s *lock.Store) (live, chunks int64, err error) {
 	if _, err := s.ArchiveHistory(ctx); err != nil {
 		return 0, 0, err
 	}
 	cli := s.Client()
-	resp, err := cli.Get(ctx, s.Keys().SchemaVersion())
-	if err != nil {
-		return 0, 0, err
-	}
-	if _, err := cli.Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
-		return 0, 0, fmt.Errorf("compact: %w", err)
-	}
-	for _, ep := range cli.Endpoints() {
-		if _, err := cli.Defragment(ctx, ep); err != nil {
-			return 0, 0, fmt.Errorf("defragment %s: %w", ep, err)
-		}
-	}
 	count := func(prefix string) (int64, error) {
 		r, err := cli.Get(ctx, prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
 		if err != nil {

@@ -6,6 +6,7 @@ package embedetcd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -17,8 +18,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/storage/backend"
+	"go.etcd.io/etcd/server/v3/storage/mvcc"
 	"go.uber.org/zap"
 )
 
@@ -29,6 +33,8 @@ type Etcd struct {
 	// aloneUntil (unix nanos) caches that the member is alone in its
 	// cluster; see LocalRevision.
 	aloneUntil atomic.Int64
+	stop       chan struct{} // closed by Close: ends defragWhenMostlyFree
+	wg         sync.WaitGroup
 	// Endpoint is the loopback client URL.
 	Endpoint string
 }
@@ -147,16 +153,60 @@ func serve(ctx context.Context, cfg *embed.Config, clientURL *url.URL, ready tim
 		return nil, fmt.Errorf("embedded etcd start abandoned: %w", ctx.Err())
 	}
 	// Compaction frees pages for reuse but never shrinks the file, and etcd
-	// maps the whole file into memory (MAP_POPULATE), free pages too: a
-	// file mostly free after a burst is rewritten once, before anyone is
-	// served.
-	if b := e.Server.Backend(); b.Size() > 64<<20 && b.Size() > 2*b.SizeInUse() {
-		if err := b.Defrag(); err != nil {
+	// maps the whole file into memory (MAP_POPULATE), free pages too. A
+	// member alone in its cluster drops the revisions it kept before anyone
+	// is served (nobody watches them yet); a file then mostly free (after
+	// a burst, or old history folded into chunks) is rewritten at once, and
+	// later whenever the check finds it so.
+	if len(cfg.InitialCluster) > 0 && !strings.Contains(cfg.InitialCluster, ",") {
+		if rev := e.Server.KV().Rev(); rev > e.Server.KV().FirstRev()+1 {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err := e.Server.Compact(cctx, &etcdserverpb.CompactionRequest{Revision: rev, Physical: true})
+			cancel()
+			if err != nil && !errors.Is(err, mvcc.ErrCompacted) {
+				e.Close()
+				return nil, fmt.Errorf("compact embedded etcd: %w", err)
+			}
+		}
+	}
+	if mostlyFree(e.Server.Backend()) {
+		if err := e.Server.Backend().Defrag(); err != nil {
 			e.Close()
 			return nil, fmt.Errorf("defragment embedded etcd: %w", err)
 		}
 	}
-	return &Etcd{etcd: e, Endpoint: clientURL.String()}, nil
+	ee := &Etcd{etcd: e, Endpoint: clientURL.String(), stop: make(chan struct{})}
+	ee.wg.Go(ee.defragWhenMostlyFree)
+	return ee, nil
+}
+
+// mostlyFree says a database file is worth rewriting: more than 16 MiB
+// and more than half of it free.
+func mostlyFree(b backend.Backend) bool {
+	free := b.Size() - b.SizeInUse()
+	return free > 16<<20 && free > b.Size()/2
+}
+
+// defragCheckEvery is how often a running member looks at its file. A
+// rewrite blocks the member's reads and writes while it copies what is in
+// use (a few MB, tens of ms): with half the file free, it is rare.
+const defragCheckEvery = time.Minute
+
+// defragWhenMostlyFree rewrites the database file whenever it is mostly
+// free, until Close.
+func (e *Etcd) defragWhenMostlyFree() {
+	t := time.NewTicker(defragCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.stop:
+			return
+		case <-t.C:
+		}
+		if b := e.etcd.Server.Backend(); mostlyFree(b) {
+			_ = b.Defrag() // a failed rewrite leaves the file as it was; the next check tries again
+		}
+	}
 }
 
 // Client opens a client to the embedded server.
@@ -167,7 +217,11 @@ func (e *Etcd) Client() (*clientv3.Client, error) {
 // Close stops the server; the data stays in its directory. Closing twice
 // is harmless.
 func (e *Etcd) Close() {
-	e.close.Do(e.etcd.Close)
+	e.close.Do(func() {
+		close(e.stop)
+		e.wg.Wait()
+		e.etcd.Close()
+	})
 }
 
 func freeLoopbackURL() (*url.URL, error) {
