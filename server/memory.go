@@ -12,9 +12,13 @@ import (
 // memoryReturner gives heap freed after a burst back to the OS. Go keeps
 // freed heap for reuse, in the RSS, until a collection that need not come
 // while the service idles; the embedded etcd frees much of its memory at
-// each compaction. Every interval, when more than slack bytes of heap, and
-// more than a quarter of the heap in use, are idle and not yet returned, it
-// returns them (one full collection, so not while the heap is busy).
+// each compaction. Every interval it returns the idle heap (one full
+// collection) when either
+//   - more than slack bytes, and more than a quarter of the heap in use,
+//     are idle and not yet returned; or
+//   - no collection has run since the last check: the service has gone
+//     quiet, and the garbage of its last burst still counts as in use
+//     until a collection finds it. Once per quiet spell.
 type memoryReturner struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -22,12 +26,17 @@ type memoryReturner struct {
 
 func startMemoryReturner(interval time.Duration, slack uint64) *memoryReturner {
 	m := &memoryReturner{stop: make(chan struct{})}
+	var seenGC, ownGC uint32 // NumGC at the last check, and after our last return
 	check := func() {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		if idle := ms.HeapIdle - ms.HeapReleased; idle > slack && idle > ms.HeapInuse/4 {
+		quiet := ms.NumGC == seenGC && ms.NumGC != ownGC
+		if idle := ms.HeapIdle - ms.HeapReleased; quiet || (idle > slack && idle > ms.HeapInuse/4) {
 			debug.FreeOSMemory()
+			runtime.ReadMemStats(&ms)
+			ownGC = ms.NumGC
 		}
+		seenGC = ms.NumGC
 	}
 	m.wg.Go(func() {
 		// At once first: start-up (etcd rebuilding its index from the
