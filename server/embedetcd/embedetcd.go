@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,6 +206,10 @@ func (e *Etcd) defragWhenMostlyFree() {
 		}
 		if b := e.etcd.Server.Backend(); mostlyFree(b) {
 			_ = b.Defrag() // a failed rewrite leaves the file as it was; the next check tries again
+			// The rewrite's buffers are garbage now: give them back at
+			// once rather than at the next collection (bursts are what
+			// free the file, and the service may be idle now).
+			debug.FreeOSMemory()
 		}
 	}
 }
