@@ -123,8 +123,9 @@ func (s *Store) Sync(ctx context.Context) error { return s.SyncWithin(ctx, 0) }
 
 // SyncWithin is Sync bounded by within as well as ctx (no extra bound when
 // within is zero). The bound's timer is made only when Sync has to wait:
-// with Options.LocalRevision and a cache already at etcd's revision, a
-// verdict is confirmed without one.
+// with Options.LocalRevision and a cache already at etcd's revision, or
+// while the replica holds its read lease (Options.ReadLease), a verdict is
+// confirmed without one.
 func (s *Store) SyncWithin(ctx context.Context, within time.Duration) error {
 	began := time.Now()
 	var rev int64
@@ -138,6 +139,12 @@ func (s *Store) SyncWithin(ctx context.Context, within time.Duration) error {
 			s.markConfirmed(began)
 			return nil
 		}
+	}
+	if s.leaseServing() {
+		s.barrier.syncs.Add(1)
+		s.rl.served.Add(1)
+		s.markConfirmed(began)
+		return nil
 	}
 	if within > 0 {
 		var cancel context.CancelFunc

@@ -38,6 +38,7 @@ func (s *Store) parts() []Part {
 		{Prefix: s.keys.Holds(), Put: s.putHold, Del: s.delHold},
 		{Prefix: s.keys.Queue(), Put: s.putQueued, Del: s.delQueued},
 		{Prefix: s.keys.History(), Put: s.putEvent, Del: s.delEvent, StreamOnly: true},
+		{Prefix: s.keys.Replicas(), Put: s.putReplica, Del: s.delReplica},
 	}, s.extra...)
 }
 
@@ -66,7 +67,7 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holds, s.queue, s.recent = map[string]Hold{}, map[string]queued{}, recent
+	s.holds, s.queue, s.recent, s.replicas = map[string]Hold{}, map[string]queued{}, recent, map[string]replicaState{}
 	for _, p := range s.parts() {
 		if p.Reset != nil {
 			p.Reset()
@@ -84,6 +85,7 @@ func (s *Store) load(ctx context.Context) error {
 		delete(s.subs, ch)
 	}
 	s.notifyLocked()
+	s.noteApplied(true, nil, rev)
 	return nil
 }
 
@@ -124,6 +126,7 @@ func (s *Store) apply(events []*clientv3.Event, rev int64) {
 		}
 	}
 	s.notifyLocked()
+	s.noteApplied(false, events, rev)
 }
 
 func decodeHold(kv *mvccpb.KeyValue) (Hold, error) {

@@ -80,6 +80,10 @@ func (s *Store) replay(ctx context.Context, idem *Idempotency) (Hold, bool, erro
 	if !o.Released {
 		o.Hold.Revision = resp.Kvs[0].ModRevision
 	}
+	// The original request may have ended before its fence did.
+	if err := s.fence(ctx, resp.Header.Revision); err != nil {
+		s.log.Warn("replayed write; not every replica confirmed it", "revision", resp.Header.Revision, "err", err)
+	}
 	return o.Hold, true, nil
 }
 

@@ -84,6 +84,10 @@ func historyStamp(t time.Time) string {
 	return fmt.Sprintf("%019d", int64(math.MaxInt64)-max(t.UnixNano(), 0))
 }
 
+// Replicas is the prefix of the replicas holding a read lease (see
+// readlease.go); a replica's key lives on its lease.
+func (k Keys) Replicas() string { return k.Prefix + "replicas/" }
+
 // Queue is the prefix of deployers waiting for a scope, in FIFO order of creation.
 func (k Keys) Queue() string { return k.Prefix + "queue/" }
 

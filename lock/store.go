@@ -46,6 +46,13 @@ type Options struct {
 	// a member alone in its cluster); ok false sends Sync to the shared
 	// read barrier. A verdict then costs no goroutine hand-off and no timer.
 	LocalRevision func() (rev int64, ok bool)
+	// ReadLease, when positive, lets the replica answer verdicts from its
+	// cache without a read-index round while it holds an etcd lease of
+	// this TTL (whole seconds), at the cost of every write waiting for
+	// every replica to apply it (see readlease.go). Zero: every verdict
+	// joins the read barrier. Writes wait for other replicas' leases
+	// either way.
+	ReadLease time.Duration
 }
 
 // Retention bounds the history by age and by count; zero means unbounded.
@@ -86,6 +93,10 @@ type Store struct {
 	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
 	barrier   *barrier
 	localRev  func() (int64, bool) // Options.LocalRevision
+	rl        *readLease           // nil without Options.ReadLease
+	fences    fenceStats
+	replicas  map[string]replicaState
+	current   func(context.Context) (int64, error) // confirms etcd's revision
 
 	idemMu      sync.Mutex
 	idemLease   clientv3.LeaseID
@@ -121,6 +132,9 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		expired: make(chan string, 1024), extra: opts.Parts, barrier: newBarrier(),
 		localRev: opts.LocalRevision,
 	}
+	if opts.ReadLease > 0 {
+		s.rl = &readLease{ttl: opts.ReadLease, key: s.keys.Replicas() + newID(), kick: make(chan struct{}, 1)}
+	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -136,12 +150,17 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	if current == nil {
 		current = s.currentRevision
 	}
+	s.current = current
 	s.wg.Add(5)
 	go func() { defer s.wg.Done(); s.barrier.run(runCtx, current) }()
 	go func() { defer s.wg.Done(); s.watch(runCtx) }()
 	go func() { defer s.wg.Done(); s.confirmLoop(runCtx) }()
 	go func() { defer s.wg.Done(); s.settleExpiries(runCtx) }()
 	go func() { defer s.wg.Done(); s.sweepLoop(runCtx) }()
+	if s.rl != nil {
+		s.wg.Add(1)
+		go func() { defer s.wg.Done(); s.leaseLoop(runCtx) }()
+	}
 	return s, nil
 }
 

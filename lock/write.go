@@ -114,11 +114,13 @@ func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string
 }
 
 // settleCache waits for the cache to reflect a committed write, so that
-// the writer reads it back at once. The write stands even if the wait
-// fails: every verdict confirms the revision before answering anyway.
+// the writer reads it back at once, and fences it: no replica answers a
+// verdict from a cache without it (readlease.go). The write stands even
+// if either wait fails: a verdict outside a read lease confirms the
+// revision before answering anyway.
 func (s *Store) settleCache(ctx context.Context, rev int64) {
-	if err := s.WaitRevision(ctx, rev); err != nil {
-		s.log.Debug("cache behind a committed write", "revision", rev, "err", err)
+	if err := s.fence(ctx, rev); err != nil {
+		s.log.Warn("write committed; not every replica confirmed it", "revision", rev, "err", err)
 	}
 }
 

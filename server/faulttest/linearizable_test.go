@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -87,10 +88,17 @@ var holdModel = porcupine.Model{
 // own etcd member (the leader, a follower), so that one replica's cache
 // can lag the other's writes as it does across hosts; half the clients
 // chase each write on one replica with a preflight on the other. Without
-// the read barrier this test failed in 2 of 3 runs.
+// the read barrier this test failed in 2 of 3 runs. It runs with the
+// read lease (verdicts from the cache, writes fenced) and without (every
+// verdict through the read barrier).
 func TestHistoriesAreLinearizable(t *testing.T) {
+	t.Run("read lease", func(t *testing.T) { linearizableHistories(t, readLease) })
+	t.Run("read barrier", func(t *testing.T) { linearizableHistories(t, 0) })
+}
+
+func linearizableHistories(t *testing.T, lease time.Duration) {
 	var leader int
-	f := newFixtureWith(t, 2, func(c *locktest.Cluster, i int) []string {
+	f := newFixtureWith(t, 2, lease, func(c *locktest.Cluster, i int) []string {
 		all := c.Endpoints()
 		if i == 0 {
 			// Replica 0 on the leader, replica 1 on a follower.
@@ -172,6 +180,36 @@ func TestHistoriesAreLinearizable(t *testing.T) {
 	if res := porcupine.CheckOperationsTimeout(holdModel, history, time.Minute); res != porcupine.Ok {
 		t.Fatalf("history of %d operations across two replicas is %v", len(history), res)
 	}
+	// The verdicts came the way this run meant them to.
+	for i, r := range f.replicas {
+		leased := metricValue(t, r.URL(), `scaplock_read_barrier_total{what="leased"}`)
+		reads := metricValue(t, r.URL(), `scaplock_read_barrier_total{what="reads"}`)
+		t.Logf("replica %d: %.0f verdicts under the read lease, %.0f barrier reads", i, leased, reads)
+		if (lease > 0) != (leased > 0) {
+			t.Errorf("replica %d answered %.0f verdicts under a read lease of %s", i, leased, lease)
+		}
+	}
+}
+
+// metricValue reads one sample of base's /metrics, by its exposition
+// name and labels.
+func metricValue(t *testing.T, base, series string) float64 {
+	t.Helper()
+	r := call(base, http.MethodGet, "/metrics", "", "", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("GET %s/metrics: %s", base, r)
+	}
+	for line := range strings.SplitSeq(string(r.body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("%s/metrics has no %s", base, series)
+	return 0
 }
 
 // perform sends one op and reads what the client was told.
