@@ -6,11 +6,12 @@ import (
 	"log/slog"
 
 	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server/gate"
-	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // gateRunner owns the gate's goroutine inside the server.

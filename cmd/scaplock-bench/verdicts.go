@@ -26,6 +26,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
@@ -66,7 +67,7 @@ func linearizableVerdicts(ctx context.Context) []Row {
 	if err != nil {
 		rows = append(rows, failed("preflight vs bare handler, embedded etcd: start scaplockd", err))
 	} else {
-		rows = append(rows, compareVerdicts(ctx, "embedded etcd", bare.url, embedded.url, nil)...)
+		rows = append(rows, compareVerdicts(ctx, "embedded etcd", bare.url, verdictTarget{"preflight", embedded.url, true})...)
 		embedded.stop()
 	}
 
@@ -86,14 +87,23 @@ func linearizableVerdicts(ctx context.Context) []Row {
 	if err := os.WriteFile(secret, []byte(hex.EncodeToString(b[:])), 0o600); err != nil {
 		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd", err))
 	}
-	external, err := startChild(ctx, "scaplockd", map[string]string{
+	env := map[string]string{
 		"SCAPLOCK_DATA_DIR": filepath.Join(dir, "external"), "SCAPLOCK_ETCD_ENDPOINTS": strings.Join(cluster.Endpoints(), ","),
 		"SCAPLOCK_JWT_SECRET_FILE": secret, "SCAPLOCK_SCOPES": "eqiad",
-	})
+	}
+	external, err := startChild(ctx, "scaplockd", env)
 	if err != nil {
 		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd: start scaplockd", err))
 	}
 	defer external.stop()
+	// A second replica with the read lease off: every verdict through the
+	// read barrier. Its writes wait for the first replica's acks.
+	env["SCAPLOCK_DATA_DIR"], env["SCAPLOCK_READ_LEASE"] = filepath.Join(dir, "external-barrier"), "0"
+	barrierOnly, err := startChild(ctx, "scaplockd", env)
+	if err != nil {
+		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd: start the barrier-only scaplockd", err))
+	}
+	defer barrierOnly.stop()
 	leader := cluster.Leader(ctx)
 	if leader < 0 {
 		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd", errors.New("no etcd leader")))
@@ -103,13 +113,57 @@ func linearizableVerdicts(ctx context.Context) []Row {
 		return append(rows, failed("preflight vs bare handler, 3-member Debian etcd", err))
 	}
 	defer cli.Close()
-	return append(rows, compareVerdicts(ctx, "3-member Debian etcd", bare.url, external.url, cli)...)
+	rows = append(rows, compareVerdicts(ctx, "3-member Debian etcd", bare.url,
+		verdictTarget{"preflight with read lease (default)", external.url, true},
+		verdictTarget{"preflight, read barrier only (SCAPLOCK_READ_LEASE=0)", barrierOnly.url, false})...)
+	rctx, stop := context.WithTimeout(ctx, time.Second)
+	rounds := readRounds(rctx, cli)
+	stop()
+	if len(rounds) > 0 {
+		rows = append(rows, info("etcd leader's linearizable read, one at a time, idle (3-member Debian etcd)",
+			fmt.Sprintf("p50 %s, p99 %s (%d reads); a barrier verdict waits about 1.5 rounds, more under load", fmtDur(median(rounds)), fmtDur(percentile(rounds, 99)), len(rounds))))
+	}
+	return append(rows, fencedWrites(ctx, secret, external.url, barrierOnly.url)...)
+}
+
+// fenceWrites is how many hold create+release cycles fencedWrites times
+// on each replica.
+const fenceWrites = 200
+
+// fencedWrites times hold create+release cycles, one at a time, on two
+// replicas of one 3-member etcd: on the one holding a read lease, whose
+// writes wait for no other replica (the barrier-only replica holds none),
+// and on the barrier-only one, whose writes wait for the first replica's
+// acks. The difference is what the read lease costs a write.
+func fencedWrites(ctx context.Context, secret, leased, barrierOnly string) []Row {
+	token, err := servertest.Token(secret, "bench", api.RoleSRE)
+	if err != nil {
+		return []Row{failed("writes fenced by a read lease", err)}
+	}
+	var rows []Row
+	for _, w := range []struct{ label, url string }{
+		{"no other replica holds a read lease", leased},
+		{"fenced: waits for the other replica's ack", barrierOnly},
+	} {
+		c := newClient(w.url, token)
+		lat := make([]time.Duration, 0, fenceWrites)
+		for range fenceWrites {
+			start := time.Now()
+			if err := c.holdCycle(ctx, "eqiad"); err != nil {
+				return append(rows, failed("hold create+release, 3-member Debian etcd, "+w.label, err))
+			}
+			lat = append(lat, time.Since(start))
+		}
+		rows = append(rows, info("hold create+release over HTTP, one at a time, 3-member Debian etcd, "+w.label,
+			fmt.Sprintf("p50 %s, p99 %s (n=%d)", fmtDur(median(lat)), fmtDur(percentile(lat, 99)), len(lat))))
+	}
+	return rows
 }
 
 // readRounds times linearizable reads sent one after another to the etcd
-// leader until ctx ends: how long one read-index round takes while the
-// machine carries the load, which bounds a barrier's throughput (a verdict
-// waits for the end of the round in flight and then a whole round).
+// leader until ctx ends: how long one read-index round takes, which
+// bounds a barrier's throughput (a verdict waits for the end of the round
+// in flight and then a whole round).
 func readRounds(ctx context.Context, cli *clientv3.Client) []time.Duration {
 	var rounds []time.Duration
 	for ctx.Err() == nil {
@@ -122,61 +176,74 @@ func readRounds(ctx context.Context, cli *clientv3.Client) []time.Duration {
 	return rounds
 }
 
-// compareVerdicts loads the bare handler and preflight in alternating
-// slices (so that whatever else runs on the machine weighs on both alike)
-// and compares throughput and p99. With an etcd client, it also times the
-// leader's read-index rounds during the bare handler's slices.
-func compareVerdicts(ctx context.Context, topology, bareURL, scaplockURL string, etcd *clientv3.Client) []Row {
-	preflight := scaplockURL + "/api/v1/preflight?scope=eqiad"
+// verdictTarget is one scaplockd whose preflight compareVerdicts loads;
+// checked targets are held to the targets, the others reported.
+type verdictTarget struct {
+	label string
+	url   string
+	check bool
+}
+
+// compareVerdicts loads the bare handler and each target's preflight in
+// alternating slices (so that whatever else runs on the machine weighs on
+// all alike; nothing else is measured meanwhile) and compares throughput
+// and p99.
+func compareVerdicts(ctx context.Context, topology, bareURL string, targets ...verdictTarget) []Row {
 	loadFor(ctx, bareURL, verdictWarmup, nil)
-	loadFor(ctx, preflight, verdictWarmup, nil)
-	syncs0, reads0, countErr := barrierCounts(ctx, scaplockURL)
-	var base, pre loadResult
-	var rounds []time.Duration
+	type measured struct {
+		verdictTarget
+		preflight string
+		res       loadResult
+		counts0   barrierCounts
+		countErr  error
+	}
+	ms := make([]*measured, len(targets))
+	for i, tg := range targets {
+		m := &measured{verdictTarget: tg, preflight: tg.url + "/api/v1/preflight?scope=eqiad"}
+		loadFor(ctx, m.preflight, verdictWarmup, nil)
+		m.counts0, m.countErr = scrapeBarrier(ctx, tg.url)
+		ms[i] = m
+	}
+	var base loadResult
 	for range verdictSlices {
-		var timed sync.WaitGroup
-		if etcd != nil {
-			rctx, stop := context.WithTimeout(ctx, verdictDuration/verdictSlices)
-			defer stop()
-			timed.Go(func() { r := readRounds(rctx, etcd); rounds = append(rounds, r...) })
-		}
-		err := base.add(ctx, bareURL)
-		timed.Wait()
-		if err != nil {
+		if err := base.add(ctx, bareURL); err != nil {
 			return []Row{failed("bare net/http handler ("+topology+" run)", err)}
 		}
-		if err := pre.add(ctx, preflight); err != nil {
-			return []Row{failed("preflight, "+topology, err)}
+		for _, m := range ms {
+			if err := m.res.add(ctx, m.preflight); err != nil {
+				return []Row{failed(m.label+", "+topology, err)}
+			}
 		}
 	}
-	shared := info("verdicts per linearizable etcd read (read barrier), "+topology, "not scraped: "+fmt.Sprint(countErr))
-	if countErr == nil {
-		syncs1, reads1, err := barrierCounts(ctx, scaplockURL)
-		switch {
-		case err == nil && reads1 > reads0:
-			shared = info("verdicts per linearizable etcd read (read barrier), "+topology,
-				fmt.Sprintf("%.1f (%.0f verdicts, %.0f reads)", (syncs1-syncs0)/(reads1-reads0), syncs1-syncs0, reads1-reads0))
-		case err == nil && syncs1 > syncs0:
-			shared = info("verdicts per linearizable etcd read (read barrier), "+topology,
-				fmt.Sprintf("no reads: %.0f verdicts confirmed in process (a member alone in its cluster)", syncs1-syncs0))
+	baseRate, baseP99 := base.rate(), percentile(base.lat, 99)
+	rows := []Row{info("baseline: bare net/http handler, own process, 64 keep-alive clients ("+topology+" run)",
+		fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", baseRate, fmtDur(median(base.lat)), fmtDur(baseP99)))}
+	for _, m := range ms {
+		rate, p99 := m.res.rate(), percentile(m.res.lat, 99)
+		ratio := rate / baseRate
+		rows = append(rows, info(m.label+", "+topology+", 64 keep-alive clients",
+			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", rate, fmtDur(median(m.res.lat)), fmtDur(p99))))
+		tput := fmt.Sprintf("%.2f×", ratio)
+		tail := fmt.Sprintf("%.2f× (%s vs %s)", float64(p99)/float64(baseP99), fmtDur(p99), fmtDur(baseP99))
+		if m.check {
+			rows = append(rows,
+				check("preflight throughput vs bare handler, "+topology, tput, "≥ 0.7×", ratio >= 0.7),
+				check("preflight p99 vs bare handler, "+topology, tail, "≤ 2×", p99 <= 2*baseP99))
+		} else {
+			rows = append(rows, info(m.label+" vs bare handler, "+topology+": throughput, p99", tput+", "+tail))
 		}
-	}
-	baseRate, rate := base.rate(), pre.rate()
-	baseP99, p99 := percentile(base.lat, 99), percentile(pre.lat, 99)
-	ratio := rate / baseRate
-	rows := []Row{
-		info("baseline: bare net/http handler, own process, 64 keep-alive clients ("+topology+" run)",
-			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", baseRate, fmtDur(median(base.lat)), fmtDur(baseP99))),
-		info("preflight with read barrier, "+topology+", 64 keep-alive clients",
-			fmt.Sprintf("%.0f req/s, p50 %s, p99 %s", rate, fmtDur(median(pre.lat)), fmtDur(p99))),
-		check("preflight throughput vs bare handler, "+topology, fmt.Sprintf("%.2f×", ratio), "≥ 0.7×", ratio >= 0.7),
-		check("preflight p99 vs bare handler, "+topology, fmt.Sprintf("%.2f× (%s vs %s)", float64(p99)/float64(baseP99), fmtDur(p99), fmtDur(baseP99)),
-			"≤ 2×", p99 <= 2*baseP99),
-		shared,
-	}
-	if len(rounds) > 0 {
-		rows = append(rows, info("etcd leader's linearizable read, one at a time, during the bare handler's load ("+topology+")",
-			fmt.Sprintf("p50 %s, p99 %s (%d reads); a barrier verdict waits about 1.5 rounds", fmtDur(median(rounds)), fmtDur(percentile(rounds, 99)), len(rounds))))
+		how := "how " + m.label + " confirmed its verdicts, " + topology
+		shared := info(how, "not scraped: "+fmt.Sprint(m.countErr))
+		if m.countErr == nil {
+			if c1, err := scrapeBarrier(ctx, m.url); err != nil {
+				shared = info(how, "not scraped: "+err.Error())
+			} else {
+				d := c1.sub(m.counts0)
+				shared = info(how, fmt.Sprintf("%.0f verdicts: %.0f under the read lease (no etcd round), %.0f through %.0f shared linearizable reads, %.0f in process (a member alone in its cluster)",
+					d.syncs, d.leased, d.syncs-d.leased-inProcess(d), d.reads, inProcess(d)))
+			}
+		}
+		rows = append(rows, shared)
 	}
 	return rows
 }
@@ -365,17 +432,36 @@ func envMap() map[string]string {
 	return m
 }
 
-// barrierCounts scrapes scaplockd's read barrier counters: verdicts
-// confirmed and the linearizable reads that served them.
-func barrierCounts(ctx context.Context, base string) (syncs, reads float64, err error) {
+// barrierCounts are scaplockd's read barrier counters: verdicts
+// confirmed, the linearizable reads that served some of them, and those
+// answered under the read lease.
+type barrierCounts struct{ syncs, reads, leased float64 }
+
+func (c barrierCounts) sub(o barrierCounts) barrierCounts {
+	return barrierCounts{c.syncs - o.syncs, c.reads - o.reads, c.leased - o.leased}
+}
+
+// inProcess is how many verdicts neither the lease nor a read confirmed:
+// with reads, none (the barrier served all the rest).
+func inProcess(d barrierCounts) float64 {
+	if d.reads > 0 {
+		return 0
+	}
+	return d.syncs - d.leased
+}
+
+// scrapeBarrier reads base's barrierCounts from its /metrics.
+func scrapeBarrier(ctx context.Context, base string) (barrierCounts, error) {
+	var c barrierCounts
+	syncs, reads, leased := &c.syncs, &c.reads, &c.leased
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
-		return 0, 0, err
+		return c, err
 	}
 	req.Header.Set("Accept", string(expfmt.NewFormat(expfmt.TypeTextPlain)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, 0, err
+		return c, err
 	}
 	defer resp.Body.Close()
 	dec := expfmt.NewDecoder(resp.Body, expfmt.ResponseFormat(resp.Header))
@@ -384,7 +470,7 @@ func barrierCounts(ctx context.Context, base string) (syncs, reads float64, err 
 		if err := dec.Decode(&mf); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			return 0, 0, err
+			return c, err
 		}
 		if mf.GetName() != "scaplock_read_barrier_total" {
 			continue
@@ -393,15 +479,17 @@ func barrierCounts(ctx context.Context, base string) (syncs, reads float64, err 
 			for _, l := range m.GetLabel() {
 				switch {
 				case l.GetName() == "what" && l.GetValue() == "syncs":
-					syncs = m.GetCounter().GetValue()
+					*syncs = m.GetCounter().GetValue()
 				case l.GetName() == "what" && l.GetValue() == "reads":
-					reads = m.GetCounter().GetValue()
+					*reads = m.GetCounter().GetValue()
+				case l.GetName() == "what" && l.GetValue() == "leased":
+					*leased = m.GetCounter().GetValue()
 				}
 			}
 		}
 	}
-	if syncs == 0 {
-		return 0, 0, fmt.Errorf("no scaplock_read_barrier_total{what=\"syncs\"} in %s/metrics", base)
+	if c.syncs == 0 {
+		return c, fmt.Errorf("no scaplock_read_barrier_total{what=\"syncs\"} in %s/metrics", base)
 	}
-	return syncs, reads, nil
+	return c, nil
 }
