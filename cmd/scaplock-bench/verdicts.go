@@ -396,7 +396,8 @@ func serveChild(kind string) error {
 		return nil
 	case "scaplockd":
 		if path := os.Getenv("SCAPLOCK_BENCH_CPUPROFILE"); path != "" {
-			f, err := os.Create(path)
+			// One profile per scaplockd the bench starts: path.<pid>.
+			f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
 			if err != nil {
 				return err
 			}
