@@ -80,9 +80,11 @@ func (s *Store) replay(ctx context.Context, idem *Idempotency) (Hold, bool, erro
 	if !o.Released {
 		o.Hold.Revision = resp.Kvs[0].ModRevision
 	}
-	// The original request may have ended before its fence did.
-	if err := s.fence(ctx, resp.Header.Revision); err != nil {
-		s.log.Warn("replayed write; not every replica confirmed it", "revision", resp.Header.Revision, "err", err)
+	// The original request may have ended before its fence did. The
+	// record was written in the write's own transaction.
+	rev := resp.Kvs[0].ModRevision
+	if err := s.fence(ctx, rev); err != nil {
+		s.log.Warn("replayed write; not every replica confirmed it", "revision", rev, "err", err)
 	}
 	return o.Hold, true, nil
 }

@@ -22,8 +22,8 @@ import (
 //     minus a quarter, and once its cache has reached the revision of its
 //     registration. Out of its lease, a verdict goes through the read
 //     barrier as before.
-//   - After every change it applies (anything but the replicas' own keys)
-//     it writes the revision its cache reached into its key: its ack.
+//   - After every change to a hold it applies, it writes the revision its
+//     cache reached into its key: its ack.
 //   - It renews the lease only when its cache is sound: every quarter TTL
 //     it reads etcd's revision (a linearizable read), waits for its watch
 //     to reach it and for its ack to be written, and only then sends the
@@ -75,8 +75,9 @@ type readLease struct {
 	served atomic.Int64
 
 	// Owned by the lease loop.
-	lease clientv3.LeaseID
-	acked int64
+	lease  clientv3.LeaseID
+	acked  int64
+	lapsed bool // a lapse was logged
 }
 
 // fenceStats count what fences did, for metrics.
@@ -96,8 +97,10 @@ func (s *Store) leaseServing() bool {
 }
 
 // noteApplied tells the lease loop that the cache reached rev with a
-// change to ack: a full load, or events that touched anything but the
-// replicas' keys.
+// change to ack: a full load, or events that touched a hold. Holds are all
+// a verdict decides on, and every fenced write changes one; the gate's
+// samples and the history alone are not acked, so that a quiet service
+// writes no more than before.
 func (s *Store) noteApplied(full bool, events []*clientv3.Event, rev int64) {
 	l := s.rl
 	if l == nil {
@@ -105,7 +108,7 @@ func (s *Store) noteApplied(full bool, events []*clientv3.Event, rev int64) {
 	}
 	significant := full
 	for _, ev := range events {
-		if !hasPrefix(ev.Kv.Key, s.keys.Replicas()) {
+		if hasPrefix(ev.Kv.Key, s.keys.Holds()) {
 			significant = true
 			break
 		}
@@ -209,7 +212,7 @@ func (s *Store) renew(ctx context.Context) {
 		}
 	}
 	if err != nil {
-		s.log.Debug("read lease: not renewed; the cache is not confirmed", "err", err)
+		s.notRenewed("the cache is not confirmed", err)
 		return
 	}
 	sent := mono()
@@ -218,10 +221,26 @@ func (s *Store) renew(ctx context.Context) {
 	case errors.Is(err, rpctypes.ErrLeaseNotFound):
 		s.lostLease("renew")
 	case err != nil:
-		s.log.Debug("read lease: renewal failed", "err", err)
+		s.notRenewed("etcd did not take the renewal", err)
 	case resp.TTL > 0:
 		l.until.Store(sent + int64(l.ttl-l.margin()))
+		if l.lapsed {
+			l.lapsed = false
+			s.log.Info("read lease: held again; verdicts come from the cache")
+		}
 	}
+}
+
+// notRenewed logs a failed renewal: once at warning when it leaves the
+// replica without its lease, otherwise at debug.
+func (s *Store) notRenewed(why string, err error) {
+	l := s.rl
+	if !l.lapsed && mono() >= l.until.Load() {
+		l.lapsed = true
+		s.log.Warn("read lease: not renewed; verdicts use the read barrier", "why", why, "err", err)
+		return
+	}
+	s.log.Debug("read lease: not renewed", "why", why, "err", err)
 }
 
 // ack writes the revision the cache reached, when it applied a change
