@@ -91,7 +91,8 @@ type pausing struct {
 
 // round freezes b, creates a hold through a, resumes b as r says and
 // checks every preflight b answered; it releases the hold and waits for b
-// to allow deploys again. It reports whether the write's fence waited.
+// to allow deploys again, never refusing once the release is
+// acknowledged. It reports whether the write's fence waited.
 func (p *pausing) round(t *testing.T, r pauseRound) bool {
 	t.Helper()
 	for _, base := range []string{p.a, p.b} {
@@ -162,8 +163,14 @@ func (p *pausing) round(t *testing.T, r pauseRound) bool {
 	if rel.status != http.StatusOK {
 		t.Fatalf("%s: release %s: %s", r.name, h.ID, rel)
 	}
+	// The release is fenced too: the resumed replica may not decide yet
+	// (503), but it never refuses after the release was acknowledged.
 	eventually(t, "the resumed replica allows deploys to "+pauseScope+" after the release", 15*time.Second, func() bool {
-		return call(p.b, "GET", "/api/v1/preflight?scope="+pauseScope, "", "", nil).status == http.StatusOK
+		pf := call(p.b, "GET", "/api/v1/preflight?scope="+pauseScope, "", "", nil)
+		if pf.status == http.StatusLocked {
+			t.Errorf("%s: STALE: pid %d refused after the release of %s was acknowledged: %s", r.name, pid, h.ID, pf)
+		}
+		return pf.status == http.StatusOK
 	})
 	return waited
 }
