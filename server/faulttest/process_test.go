@@ -70,6 +70,17 @@ func daemon(t *testing.T, bin, dir string, env ...string) *proc {
 	return p
 }
 
+// replicaProcess starts scaplockd as replica name on f's cluster, with
+// dir as its data dir.
+func (f *fixture) replicaProcess(t *testing.T, bin, name, dir string) *proc {
+	t.Helper()
+	var env []string
+	for k, v := range f.replicaEnv(name, f.cluster.Endpoints()) {
+		env = append(env, k+"="+v)
+	}
+	return daemon(t, bin, dir, env...)
+}
+
 // exited reports whether p exits within d.
 func (p *proc) exited(d time.Duration) bool {
 	select {

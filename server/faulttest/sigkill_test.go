@@ -29,13 +29,7 @@ const (
 func TestReplicaSIGKILLUnderLoad(t *testing.T) {
 	f := newFixture(t, 0)
 	bin := scaplockd(t)
-	start := func(name, dir string) *proc {
-		var env []string
-		for k, v := range f.replicaEnv(name, f.cluster.Endpoints()) {
-			env = append(env, k+"="+v)
-		}
-		return daemon(t, bin, dir, env...)
-	}
+	start := func(name, dir string) *proc { return f.replicaProcess(t, bin, name, dir) }
 	doomedDir := t.TempDir()
 	doomed, survivor := start("doomed", doomedDir), start("survivor", t.TempDir())
 	urls := []string{doomed.url(t, 30*time.Second), survivor.url(t, 30*time.Second)}
