@@ -254,7 +254,9 @@ func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 		}
 		if resp.Succeeded {
 			next.Revision = resp.Header.Revision
-			s.settleCache(ctx, next.Revision)
+			if err := s.settleCache(ctx, "keepalive deploy", id, next.Revision); err != nil {
+				return Hold{}, err
+			}
 			return next, nil
 		}
 		// A concurrent keepalive or release: look again.

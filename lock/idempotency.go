@@ -82,9 +82,8 @@ func (s *Store) replay(ctx context.Context, idem *Idempotency) (Hold, bool, erro
 	}
 	// The original request may have ended before its fence did. The
 	// record was written in the write's own transaction.
-	rev := resp.Kvs[0].ModRevision
-	if err := s.fence(ctx, rev); err != nil {
-		s.log.Warn("replayed write; not every replica confirmed it", "revision", rev, "err", err)
+	if err := s.settleCache(ctx, "replay", o.Hold.ID, resp.Kvs[0].ModRevision); err != nil {
+		return Hold{}, true, err
 	}
 	return o.Hold, true, nil
 }

@@ -49,8 +49,8 @@ import (
 type replicaRecord struct {
 	// Acked is the revision the replica's cache has reached.
 	Acked int64 `json:"acked,omitempty"`
-	// TTLMillis is the replica's lease TTL: how long a writer waits after
-	// its key is gone.
+	// TTLMillis is the replica's configured lease TTL (etcd may grant
+	// more), for operators reading the key.
 	TTLMillis int64 `json:"ttl_ms"`
 	// Stopped is written on a clean stop, once the replica no longer
 	// answers from its cache.

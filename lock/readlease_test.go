@@ -142,3 +142,46 @@ func TestClosedReplicaLeavesNoKey(t *testing.T) {
 		t.Fatalf("fences of a: waited %d, failed %d; want no wait for a replica that left", waited, failed)
 	}
 }
+
+// A write whose fence meets its deadline stands and says so
+// (ErrUnconfirmed); its retry with the same key answers with the write
+// once the fence completes, and makes no second hold.
+func TestUnconfirmedWriteReplaysOnceFenced(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	a := locktest.OpenStore(t, e.Client(t), lock.Options{ReadLease: testLease})
+	bCli, err := e.Etcd.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A longer lease for b: it outlives a's short deadline by seconds.
+	b := locktest.OpenStore(t, bCli, lock.Options{ReadLease: 4 * time.Second})
+	waitLease(t, b)
+	bCli.Close() // b stops acking; its key stays until its lease expires
+
+	idem := &lock.Idempotency{Key: "k-unconfirmed", Actor: "alice", Fingerprint: lock.Fingerprint("POST", "/api/v1/holds", "b is cut off")}
+	req := lock.HoldRequest{Scope: "eqiad", Kind: lock.KindManual, Owner: "alice", Reason: "b is cut off", Idem: idem}
+	short, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = a.Create(short, req)
+	var unconfirmed *lock.UnconfirmedError
+	if !errors.As(err, &unconfirmed) || !errors.Is(err, lock.ErrUnconfirmed) || errors.Is(err, lock.ErrUnavailable) {
+		t.Fatalf("create with b stuck and 1s to answer: %v, want ErrUnconfirmed only", err)
+	}
+	if _, failed := a.FenceStats(); failed != 1 {
+		t.Fatalf("%d failed fences, want 1", failed)
+	}
+	// The write stands.
+	if got, err := a.Get(unconfirmed.HoldID); err != nil || got.Reason != "b is cut off" {
+		t.Fatalf("hold %s after the unconfirmed create: %+v, %v", unconfirmed.HoldID, got, err)
+	}
+	h, err := a.Create(ctxT(t), req)
+	if err != nil {
+		t.Fatalf("retry with the key once b's lease can expire: %v", err)
+	}
+	if h.ID != unconfirmed.HoldID {
+		t.Fatalf("retry answered hold %s, want the original %s", h.ID, unconfirmed.HoldID)
+	}
+	if n := len(a.Snapshot().Holds); n != 1 {
+		t.Fatalf("%d holds after the retry, want 1", n)
+	}
+}

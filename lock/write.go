@@ -109,19 +109,23 @@ func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string
 		return Hold{}, fmt.Errorf("hold %s: written concurrently: %w", h.ID, ErrConflict)
 	}
 	h.Revision = resp.Header.Revision
-	s.settleCache(ctx, h.Revision)
+	if err := s.settleCache(ctx, "write hold", h.ID, h.Revision); err != nil {
+		return Hold{}, err
+	}
 	return h, nil
 }
 
 // settleCache waits for the cache to reflect a committed write, so that
 // the writer reads it back at once, and fences it: no replica answers a
-// verdict from a cache without it (readlease.go). The write stands even
-// if either wait fails: a verdict outside a read lease confirms the
-// revision before answering anyway.
-func (s *Store) settleCache(ctx context.Context, rev int64) {
+// verdict from a cache without it (readlease.go). When the fence does not
+// finish in time the write stands and the answer is ErrUnconfirmed, which
+// a retry with the write's idempotency key turns into the write's outcome.
+func (s *Store) settleCache(ctx context.Context, op, holdID string, rev int64) error {
 	if err := s.fence(ctx, rev); err != nil {
-		s.log.Warn("write committed; not every replica confirmed it", "revision", rev, "err", err)
+		s.log.Warn("write committed; not every replica confirmed it", "op", op, "hold", holdID, "revision", rev, "err", err)
+		return &UnconfirmedError{Op: op, HoldID: holdID, Revision: rev, Err: err}
 	}
+	return nil
 }
 
 // txn writes h (to its hold and ledger keys) and one history event if cmps
@@ -233,7 +237,9 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 		s.revoke(oldLease) // nothing lives on it any more
 	}
 	next.Revision = resp.Header.Revision
-	s.settleCache(ctx, next.Revision)
+	if err := s.settleCache(ctx, "amend hold", id, next.Revision); err != nil {
+		return Hold{}, err
+	}
 	return next, nil
 }
 
@@ -325,7 +331,9 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", h.ID, ErrConflict)
 	}
 	s.revoke(h.Lease)
-	s.settleCache(ctx, resp.Header.Revision)
+	if err := s.settleCache(ctx, "release hold", h.ID, resp.Header.Revision); err != nil {
+		return Hold{}, err
+	}
 	return h, nil
 }
 
