@@ -75,9 +75,10 @@ type readLease struct {
 	served atomic.Int64
 
 	// Owned by the lease loop.
-	lease  clientv3.LeaseID
-	acked  int64
-	lapsed bool // a lapse was logged
+	lease     clientv3.LeaseID
+	acked     int64
+	lapsed    bool // a lapse was logged
+	warnedTTL bool
 }
 
 // fenceStats count what fences did, for metrics.
@@ -174,6 +175,13 @@ func (s *Store) register(ctx context.Context) error {
 	g, err := s.cli.Grant(cctx, leaseSeconds(l.ttl))
 	if err != nil {
 		return err
+	}
+	if granted := time.Duration(g.TTL) * time.Second; granted > l.ttl && !l.warnedTTL {
+		// etcd's floor is 1.5 election timeouts. The replica still keeps
+		// to its own TTL; writers may wait for the longer one.
+		l.warnedTTL = true
+		s.log.Warn("read lease: etcd granted a longer lease than asked; a dead replica holds writes up that long",
+			"asked", l.ttl, "granted", granted)
 	}
 	rev := s.Revision()
 	put, err := s.cli.Put(cctx, l.key, l.record(rev, false), clientv3.WithLease(g.ID))
