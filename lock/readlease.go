@@ -67,8 +67,8 @@ type readLease struct {
 	// regRev is the revision of the current registration: the cache must
 	// reach it before it answers.
 	regRev atomic.Int64
-	// significant is the newest revision that changed a key other than a
-	// replica's: the cache has something to ack.
+	// significant is the newest revision that changed a hold: the cache
+	// has something to ack.
 	significant atomic.Int64
 	kick        chan struct{}
 	// served counts verdicts answered under the lease.
@@ -88,7 +88,7 @@ type fenceStats struct {
 
 func (l *readLease) margin() time.Duration { return l.ttl / 4 }
 
-// serving reports whether a verdict may come from the cache now.
+// leaseServing reports whether a verdict may come from the cache now.
 func (s *Store) leaseServing() bool {
 	l := s.rl
 	if l == nil || mono() >= l.until.Load() {
