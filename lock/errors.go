@@ -78,10 +78,10 @@ func (e *UnconfirmedError) Error() string {
 	return fmt.Sprintf("%s %s: %v at revision %d: %v", e.Op, e.HoldID, ErrUnconfirmed, e.Revision, e.Err)
 }
 
-// Is makes errors.Is match ErrUnconfirmed.
+// Is makes errors.Is match ErrUnconfirmed. Err is not unwrapped: the
+// fence's cause (a deadline, an unavailable cache) must not make the
+// committed write look like one that never happened.
 func (e *UnconfirmedError) Is(target error) bool { return target == ErrUnconfirmed }
-
-func (e *UnconfirmedError) Unwrap() error { return e.Err }
 
 // unavailable wraps a failed etcd call so that it matches ErrUnavailable.
 func unavailable(op string, err error) error {

@@ -160,12 +160,23 @@ func TestUnconfirmedWriteReplaysOnceFenced(t *testing.T) {
 
 	idem := &lock.Idempotency{Key: "k-unconfirmed", Actor: "alice", Fingerprint: lock.Fingerprint("POST", "/api/v1/holds", "b is cut off")}
 	req := lock.HoldRequest{Scope: "eqiad", Kind: lock.KindManual, Owner: "alice", Reason: "b is cut off", Idem: idem}
-	short, cancel := context.WithTimeout(context.Background(), time.Second)
+	// The request ends once its fence waits for b (committed, its own
+	// cache caught up), however long the commit took.
+	short, cancel := context.WithCancel(ctxT(t))
 	defer cancel()
+	go func() {
+		for short.Err() == nil {
+			if waited, _ := a.FenceStats(); waited > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	_, err = a.Create(short, req)
 	var unconfirmed *lock.UnconfirmedError
 	if !errors.As(err, &unconfirmed) || !errors.Is(err, lock.ErrUnconfirmed) || errors.Is(err, lock.ErrUnavailable) {
-		t.Fatalf("create with b stuck and 1s to answer: %v, want ErrUnconfirmed only", err)
+		t.Fatalf("create with b stuck, ended while fencing: %v, want ErrUnconfirmed only", err)
 	}
 	if _, failed := a.FenceStats(); failed != 1 {
 		t.Fatalf("%d failed fences, want 1", failed)
