@@ -116,7 +116,9 @@ func (b *barrier) run(ctx context.Context, read func(context.Context) (int64, er
 
 // Sync waits until the cache reflects every write etcd acknowledged before
 // Sync was called, on any replica: it joins the next shared linearizable
-// read and waits for the watch to reach that read's revision. It returns
+// read and waits for the watch to reach that read's revision (or, under
+// the read lease, needs neither), then until every hold change received by
+// then is shown (promoteLocked). It returns
 // an error matching ErrUnavailable when etcd does not confirm in time or
 // ctx ends first; cancelling ctx stops only this caller's wait.
 func (s *Store) Sync(ctx context.Context) error { return s.SyncWithin(ctx, 0) }
@@ -129,45 +131,49 @@ func (s *Store) Sync(ctx context.Context) error { return s.SyncWithin(ctx, 0) }
 func (s *Store) SyncWithin(ctx context.Context, within time.Duration) error {
 	began := time.Now()
 	var rev int64
-	local := false
+	local, confirmed := false, false
 	if s.localRev != nil {
 		rev, local = s.localRev()
 		if local {
 			s.barrier.syncs.Add(1)
 		}
-		if local && s.Revision() >= rev {
-			s.markConfirmed(began)
-			return nil
-		}
+		confirmed = local && s.Revision() >= rev
 	}
-	if s.leaseServing() {
+	if !confirmed && s.leaseServing() {
 		s.barrier.syncs.Add(1)
 		s.rl.served.Add(1)
+		confirmed = true
+	}
+	if confirmed {
 		s.markConfirmed(began)
-		return nil
+		if s.allShown() {
+			return nil
+		}
 	}
 	if within > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, within)
 		defer cancel()
 	}
-	if !local {
-		r := s.barrier.join()
-		select {
-		case <-r.done:
-		case <-ctx.Done():
-			return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, ctx.Err())
+	if !confirmed {
+		if !local {
+			r := s.barrier.join()
+			select {
+			case <-r.done:
+			case <-ctx.Done():
+				return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, ctx.Err())
+			}
+			if r.err != nil {
+				return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, r.err)
+			}
+			rev = r.rev
 		}
-		if r.err != nil {
-			return fmt.Errorf("%w: etcd did not confirm the current revision: %w", ErrUnavailable, r.err)
+		if err := s.WaitRevision(ctx, rev); err != nil {
+			return err
 		}
-		rev = r.rev
+		s.markConfirmed(began)
 	}
-	if err := s.WaitRevision(ctx, rev); err != nil {
-		return err
-	}
-	s.markConfirmed(began)
-	return nil
+	return s.waitShown(ctx)
 }
 
 // markConfirmed records that etcd and the cache agreed at t, unless a

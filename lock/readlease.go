@@ -37,8 +37,16 @@ import (
 //     the last renewal reached it, when the replica's own deadline has
 //     passed. A replica registered after the write loads a cache past it.
 //
+//   - A replica shows a hold change (in verdicts, status, snapshots) only
+//     once every other replica registered at its revision has acked it
+//     (promoteLocked), and a verdict waits until every change it had
+//     received is shown. Otherwise the writer's replica, or any that got
+//     the change first, could answer with it while another, still under
+//     its lease, answers without it: a later verdict older than an
+//     earlier one. The porcupine test caught exactly that.
+//
 // So every verdict, on any replica, reflects every write acknowledged
-// before it arrived, assuming only that the replicas' and etcd's clocks
+// before it arrived, and none misses a change an earlier verdict showed, assuming only that the replicas' and etcd's clocks
 // run at rates within a quarter of one another (no synchronised wall
 // clocks). The price is paid by writes, which are rare: their ack round
 // trip, and while a replica is stuck or dead, until its lease expires
@@ -335,6 +343,78 @@ func (s *Store) waitingForLocked(rev int64) int {
 		}
 	}
 	return n
+}
+
+// holdChange is a hold's put or delete, received and waiting to be shown.
+type holdChange struct {
+	kv  *mvccpb.KeyValue
+	put bool
+}
+
+// promoteLocked shows queued hold changes, in revision order, as soon as
+// every other replica registered at a change's revision has acked it (or
+// stopped, or lost its key): a change shown here is in every replica's
+// cache, so no replica can answer without it afterwards. That is what
+// keeps a verdict from seeing a write that another replica, still under
+// its lease, does not see yet. all shows everything (a full load).
+func (s *Store) promoteLocked(all bool) {
+	n := 0
+	for _, c := range s.pending {
+		if !all && s.waitingForLocked(c.kv.ModRevision) > 0 {
+			break
+		}
+		if c.put {
+			s.putHold(c.kv)
+		} else {
+			s.delHold(c.kv)
+		}
+		n++
+	}
+	if n == len(s.pending) {
+		s.pending = s.pending[:0]
+		return
+	}
+	s.pending = append(s.pending[:0], s.pending[n:]...)
+}
+
+// shownRevLocked is the revision the shown holds reflect: the cache's,
+// or just before the first change still waiting to be shown.
+func (s *Store) shownRevLocked() int64 {
+	if len(s.pending) > 0 {
+		return s.pending[0].kv.ModRevision - 1
+	}
+	return s.rev
+}
+
+// allShown reports whether every hold change received is shown.
+func (s *Store) allShown() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.pending) == 0
+}
+
+// waitShown waits until the shown holds include every hold change the
+// cache had received when it was called: a verdict then reflects every
+// write acknowledged before it (their writers waited for this replica's
+// ack, so it has received them), and nothing another replica may not
+// show yet.
+func (s *Store) waitShown(ctx context.Context) error {
+	s.mu.RLock()
+	target := s.holdRev
+	s.mu.RUnlock()
+	for {
+		s.mu.RLock()
+		shown, ch := len(s.pending) == 0 || s.pending[0].kv.ModRevision > target, s.changed
+		s.mu.RUnlock()
+		if shown {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: not every replica has applied the hold change at revision %d: %w", ErrUnavailable, target, ctx.Err())
+		}
+	}
 }
 
 // fence waits until no replica can answer a verdict that misses the write

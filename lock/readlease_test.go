@@ -181,9 +181,21 @@ func TestUnconfirmedWriteReplaysOnceFenced(t *testing.T) {
 	if _, failed := a.FenceStats(); failed != 1 {
 		t.Fatalf("%d failed fences, want 1", failed)
 	}
-	// The write stands.
-	if got, err := a.Get(unconfirmed.HoldID); err != nil || got.Reason != "b is cut off" {
-		t.Fatalf("hold %s after the unconfirmed create: %+v, %v", unconfirmed.HoldID, got, err)
+	// The write stands in etcd; a's cache shows it only once b has it or
+	// has lost its lease.
+	resp, err := e.Client(t).Get(ctxT(t), a.Keys().Hold(unconfirmed.HoldID))
+	if err != nil || len(resp.Kvs) != 1 {
+		t.Fatalf("hold %s in etcd after the unconfirmed create: %v, %v", unconfirmed.HoldID, resp, err)
+	}
+	if _, err := a.Get(unconfirmed.HoldID); err == nil {
+		t.Fatalf("a shows hold %s while b, under its lease, may not have it", unconfirmed.HoldID)
+	}
+	// A verdict on a waits for b rather than show a change b may still
+	// answer without: its deadline comes first here.
+	sctx, scancel := context.WithTimeout(ctxT(t), 300*time.Millisecond)
+	defer scancel()
+	if err := a.Sync(sctx); !errors.Is(err, lock.ErrUnavailable) {
+		t.Fatalf("a.Sync while hold %s waits for b: %v, want ErrUnavailable", unconfirmed.HoldID, err)
 	}
 	h, err := a.Create(ctxT(t), req)
 	if err != nil {

@@ -96,6 +96,10 @@ type Store struct {
 	rl        *readLease           // nil without Options.ReadLease
 	fences    fenceStats
 	replicas  map[string]replicaState
+	// pending are hold changes received but not yet shown: some replica
+	// has not acked them (promoteLocked). holdRev is the newest received.
+	pending []holdChange
+	holdRev int64
 	current   func(context.Context) (int64, error) // confirms etcd's revision
 
 	idemMu      sync.Mutex
@@ -276,7 +280,7 @@ type Snapshot struct {
 func (s *Store) Snapshot() Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	snap := Snapshot{Holds: make([]Hold, 0, len(s.holds)), Revision: s.rev}
+	snap := Snapshot{Holds: make([]Hold, 0, len(s.holds)), Revision: s.shownRevLocked()}
 	for _, h := range s.holds {
 		snap.Holds = append(snap.Holds, h)
 	}

@@ -21,14 +21,16 @@ import (
 
 // op is one client call on the scope under test.
 type op struct {
-	kind string // lock, unlock, deploy, undeploy, preflight
-	id   string // the hold to release
+	kind    string // lock, unlock, deploy, undeploy, preflight
+	id      string // the hold to release
+	replica int    // where it was sent (not part of the model)
 }
 
 // result is what the client was told.
 type result struct {
-	ok bool   // created / released / allowed
-	id string // the hold created
+	ok  bool   // created / released / allowed
+	id  string // the hold created
+	rev int64  // the revision a preflight reflects (not part of the model)
 }
 
 // holdSet is the model's state: the ids of the holds on the scope, sorted,
@@ -143,6 +145,10 @@ func linearizableHistories(t *testing.T, lease time.Duration) {
 					in = mine[j]
 					mine = slices.Delete(mine, j, j+1)
 				}
+				in.replica = 0
+				if base == f.replicas[1].URL() {
+					in.replica = 1
+				}
 				call0 := time.Now()
 				out, err := perform(base, f.sre, scope, in)
 				ret := time.Now()
@@ -178,6 +184,9 @@ func linearizableHistories(t *testing.T, lease time.Duration) {
 		t.Fatalf("history lacks some kind of operation: %v", kinds)
 	}
 	if res := porcupine.CheckOperationsTimeout(holdModel, history, time.Minute); res != porcupine.Ok {
+		for _, line := range staleVerdicts(history) {
+			t.Log(line)
+		}
 		t.Fatalf("history of %d operations across two replicas is %v", len(history), res)
 	}
 	// The verdicts came the way this run meant them to.
@@ -212,6 +221,52 @@ func metricValue(t *testing.T, base, series string) float64 {
 	return 0
 }
 
+// staleVerdicts names the preflights that contradict writes acknowledged
+// before they were sent (a hold surely there answered allowed, or no hold
+// surely there answered refused): what to look at when a history is not
+// linearizable.
+func staleVerdicts(history []porcupine.Operation) []string {
+	type span struct{ call, ret int64 }
+	created := map[string]span{}  // hold id -> its create
+	released := map[string]span{} // hold id -> its successful release
+	for _, o := range history {
+		in, out := o.Input.(op), o.Output.(result)
+		switch {
+		case (in.kind == "lock" || in.kind == "deploy") && out.ok:
+			created[out.id] = span{o.Call, o.Return}
+		case (in.kind == "unlock" || in.kind == "undeploy") && out.ok:
+			released[in.id] = span{o.Call, o.Return}
+		}
+	}
+	var lines []string
+	for _, o := range history {
+		in, out := o.Input.(op), o.Output.(result)
+		if in.kind != "preflight" && in.kind != "deploy" {
+			continue
+		}
+		surelyHeld, maybeHeld := []string{}, 0
+		for id, c := range created {
+			if id == out.id {
+				continue // the deploy's own hold
+			}
+			r, gone := released[id]
+			switch {
+			case c.call > o.Return || gone && r.ret < o.Call:
+				// created after, or released before: surely absent
+			case c.ret < o.Call && (!gone || r.call > o.Return):
+				surelyHeld = append(surelyHeld, id)
+			default:
+				maybeHeld++
+			}
+		}
+		if out.ok && len(surelyHeld) > 0 || !out.ok && len(surelyHeld) == 0 && maybeHeld == 0 {
+			lines = append(lines, fmt.Sprintf("stale %s on replica %d at [%.3fms, %.3fms]: allowed=%v at revision %d; surely held %v, maybe %d",
+				in.kind, in.replica, float64(o.Call)/1e6, float64(o.Return)/1e6, out.ok, out.rev, surelyHeld, maybeHeld))
+		}
+	}
+	return lines
+}
+
 // perform sends one op and reads what the client was told.
 func perform(base, token, scope string, in op) (result, error) {
 	var r reply
@@ -244,7 +299,9 @@ func perform(base, token, scope string, in op) (result, error) {
 	case (in.kind == "unlock" || in.kind == "undeploy") && r.status == http.StatusNotFound:
 		return result{}, nil
 	case in.kind == "preflight" && (r.status == http.StatusOK || r.status == http.StatusLocked):
-		return result{ok: r.status == http.StatusOK}, nil
+		var v struct{ Revision int64 }
+		_ = jsonDecode(r.body, &v)
+		return result{ok: r.status == http.StatusOK, rev: v.Revision}, nil
 	}
 	return result{}, fmt.Errorf("%v: unexpected %s", in, r)
 }
