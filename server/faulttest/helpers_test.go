@@ -90,7 +90,7 @@ func (f *fixture) replicaEnv(name string, endpoints []string) map[string]string 
 		// Half the request timeout at most; the lease's proportions to it
 		// are the defaults' (2s of 10s).
 		"SCAPLOCK_READ_LEASE": f.lease.String(),
-		"SCAPLOCK_SCOPES":     "eqiad,load,dep,kept,during,dl,lin,lost,lostdep,unkeyed,kill,killdep,pause",
+		"SCAPLOCK_SCOPES":     "eqiad,load,dep,kept,during,dl,lin,linkill,lost,lostdep,unkeyed,kill,killdep,pause",
 	}
 }
 
