@@ -100,7 +100,7 @@ type Store struct {
 	// has not acked them (promoteLocked). holdRev is the newest received.
 	pending []holdChange
 	holdRev int64
-	current   func(context.Context) (int64, error) // confirms etcd's revision
+	current func(context.Context) (int64, error) // confirms etcd's revision
 
 	idemMu      sync.Mutex
 	idemLease   clientv3.LeaseID
