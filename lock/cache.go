@@ -77,7 +77,9 @@ func (s *Store) load(ctx context.Context) error {
 			p.Put(kv)
 		}
 	}
-	// A load shows what it found at once: it is what etcd had at rev.
+	// A load shows what it found at once: it is what etcd had at rev. A
+	// change some replica has not acked yet then shows early; only a
+	// reload after a compaction the watch missed can meet one.
 	s.promoteLocked(true)
 	s.rev = rev
 	// A reload (after a compaction the watch missed) leaves a gap in what
