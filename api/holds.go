@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -176,6 +177,17 @@ func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRe
 		return
 	}
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
+	if o := b.DeployOutcome(); o.Given() {
+		if !slices.Contains(req.Kinds, lock.KindDeploy) {
+			a.fail(w, &lock.FieldError{Field: "outcome", Message: "only a deploy's release (DELETE /api/v1/deploys/{id}) records one"})
+			return
+		}
+		if err := lock.ValidateOutcome(o); err != nil {
+			a.fail(w, err)
+			return
+		}
+		req.Outcome, req.Released = a.deployOutcome(req.ID, o), a.deploys.released
+	}
 	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	h, err := a.store.Release(ctx, req)

@@ -62,6 +62,7 @@ type API struct {
 	store   *lock.Store
 	log     *slog.Logger
 	metrics *httpMetrics
+	deploys *deployMetrics
 	streams *streamGate
 	newest  newestPages
 }
@@ -89,7 +90,7 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxStreams <= 0 {
 		cfg.MaxStreams = 1000
 	}
-	a := &API{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newHTTPMetrics(cfg.Registry), streams: newStreamGate(cfg.MaxStreams, cfg.Registry)}
+	a := &API{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newHTTPMetrics(cfg.Registry), deploys: newDeployMetrics(cfg.Registry), streams: newStreamGate(cfg.MaxStreams, cfg.Registry)}
 	fail := a.fail
 
 	r := chi.NewRouter()

@@ -284,6 +284,12 @@ type ReleaseRequest struct {
 	// Idem, when set, makes the request safe to retry: a retry of a
 	// release that went through answers with the released hold, not 404.
 	Idem *Idempotency
+	// Outcome, for a deploy's release, goes on its history event.
+	Outcome *ReleaseOutcome
+	// Released, when set, is called once with the event, only by the
+	// request whose transaction committed (not by a retry's replay), so
+	// that metrics count each release once across replicas.
+	Released func(Event)
 }
 
 // Release deletes a hold and records who released it and why, in one
@@ -305,7 +311,14 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	if req.Owner != "" && req.Owner != h.Owner {
 		return Hold{}, fmt.Errorf("hold %s belongs to %s: %w", req.ID, h.Owner, ErrForbidden)
 	}
-	evOps, err := HistoryOps(s.keys, newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason))
+	if err := req.Outcome.validate(); err != nil {
+		return Hold{}, err
+	}
+	if req.Outcome != nil && h.Kind != KindDeploy {
+		return Hold{}, invalid("outcome", "only a deploy's release has one; hold %s is a %s hold", req.ID, h.Kind)
+	}
+	ev := req.Outcome.on(newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason))
+	evOps, err := HistoryOps(s.keys, ev)
 	if err != nil {
 		return Hold{}, err
 	}
@@ -331,6 +344,9 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", h.ID, ErrConflict)
 	}
 	s.revoke(h.Lease)
+	if req.Released != nil {
+		req.Released(ev)
+	}
 	if err := s.settleCache(ctx, "release hold", h.ID, resp.Header.Revision); err != nil {
 		return Hold{}, err
 	}
