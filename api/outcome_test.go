@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -113,5 +114,55 @@ scaplock_deploys_total{outcome="failed",scope="codfw"} 1
 	}
 	if n, err := testutil.GatherAndCount(f.reg, "scaplock_deploy_duration_seconds"); err != nil || n != 1 {
 		t.Errorf("duration histogram series = %d (%v), want 1", n, err)
+	}
+}
+
+// TestRecordSync: a bad sync is a 400 naming its field and writes nothing;
+// the same sync sent twice (a retry) is one history entry.
+func TestRecordSync(t *testing.T) {
+	f := newFixture(t, nil)
+	bridge := f.token(t, "deploy1002-bridge", api.RoleDeployer)
+	now := time.Now().UTC()
+	good := apiv1.SyncBody{ID: "sync-1", Host: "deploy1002.eqiad.wmnet", Pid: 4242, User: "tstarling", Command: "scap sync-world", EndedAt: now, DurationS: 421}
+	tests := []struct {
+		name  string
+		edit  func(*apiv1.SyncBody)
+		field string
+	}{
+		{"no id", func(b *apiv1.SyncBody) { b.ID = "" }, "id"},
+		{"bad host", func(b *apiv1.SyncBody) { b.Host = "deploy 1002" }, "host"},
+		{"negative pid", func(b *apiv1.SyncBody) { b.Pid = -1 }, "pid"},
+		{"user with a newline", func(b *apiv1.SyncBody) { b.User = "a\nb" }, "user"},
+		{"no end", func(b *apiv1.SyncBody) { b.EndedAt = time.Time{} }, "ended_at"},
+		{"end in the future", func(b *apiv1.SyncBody) { b.EndedAt = now.Add(time.Hour) }, "ended_at"},
+		{"negative duration", func(b *apiv1.SyncBody) { b.DurationS = -3 }, "duration_s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := good
+			tt.edit(&b)
+			a := f.do(t, "POST", "/api/v1/syncs", bridge, b)
+			if a.status != 400 || a.errBody(t).Error.Field != tt.field {
+				t.Errorf("status %d %s, want 400 naming %s", a.status, a.body, tt.field)
+			}
+		})
+	}
+	f.nothingWritten(t)
+	if a := f.do(t, "POST", "/api/v1/syncs", f.token(t, "reader"), good); a.status != 403 {
+		t.Errorf("a token without the deployer role recorded a sync: %d", a.status)
+	}
+	for range 2 {
+		if a := f.do(t, "POST", "/api/v1/syncs", bridge, good); a.status != 201 {
+			t.Fatalf("record: %d %s", a.status, a.body)
+		}
+	}
+	page, _ := f.store.History(context.Background(), lock.HistoryQuery{Action: lock.ActionSynced})
+	if len(page.Events) != 1 {
+		t.Fatalf("%d synced events after a retry, want 1", len(page.Events))
+	}
+	e := page.Events[0]
+	if e.Actor != "deploy1002-bridge" || e.Host != good.Host || e.Pid != 4242 || e.DurationS == nil || *e.DurationS != 421 ||
+		e.Reason != "scap sync by tstarling (pid 4242) on deploy1002.eqiad.wmnet: scap sync-world" {
+		t.Errorf("event %+v", e)
 	}
 }

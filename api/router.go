@@ -139,6 +139,7 @@ func New(cfg Config) http.Handler {
 			r.Post("/deploys", a.acquireDeploy)
 			r.Put("/deploys/{id}/keepalive", a.keepAlive)
 			r.Delete("/deploys/{id}", a.releaseDeploy)
+			r.Post("/syncs", a.recordSync)
 		})
 	})
 	return r

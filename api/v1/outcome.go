@@ -1,5 +1,7 @@
 package apiv1
 
+import "time"
+
 // Outcome is how a deploy's command ended, as `scaplock run` saw it.
 type Outcome string
 
@@ -38,4 +40,17 @@ func Worse(a, b Level) Level {
 		return b
 	}
 	return a
+}
+
+// SyncBody is the body of POST /api/v1/syncs: one scap sync the bridge saw
+// on its deploy host. ID and EndedAt name the history entry, so a retry of
+// the same sync writes the same entry again instead of a second one.
+type SyncBody struct {
+	ID        string    `json:"id"`
+	Host      string    `json:"host"`
+	Pid       int       `json:"pid,omitempty"`
+	User      string    `json:"user,omitempty"`
+	Command   string    `json:"command,omitempty"`
+	EndedAt   time.Time `json:"ended_at"`
+	DurationS float64   `json:"duration_s"`
 }

@@ -132,6 +132,7 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 		return exitMisuse
 	}
 	b := &bridge{c: c, cfg: cfg, log: log, lf: lf, q: q, now: time.Now, state: newBridgeState(cfg)}
+	b.syncs = newSyncWatch(c, lf, b.state, log)
 	b.clearStale()
 
 	stopServing := func() {}
@@ -145,6 +146,7 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 	log.Info("started", "scopes", strings.Join(cfg.scopes, ","), "lock_file", cfg.lockFile, "url", c.url,
 		"unreachable_grace", cfg.policy.grace.String(), "on_unreachable", map[bool]string{true: "closed", false: "open"}[cfg.policy.closed])
 	b.loop(ctx)
+	b.syncs.wait()
 	if err := lf.close(); err != nil {
 		log.Error("releasing the lock file on exit", "err", err)
 	} else {
@@ -171,6 +173,7 @@ type bridge struct {
 	written     scapLock  // the file's content while held
 	blockedBy   *lockHolder
 	staleSignal bool // an old signal file was already reported
+	syncs       *syncWatch
 }
 
 // verdictResult is one attempt to ask the service.
@@ -214,6 +217,7 @@ func (b *bridge) loop(ctx context.Context) {
 			b.honourUnlockAll(ctx)
 		}
 		b.apply(b.now())
+		b.syncs.look(ctx, b.now())
 	}
 }
 

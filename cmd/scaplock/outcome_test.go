@@ -76,4 +76,3 @@ func deploysCounted(t *testing.T, scope string, outcome apiv1.Outcome) float64 {
 	}
 	return 0
 }
-
