@@ -26,7 +26,7 @@ var creep = []struct {
 const (
 	replayStep       = 15 * time.Minute
 	probesPerStep    = 180 // one apiserver probed every 5 s
-	firstDeployHour  = 9  // eight deploys a day, 09:00 to 16:00 UTC, each on the hour
+	firstDeployHour  = 9   // eight deploys a day, 09:00 to 16:00 UTC, each on the hour
 	deploysPerDay    = 8
 	firstFailedDay   = 23 // days from the start: the fourth week's third day
 	replayDays       = 28
