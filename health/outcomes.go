@@ -45,6 +45,7 @@ func deployStats(from time.Time, evs []apiv1.Event) apiv1.DeployStats {
 			durations = append(durations, *e.DurationS)
 		}
 		if e.Outcome == apiv1.OutcomeSignalled {
+			st.Signalled++
 			continue
 		}
 		counted++

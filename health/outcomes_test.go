@@ -46,6 +46,9 @@ func TestOutcomes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := tt.st
+			if wantSignalled := map[string]int{"failing week": 1}[tt.name]; st.Signalled != wantSignalled {
+				t.Errorf("signalled %d, want %d", st.Signalled, wantSignalled)
+			}
 			if st.Deploys != tt.deploys || st.Failed != tt.failed || st.FailureRatio != tt.ratio {
 				t.Errorf("deploys %d failed %d ratio %v, want %d %d %v", st.Deploys, st.Failed, st.FailureRatio, tt.deploys, tt.failed, tt.ratio)
 			}

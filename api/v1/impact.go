@@ -47,6 +47,7 @@ type DeployStats struct {
 	// Failed are the failed and abandoned deploys; FailureRatio is Failed
 	// over the deploys that were not signalled (as the success SLO counts).
 	Failed       int     `json:"failed"`
+	Signalled    int     `json:"signalled"`
 	FailureRatio float64 `json:"failure_ratio"`
 	// Duration is the median and 90th percentile of duration_s.
 	Duration Quantiles `json:"duration_s"`
