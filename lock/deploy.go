@@ -254,9 +254,7 @@ func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 		}
 		if resp.Succeeded {
 			next.Revision = resp.Header.Revision
-			if err := s.settleCache(ctx, "keepalive deploy", id, next.Revision); err != nil {
-				return Hold{}, err
-			}
+			s.catchUp(ctx, "keepalive deploy", id, next.Revision)
 			return next, nil
 		}
 		// A concurrent keepalive or release: look again.

@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	storeOpts := lock.Options{
 		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
-		Registerer: reg, Scopes: scopes, ReadLease: cfg.ReadLease,
+		Registerer: reg, Scopes: scopes,
 	}
 	if s.embedded != nil {
 		storeOpts.CurrentRevision = s.embedded.CurrentRevision

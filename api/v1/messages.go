@@ -51,9 +51,7 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	// IdempotencyKey is the key of a write whose outcome is unknown
-	// (code "outcome_unknown") or that was committed but not yet confirmed
-	// by every replica (code "unconfirmed"): retry with it to get the
-	// original outcome.
+	// (code "outcome_unknown"): retry with it to get the original outcome.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
