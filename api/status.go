@@ -112,11 +112,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	snap := a.store.Snapshot()
 	reports, _ := a.reports()
 	if len(scopes) == 0 {
-		scopes = a.knownScopes(snap, reports)
+		scopes = a.knownScopes(a.store.Snapshot(), reports)
 	}
+	snap := a.store.Covering(scopes)
 	now := a.store.Now()
 	v := lock.Decide(snap.Holds, scopes, now)
 	v.Revision = snap.Revision

@@ -66,7 +66,7 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holds, s.queue, s.recent = map[string]Hold{}, map[string]queued{}, recent
+	s.holds, s.queue, s.recent = newHoldIndex(), map[string]queued{}, recent
 	for _, p := range s.parts() {
 		if p.Reset != nil {
 			p.Reset()
@@ -137,7 +137,7 @@ func decodeHold(kv *mvccpb.KeyValue) (Hold, error) {
 
 func (s *Store) putHold(kv *mvccpb.KeyValue) *Change {
 	if h, err := decodeHold(kv); err == nil {
-		s.holds[h.ID] = h
+		s.holds.put(h)
 	} else {
 		s.log.Warn("skipping undecodable hold", "key", string(kv.Key), "err", err)
 	}
@@ -146,7 +146,7 @@ func (s *Store) putHold(kv *mvccpb.KeyValue) *Change {
 
 func (s *Store) delHold(kv *mvccpb.KeyValue) *Change {
 	id := strings.TrimPrefix(string(kv.Key), s.keys.Holds())
-	delete(s.holds, id)
+	s.holds.del(id)
 	select {
 	case s.expired <- id:
 	default: // the sweep will find it

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -75,7 +74,7 @@ type Store struct {
 	scopes    KnownScopes
 
 	mu      sync.RWMutex
-	holds   map[string]Hold
+	holds   holdIndex
 	queue   map[string]queued
 	recent  recent
 	extra   []Part
@@ -257,24 +256,22 @@ type Snapshot struct {
 func (s *Store) Snapshot() Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	snap := Snapshot{Holds: make([]Hold, 0, len(s.holds)), Revision: s.rev}
-	for _, h := range s.holds {
-		snap.Holds = append(snap.Holds, h)
-	}
-	sort.Slice(snap.Holds, func(i, j int) bool {
-		if !snap.Holds[i].CreatedAt.Equal(snap.Holds[j].CreatedAt) {
-			return snap.Holds[i].CreatedAt.Before(snap.Holds[j].CreatedAt)
-		}
-		return snap.Holds[i].ID < snap.Holds[j].ID
-	})
-	return snap
+	return Snapshot{Holds: s.holds.all(), Revision: s.rev}
+}
+
+// Covering returns the cached holds that can cover a deploy to one of
+// scopes, oldest first: what a verdict on them reads, and no more.
+func (s *Store) Covering(scopes []Scope) Snapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return Snapshot{Holds: s.holds.covering(scopes), Revision: s.rev}
 }
 
 // Get returns a hold from the cache.
 func (s *Store) Get(id string) (Hold, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h, ok := s.holds[id]
+	h, ok := s.holds.byID[id]
 	if !ok {
 		return Hold{}, fmt.Errorf("hold %s: %w", id, ErrNotFound)
 	}
@@ -283,7 +280,7 @@ func (s *Store) Get(id string) (Hold, error) {
 
 // Verdict decides, from the cache, whether deploys to scopes are allowed now.
 func (s *Store) Verdict(scopes []Scope) Verdict {
-	snap := s.Snapshot()
+	snap := s.Covering(scopes)
 	v := Decide(snap.Holds, scopes, s.now())
 	v.Revision = snap.Revision
 	return v

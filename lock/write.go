@@ -295,7 +295,7 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	if h, ok, err := s.replay(ctx, req.Idem); ok || err != nil {
 		return h, err
 	}
-	h, err := s.cachedHold(req.ID)
+	h, err := s.Get(req.ID) // a starting point: the transaction compares on its revision
 	if err != nil {
 		if h, err = s.fetch(ctx, req.ID); err != nil {
 			return Hold{}, err
@@ -385,18 +385,6 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 	}
 	e.Revision = resp.Header.Revision
 	return e, s.WaitRevision(ctx, e.Revision)
-}
-
-// cachedHold is the hold as this replica's cache has it, unconfirmed: a
-// starting point for a write that compares on its revision.
-func (s *Store) cachedHold(id string) (Hold, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	h, ok := s.holds[id]
-	if !ok {
-		return Hold{}, fmt.Errorf("hold %s: %w", id, ErrNotFound)
-	}
-	return h, nil
 }
 
 // fetch reads a hold from etcd itself, for writes that compare on it.
