@@ -74,6 +74,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		Gate:  GateStatus{Mode: a.cfg.Gate.Mode, Leader: leader},
 		Store: a.cfg.StoreInfo,
 	}
+	if a.cfg.Cluster != nil {
+		resp.Store = a.cfg.Cluster(resp.Store)
+	}
 	for _, h := range snap.Holds {
 		if !h.Active(now) {
 			continue

@@ -168,6 +168,9 @@ func (s *Store) Client() *clientv3.Client { return s.cli }
 // watch keeps the cache current. On compaction or a broken stream it
 // reloads a snapshot and watches on from there.
 func (s *Store) watch(ctx context.Context) {
+	// An outage is logged once when it starts and once when it ends, not
+	// at every retry (a dead member or a lost leader fails each one).
+	broken := false
 	for ctx.Err() == nil {
 		s.mu.RLock()
 		from := s.rev + 1
@@ -175,13 +178,22 @@ func (s *Store) watch(ctx context.Context) {
 		wctx := clientv3.WithRequireLeader(ctx)
 		for resp := range s.cli.Watch(wctx, s.keys.Prefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify()) {
 			if err := resp.Err(); err != nil {
-				s.log.Warn("etcd watch interrupted", "err", err)
+				if !broken && ctx.Err() == nil {
+					s.log.Warn("etcd watch interrupted; retrying every 500ms until it resumes", "err", err)
+				} else {
+					s.log.Debug("etcd watch interrupted", "err", err)
+				}
+				broken = true
 				if errors.Is(err, rpctypes.ErrCompacted) || resp.CompactRevision != 0 {
 					if err := s.load(ctx); err != nil {
 						s.log.Warn("reload after compaction failed", "err", err)
 					}
 				}
 				break
+			}
+			if broken {
+				broken = false
+				s.log.Info("etcd watch resumed", "revision", resp.Header.Revision)
 			}
 			s.apply(resp.Events, resp.Header.Revision)
 		}

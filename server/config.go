@@ -99,6 +99,11 @@ func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 	if lookup == nil {
 		lookup = envconfig.OsLookuper()
 	}
+	for name, why := range removedSettings {
+		if _, set := lookup.Lookup(name); set {
+			return Config{}, fmt.Errorf("%s: %s", name, why)
+		}
+	}
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookup}); err != nil {
 		return Config{}, nameVariable(err)
@@ -111,6 +116,12 @@ func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 		return c, err
 	}
 	return c, c.checkFiles()
+}
+
+// removedSettings are settings earlier versions had, with what to do: a
+// start that ignored one would let its operator believe it still works.
+var removedSettings = map[string]string{
+	"SCAPLOCK_READ_LEASE": "no longer exists: every answer goes through the read barrier, which trusts no clock (README: Verdicts); delete the setting",
 }
 
 // nameVariable rewrites envconfig's "FieldName: ..." into "SCAPLOCK_X: ...".

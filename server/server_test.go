@@ -196,3 +196,13 @@ func TestShutdownDrainsStreams(t *testing.T) {
 		t.Fatal("shutdown hung on an open event stream")
 	}
 }
+
+// A setting this version removed stops the start, naming it, instead of
+// being ignored.
+func TestRemovedSettingIsRefused(t *testing.T) {
+	_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"SCAPLOCK_READ_LEASE": "2s"}))
+	want := "SCAPLOCK_READ_LEASE: no longer exists: every answer goes through the read barrier, which trusts no clock (README: Verdicts); delete the setting"
+	if err == nil || err.Error() != want {
+		t.Fatalf("SCAPLOCK_READ_LEASE=2s: %v, want %q", err, want)
+	}
+}

@@ -43,6 +43,9 @@ type Barrier struct {
 	kick    chan struct{}
 
 	syncs, reads atomic.Int64
+	// failing is the error of the latest read when it failed; nil after
+	// one succeeded. A caller that gives up is told it.
+	failing atomic.Pointer[error]
 	// confirmed is the unix nanos of the start of the latest Sync that
 	// succeeded: the cache reflected etcd as of then.
 	confirmed atomic.Int64
@@ -96,6 +99,9 @@ func (b *Barrier) read(ctx context.Context) (int64, error) {
 	case <-r.done:
 		return r.rev, r.err
 	case <-ctx.Done():
+		if last := b.failing.Load(); last != nil {
+			return 0, fmt.Errorf("%w (etcd's latest answer: %w)", ctx.Err(), *last)
+		}
 		return 0, ctx.Err()
 	}
 }
@@ -146,11 +152,37 @@ func (b *Barrier) Run(ctx context.Context) {
 			close(r.done)
 			return
 		}
-		b.reads.Add(1)
 		rctx, cancel := context.WithTimeout(ctx, readTimeout)
-		r.rev, r.err = b.current(rctx)
+		r.rev, r.err = b.readRetrying(rctx)
 		cancel()
 		close(r.done)
+	}
+}
+
+// retryEvery paces reads after a failed one.
+const retryEvery = 50 * time.Millisecond
+
+// readRetrying reads until a read succeeds or ctx ends. An etcd leader
+// change fails the reads under way ("leader changed", "no leader"); the
+// next read, after the election, answers. Any later read still started
+// after every caller of the round arrived, so it serves them as well.
+func (b *Barrier) readRetrying(ctx context.Context) (int64, error) {
+	for {
+		b.reads.Add(1)
+		rev, err := b.current(ctx)
+		if err == nil {
+			b.failing.Store(nil)
+			return rev, nil
+		}
+		b.failing.Store(&err)
+		if ctx.Err() != nil {
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(retryEvery):
+		}
 	}
 }
 

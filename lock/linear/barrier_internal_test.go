@@ -120,8 +120,9 @@ func TestSyncWaitsForTheCache(t *testing.T) {
 	}
 }
 
-// A read that fails, or a caller that gives up, is ErrNotConfirmed and
-// leaves the confirmation time alone.
+// A read that fails is retried (an etcd election fails reads under way);
+// a caller that gives up meanwhile gets ErrNotConfirmed with etcd's
+// latest answer, and the confirmation time stays.
 func TestSyncNotConfirmed(t *testing.T) {
 	down := errors.New("etcdserver: request timed out")
 	b := New(newRevCache(), func(context.Context) (int64, error) { return 0, down }, nil)
@@ -130,9 +131,15 @@ func TestSyncNotConfirmed(t *testing.T) {
 	go func() { defer close(done); b.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	before := b.Confirmed()
-	err := b.Sync(context.Background())
-	if !errors.Is(err, ErrNotConfirmed) || !errors.Is(err, down) {
-		t.Fatalf("Sync with etcd down: %v, want ErrNotConfirmed wrapping the read's error", err)
+	// Reads are retried until the caller gives up; it is told why.
+	sctx, scancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer scancel()
+	err := b.Sync(sctx)
+	if !errors.Is(err, ErrNotConfirmed) || !errors.Is(err, down) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Sync with etcd down: %v, want ErrNotConfirmed wrapping the deadline and etcd's answer", err)
+	}
+	if _, reads := b.Counts(); reads < 2 {
+		t.Fatalf("%d reads: a failed read is not retried", reads)
 	}
 	if !b.Confirmed().Equal(before) {
 		t.Fatal("a failed Sync moved the confirmation time")
