@@ -15,7 +15,7 @@ func cmdAmend(ctx context.Context, c *cli, args []string) int {
 		`ID is the hold's id or a unique prefix of it. --for sets the expiry to D
 from now (it can shorten or extend the hold). Give at least one of the two.`)
 	reason := fs.String("reason", "", "the new reason")
-	dur := fs.Duration("for", 0, "expire this long from now")
+	dur := durationOpt(fs, "for", 0, "expire this long from now")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -28,7 +28,7 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 	case !reasonSet && *dur == 0:
 		return usageError(fs, "nothing to amend: give --reason or --for")
 	case *dur < 0:
-		return usageError(fs, "--for must be positive, got %s", *dur)
+		return usageError(fs, "--for must be positive, got %s", formatDuration(*dur))
 	}
 	id, err := c.resolveID(ctx, pos[0])
 	if err != nil {

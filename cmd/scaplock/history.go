@@ -19,7 +19,7 @@ func cmdHistory(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("history",
 		"history [--scope S] [--kind K] [--actor A] [--action X] [--hold ID] [--since T] [--until T] [--limit N] [--all] [--json]",
 		`--since and --until take an RFC 3339 time (2024-05-28T12:49:12Z) or a
-duration meaning that long ago (2h, 30m).
+duration meaning that long ago (2h, 30m, 7d).
 Kinds: manual, deploy, auto, override. Actions: created, amended, released,
 expired, refreshed, would_trip, would_clear.`)
 	scope := fs.String("scope", "", "only events on this scope")
@@ -101,9 +101,9 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2024-05-28T12:49:12Z) nor a duration ago (2h)", s)
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2024-05-28T12:49:12Z) nor a duration ago (2h, 30d)", s)
 	}
 	return now.Add(-d), nil
 }

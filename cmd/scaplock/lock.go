@@ -16,7 +16,7 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
   id=$(scaplock lock --scope eqiad --reason "T12345: apiserver upgrade" --for 2h)`)
 	scope := fs.String("scope", "", `scope to hold: "global" or a cluster (required)`)
 	reason := fs.String("reason", "", "why; shown to every refused deployer (required)")
-	dur := fs.Duration("for", 0, "expire after this long (default: until unlocked)")
+	dur := durationOpt(fs, "for", 0, "expire after this long (default: until unlocked)")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -29,7 +29,7 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
 	case *reason == "":
 		return usageError(fs, "--reason is required")
 	case *dur < 0:
-		return usageError(fs, "--for must be positive, got %s", *dur)
+		return usageError(fs, "--for must be positive, got %s", formatDuration(*dur))
 	}
 	return c.createHold(ctx, "holds", apiv1.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
 }

@@ -15,7 +15,7 @@ holds still count. It always expires (the service caps --for, 4h by default).
 Creating one prints only its id on stdout.`)
 	scope := fs.String("scope", "", `scope: "global" or a cluster`)
 	reason := fs.String("reason", "", "why (required)")
-	dur := fs.Duration("for", 0, "how long the override lasts (required when creating)")
+	dur := durationOpt(fs, "for", 0, "how long the override lasts (required when creating)")
 	cancel := fs.String("cancel", "", "cancel the override with this id (or unique prefix)")
 	pos, stop, code := parse(fs, args)
 	if stop {

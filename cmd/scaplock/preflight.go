@@ -51,7 +51,7 @@ lower k8s_max_concurrent_deployments_per_cluster (stderr says why);
 no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	var scopes stringList
 	fs.Var(&scopes, "scope", "scope to deploy to (repeatable)")
-	wait := fs.Duration("wait", 0, "when refused, wait up to this long for deploys to be allowed")
+	wait := durationOpt(fs, "wait", 0, "when refused, wait up to this long for deploys to be allowed")
 	failOpen := fs.Bool("fail-open", false, "exit 0 with a warning instead of 2 when the answer cannot be had")
 	asJSON := fs.Bool("json", false, "print the service's answer on stdout (exit codes unchanged)")
 	defines := fs.Bool("scap-defines", false, "print the advised scap -D options on stdout (nothing without advice)")
@@ -65,7 +65,7 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	case *asJSON && *defines:
 		return usageError(fs, "--json and --scap-defines both print on stdout; choose one")
 	case *wait < 0:
-		return usageError(fs, "--wait must not be negative, got %s", *wait)
+		return usageError(fs, "--wait must not be negative, got %s", formatDuration(*wait))
 	}
 	q := url.Values{"scope": scopes}
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
@@ -49,13 +48,10 @@ are scaplock's: 1 refused (409, 423), 2 could not decide (unreachable,
 timeout, 5xx), 3 misuse (bad flags, unknown scope, 400, 401, 403, 404).`)
 	scope := fs.String("scope", "", `scope to deploy to: "global" or a cluster (required)`)
 	reason := fs.String("reason", "", `why; default "scaplock run: CMD ARGS"`)
-	ttl := fs.Duration("ttl", apiv1.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
-	wait := fs.Duration("wait", 0, "queue up to this long for the scope to be free instead of failing at once")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitMisuse
+	ttl := durationOpt(fs, "ttl", apiv1.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
+	wait := durationOpt(fs, "wait", 0, "queue up to this long for the scope to be free instead of failing at once")
+	if stop, code := parseFlags(fs, args); stop {
+		return code
 	}
 	argv := fs.Args()
 	switch {
@@ -64,9 +60,9 @@ timeout, 5xx), 3 misuse (bad flags, unknown scope, 400, 401, 403, 404).`)
 	case *scope == "":
 		return usageError(fs, "--scope is required")
 	case *ttl <= 0:
-		return usageError(fs, "--ttl must be positive, got %s", *ttl)
+		return usageError(fs, "--ttl must be positive, got %s", formatDuration(*ttl))
 	case *wait < 0:
-		return usageError(fs, "--wait must not be negative, got %s", *wait)
+		return usageError(fs, "--wait must not be negative, got %s", formatDuration(*wait))
 	}
 	if *reason == "" {
 		*reason = truncate("scaplock run: "+strings.Join(argv, " "), apiv1.ReasonMaxLen)
