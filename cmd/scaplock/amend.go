@@ -16,6 +16,7 @@ func cmdAmend(ctx context.Context, c *cli, args []string) int {
 from now (it can shorten or extend the hold). Give at least one of the two.`)
 	reason := fs.String("reason", "", "the new reason")
 	dur := durationOpt(fs, "for", 0, "expire this long from now")
+	asJSON := jsonFlag(fs)
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -39,9 +40,14 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 		body.Reason = reason
 	}
 	var h apiv1.Hold
-	if _, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h); err != nil {
+	a, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h)
+	if err != nil {
 		return c.fail(err)
 	}
-	fmt.Fprintf(c.stderr, "amended hold %s on %s: %s, expires %s\n", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
+	if *asJSON {
+		printAnswer(c.stdout, a.body)
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "amended hold %s on %s: %s, expires %s\n", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
 	return exitOK
 }

@@ -53,7 +53,7 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	fs.Var(&scopes, "scope", "scope to deploy to (repeatable)")
 	wait := durationOpt(fs, "wait", 0, "when refused, wait up to this long for deploys to be allowed")
 	failOpen := fs.Bool("fail-open", false, "exit 0 with a warning instead of 2 when the answer cannot be had")
-	asJSON := fs.Bool("json", false, "print the service's answer on stdout (exit codes unchanged)")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line; exit codes unchanged)")
 	defines := fs.Bool("scap-defines", false, "print the advised scap -D options on stdout (nothing without advice)")
 	pos, stop, code := parse(fs, args)
 	if stop {
@@ -89,7 +89,7 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 		v = c.waitAllowed(ctx, q, *wait, v)
 	}
 	if *asJSON {
-		c.stdout.Write(v.body)
+		printAnswer(c.stdout, v.body)
 	}
 	if v.allowed {
 		if v.advice != nil {

@@ -26,7 +26,7 @@ Durations take Go syntax (12h, 20s) or whole days (30d).`)
 	since := durationOpt(fs, "since", 30*day, "how far back")
 	period := durationOpt(fs, "period", 7*day, "the length of one row")
 	headroom := durationOpt(fs, "headroom", 20*time.Second, "flag a median time above warn per deploy of this or more")
-	asJSON := fs.Bool("json", false, "print the service's report as JSON")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -47,7 +47,7 @@ Durations take Go syntax (12h, 20s) or whole days (30d).`)
 		return c.fail(err)
 	}
 	if *asJSON {
-		c.stdout.Write(a.body)
+		printAnswer(c.stdout, a.body)
 		return exitOK
 	}
 	printReport(c.stdout, r)

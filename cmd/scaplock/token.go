@@ -67,7 +67,7 @@ default); --max-ttl raises this command's bound to match the service's.`)
 			return c.failLocal(err)
 		}
 	} else {
-		secret, err := token.ReadSecret(*secretFile)
+		secret, err := token.ReadSecretNamed("--secret-file", *secretFile)
 		if err != nil {
 			return c.failLocal(err)
 		}
