@@ -201,8 +201,14 @@ exit codes:
      an unexpected answer; preflight --fail-open turns only this into 0
   3  misuse: bad flags, unknown scope or bad input (400), no or bad token
      (401), role missing (403), no such hold or wrong URL (404), 413, 422
-run passes its command's exit status through once the command has started.
-"scaplock help <command>" shows a command's flags.
+run passes its command's status through unchanged and keeps 121-127 for
+its own outcomes (121 refused, 122 could not decide, 123 misuse, 124 lost
+its deploy hold, 125 failed, 126 cannot execute, 127 not found): see
+"scaplock help run".
+
+durations: Go syntax (90s, 2h, 1h30m) or whole days (30d).
+"scaplock help <command>" (or "scaplock <command> --help") shows a
+command's flags.
 `)
 }
 
@@ -292,6 +298,11 @@ func flagError(err error) string {
 	}
 	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
 		return "--" + name + " needs a value"
+	}
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		value, rest, _ := strings.Cut(rest, " for -")
+		name, _, _ := strings.Cut(rest, ":")
+		return "--" + name + " takes no value, or true or false, not " + value
 	}
 	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
 		value, rest, _ := strings.Cut(rest, " for flag -")
