@@ -199,8 +199,9 @@ exit codes:
   1  refused: a hold refuses the deploy (423) or a conflict (409)
   2  could not decide: unreachable, no answer within --timeout, 503/5xx,
      an unexpected answer; preflight --fail-open turns only this into 0
-  3  misuse: bad flags, unknown scope or bad input (400), no or bad token
-     (401), role missing (403), no such hold or wrong URL (404), 413, 422
+  3  misuse: bad flags, unknown scope or bad input (400), no, bad or
+     unreadable token (401), role missing (403), no such hold or wrong URL
+     (404), 413, 422
 run passes its command's status through unchanged and keeps 121-127 for
 its own outcomes (121 refused, 122 could not decide, 123 misuse, 124 lost
 its deploy hold, 125 failed, 126 cannot execute, 127 not found): see

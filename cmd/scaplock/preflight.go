@@ -33,8 +33,8 @@ func cmdPreflight(ctx context.Context, c *cli, args []string) int {
      what blocks and since when, is printed on stderr
   2  could not decide: service or its store unreachable, 503 or another
      5xx, no answer within --timeout, an answer that is not a verdict
-  3  misuse: bad flags, unknown scope (400), no or bad token (401), role
-     missing (403), wrong URL (404); the caller must fix the call
+  3  misuse: bad flags, unknown scope (400), no, bad or unreadable token
+     (401), role missing (403), wrong URL (404); the caller must fix the call
 
 --fail-open turns exit 2, and only 2, into 0 with a warning: for callers who
 would rather deploy unguarded than not deploy when scaplock is down. A
