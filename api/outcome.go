@@ -34,13 +34,13 @@ func newDeployMetrics(reg prometheus.Registerer) *deployMetrics {
 	return m
 }
 
-// released counts one committed release with an outcome.
-func (m *deployMetrics) released(e lock.Event) {
-	if e.Outcome == "" || e.DurationS == nil {
+// released counts one committed release with outcome o.
+func (m *deployMetrics) released(scope lock.Scope, o lock.DeployOutcome) {
+	if o.Outcome == "" || o.DurationS == nil {
 		return
 	}
-	m.deploys.WithLabelValues(string(e.Scope), string(e.Outcome)).Inc()
-	m.duration.WithLabelValues(string(e.Scope)).Observe(*e.DurationS)
+	m.deploys.WithLabelValues(string(scope), string(o.Outcome)).Inc()
+	m.duration.WithLabelValues(string(scope)).Observe(*o.DurationS)
 }
 
 // deployOutcome is what the release of deploy id records with o: o and
