@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -108,8 +109,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = append(scopes, s)
 	}
-	if err := a.sync(r); err != nil {
-		a.fail(w, err)
+	// Without etcd's confirmation only a refusal may be given: what the
+	// replica last confirmed refuses (lock.Store.KnownRefusal).
+	unconfirmed := a.sync(r)
+	if unconfirmed != nil && !errors.Is(unconfirmed, lock.ErrUnavailable) {
+		a.fail(w, unconfirmed)
 		return
 	}
 	snap := a.store.Snapshot()
@@ -120,6 +124,14 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	now := a.store.Now()
 	v := lock.Decide(snap.Holds, scopes, now)
 	v.Revision = snap.Revision
+	if unconfirmed != nil {
+		var refused *lock.RefusedError
+		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes), &refused) {
+			a.fail(w, unconfirmed)
+			return
+		}
+		v = refused.Verdict
+	}
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
@@ -130,6 +142,10 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 				resp.Health[c] = report
 			}
 		}
+	}
+	if !v.LastConfirmed.IsZero() {
+		at := v.LastConfirmed.UTC()
+		resp.LastConfirmed = &at
 	}
 	status := http.StatusOK
 	if !v.Allowed {

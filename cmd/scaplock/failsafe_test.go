@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/lock/locktest"
+	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/servertest"
+)
+
+// lastConfirmed is the note of a refusal etcd could not confirm.
+var lastConfirmed = regexp.MustCompile(`refused: locked by fs-sre \(last confirmed \d+s ago; etcd is not answering\)`)
+
+// With etcd's quorum gone (two of three Debian etcd members killed), a
+// scope whose hold the replica had confirmed a moment before stays
+// refused (423, exit 1, --fail-open too), naming how old that knowledge
+// is; only a scope the last confirmed state allows is "could not decide"
+// (503, exit 2), which --fail-open may open.
+func TestQuorumLossKeepsKnownRefusals(t *testing.T) {
+	cluster := locktest.StartClusterT(t, 3)
+	s, tok, sre := startOnCluster(t, cluster, "eqiad,codfw")
+	ctx := context.Background()
+	env := map[string]string{"SCAPLOCK_URL": s.URL(), "SCAPLOCK_TOKEN": tok}
+	r := scaplock(ctx, map[string]string{"SCAPLOCK_URL": s.URL(), "SCAPLOCK_TOKEN": sre},
+		"lock", "--scope", "eqiad", "--reason", "T19: known refusal")
+	wantCode(t, r, exitOK)
+	wantCode(t, scaplock(ctx, env, "preflight", "--scope", "eqiad"), exitRefused)
+	wantCode(t, scaplock(ctx, env, "preflight", "--scope", "codfw"), exitOK)
+
+	cluster.Kill(1)
+	cluster.Kill(2)
+	// The replica answers 503 for codfw once it can no longer confirm.
+	eventually(t, "503 for an unheld scope after the quorum is gone", 30*time.Second, func() bool {
+		code, _ := rawPreflight(t, s.URL(), tok, "codfw")
+		return code == http.StatusServiceUnavailable
+	})
+
+	code, body := rawPreflight(t, s.URL(), tok, "eqiad")
+	if code != http.StatusLocked || body.LastConfirmed == nil || !lastConfirmed.MatchString(body.Message) {
+		t.Fatalf("eqiad without quorum: HTTP %d %+v, want 423 with the last confirmed state", code, body)
+	}
+	if body.Allowed || len(body.Holds) != 1 || body.Holds[0].Reason != "T19: known refusal" {
+		t.Errorf("the refusal must name the hold: %+v", body)
+	}
+
+	cases := []struct {
+		name   string
+		args   []string
+		want   int
+		stderr []string
+	}{
+		{"a known refusal", []string{"preflight", "--scope", "eqiad"}, exitRefused,
+			[]string{"etcd is not answering", `"T19: known refusal"`}},
+		{"--fail-open keeps a known refusal", []string{"preflight", "--scope", "eqiad", "--fail-open"}, exitRefused,
+			[]string{"etcd is not answering", "scaplock: not opened by --fail-open: etcd is not answering, but what the service last confirmed refuses"}},
+		{"global is refused by the eqiad hold", []string{"preflight", "--scope", "global", "--fail-open"}, exitRefused,
+			[]string{"scaplock: deploys to global are refused: locked by fs-sre (last confirmed"}},
+		{"an unheld scope cannot be decided", []string{"preflight", "--scope", "codfw"}, exitUnsure,
+			[]string{"scaplock: could not decide: store unavailable: etcd not confirmed for ", "; the cache may be missing holds (HTTP 503)"}},
+		{"--fail-open opens only that", []string{"preflight", "--scope", "codfw", "--fail-open"}, exitOK,
+			[]string{"scaplock: WARNING: could not decide: store unavailable: etcd not confirmed for ", "scaplock: WARNING: --fail-open: allowing the deploy unguarded"}},
+		{"run is refused at once and runs nothing", []string{"run", "--scope", "eqiad", "--", "sh", "-c", "echo ran"}, exitRefused,
+			[]string{"etcd is not answering"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := scaplock(ctx, env, append([]string{"--timeout", "10s"}, tc.args...)...)
+			wantCode(t, r, tc.want)
+			t.Logf("scaplock %s: exit %d\n%s", strings.Join(tc.args, " "), r.code, r.stderr)
+			for _, want := range tc.stderr {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("stderr lacks %q: %s", want, r)
+				}
+			}
+			if tc.want == exitRefused && !lastConfirmed.MatchString(r.stderr) {
+				t.Errorf("stderr does not say how old the refusal is: %s", r)
+			}
+			if strings.Contains(r.stdout, "ran") {
+				t.Errorf("the command ran: %s", r)
+			}
+		})
+	}
+}
+
+// startOnCluster starts scaplockd on cluster's etcd, knowing scopes; it
+// returns the server and a deployer's and an SRE's token.
+func startOnCluster(t *testing.T, cluster *locktest.Cluster, scopes string) (*server.Server, string, string) {
+	t.Helper()
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(strings.Repeat("f", 40)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var s *server.Server
+	eventually(t, "scaplockd starts on Debian's etcd", 30*time.Second, func() bool {
+		var err error
+		s, err = servertest.Start(context.Background(), map[string]string{
+			"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_ETCD_ENDPOINTS": strings.Join(cluster.Endpoints(), ","),
+			"SCAPLOCK_JWT_SECRET_FILE": secretFile, "SCAPLOCK_SCOPES": scopes,
+		})
+		return err == nil
+	})
+	t.Cleanup(func() { s.Stop() })
+	tok, err := servertest.Token(secretFile, "fs-dep", "deployer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sre, err := servertest.Token(secretFile, "fs-sre", "sre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, tok, sre
+}
+
+// rawPreflight asks GET /api/v1/preflight for one scope.
+func rawPreflight(t *testing.T, url, tok, scope string) (int, apiv1.PreflightResponse) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url+"/api/v1/preflight?scope="+scope, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body apiv1.PreflightResponse
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
