@@ -122,8 +122,9 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 	q := url.Values{"scope": cfg.scopes}
 	// A wrong scope or token must stop the bridge at once, not leave it
 	// quietly never holding anything.
-	if _, err := c.preflight(ctx, q); err != nil && exitCode(err) == exitMisuse {
-		fmt.Fprintf(c.stderr, "scaplock scap-bridge: %v\n", err)
+	first, ferr := c.preflight(ctx, q)
+	if ferr != nil && exitCode(ferr) == exitMisuse {
+		fmt.Fprintf(c.stderr, "scaplock scap-bridge: %v\n", ferr)
 		return exitMisuse
 	}
 	lf, err := openLockFile(cfg.lockFile)
@@ -133,6 +134,10 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 	}
 	b := &bridge{c: c, cfg: cfg, log: log, lf: lf, q: q, now: time.Now, state: newBridgeState(cfg)}
 	b.clearStale()
+	// The first answer (or its failure: then the bridge starts closed)
+	// takes effect before anything else runs.
+	b.observe(b.result(first, ferr))
+	b.apply(b.now())
 
 	stopServing := func() {}
 	if cfg.listen != "" {
@@ -229,19 +234,7 @@ func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<
 		case <-changed:
 		case <-poll.C:
 		}
-		r := verdictResult{}
-		v, err := b.c.preflight(ctx, b.q)
-		r.at = b.now()
-		if err != nil {
-			r.err = err
-		} else {
-			var resp apiv1.PreflightResponse
-			if err := json.Unmarshal(v.body, &resp); err != nil {
-				r.err = err
-			} else {
-				r.refusal = refusalOf(resp)
-			}
-		}
+		r := b.result(b.c.preflight(ctx, b.q))
 		if ctx.Err() != nil {
 			return
 		}
@@ -253,13 +246,29 @@ func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<
 	}
 }
 
+// result reads one preflight answer (or the failure to get one).
+func (b *bridge) result(v verdict, err error) verdictResult {
+	r := verdictResult{at: b.now(), err: err}
+	if err == nil {
+		var resp apiv1.PreflightResponse
+		if r.err = json.Unmarshal(v.body, &resp); r.err == nil {
+			r.refusal = refusalOf(resp)
+		}
+	}
+	return r
+}
+
 // observe takes in one answer (or failure to get one).
 func (b *bridge) observe(r verdictResult) {
 	if r.err != nil {
 		msg := r.err.Error()
 		if b.obs.unreachableSince.IsZero() {
 			b.obs.unreachableSince = r.at
-			b.log.Warn("cannot ask scaplock; keeping the current state for the grace", "err", msg, "grace", b.cfg.policy.grace.String())
+			if b.obs.heard {
+				b.log.Warn("cannot ask scaplock; keeping the current state for the grace", "err", msg, "grace", b.cfg.policy.grace.String())
+			} else {
+				b.log.Error("scaplock has not answered since the bridge started: holding scap's lock until it does", "err", msg)
+			}
 		}
 		b.obs.lastErr = msg
 		b.state.update(func(s *bridgeStateView) { s.LastError = msg })
@@ -268,7 +277,7 @@ func (b *bridge) observe(r verdictResult) {
 	if !b.obs.unreachableSince.IsZero() {
 		b.log.Warn("scaplock answers again", "unreachable_for", r.at.Sub(b.obs.unreachableSince).Round(time.Second).String())
 	}
-	b.obs = observation{refusal: r.refusal}
+	b.obs = observation{heard: true, refusal: r.refusal}
 	if r.refusal.id == "" {
 		b.releasedFor = "" // allowed: the next refusal is a new one
 	}
@@ -329,6 +338,8 @@ func (b *bridge) apply(now time.Time) {
 
 	state := stateIdle
 	switch {
+	case t.unheard && !t.released:
+		state = stateUnheard
 	case t.unreachable:
 		state = stateUnreachable
 	case t.released:
@@ -338,9 +349,13 @@ func (b *bridge) apply(now time.Time) {
 	case t.hold:
 		state = stateWaiting
 	}
-	if state == stateUnreachable && !wasUnreachable && !b.lf.held && !b.cfg.policy.closed {
+	if state == stateUnreachable && !wasUnreachable && !b.lf.held && !b.cfg.policy.closed && !t.hold {
 		b.log.Error("SCAPLOCK UNREACHABLE PAST THE GRACE: deploys are NOT guarded (--on-unreachable=open)",
 			"since", b.obs.unreachableSince.UTC().Format(time.RFC3339), "err", b.obs.lastErr)
+	}
+	if state == stateUnreachable && !wasUnreachable && !b.cfg.policy.closed && t.hold {
+		b.log.Error("SCAPLOCK UNREACHABLE PAST THE GRACE: keeping scap's lock: the last answer refused deploys, and the bridge never opens what it knows is closed",
+			"since", b.obs.unreachableSince.UTC().Format(time.RFC3339), "err", b.obs.lastErr, "holding", b.lf.held)
 	}
 	if state == stateUnreachable && !wasUnreachable && b.cfg.policy.closed {
 		b.log.Error("SCAPLOCK UNREACHABLE PAST THE GRACE: refusing deploys (--on-unreachable=closed)",

@@ -134,3 +134,45 @@ func rawPreflight(t *testing.T, url, tok, scope string) (int, apiv1.PreflightRes
 	_ = json.NewDecoder(resp.Body).Decode(&body)
 	return resp.StatusCode, body
 }
+
+// A bridge that has never heard the service starts closed: it holds
+// scap's lock with a reason saying so, whatever the grace, until the
+// service answers once.
+func TestBridgeStartsClosedUntilHeard(t *testing.T) {
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(strings.Repeat("b", 40)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := servertest.Token(secretFile, "br-bridge", "deployer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := closedURL(t)
+	p := newScapPaths(t)
+	// A zero grace: the old rule would have opened at once.
+	b := startBridge(t, url, tok, p, "--unreachable-grace", "0s", "--on-unreachable", "open")
+	v := b.waitState(t, stateUnheard, bridgeReacts)
+	if !v.Holding {
+		t.Fatalf("an unheard bridge must hold scap's lock: %+v", v)
+	}
+	code, out := scap(t, p, "sync", "--timeout", "1")
+	want := `reason is "scaplock has not been heard yet since the bridge started (`
+	if code != 1 || !strings.Contains(out, "global lock is locked by scaplock (pid ") || !strings.Contains(out, want) ||
+		!strings.Contains(out, `connection refused); deploys refused by the bridge until it answers; status: `+url+`/"`) {
+		t.Fatalf("a sync before the bridge heard scaplock: exit %d %s", code, out)
+	}
+	t.Logf("fake scap sync: exit %d\n%s", code, out)
+	if log := b.log.String(); !strings.Contains(log, `level=ERROR msg="scaplock has not answered since the bridge started: holding scap's lock until it does"`) {
+		t.Errorf("the log does not say why it holds:\n%s", log)
+	}
+
+	// The service comes up at that address: heard, allowed, released.
+	startBridgeServer(t, "SCAPLOCK_LISTEN", strings.TrimPrefix(url, "http://"), "SCAPLOCK_JWT_SECRET_FILE", secretFile)
+	v = b.waitState(t, stateIdle, 15*time.Second)
+	if v.Holding {
+		t.Errorf("heard and allowed, still holding: %+v", v)
+	}
+	if code, out := scap(t, p, "sync", "--timeout", "5"); code != 0 {
+		t.Errorf("after the bridge heard scaplock a sync must go ahead: exit %d %s", code, out)
+	}
+}
