@@ -85,6 +85,14 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
+	ctx, cancel := a.storeContext(r, 0)
+	defer cancel()
+	bridges, err := a.store.UnguardedBridges(ctx)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	resp.Unguarded = bridges
 	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
 		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}

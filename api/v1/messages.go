@@ -82,6 +82,9 @@ type StatusResponse struct {
 	Health    map[string]ClusterHealth `json:"health"`
 	Gate      GateStatus               `json:"gate"`
 	Store     StoreInfo                `json:"store"`
+	// Unguarded are the deploy hosts whose scap bridge a person released
+	// (scap lock --unlock-all), until it guards scap's lock again.
+	Unguarded []Bridge `json:"unguarded"`
 }
 
 // StoreInfo says how the lock store is made: Topology "embedded-single" is

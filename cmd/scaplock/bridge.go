@@ -29,6 +29,7 @@ type bridgeConfig struct {
 	ackFile    string
 	policy     bridgePolicy
 	listen     string
+	host       string        // this deploy host, as reported to the service
 	poll       time.Duration // ask the service at least this often
 	retry      time.Duration // try the lock again / look for unlock-all this often
 }
@@ -74,6 +75,8 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 	graceText := fs.String("unreachable-grace", env("SCAPLOCK_BRIDGE_UNREACHABLE_GRACE", "2m"), "keep the current state this long while the service cannot be asked (env SCAPLOCK_BRIDGE_UNREACHABLE_GRACE)")
 	onUnreachable := fs.String("on-unreachable", env("SCAPLOCK_BRIDGE_ON_UNREACHABLE", "open"), "after the grace: open (release) or closed (hold) (env SCAPLOCK_BRIDGE_ON_UNREACHABLE)")
 	listen := fs.String("listen", env("SCAPLOCK_BRIDGE_LISTEN", ""), "serve /state and /metrics on this address, e.g. 127.0.0.1:9731 (env SCAPLOCK_BRIDGE_LISTEN; default off)")
+	hostname, _ := os.Hostname()
+	host := fs.String("host", env("SCAPLOCK_BRIDGE_HOST", hostname), "this deploy host's name, as the service's status and history show it when a person releases the lock (env SCAPLOCK_BRIDGE_HOST)")
 	pollText := fs.String("poll-interval", env("SCAPLOCK_BRIDGE_POLL_INTERVAL", "5s"), "ask the service at least this often, besides the event stream (env SCAPLOCK_BRIDGE_POLL_INTERVAL)")
 	pos, stop, code := parse(fs, args)
 	if stop {
@@ -100,6 +103,8 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 		return usageError(fs, "--poll-interval: %q is not a positive duration", *pollText)
 	case *onUnreachable != "open" && *onUnreachable != "closed":
 		return usageError(fs, "--on-unreachable: %q is not open or closed", *onUnreachable)
+	case *host == "":
+		return usageError(fs, "--host: the host name is unknown; set --host or SCAPLOCK_BRIDGE_HOST")
 	case *lockFile == "" || *signalFile == "" || *ackFile == "":
 		return usageError(fs, "--lock-file, --unlock-signal-file and --unlock-ack-file must not be empty")
 	}
@@ -110,7 +115,7 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 	cfg := bridgeConfig{
 		scopes: scopes, lockFile: *lockFile, signalFile: *signalFile, ackFile: *ackFile,
 		policy: bridgePolicy{grace: grace, closed: *onUnreachable == "closed", statusURL: strings.TrimSuffix(c.url, "/") + "/"},
-		listen: *listen, poll: poll, retry: 50 * time.Millisecond,
+		listen: *listen, host: *host, poll: poll, retry: 50 * time.Millisecond,
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, nil)).With("component", "scap-bridge")
 	return runBridge(ctx, c, cfg, log)
@@ -132,8 +137,10 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 		fmt.Fprintf(c.stderr, "scaplock scap-bridge: %v\n", err)
 		return exitMisuse
 	}
-	b := &bridge{c: c, cfg: cfg, log: log, lf: lf, q: q, now: time.Now, state: newBridgeState(cfg)}
+	b := &bridge{c: c, cfg: cfg, log: log, lf: lf, q: q, now: time.Now, state: newBridgeState(cfg), reports: newBridgeReporter(c, cfg, log)}
 	b.clearStale()
+	// A host recorded unguarded by an earlier run is guarded again now.
+	b.reports.send(apiv1.BridgeBody{Guarded: true, Reason: "the bridge started and guards scap's lock"})
 	// The first answer (or its failure: then the bridge starts closed)
 	// takes effect before anything else runs.
 	b.observe(b.result(first, ferr))
@@ -149,7 +156,13 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 	}
 	log.Info("started", "scopes", strings.Join(cfg.scopes, ","), "lock_file", cfg.lockFile, "url", c.url,
 		"unreachable_grace", cfg.policy.grace.String(), "on_unreachable", map[bool]string{true: "closed", false: "open"}[cfg.policy.closed])
+	reporting := make(chan struct{})
+	go func() {
+		defer close(reporting)
+		b.reports.run(ctx)
+	}()
 	b.loop(ctx)
+	<-reporting
 	if err := lf.close(); err != nil {
 		log.Error("releasing the lock file on exit", "err", err)
 	} else {
@@ -176,6 +189,8 @@ type bridge struct {
 	written     scapLock  // the file's content while held
 	blockedBy   *lockHolder
 	staleSignal bool // an old signal file was already reported
+	reports     *bridgeReporter
+	unguarded   bool // a person released the lock; not yet guarding again
 }
 
 // verdictResult is one attempt to ask the service.
@@ -289,6 +304,7 @@ func (b *bridge) observe(r verdictResult) {
 // apply moves the lock file toward what decide says.
 func (b *bridge) apply(now time.Time) {
 	t := decide(b.obs, b.releasedFor, now, b.cfg.policy)
+	defer b.guardAgain(t)
 	wasUnreachable := b.state.get().State == stateUnreachable
 	switch {
 	case t.hold && b.lf.held:

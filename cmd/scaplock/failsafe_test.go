@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +176,90 @@ func TestBridgeStartsClosedUntilHeard(t *testing.T) {
 	}
 	if code, out := scap(t, p, "sync", "--timeout", "5"); code != 0 {
 		t.Errorf("after the bridge heard scaplock a sync must go ahead: exit %d %s", code, out)
+	}
+}
+
+// A person's scap lock --unlock-all (a real second process) is told to
+// scaplock: a bridge_unlocked event names the host and the person, status
+// shows the host unguarded until the bridge takes the lock again (then a
+// bridge_guarded event), and a bridge restarted on the host clears it.
+func TestBridgeTellsScaplockWhenAPersonBreaksItsLock(t *testing.T) {
+	s := startBridgeServer(t)
+	p := newScapPaths(t)
+	host := unique("deploy")
+	b := startBridge(t, s.URL(), s.reader, p, "--host", host)
+	b.waitState(t, stateIdle, bridgeReacts)
+	h := s.lock(t, "global", "T19: frozen")
+	defer s.unlock(t, h.ID)
+	b.waitState(t, stateHolding, bridgeReacts)
+
+	if code, out := scap(t, p, "unlock-all", "--user", "bob", "--reason", "urgent security fix"); code != 0 {
+		t.Fatalf("unlock-all: exit %d %s", code, out)
+	}
+	b.waitState(t, stateReleasedByPerson, bridgeReacts)
+	var st apiv1.StatusResponse
+	eventually(t, "status shows the host unguarded", bridgeReacts, func() bool {
+		s.call(t, http.MethodGet, "/api/v1/status", nil, &st)
+		return len(st.Unguarded) == 1
+	})
+	me, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := st.Unguarded[0]
+	if got.Host != host || got.Releaser != "bob" || got.Reason != "urgent security fix" || got.UID == nil ||
+		strconv.Itoa(*got.UID) != me.Uid || got.User != me.Username || got.ReportedBy != "br-bridge" || len(got.Scopes) != 1 || got.Scopes[0] != "global" {
+		t.Errorf("unguarded: %+v, want %s released by bob (uid %s, user %s)", got, host, me.Uid, me.Username)
+	}
+	env := map[string]string{"SCAPLOCK_URL": s.URL(), "SCAPLOCK_TOKEN": s.reader}
+	r := scaplock(context.Background(), env, "status")
+	wantCode(t, r, exitOK)
+	wantLine := regexp.MustCompile(`(?m)^  ` + host + `\s+global\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+s ago\)\s+bob \(user ` + regexp.QuoteMeta(me.Username) + `, uid ` + me.Uid + `\)\s+"urgent security fix"$`)
+	if !strings.Contains(r.stdout, "UNGUARDED deploy hosts (a person released the scap bridge's lock; scap there deploys whatever scaplock says):") || !wantLine.MatchString(r.stdout) {
+		t.Errorf("status does not show the host unguarded:\n%s", r.stdout)
+	}
+	t.Logf("scaplock status:\n%s", r.stdout)
+	r = scaplock(context.Background(), env, "history", "--action", "bridge_unlocked")
+	wantCode(t, r, exitOK)
+	if !strings.Contains(r.stdout, "host "+host) || !strings.Contains(r.stdout, `"by bob (user `+me.Username+`, uid `+me.Uid+`): urgent security fix"`) {
+		t.Errorf("history does not name the host and the person:\n%s", r.stdout)
+	}
+	t.Logf("scaplock history --action bridge_unlocked:\n%s", r.stdout)
+
+	// A new refusal: the bridge takes the lock again and says so.
+	s.amend(t, h.ID, "T19: frozen, for a new reason")
+	b.waitState(t, stateHolding, bridgeReacts)
+	eventually(t, "status no longer shows the host", bridgeReacts, func() bool {
+		s.call(t, http.MethodGet, "/api/v1/status", nil, &st)
+		return len(st.Unguarded) == 0
+	})
+	var page apiv1.HistoryPage
+	s.call(t, http.MethodGet, "/api/v1/history?action=bridge_guarded", nil, &page)
+	if len(page.Events) != 1 || page.Events[0].Bridge == nil || page.Events[0].Bridge.Host != host ||
+		!strings.HasPrefix(page.Events[0].Reason, "the bridge took scap's lock again: deploys to global are refused") {
+		t.Errorf("bridge_guarded events: %+v", page.Events)
+	}
+
+	// Broken again, then the bridge restarts: the new one guards, and says so.
+	if code, out := scap(t, p, "unlock-all", "--user", "carol", "--reason", "second fix"); code != 0 {
+		t.Fatalf("unlock-all: exit %d %s", code, out)
+	}
+	eventually(t, "status shows the host unguarded again", bridgeReacts, func() bool {
+		s.call(t, http.MethodGet, "/api/v1/status", nil, &st)
+		return len(st.Unguarded) == 1 && st.Unguarded[0].Releaser == "carol"
+	})
+	b.stop(t)
+	startBridge(t, s.URL(), s.reader, p, "--host", host)
+	eventually(t, "a restarted bridge clears the host", bridgeReacts, func() bool {
+		s.call(t, http.MethodGet, "/api/v1/status", nil, &st)
+		return len(st.Unguarded) == 0
+	})
+	s.call(t, http.MethodGet, "/api/v1/history?action=bridge_guarded", nil, &page)
+	if len(page.Events) != 2 || page.Events[0].Reason != "the bridge started and guards scap's lock" || page.Events[0].Bridge.Releaser != "carol" {
+		t.Errorf("after a restart: %+v", page.Events)
+	}
+	s.call(t, http.MethodGet, "/api/v1/history?action=bridge_unlocked", nil, &page)
+	if len(page.Events) != 2 {
+		t.Errorf("%d bridge_unlocked events, want 2 (retries must not add any): %+v", len(page.Events), page.Events)
 	}
 }
