@@ -36,7 +36,7 @@ type bridgeConfig struct {
 
 // cmdBridge runs the scap bridge until SIGTERM or SIGINT.
 func cmdBridge(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("scap-bridge", "scap-bridge [--scope S]... [--lock-file F] [--unreachable-grace D] [--on-unreachable open|closed] [--listen ADDR]",
+	fs := c.newFlagSet("scap-bridge", "scap-bridge [--scope S]... [--lock-file F] [--unreachable-grace D] [--on-unreachable open|closed] [--listen ADDR] [--host H]",
 		`Runs on a deploy host and makes unmodified scap obey scaplock: while any
 hold refuses deploys to the scopes (default global: scap sync-world), it holds
 scap's global lock file exclusively, with a POSIX record lock (fcntl, as
@@ -51,18 +51,23 @@ It never takes a lock a person holds (scap lock --all): it waits, and says
 so in its log and metrics; syncs already running (shared locks) finish
 first. scap lock --unlock-all is honoured by scap's handshake (signal file,
 acknowledgement file); the bridge then stays out until the refusal changes
-(another hold, another reason).
+(another hold, another reason), and tells the service (PUT
+/api/v1/bridges/--host): its history names the host and the person, and its
+status shows the host unguarded until the bridge guards the lock again.
 
-When the service cannot be asked (unreachable, 5xx, or a 4xx such as an
-expired token), it keeps its state for --unreachable-grace, then
---on-unreachable=open releases the lock and closed holds it, and logs so.
+Until the service has answered once, the bridge holds scap's lock ("scaplock
+has not been heard yet"). When the service cannot be asked later
+(unreachable, 5xx, or a 4xx such as an expired token), it keeps its state
+for --unreachable-grace, then --on-unreachable=closed holds the lock and
+open releases it only if the last answer allowed deploys: it never opens
+what it last knew closed. It logs so.
 SIGTERM or SIGINT: the lock is released and the bridge exits 0.
 
 --listen ADDR serves GET /state (JSON) and GET /metrics (Prometheus text).
 Every flag has an environment variable: SCAPLOCK_BRIDGE_SCOPES (comma
 list), SCAPLOCK_BRIDGE_LOCK_FILE, SCAPLOCK_BRIDGE_UNLOCK_SIGNAL_FILE,
 SCAPLOCK_BRIDGE_UNLOCK_ACK_FILE, SCAPLOCK_BRIDGE_UNREACHABLE_GRACE,
-SCAPLOCK_BRIDGE_ON_UNREACHABLE, SCAPLOCK_BRIDGE_LISTEN,
+SCAPLOCK_BRIDGE_ON_UNREACHABLE, SCAPLOCK_BRIDGE_LISTEN, SCAPLOCK_BRIDGE_HOST,
 SCAPLOCK_BRIDGE_POLL_INTERVAL; flags win.
 Exit codes: 0 stopped by a signal, 3 misuse (bad flags, unknown scope, the
 lock file cannot be opened), 2 the first answer could not be had and ctx ended.`)
