@@ -32,13 +32,7 @@ func (a *API) reportBridge(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := principal(r)
-	rep := lock.BridgeReport{
-		Host: chi.URLParam(r, "host"), Guarded: b.Guarded, Since: b.Since, Releaser: b.Releaser,
-		User: b.User, UID: b.UID, Reason: b.Reason, Actor: p.Subject,
-	}
-	for _, s := range b.Scopes {
-		rep.Scopes = append(rep.Scopes, lock.Scope(s))
-	}
+	rep := lock.BridgeReport{Host: chi.URLParam(r, "host"), Actor: p.Subject, BridgeBody: b}
 	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	recorded, err := a.store.ReportBridge(ctx, rep)

@@ -14,7 +14,7 @@ func TestBridgeReportIsValidated(t *testing.T) {
 	f := newFixture(t, nil)
 	dep, sre := f.token(t, "bridge-host", "deployer"), f.token(t, "alice", "sre")
 	since := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	ok := apiv1.BridgeBody{Scopes: []string{"global"}, Since: since, Releaser: "bob", Reason: "urgent fix"}
+	ok := apiv1.BridgeBody{Scopes: []apiv1.Scope{"global"}, Since: since, Releaser: "bob", Reason: "urgent fix"}
 	with := func(change func(*apiv1.BridgeBody)) apiv1.BridgeBody {
 		b := ok
 		change(&b)
@@ -30,7 +30,7 @@ func TestBridgeReportIsValidated(t *testing.T) {
 		{"role missing", "deploy1001", sre, ok, http.StatusForbidden, "", "deployer"},
 		{"bad host", "deploy_1001", dep, ok, http.StatusBadRequest, "host", `host: "deploy_1001" is not a host name`},
 		{"no scopes", "deploy1001", dep, with(func(b *apiv1.BridgeBody) { b.Scopes = nil }), http.StatusBadRequest, "scopes", "scopes: are required: the scopes the bridge guards"},
-		{"bad scope", "deploy1001", dep, with(func(b *apiv1.BridgeBody) { b.Scopes = []string{"EQIAD!"} }), http.StatusBadRequest, "scope", `scope: "EQIAD!" is not a scope`},
+		{"bad scope", "deploy1001", dep, with(func(b *apiv1.BridgeBody) { b.Scopes = []apiv1.Scope{"EQIAD!"} }), http.StatusBadRequest, "scope", `scope: "EQIAD!" is not a scope`},
 		{"unguarded without since", "deploy1001", dep, with(func(b *apiv1.BridgeBody) { b.Since = time.Time{} }), http.StatusBadRequest, "since", "since: is required when guarded is false: when the lock was broken"},
 		{"releaser on two lines", "deploy1001", dep, with(func(b *apiv1.BridgeBody) { b.Releaser = "bob\nmallory" }), http.StatusBadRequest, "releaser", "releaser: must not contain control characters"},
 		{"long user", "deploy1001", dep, with(func(b *apiv1.BridgeBody) { b.User = strings.Repeat("u", 257) }), http.StatusBadRequest, "user", "user: must be one line of at most 256 bytes"},
@@ -59,7 +59,7 @@ func TestBridgeReportIsValidated(t *testing.T) {
 		t.Fatalf("unguarded: %+v", st.Unguarded)
 	}
 	var resp struct{ Recorded bool }
-	f.do(t, http.MethodPut, "/api/v1/bridges/deploy1001", dep, apiv1.BridgeBody{Guarded: true, Scopes: []string{"global"}, Reason: "took the lock again"}).decode(t, &resp)
+	f.do(t, http.MethodPut, "/api/v1/bridges/deploy1001", dep, apiv1.BridgeBody{Guarded: true, Scopes: []apiv1.Scope{"global"}, Reason: "took the lock again"}).decode(t, &resp)
 	if !resp.Recorded {
 		t.Error("guarded after unguarded must be recorded")
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 	"unicode"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -23,17 +22,11 @@ const (
 )
 
 // BridgeReport is a scap bridge saying whether it guards scap's lock on
-// its host (apiv1.BridgeBody), from Actor, the identity of its token.
+// its host, from Actor, the identity of its token.
 type BridgeReport struct {
-	Host     string
-	Guarded  bool
-	Scopes   []Scope
-	Since    time.Time
-	Releaser string
-	User     string
-	UID      *int
-	Reason   string
-	Actor    string
+	Host  string
+	Actor string
+	apiv1.BridgeBody
 }
 
 // hostPattern is a host name as the bridge's host tells it (RFC 1123
@@ -106,8 +99,8 @@ func (s *Store) ReportBridge(ctx context.Context, r BridgeReport) (recorded bool
 			if cur != nil && cur.Since.Equal(r.Since) {
 				return false, nil
 			}
-			b := Bridge{Host: r.Host, Scopes: r.Scopes, Since: r.Since.UTC(), Releaser: r.Releaser, User: r.User,
-				UID: r.UID, Reason: r.Reason, ReportedBy: r.Actor}
+			b := Bridge{Host: r.Host, ReportedBy: r.Actor, BridgeBody: r.BridgeBody}
+			b.Since = b.Since.UTC()
 			val, err := json.Marshal(b)
 			if err != nil {
 				return false, err

@@ -40,12 +40,12 @@ func TestPageShowsUnguardedHosts(t *testing.T) {
 		t.Error("the unguarded section shows with no unguarded host")
 	}
 	uid := 1001
-	report(apiv1.BridgeBody{Scopes: []string{"global"}, Since: time.Now(), Releaser: "bob", User: "bob", UID: &uid, Reason: "urgent security fix"})
+	report(apiv1.BridgeBody{Scopes: []apiv1.Scope{"global"}, Since: time.Now(), Releaser: "bob", User: "bob", UID: &uid, Reason: "urgent security fix"})
 	waitFor(t, b, "the host shows as unguarded", `!document.getElementById("unguarded").hidden &&
 		document.querySelector('#unguarded-table tr[data-host="deploy1001"]') !== null &&
 		document.querySelector('#unguarded-table tr[data-host="deploy1001"]').textContent.includes("bob (user bob, uid 1001)") &&
 		document.querySelector('#unguarded-table tr[data-host="deploy1001"]').textContent.includes("urgent security fix")`, 10*time.Second)
-	report(apiv1.BridgeBody{Guarded: true, Scopes: []string{"global"}, Reason: "the bridge took scap's lock again"})
+	report(apiv1.BridgeBody{Guarded: true, Scopes: []apiv1.Scope{"global"}, Reason: "the bridge took scap's lock again"})
 	waitFor(t, b, "the host is guarded again", `document.getElementById("unguarded").hidden`, 10*time.Second)
 	for _, p := range b.problems() {
 		t.Errorf("page problem: %s", p)

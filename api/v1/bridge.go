@@ -18,7 +18,7 @@ const (
 type BridgeBody struct {
 	Guarded bool `json:"guarded"`
 	// Scopes are the bridge's scopes.
-	Scopes []string `json:"scopes"`
+	Scopes []Scope `json:"scopes"`
 	// Since is when the bridge's lock was broken (Guarded false); a retry
 	// of the same report carries the same Since.
 	Since time.Time `json:"since,omitzero"`
@@ -32,15 +32,11 @@ type BridgeBody struct {
 }
 
 // Bridge is a deploy host whose scap bridge a person released: it deploys
-// unguarded until the bridge guards scap's lock again.
+// unguarded until the bridge guards scap's lock again. It is the bridge's
+// report (guarded false), with the host and the identity of the bridge's
+// token.
 type Bridge struct {
-	Host     string    `json:"host"`
-	Scopes   []Scope   `json:"scopes"`
-	Since    time.Time `json:"since"`
-	Releaser string    `json:"releaser,omitempty"`
-	User     string    `json:"user,omitempty"`
-	UID      *int      `json:"uid,omitempty"`
-	Reason   string    `json:"reason,omitempty"`
-	// ReportedBy is the identity of the bridge's token.
+	Host       string `json:"host"`
 	ReportedBy string `json:"reported_by"`
+	BridgeBody
 }

@@ -25,7 +25,7 @@ import (
 type bridgeReporter struct {
 	c      *cli
 	host   string
-	scopes []string
+	scopes []apiv1.Scope
 	log    *slog.Logger
 	retry  time.Duration
 
@@ -35,7 +35,11 @@ type bridgeReporter struct {
 }
 
 func newBridgeReporter(c *cli, cfg bridgeConfig, log *slog.Logger) *bridgeReporter {
-	return &bridgeReporter{c: c, host: cfg.host, scopes: cfg.scopes, log: log, retry: cfg.poll, kick: make(chan struct{}, 1)}
+	r := &bridgeReporter{c: c, host: cfg.host, log: log, retry: cfg.poll, kick: make(chan struct{}, 1)}
+	for _, s := range cfg.scopes {
+		r.scopes = append(r.scopes, apiv1.Scope(s))
+	}
+	return r
 }
 
 // send queues a report; it never blocks the bridge's loop.
