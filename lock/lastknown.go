@@ -10,8 +10,7 @@ import (
 // replica last knew: holds it received since then are newer, not older,
 // so a refusal from it is safe to give; an "allowed" is not.
 func (s *Store) LastConfirmed() time.Time {
-	age := time.Since(time.Unix(0, s.confirmed.Load()))
-	return s.now().Add(-age)
+	return s.now().Add(-s.ConfirmedAge())
 }
 
 // KnownRefusal turns err, a failure to confirm the cache against etcd,
