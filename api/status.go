@@ -90,7 +90,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := a.storeContext(r, 0)
 	defer cancel()
-	bridges, err := a.store.UnguardedBridges(ctx)
+	bridges, err := a.store.UnguardedBridges(ctx, snap.Revision)
 	if err != nil {
 		a.fail(w, err)
 		return

@@ -3,11 +3,13 @@ package lock
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
 
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -128,9 +130,14 @@ func (s *Store) ReportBridge(ctx context.Context, r BridgeReport) (recorded bool
 }
 
 // UnguardedBridges are the hosts whose bridge a person released, by host,
-// read from etcd (linearizable).
-func (s *Store) UnguardedBridges(ctx context.Context) ([]Bridge, error) {
-	resp, err := s.cli.Get(ctx, s.keys.Bridges(), clientv3.WithPrefix())
+// as etcd had them at rev, a revision the caller confirmed (Sync): a
+// serializable read there answers as a linearizable one would, without
+// another read-index round. A member not yet at rev is read linearizably.
+func (s *Store) UnguardedBridges(ctx context.Context, rev int64) ([]Bridge, error) {
+	resp, err := s.cli.Get(ctx, s.keys.Bridges(), clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithSerializable())
+	if errors.Is(err, rpctypes.ErrFutureRev) {
+		resp, err = s.cli.Get(ctx, s.keys.Bridges(), clientv3.WithPrefix())
+	}
 	if err != nil {
 		return nil, unavailable("read bridges", err)
 	}
