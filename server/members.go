@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -119,4 +120,30 @@ func firstURL(m *etcdserverpb.Member) string {
 		return ""
 	}
 	return m.ClientURLs[0]
+}
+
+var (
+	replicasDesc = prometheus.NewDesc("scaplock_replicas",
+		"Replicas sharing the store as this one sees them, by state: alive, dead (registration expired without a clean stop), stopped.", []string{"state"}, nil)
+	membersDesc = prometheus.NewDesc("scaplock_etcd_members",
+		"etcd members by whether they answered the last status check: up, down.", []string{"state"}, nil)
+)
+
+// Describe and Collect export what info shows, read at scrape time.
+func (w *clusterWatch) Describe(ch chan<- *prometheus.Desc) {
+	ch <- replicasDesc
+	ch <- membersDesc
+}
+
+func (w *clusterWatch) Collect(ch chan<- prometheus.Metric) {
+	info := w.info(apiv1.StoreInfo{})
+	n := map[string]int{"alive": 0, "dead": 0, "stopped": 0}
+	for _, r := range info.Replicas {
+		n[r.State]++
+	}
+	for state, c := range n {
+		ch <- prometheus.MustNewConstMetric(replicasDesc, prometheus.GaugeValue, float64(c), state)
+	}
+	ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(info.MembersUp), "up")
+	ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(len(info.MemberStates)-info.MembersUp), "down")
 }

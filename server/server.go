@@ -167,6 +167,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		waiting.closeAll()
 	})
 	s.cluster = s.startClusterWatch(peers, statusURL)
+	reg.MustRegister(s.cluster)
 	go func() { s.served <- s.http.Serve(s.listener) }()
 	s.memory = startMemoryReturner(10*time.Second, 4<<20)
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,

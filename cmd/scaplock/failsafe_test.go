@@ -70,7 +70,7 @@ func TestQuorumLossKeepsKnownRefusals(t *testing.T) {
 			[]string{"scaplock: could not decide: store unavailable: etcd not confirmed for ", "; the cache may be missing holds (HTTP 503)"}},
 		{"--fail-open opens only that", []string{"preflight", "--scope", "codfw", "--fail-open"}, exitOK,
 			[]string{"scaplock: WARNING: could not decide: store unavailable: etcd not confirmed for ", "scaplock: WARNING: --fail-open: allowing the deploy unguarded"}},
-		{"run is refused at once and runs nothing", []string{"run", "--scope", "eqiad", "--", "sh", "-c", "echo ran"}, exitRefused,
+		{"run is refused at once and runs nothing", []string{"run", "--scope", "eqiad", "--", "sh", "-c", "echo ran"}, exitRunRefused,
 			[]string{"etcd is not answering"}},
 	}
 	for _, tc := range cases {
@@ -83,7 +83,7 @@ func TestQuorumLossKeepsKnownRefusals(t *testing.T) {
 					t.Errorf("stderr lacks %q: %s", want, r)
 				}
 			}
-			if tc.want == exitRefused && !lastConfirmed.MatchString(r.stderr) {
+			if (tc.want == exitRefused || tc.want == exitRunRefused) && !lastConfirmed.MatchString(r.stderr) {
 				t.Errorf("stderr does not say how old the refusal is: %s", r)
 			}
 			if strings.Contains(r.stdout, "ran") {
