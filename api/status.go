@@ -86,7 +86,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
-		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
+		reasons := v.Reasons()
+		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
+			Message: apiv1.RenderRefusal(v.Scopes, reasons, a.cfg.StatusURL, now)}
 		if v.Allowed {
 			sv.Advice = advice(reports, []lock.Scope{s})
 		}
@@ -121,7 +123,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	v := lock.Decide(snap.Holds, scopes, now)
 	v.Revision = snap.Revision
 	resp := PreflightResponse{
-		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
+		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
 	}
 	for _, s := range scopes {
@@ -134,7 +136,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if !v.Allowed {
 		status = http.StatusLocked
-		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
+		resp.Message = apiv1.RenderRefusal(scopes, resp.Reasons, a.cfg.StatusURL, now)
 	} else {
 		resp.Advice = advice(reports, scopes)
 	}

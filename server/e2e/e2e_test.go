@@ -423,7 +423,7 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 		for {
 			code, out := preflight()
 			first, _, _ := strings.Cut(out, "\n")
-			if code == 1 && strings.Contains(first, cluster+" is recovering from e2e-deployer's deploy") && strings.Contains(first, "(warn "+health.FormatValue(apiv1.SignalLatency, warn.Seconds())+")") {
+			if code == 1 && strings.Contains(first, cluster+" is recovering from e2e-deployer's deploy") && strings.Contains(first, "(warn "+apiv1.FormatValue(apiv1.SignalLatency, warn.Seconds())+")") {
 				t.Logf("successor refused:\n%s", out)
 				break
 			}
