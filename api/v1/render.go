@@ -90,7 +90,7 @@ func (r Reason) body(st stamper) []string {
 		return append(r.gateLines(st), fmt.Sprintf("held automatically since %s; %s", st.stamp(r.Since, "hold "+id), r.ClearsText(st.now)))
 	}
 	line := fmt.Sprintf("%s: %q, since %s", r.Scope, r.Reason, st.stamp(r.Since, "hold "+id))
-	if r.Until != nil {
+	if r.Until != nil && r.Kind == ReasonManual {
 		line += ", expires " + st.stamp(*r.Until)
 	}
 	return []string{line}
