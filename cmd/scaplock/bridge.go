@@ -239,7 +239,7 @@ func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<
 			if err := json.Unmarshal(v.body, &resp); err != nil {
 				r.err = err
 			} else {
-				r.refusal = refusalOf(resp)
+				r.refusal = refusalOf(resp, b.cfg.policy.statusURL, r.at)
 			}
 		}
 		if ctx.Err() != nil {

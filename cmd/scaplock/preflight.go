@@ -20,6 +20,7 @@ var pollEvery = 5 * time.Second
 type verdict struct {
 	allowed bool
 	message string
+	reasons []apiv1.Reason
 	body    []byte
 	advice  *apiv1.Advice // allowed, with a cluster at warn
 }
@@ -100,10 +101,7 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 		}
 		return exitOK
 	}
-	fmt.Fprint(c.stderr, safeLines(v.message))
-	if !strings.HasSuffix(v.message, "\n") {
-		fmt.Fprintln(c.stderr)
-	}
+	printRefusal(c.stderr, v.message, v.reasons)
 	return exitRefused
 }
 
@@ -126,7 +124,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if !resp.Allowed && resp.Message == "" {
 		resp.Message = "scaplock: deploys are refused (the service gave no message)"
 	}
-	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice}, nil
+	return verdict{allowed: resp.Allowed, message: resp.Message, reasons: resp.Reasons, body: a.body, advice: resp.Advice}, nil
 }
 
 // waitAllowed asks again on every event of the stream and every pollEvery
