@@ -46,4 +46,3 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
-

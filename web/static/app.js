@@ -427,17 +427,13 @@
     dd.title = title;
   }
 
-  // Mirrors lock.Scope.Covers: a global hold stops every deploy, and a
-  // deploy to global touches every cluster.
-  function covers(holdScope, scope) { return holdScope === "global" || scope === "global" || holdScope === scope; }
-
   // renderVerdicts touches the aria-live region only when what it says
   // changed, so a screen reader is not told the same verdict every update.
   let verdictKey = "";
   function renderVerdicts(s) {
     const list = $("verdict-list");
-    const key = JSON.stringify([s.verdicts, (s.holds || []).map((h) => [h.id, h.scope, h.kind, h.owner, h.reason]),
-      (s.overrides || []).map((o) => o.scope)]);
+    const key = JSON.stringify((s.verdicts || []).map((v) => [v.scope, v.allowed, v.summary, v.advice,
+      (v.reasons || []).map((r) => [r.hold_id, r.kind, r.holder, r.reason, r.refuses])]));
     if (key === verdictKey) return;
     verdictKey = key;
     const items = [];
@@ -459,14 +455,15 @@
       }
       if (!v.allowed) {
         card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
+        // The service's message is the refusal's one text; the list below
+        // is built from the reasons' fields.
+        if (v.message) card.appendChild(el("pre", { cls: "verdict-message", text: v.message }));
         const why = el("ul", { cls: "verdict-why" });
-        for (const h of s.holds || []) {
-          if (!covers(h.scope, v.scope)) continue;
-          const overridden = h.kind === "auto" && (s.overrides || []).some((o) => covers(o.scope, v.scope) && covers(o.scope, h.scope));
-          const li = el("li", { cls: overridden ? "overridden" : "" }, [
-            el("span", { cls: "kind kind-" + h.kind, text: h.kind }),
-            el("span", { text: " " + h.scope + " · " + h.owner + (overridden ? " · overridden" : "") + ": " }),
-            el("span", { cls: "reason", text: h.reason }),
+        for (const r of v.reasons || []) {
+          const li = el("li", { cls: r.refuses ? "" : "overridden" }, [
+            el("span", { cls: "kind kind-" + r.kind, text: r.kind }),
+            el("span", { text: " " + r.scope + " · " + r.holder + (r.refuses ? "" : " · overridden") + ": " }),
+            el("span", { cls: "reason", text: r.reason }),
           ]);
           why.appendChild(li);
         }
