@@ -46,7 +46,6 @@ var statusOf = []struct {
 	{lock.ErrRefused, http.StatusLocked, "refused"},
 	{lock.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency_mismatch"},
 	{lock.ErrOutcomeUnknown, http.StatusServiceUnavailable, "outcome_unknown"},
-	{lock.ErrUnconfirmed, http.StatusServiceUnavailable, "unconfirmed"},
 	{lock.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
 }
 
@@ -69,10 +68,6 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 	var unknown *outcomeUnknownError
 	if errors.As(err, &unknown) {
 		body.Error.IdempotencyKey = unknown.key
-	}
-	var unconfirmed *unconfirmedError
-	if errors.As(err, &unconfirmed) {
-		body.Error.IdempotencyKey = unconfirmed.key
 	}
 	var refused *lock.RefusedError
 	var conflict *lock.DeployConflictError
