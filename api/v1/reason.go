@@ -2,20 +2,14 @@ package apiv1
 
 import "time"
 
-// ReasonKind says what a reason is; it decides how the reason reads and
-// what ends it.
+// ReasonKind says what a reason is, which decides how it reads and what
+// ends it: an SRE's hold (manual), a running deploy's exclusive hold
+// (deploy), the gate's hold on a degraded cluster (auto), or on a cluster
+// recovering from a deploy (cooldown: an auto hold with Hold.Recovering).
 type ReasonKind string
 
 const (
-	// ReasonManual is an SRE's hold.
-	ReasonManual ReasonKind = "manual"
-	// ReasonDeploy is a running deploy's exclusive hold.
-	ReasonDeploy ReasonKind = "deploy"
-	// ReasonAuto is the gate's hold on a degraded cluster.
-	ReasonAuto ReasonKind = "auto"
-	// ReasonCooldown is the gate's hold on a cluster recovering from a
-	// deploy (an auto hold with Hold.Recovering).
-	ReasonCooldown ReasonKind = "cooldown"
+	ReasonManual, ReasonDeploy, ReasonAuto, ReasonCooldown ReasonKind = "manual", "deploy", "auto", "cooldown"
 )
 
 // Reason is one thing that refuses deploys to a scope, or only advises
@@ -48,13 +42,12 @@ type Reason struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// Unit is what a SignalReading's value and limit count.
+// Unit is what a SignalReading's value and limit count: seconds, a ratio
+// (0..1) or events per second.
 type Unit string
 
 const (
-	UnitSeconds   Unit = "seconds"
-	UnitRatio     Unit = "ratio" // 0..1
-	UnitPerSecond Unit = "per_second"
+	UnitSeconds, UnitRatio, UnitPerSecond Unit = "seconds", "ratio", "per_second"
 )
 
 // UnitOf is the unit of a signal's values.
@@ -87,19 +80,14 @@ type SignalReading struct {
 	Since time.Time `json:"since"`
 }
 
-// ClearsOn names the event that ends a reason.
+// ClearsOn names the event that ends a reason: a person releases it (or
+// it expires, at Until), the deploy finishes or its lease lapses, every
+// signal has been below warn for After (healthy), or for Evaluations
+// evaluations in a row (below_warn, or Until has come).
 type ClearsOn string
 
 const (
-	// ClearsOnRelease: a person releases it (or it expires, at Until).
-	ClearsOnRelease ClearsOn = "release"
-	// ClearsOnDeployEnd: the deploy finishes or its lease lapses.
-	ClearsOnDeployEnd ClearsOn = "deploy_end"
-	// ClearsOnHealthy: every signal has been below warn for After.
-	ClearsOnHealthy ClearsOn = "healthy"
-	// ClearsOnBelowWarn: every signal has been below warn for
-	// Evaluations evaluations in a row (or Until has come).
-	ClearsOnBelowWarn ClearsOn = "below_warn"
+	ClearsOnRelease, ClearsOnDeployEnd, ClearsOnHealthy, ClearsOnBelowWarn ClearsOn = "release", "deploy_end", "healthy", "below_warn"
 )
 
 // Clears is what ends a reason.

@@ -401,8 +401,8 @@
     for (const p of document.querySelectorAll("p.empty[data-empty]")) {
       if (p.id !== "history-empty" || state.history) p.textContent = p.dataset.empty;
     }
-    renderHolds(s.holds || []);
-    renderOverrides(s.overrides || []);
+    renderHoldTable("holds", s.holds || []);
+    renderHoldTable("overrides", s.overrides || []);
     renderHealth(s.health || {});
     renderHistory((state.history && state.history.events) || []);
     renderConn();
@@ -509,37 +509,24 @@
     }
   }
 
-  function renderHolds(holds) {
-    const rows = holds.map((h) => el("tr", { cls: "hold hold-" + h.kind, attrs: { "data-id": h.id } }, [
-      el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]),
+  // renderHoldTable fills the holds or the overrides table ("what"); the
+  // holds table has a kind column.
+  function renderHoldTable(what, holds) {
+    const rows = holds.map((h) => el("tr", { cls: what === "holds" ? "hold hold-" + h.kind : "", attrs: { "data-id": h.id } }, [
+      what === "holds" ? el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]) : null,
       el("th", { text: h.scope, attrs: { scope: "row" } }),
       el("td", { text: h.owner }),
       reasonCell(h),
       el("td", {}, [timeEl(h.created_at)]),
       el("td", {}, [expiresEl(h)]),
-      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "holds")]),
+      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, what)]),
     ]));
-    $("holds-table").tBodies[0].replaceChildren(...rows);
-    labelCells($("holds-table"));
-    $("holds-table").hidden = rows.length === 0;
-    $("holds-empty").hidden = rows.length > 0;
-    $("holds-count").textContent = "(" + rows.length + ")";
-  }
-
-  function renderOverrides(overrides) {
-    const rows = overrides.map((h) => el("tr", { attrs: { "data-id": h.id } }, [
-      el("th", { text: h.scope, attrs: { scope: "row" } }),
-      el("td", { text: h.owner }),
-      reasonCell(h),
-      el("td", {}, [timeEl(h.created_at)]),
-      el("td", {}, [expiresEl(h)]),
-      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "overrides")]),
-    ]));
-    $("overrides-table").tBodies[0].replaceChildren(...rows);
-    labelCells($("overrides-table"));
-    $("overrides-table").hidden = rows.length === 0;
-    $("overrides-empty").hidden = rows.length > 0;
-    $("overrides-count").textContent = "(" + rows.length + ")";
+    const table = $(what + "-table");
+    table.tBodies[0].replaceChildren(...rows);
+    labelCells(table);
+    table.hidden = rows.length === 0;
+    $(what + "-empty").hidden = rows.length > 0;
+    $(what + "-count").textContent = "(" + rows.length + ")";
   }
 
   // ---- health -------------------------------------------------------------
