@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -133,8 +132,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 func (c *cli) waitAllowed(ctx context.Context, q url.Values, wait time.Duration, last verdict) verdict {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	first, _, _ := strings.Cut(strings.TrimPrefix(last.message, "scaplock: "), "\n")
-	fmt.Fprintf(c.stderr, "scaplock: %s; waiting up to %s\n", safe(first), wait)
+	fmt.Fprintf(c.stderr, "scaplock: refused: %s; waiting up to %s\n", safe(apiv1.Summary(last.reasons)), wait)
 
 	changed := make(chan struct{}, 1)
 	watching := make(chan struct{})
