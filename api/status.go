@@ -126,7 +126,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	v := lock.Decide(snap.Holds, scopes, now)
 	v.Revision = snap.Revision
 	resp := PreflightResponse{
-		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), Holds: nonNil(v.Blocking), Overridden: v.Overridden,
+		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), StatusURL: a.cfg.StatusURL, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
 	}
 	for _, s := range scopes {

@@ -126,10 +126,12 @@ type ReplicaState struct {
 // refused with Message, the refusal as people read it, rendered from
 // Reasons (RenderRefusal).
 type PreflightResponse struct {
-	Allowed    bool                     `json:"allowed"`
-	Scopes     []Scope                  `json:"scopes"`
-	Reasons    []Reason                 `json:"reasons"`
-	Message    string                   `json:"message,omitempty"`
+	Allowed bool     `json:"allowed"`
+	Scopes  []Scope  `json:"scopes"`
+	Reasons []Reason `json:"reasons"`
+	Message string   `json:"message,omitempty"`
+	// StatusURL is the service's status page, as Message names it.
+	StatusURL  string                   `json:"status_url,omitempty"`
 	Holds      []Hold                   `json:"holds"`
 	Overridden []Hold                   `json:"overridden,omitempty"`
 	Overrides  []Hold                   `json:"overrides,omitempty"`

@@ -75,8 +75,11 @@ func decide(o observation, releasedFor string, now time.Time, p bridgePolicy) ta
 // refusalOf reads a preflight answer's reasons, never its prose: who
 // refuses, and the one line for scap's lock file, rendered from the
 // fields at now without ages (the file is read later), with where the
-// status is and the CLI's hint.
+// status is (the service's status_url, else statusURL) and the CLI's hint.
 func refusalOf(resp apiv1.PreflightResponse, statusURL string, now time.Time) refusal {
+	if resp.StatusURL != "" {
+		statusURL = resp.StatusURL
+	}
 	if resp.Allowed {
 		return refusal{}
 	}

@@ -68,6 +68,10 @@ func TestRefusalOf(t *testing.T) {
 	if refusalOf(amended, "http://s/", since).id == r.id {
 		t.Error("an amended reason must be a new refusal")
 	}
+	resp.StatusURL = "https://scaplock.example/"
+	if got := refusalOf(resp, "http://s/", since).reason; !strings.Contains(got, "; status: https://scaplock.example/; ") {
+		t.Errorf("the service's status URL goes first: %s", got)
+	}
 	if refusalOf(apiv1.PreflightResponse{Allowed: true}, "http://s/", since).id != "" {
 		t.Error("allowed must be no refusal")
 	}
