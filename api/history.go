@@ -83,6 +83,7 @@ var knownActions = map[lock.Action]struct{}{
 	lock.ActionCreated: {}, lock.ActionAmended: {}, lock.ActionReleased: {}, lock.ActionExpired: {},
 	lock.ActionRefreshed: {}, lock.ActionWouldTrip: {}, lock.ActionWouldClear: {},
 	lock.ActionDeployImpact: {}, lock.ActionSynced: {},
+	lock.ActionBridgeUnlocked: {}, lock.ActionBridgeGuarded: {},
 }
 
 // printableName is a query parameter's name as a field, or "query" when

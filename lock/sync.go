@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -23,8 +22,6 @@ const syncClockSkew = time.Minute
 // syncMaxAge is how late a sync may be reported.
 const syncMaxAge = 24 * time.Hour
 
-var hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$`)
-
 // RecordSync appends a synced event for b, reported by actor. The event's
 // key is b's end and id, so a retry rewrites the same entry.
 func (s *Store) RecordSync(ctx context.Context, actor string, b SyncBody) (Event, error) {
@@ -42,7 +39,7 @@ func validateSync(b SyncBody, now time.Time) error {
 	switch {
 	case ValidateID(b.ID) != nil:
 		return ValidateID(b.ID)
-	case !hostPattern.MatchString(b.Host):
+	case len(b.Host) > 253 || !hostPattern.MatchString(b.Host): // the bridge reports' host names
 		return invalid("host", "%q is not a host name", b.Host)
 	case b.Pid < 0 || b.Pid > 1<<22:
 		return invalid("pid", "%d is outside 0..%d", b.Pid, 1<<22)

@@ -49,6 +49,8 @@ type Event struct {
 	// system told the bridge (Pid 0: unknown).
 	Host string `json:"host,omitempty"`
 	Pid  int    `json:"pid,omitempty"`
+	// Bridge is set on bridge_unlocked and bridge_guarded events.
+	Bridge *Bridge `json:"bridge,omitempty"`
 }
 
 // HistoryPage is one page of events, newest first.
