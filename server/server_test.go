@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/lock"
@@ -66,7 +64,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(env))
+			_, err := server.LoadConfig(context.Background(), env)
 			if err == nil || !strings.Contains(err.Error(), name) {
 				t.Fatalf("error %v does not name %s", err, name)
 			}
@@ -79,12 +77,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"SCAPLOCK_MAX_HOLD_DURATION": "-1h", "SCAPLOCK_HISTORY_MAX_AGE": "-1h", "SCAPLOCK_SHUTDOWN_TIMEOUT": "-1s",
 	}
 	for range 20 {
-		_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(several))
+		_, err := server.LoadConfig(context.Background(), several)
 		if err == nil || !strings.HasPrefix(err.Error(), "SCAPLOCK_ETCD_CA_FILE:") {
 			t.Fatalf("with several mistakes the error is %v, want SCAPLOCK_ETCD_CA_FILE first, every time", err)
 		}
 	}
-	cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(nil))
+	cfg, err := server.LoadConfig(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +106,7 @@ func TestReadLeaseConfig(t *testing.T) {
 		{"2s", 2 * time.Second},
 	} {
 		t.Run(c.lease, func(t *testing.T) {
-			cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"SCAPLOCK_READ_LEASE": c.lease}))
+			cfg, err := server.LoadConfig(context.Background(), map[string]string{"SCAPLOCK_READ_LEASE": c.lease})
 			switch {
 			case c.want < 0 && (err == nil || !strings.Contains(err.Error(), "SCAPLOCK_READ_LEASE")):
 				t.Fatalf("SCAPLOCK_READ_LEASE=%s: error %v does not name SCAPLOCK_READ_LEASE", c.lease, err)
