@@ -142,6 +142,44 @@ func TestCheckConfig(t *testing.T) {
 	}
 }
 
+// issue 19: four mistakes gave one line, a misspelt name passed as
+// "configuration ok", and SCAPLOCK_LISTEN=:99999 passed check-config, then
+// failed the start with exit 1 (restarted by systemd every 5s) after
+// creating the data dir. Now every problem is one line, exit 2 (the unit's
+// RestartPreventExitStatus), and the data dir is never created.
+func TestBadConfigTouchesNothing(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	env := []string{"SCAPLOCK_DATA_DIR=" + data, "SCAPLOCK_LISTEN=:99999", "SCAPLOCK_LSTEN=:8080", "SCAPLOCK_SCOPE=eqiad", "SCAPLOCK_LOG_LEVEL=loud"}
+	want := "scaplockd: invalid configuration: SCAPLOCK_LSTEN: not a scaplockd setting; did you mean SCAPLOCK_LISTEN?\n" +
+		"scaplockd: invalid configuration: SCAPLOCK_SCOPE: not a scaplockd setting; did you mean SCAPLOCK_SCOPES?\n" +
+		"scaplockd: invalid configuration: SCAPLOCK_LISTEN: \":99999\": port 99999 is out of range 0-65535\n" +
+		"scaplockd: invalid configuration: SCAPLOCK_LOG_LEVEL: \"loud\" is not debug, info, warn or error\n"
+	envFile := filepath.Join(dir, "scaplockd.env")
+	if err := os.WriteFile(envFile, []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"start", env, nil},
+		{"check-config", env, []string{"check-config"}},
+		{"check-config --env-file", nil, []string{"check-config", "--env-file", envFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := exitOf(t, c.env, c.args...)
+			if code != 2 || errOut != want || out != "" {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and stderr:\n%s", code, out, errOut, want)
+			}
+			if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the data dir exists after a config error (%v)", err)
+			}
+		})
+	}
+}
+
 // The demo prints its banner once it is bound, and Ctrl-C (SIGINT) or
 // SIGTERM removes its temporary data dir.
 func TestDemoBannerAndCleanup(t *testing.T) {
