@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Mode says whether a tripped cluster holds deploys or is only recorded.
@@ -162,7 +162,11 @@ func ParseConfig(data []byte) (Config, error) {
 		if errors.Is(err, io.EOF) {
 			return Config{}, fmt.Errorf("%w: clusters: at least one cluster is required (the file is empty)", ErrInvalidConfig)
 		}
-		return Config{}, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		var errs []error
+		for _, p := range yamlProblems(err) {
+			errs = append(errs, fmt.Errorf("%w: %v", ErrInvalidConfig, p))
+		}
+		return Config{}, errors.Join(errs...)
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
@@ -183,7 +187,7 @@ func LoadConfig(path string) (Config, error) {
 	}
 	c, err := ParseConfig(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, PrefixEach(path, err)
 	}
 	return c, nil
 }

@@ -66,7 +66,7 @@ func (c Config) checkFiles(reported []error) []error {
 func LoadClusters(c Config) (health.Config, error) {
 	hc, err := health.LoadConfig(c.ClustersFile)
 	if err != nil {
-		return health.Config{}, fmt.Errorf("SCAPLOCK_CLUSTERS_FILE: %w", err)
+		return health.Config{}, health.PrefixEach("SCAPLOCK_CLUSTERS_FILE", err)
 	}
 	if c.GateMode != "" {
 		hc.Mode = health.Mode(c.GateMode)

@@ -83,6 +83,7 @@ func TestCheckConfig(t *testing.T) {
 	good := write("good.yaml", "clusters:\n  - name: eqiad\n    apiservers:\n      - url: https://kubemaster1001.eqiad.wmnet:6443\n")
 	badField := write("bad.yaml", "clusters:\n  - name: eqiad\n    apiservers:\n      - url: kubemaster1001:6443\n")
 	badCA := write("badca.yaml", "clusters:\n  - name: eqiad\n    tls:\n      ca_file: "+filepath.Join(dir, "missing-ca.pem")+"\n    apiservers:\n      - url: https://kubemaster1001.eqiad.wmnet:6443\n")
+	indent := write("indent.yaml", "clusters:\n  - name: eqiad\n   apiservers:\n      - url: https://kubemaster1001.eqiad.wmnet:6443\n")
 	data := filepath.Join(dir, "data")
 	base := []string{"SCAPLOCK_DATA_DIR=" + data, "SCAPLOCK_LISTEN=127.0.0.1:0"}
 
@@ -112,6 +113,7 @@ func TestCheckConfig(t *testing.T) {
 		{"two bad variables, both reported", []string{"SCAPLOCK_GATE_MODE=sometimes", "SCAPLOCK_LOG_LEVEL=loud"}, []string{"SCAPLOCK_GATE_MODE:", "SCAPLOCK_LOG_LEVEL:"}},
 		{"clusters file field", []string{"SCAPLOCK_CLUSTERS_FILE=" + badField}, []string{"SCAPLOCK_CLUSTERS_FILE: " + badField + ": ", "clusters[0].apiservers[0].url: \"kubemaster1001:6443\""}},
 		{"file the clusters file names", []string{"SCAPLOCK_CLUSTERS_FILE=" + badCA}, []string{"SCAPLOCK_CLUSTERS_FILE: " + badCA + ": cluster eqiad:", "missing-ca.pem"}},
+		{"clusters file indentation names its line", []string{"SCAPLOCK_CLUSTERS_FILE=" + indent}, []string{"scaplockd: invalid configuration: SCAPLOCK_CLUSTERS_FILE: " + indent + ": invalid clusters file: line 3, column 4: did not find expected '-' indicator\n"}},
 		{"jwt key", []string{"SCAPLOCK_JWT_PUBLIC_KEY_FILE=" + good}, []string{"SCAPLOCK_JWT_PUBLIC_KEY_FILE:"}},
 	}
 	for _, c := range cases {
