@@ -13,6 +13,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server/embedetcd"
 )
@@ -86,8 +88,9 @@ type Config struct {
 	StreamStallTimeout time.Duration `env:"SCAPLOCK_STREAM_STALL_TIMEOUT, default=30s"`
 	// MaxStreams caps concurrent event streams; past it, 503.
 	MaxStreams int `env:"SCAPLOCK_MAX_STREAMS, default=1000"`
-	// JWTMaxTTL is the longest lifetime (exp - iat) a token may have.
-	JWTMaxTTL time.Duration `env:"SCAPLOCK_JWT_MAX_TTL, default=720h"`
+	// JWTMaxTTL is the longest lifetime (exp - iat) a token may have;
+	// token.DefaultMaxTTL when unset (parse), which `scaplock token` shares.
+	JWTMaxTTL time.Duration `env:"SCAPLOCK_JWT_MAX_TTL"`
 	LogLevel  string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
 	LogFormat string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
 	// Build is set by the binary, not the environment.
@@ -135,7 +138,7 @@ func parse(ctx context.Context, env map[string]string) (Config, []error) {
 	}
 	c, err := process(env)
 	if err == nil {
-		return c, nil
+		return withTokenTTL(c, env), nil
 	}
 	var errs []error
 	good := map[string]string{}
@@ -155,7 +158,24 @@ func parse(ctx context.Context, env map[string]string) (Config, []error) {
 	if c, err = process(good); err != nil {
 		errs = append(errs, nameVariable(err))
 	}
-	return c, errs
+	return withTokenTTL(c, good), errs
+}
+
+// withTokenTTL applies the token lifetime's default, which lives in
+// api/token because the CLI mints with it and cannot read this package.
+func withTokenTTL(c Config, env map[string]string) Config {
+	if _, set := env["SCAPLOCK_JWT_MAX_TTL"]; !set {
+		c.JWTMaxTTL = token.DefaultMaxTTL
+	}
+	return c
+}
+
+// APILimits are the API's limits from this configuration.
+func (c Config) APILimits() api.Limits {
+	return api.Limits{
+		MaxHoldDuration: c.MaxHoldDuration, MaxOverrideDuration: c.MaxOverrideDuration,
+		RequestTimeout: c.RequestTimeout, StreamStallTimeout: c.StreamStallTimeout, MaxStreams: c.MaxStreams,
+	}
 }
 
 // nameVariable rewrites envconfig's "FieldName: ..." into "SCAPLOCK_X: ...".
