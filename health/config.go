@@ -162,21 +162,26 @@ func ParseConfig(data []byte) (Config, error) {
 		if errors.Is(err, io.EOF) {
 			return Config{}, fmt.Errorf("%w: clusters: at least one cluster is required (the file is empty)", ErrInvalidConfig)
 		}
-		var errs []error
-		for _, p := range yamlProblems(err) {
-			errs = append(errs, fmt.Errorf("%w: %v", ErrInvalidConfig, p))
-		}
-		return Config{}, errors.Join(errs...)
+		return Config{}, invalid(yamlProblems(err))
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("%w: the file holds more than one YAML document", ErrInvalidConfig)
 	}
 	c := f.withDefaults()
-	if err := validate(c); err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	if errs := validate(c); len(errs) > 0 {
+		return Config{}, invalid(errs)
 	}
 	return c, nil
+}
+
+// invalid is one error per problem, each wrapping ErrInvalidConfig.
+func invalid(problems []error) error {
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = fmt.Errorf("%w: %v", ErrInvalidConfig, p)
+	}
+	return errors.Join(errs...)
 }
 
 // LoadConfig reads and parses the clusters file at path.

@@ -305,6 +305,9 @@ func TestParseConfigNamesTheLine(t *testing.T) {
 			[]string{"invalid clusters file: line 5, column 3: did not find expected '-' indicator"}},
 		{"tab on line 2", "clusters:\n\t- name: eqiad\n",
 			[]string{"invalid clusters file: line 2, column 1: found character that cannot start any token"}},
+		{"every field's problem, one line each", "interval: -1s\n" + oneCluster("    trip_after: 0\n    on_error: panic\n"),
+			[]string{"invalid clusters file: interval: must be positive, got -1s", "invalid clusters file: clusters[0].trip_after: must be at least 1, got 0",
+				`invalid clusters file: clusters[0].on_error: must be "ignore" or "hold", got "panic"`}},
 		{"two problems, two lines", "clusters:\n  - name: eqiad\n    apiservers:\n      - url: https://a.example:6443\n    trip_after: x\n    bogus: 1\n",
 			[]string{"invalid clusters file: line 5, column 17: cannot construct !!str `x` into int", `invalid clusters file: line 6, column 5: unknown key "bogus"`}},
 	}

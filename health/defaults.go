@@ -1,7 +1,6 @@
 package health
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -266,8 +265,8 @@ func given[T comparable](v T) *T {
 // Validate checks a configuration built as a value the way ParseConfig
 // checks a file; the error names the field and wraps ErrInvalidConfig.
 func (c Config) Validate() error {
-	if err := validate(c); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	if errs := validate(c); len(errs) > 0 {
+		return invalid(errs)
 	}
 	return nil
 }
