@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/server"
 )
 
@@ -102,7 +104,7 @@ func TestSuiteVariablesAreRead(t *testing.T) {
 	name := regexp.MustCompile(`SCAPLOCK_[A-Z0-9_]*[A-Z0-9]`)
 	seen := map[string]bool{}
 	var files []string
-	for _, glob := range []string{"../cmd/scaplock/*.go", "../cmd/scaplock-bench/*.go", "../contrib/*/*", "../contrib/*/*/*", "../Makefile", "../*/*_test.go", "../*/*/*_test.go", "../web/*.go"} {
+	for _, glob := range []string{"../cmd/scaplock/*.go", "../cmd/scaplock-bench/*.go", "../contrib/*/*", "../contrib/*/*/*", "../Makefile", "../Dockerfile", "../*/*_test.go", "../*/*/*_test.go", "../web/*.go"} {
 		m, err := filepath.Glob(glob)
 		if err != nil {
 			t.Fatal(err)
@@ -137,4 +139,19 @@ func secretFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// The defaults come from the configuration alone: the token lifetime's is
+// the one `scaplock token` mints with, and a set value wins over it.
+func TestDefaults(t *testing.T) {
+	d := server.Defaults()
+	l := d.APILimits()
+	if l.MaxHoldDuration != 168*time.Hour || l.MaxOverrideDuration != 4*time.Hour || l.RequestTimeout != 10*time.Second ||
+		l.StreamStallTimeout != 30*time.Second || l.MaxStreams != 1000 || d.JWTMaxTTL != token.DefaultMaxTTL {
+		t.Fatalf("defaults: %+v, JWT max TTL %s", l, d.JWTMaxTTL)
+	}
+	cfg, err := server.LoadConfig(context.Background(), map[string]string{"SCAPLOCK_JWT_MAX_TTL": "1h", "SCAPLOCK_MAX_STREAMS": "5"})
+	if err != nil || cfg.JWTMaxTTL != time.Hour || cfg.APILimits().MaxStreams != 5 {
+		t.Fatalf("set values: %v, %s, %d", err, cfg.JWTMaxTTL, cfg.APILimits().MaxStreams)
+	}
 }
