@@ -43,13 +43,18 @@ var suiteVariables = []string{
 
 // unknownVariables names every SCAPLOCK_* variable in env that neither
 // scaplockd nor the rest of the suite reads, with the nearest name that
-// one of them does read: a misspelt setting would otherwise leave its
-// default in force while check-config says "ok".
+// one of them does read (a misspelt setting would otherwise leave its
+// default in force while check-config says "ok"), or, for a setting that
+// was removed, what to do instead.
 func unknownVariables(env map[string]string) []error {
 	daemon := Variables()
 	var errs []error
 	for _, name := range sortedKeys(env) {
 		if !strings.HasPrefix(name, "SCAPLOCK_") || slices.Contains(daemon, name) || slices.Contains(suiteVariables, name) {
+			continue
+		}
+		if why, removed := removedSettings[name]; removed {
+			errs = append(errs, fmt.Errorf("%s: %s", name, why))
 			continue
 		}
 		near, d := nearest(name, daemon)
