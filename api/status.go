@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -87,6 +88,14 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
+	ctx, cancel := a.storeContext(r, 0)
+	defer cancel()
+	bridges, err := a.store.UnguardedBridges(ctx, snap.Revision)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	resp.Unguarded = bridges
 	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
 		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
@@ -111,8 +120,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = append(scopes, s)
 	}
-	if err := a.sync(r); err != nil {
-		a.fail(w, err)
+	// Without etcd's confirmation only a refusal may be given: what the
+	// replica last confirmed refuses (lock.Store.KnownRefusal).
+	unconfirmed := a.sync(r)
+	if unconfirmed != nil && !errors.Is(unconfirmed, lock.ErrUnavailable) {
+		a.fail(w, unconfirmed)
 		return
 	}
 	reports, _ := a.reports()
@@ -123,6 +135,14 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	now := a.store.Now()
 	v := lock.Decide(snap.Holds, scopes, now)
 	v.Revision = snap.Revision
+	if unconfirmed != nil {
+		var refused *lock.RefusedError
+		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes), &refused) {
+			a.fail(w, unconfirmed)
+			return
+		}
+		v = refused.Verdict
+	}
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
@@ -133,6 +153,10 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 				resp.Health[c] = report
 			}
 		}
+	}
+	if !v.LastConfirmed.IsZero() {
+		at := v.LastConfirmed.UTC()
+		resp.LastConfirmed = &at
 	}
 	status := http.StatusOK
 	if !v.Allowed {
