@@ -86,6 +86,7 @@ fuzz:
 # still work); `make build`'s keep them for debuggers.
 DEB_BIN := $(BIN)/deb
 deb:
+	rm -f $(BIN)/scaplock_*.deb
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS) -s -w' -o $(DEB_BIN)/ ./cmd/scaplockd ./cmd/scaplock
 	contrib/debian/build-deb.sh $(VERSION) $(DEB_BIN) $(BIN)
 
