@@ -272,7 +272,7 @@ func (b *bridge) result(v verdict, err error) verdictResult {
 	if err == nil {
 		var resp apiv1.PreflightResponse
 		if r.err = json.Unmarshal(v.body, &resp); r.err == nil {
-			r.refusal = refusalOf(resp)
+			r.refusal = refusalOf(resp, b.cfg.policy.statusURL, r.at)
 		}
 	}
 	return r

@@ -2,11 +2,8 @@ package gate
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
-
-	clientv3 "go.etcd.io/etcd/client/v3"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
@@ -20,7 +17,7 @@ import (
 //
 // The deploys seen are remembered only once the hold is written, so that a
 // failed write is retried at the next evaluation.
-func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State, now time.Time, guard []clientv3.Cmp) (deployAware, error) {
+func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State, now time.Time, guard *lock.Leadership) (deployAware, error) {
 	active := deploysCovering(g.store.Snapshot().Holds, c.Name, now)
 	g.mu.Lock()
 	ended := endedDeploys(g.deploys[c.Name], active)
@@ -49,11 +46,11 @@ type deployAware struct {
 	Expired   bool // the cooldown ended at cooldown_max, not by recovery
 }
 
-func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.State, ended []lock.Hold, now time.Time, guard []clientv3.Cmp) (recoveryDecision, error) {
+func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.State, ended []lock.Hold, now time.Time, guard *lock.Leadership) (recoveryDecision, error) {
 
 	id := CooldownHoldID(c.Name)
 	held, err := g.store.Get(id)
-	in := recoveryInput{Ended: ended, AboveWarn: next.AboveWarn(), BelowWarnFor: next.ClearStreak, Max: c.CooldownMax}
+	in := recoveryInput{Ended: ended, AboveWarn: next.NotBelowWarn(), BelowWarnFor: next.ClearStreak, Max: c.CooldownMax}
 	if err == nil && held.Recovering != nil {
 		in.Cooling = held.Recovering
 	}
@@ -61,7 +58,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 	if g.cfg.Mode == health.ModeObserve && d.Step != recoveryEnd {
 		return recoveryDecision{}, nil
 	}
-	reason, details, hint := cooldownText(c.Name, d.Deploy, in.AboveWarn, in.BelowWarnFor, c.CooldownMax)
+	desc := cooldownDescription(c.Name, d.Deploy, in.AboveWarn, in.BelowWarnFor, c.CooldownMax, now)
 	switch d.Step {
 	case recoveryStart:
 		if in.Cooling != nil {
@@ -71,17 +68,10 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 				return d, err
 			}
 		}
-		_, err := g.store.Create(ctx, lock.HoldRequest{
-			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: Actor,
-			Reason: reason, Details: details, Hint: hint, Recovering: &d.Deploy, Guard: guard,
-		})
-		if err == nil {
-			g.log.Info("deploys held: recovering from a deploy", "cluster", c.Name, "deploy", d.Deploy.ID, "owner", d.Deploy.Owner, "above_warn", details)
-		}
-		return d, err
+		return d, g.createAuto(ctx, lock.HoldRequest{ID: id, Scope: lock.Scope(c.Name), Recovering: &d.Deploy, Guard: guard}, desc, next.Reason)
 	case recoveryRefresh:
-		if !slices.Equal(held.Details, details) || held.Reason != reason || held.Hint != hint {
-			_, err := g.store.Refresh(ctx, id, reason, details, hint, guard...)
+		if !desc.Describes(held) {
+			_, err := g.store.Describe(ctx, id, desc, guard)
 			return d, err
 		}
 	case recoveryEnd:
