@@ -15,10 +15,6 @@ import (
 	"github.com/scaplock/scaplock/lock"
 )
 
-// DefaultRequestTimeout bounds each request's work, so that a request made
-// while etcd is unreachable ends in a 503 instead of hanging.
-const DefaultRequestTimeout = 10 * time.Second
-
 // answerMargin is kept from the request timeout to write the answer.
 const answerMargin = 200 * time.Millisecond
 
