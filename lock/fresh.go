@@ -63,7 +63,7 @@ func (s *Store) confirmLoop(ctx context.Context) {
 // those still Sync.
 func (s *Store) Fresh() error {
 	if age := s.ConfirmedAge(); age > StaleAfter {
-		return fmt.Errorf("%w: etcd not confirmed for %s; the cache may be missing holds", ErrUnavailable, age.Truncate(time.Second))
+		return fmt.Errorf("%w: %w for %s; the cache may be missing holds", ErrUnavailable, ErrNotConfirmed, age.Truncate(time.Second))
 	}
 	return nil
 }
