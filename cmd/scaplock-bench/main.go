@@ -85,6 +85,7 @@ var figures = []figure{
 	{"embedded 3-replica cluster", embeddedCluster},
 	{"history at full retention", historyLoad},
 	{"soak", soak},
+	{"fleet", fleetLoad},
 }
 
 func progress(format string, args ...any) {
