@@ -36,8 +36,12 @@ func newAPIServerClient(c TLSConfig, timeout time.Duration) (*http.Client, error
 		cfg.Certificates = []tls.Certificate{cert}
 	}
 	tr := newTransport(cfg, timeout)
-	// One readyz per apiserver per round: never a second connection to it.
+	// One connection per apiserver, ever: readyz once per round, and over
+	// HTTP/2 (which kube-apiserver speaks) a readyz that times out resets
+	// its stream, not the connection, so a struggling apiserver is not
+	// made to shake hands again every interval.
 	tr.MaxConnsPerHost = 1
+	tr.ForceAttemptHTTP2 = true
 	return &http.Client{Transport: tr}, nil
 }
 

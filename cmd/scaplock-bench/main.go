@@ -86,6 +86,7 @@ var figures = []figure{
 	{"history at full retention", historyLoad},
 	{"soak", soak},
 	{"fleet", fleetLoad},
+	{"storm", storm},
 }
 
 func progress(format string, args ...any) {

@@ -134,6 +134,7 @@ func (cp *ControlPlane) start(h http.Handler, tls bool, connState func(net.Conn,
 	// simulation, not server errors worth logging.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tls {
+		srv.EnableHTTP2 = true // as kube-apiserver
 		srv.StartTLS()
 	} else {
 		srv.Start()

@@ -22,6 +22,9 @@
   const POLL_MS = 5000;
   const HISTORY_LIMIT = 50;
   const STREAM_RETRY_MS = 30000;
+  // FOLD_AT healthy clusters or more fold into one line; fewer are shown.
+  const FOLD_AT = 5;
+  const WHY_MAX = 10; // holds named on a refused verdict
 
   const SIGNALS = [
     { key: "latency", label: "readyz latency" },
@@ -169,6 +172,7 @@
       state.status = status;
       if (history) state.history = history;
       if (samples) state.samples = samples.clusters || {};
+      clusterBoxes.clear();
       state.lostSince = null;
       state.lostWhy = "";
       if (wasLost && !state.stream) openStream(); // back: do not wait for the stream retry
@@ -279,11 +283,13 @@
     if (type === "health" && msg && msg.cluster && state.status) {
       state.status.health = state.status.health || {};
       if (msg.health) state.status.health[msg.cluster] = msg.health; else delete state.status.health[msg.cluster];
+      changedCluster(msg.cluster);
       renderHealth(state.status.health);
       return;
     }
     if (type === "samples" && msg && msg.samples && state.samples) {
       addSamples(msg.samples);
+      changedCluster(msg.samples.cluster);
       if (state.status) renderHealth(state.status.health || {});
       return;
     }
@@ -323,6 +329,11 @@
   // Every POLL_MS: poll while no stream is open; reopen a lost stream.
   function pollLoop() {
     if (state.needToken) return; // wait for a token rather than collect 401s
+    if (state.streamOpen && showsQuiet()) {
+      // The stream carries no values of quiet clusters: read them while shown.
+      state.needSamples = true;
+      refresh();
+    }
     if (!state.streamOpen) {
       refresh();
       if (!state.stream && !state.needToken && Date.now() - state.streamTriedAt >= STREAM_RETRY_MS) openStream();
@@ -438,44 +449,96 @@
     const list = $("verdict-list");
     const key = JSON.stringify([s.verdicts, (s.holds || []).map((h) => [h.id, h.scope, h.kind, h.owner, h.reason]),
       (s.overrides || []).map((o) => o.scope)]);
-    if (key === verdictKey) return;
-    verdictKey = key;
-    const items = [];
-    const refused = (s.verdicts || []).filter((v) => !v.allowed).length;
+    const fkey = key + "\u0000" + filterText() + "\u0000" + folds.verdicts.open;
+    if (fkey === verdictKey) return;
+    verdictKey = fkey;
+    const all = s.verdicts || [];
+    const refused = all.filter((v) => !v.allowed).length;
     document.body.classList.toggle("refused", refused > 0);
     document.title = (refused ? "REFUSED" : "ALLOWED") + " — scaplock";
-    for (const v of s.verdicts || []) {
-      const card = el("article", { cls: "verdict " + (v.allowed ? "verdict-allowed" : "verdict-refused"), attrs: { "data-scope": v.scope } });
-      card.appendChild(el("h3", { cls: "verdict-scope", text: v.scope }));
-      card.appendChild(el("p", { cls: "verdict-word" }, [
-        el("span", { cls: "verdict-icon", text: v.allowed ? "✓" : "✕", attrs: { "aria-hidden": "true" } }),
-        el("span", { cls: "verdict-text", text: v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED" }),
-      ]));
-      if (v.allowed && v.advice) {
-        card.appendChild(el("p", { cls: "verdict-advice" }, [
-          el("span", { text: "deploy gently: " }), el("code", { text: v.advice.define }),
-          el("span", { cls: "reason", text: " — " + v.advice.reason }),
-        ]));
-      }
-      if (!v.allowed) {
-        card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
-        const why = el("ul", { cls: "verdict-why" });
-        for (const h of s.holds || []) {
-          if (!covers(h.scope, v.scope)) continue;
-          const overridden = h.kind === "auto" && (s.overrides || []).some((o) => covers(o.scope, v.scope) && covers(o.scope, h.scope));
-          const li = el("li", { cls: overridden ? "overridden" : "" }, [
-            el("span", { cls: "kind kind-" + h.kind, text: h.kind }),
-            el("span", { text: " " + h.scope + " · " + h.owner + (overridden ? " · overridden" : "") + ": " }),
-            el("span", { cls: "reason", text: h.reason }),
-          ]);
-          why.appendChild(li);
-        }
-        card.appendChild(why);
-      }
-      items.push(card);
+    // What refuses comes first, global first among equals; allowed
+    // clusters fold into one line.
+    const shown = all.filter((v) => v.scope === "global" || matches(v.scope)).sort((a, b) =>
+      (a.allowed - b.allowed) || ((a.scope !== "global") - (b.scope !== "global")) || a.scope.localeCompare(b.scope));
+    const calm = shown.filter((v) => v.allowed && v.scope !== "global");
+    const items = shown.filter((v) => !calm.includes(v) || !foldable(calm.length)).map((v) => verdictCard(s, v));
+    if (foldable(calm.length)) {
+      items.push(fold(folds.verdicts, calm.length + " clusters: deploys allowed", () => calm.map((v) => verdictCard(s, v))));
     }
     if (!items.length) items.push(el("p", { cls: "verdict verdict-unknown", text: "no scopes known" }));
     list.replaceChildren(...items);
+    renderFilterCount(all.filter((v) => v.scope !== "global").map((v) => v.scope));
+  }
+
+  function verdictCard(s, v) {
+    const card = el("article", { cls: "verdict " + (v.allowed ? "verdict-allowed" : "verdict-refused"), attrs: { "data-scope": v.scope } });
+    card.appendChild(el("h3", { cls: "verdict-scope", text: v.scope }));
+    card.appendChild(el("p", { cls: "verdict-word" }, [
+      el("span", { cls: "verdict-icon", text: v.allowed ? "✓" : "✕", attrs: { "aria-hidden": "true" } }),
+      el("span", { cls: "verdict-text", text: v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED" }),
+    ]));
+    if (v.allowed && v.advice) {
+      card.appendChild(el("p", { cls: "verdict-advice" }, [
+        el("span", { text: "deploy gently: " }), el("code", { text: v.advice.define }),
+        el("span", { cls: "reason", text: " — " + v.advice.reason }),
+      ]));
+    }
+    if (!v.allowed) {
+      card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
+      const why = el("ul", { cls: "verdict-why" });
+      // A global verdict is refused by every hold: name a few, count the rest.
+      const covering = (s.holds || []).filter((h) => covers(h.scope, v.scope));
+      for (const h of covering.slice(0, WHY_MAX)) {
+        const overridden = h.kind === "auto" && (s.overrides || []).some((o) => covers(o.scope, v.scope) && covers(o.scope, h.scope));
+        const li = el("li", { cls: overridden ? "overridden" : "" }, [
+          el("span", { cls: "kind kind-" + h.kind, text: h.kind }),
+          el("span", { text: " " + h.scope + " · " + h.owner + (overridden ? " · overridden" : "") + ": " }),
+          el("span", { cls: "reason", text: h.reason }),
+        ]);
+        why.appendChild(li);
+      }
+      if (covering.length > WHY_MAX) why.appendChild(el("li", { cls: "muted", text: "and " + (covering.length - WHY_MAX) + " more (Active holds below)" }));
+      card.appendChild(why);
+    }
+    return card;
+  }
+
+  // ---- many clusters: filter and folds ----------------------------------------
+
+  function filterText() { return $("cluster-filter").value.trim().toLowerCase(); }
+  function matches(name) { const f = filterText(); return !f || name.toLowerCase().includes(f); }
+  // A filter shows every match: nothing folds then.
+  function foldable(n) { return n >= FOLD_AT && !filterText(); }
+
+  function renderFilterCount(names) {
+    const f = filterText();
+    $("filter-count").textContent = f ? names.filter(matches).length + " of " + names.length + " clusters match" : "";
+  }
+
+  // A fold is one line ("97 clusters healthy") that opens on a click. Its
+  // element lives as long as the page, so it stays open across updates, and
+  // what it hides is built only while it is open.
+  const folds = { verdicts: newFold("verdicts"), health: newFold("health") };
+  function newFold(name) {
+    const d = el("details", { cls: "fold", attrs: { "data-fold": name } }, [el("summary", { cls: "fold-line" })]);
+    d.addEventListener("toggle", () => {
+      if (d.open) { state.needSamples = true; scheduleRefresh(); }
+      verdictKey = "";
+      render();
+    });
+    return d;
+  }
+  function fold(d, line, build) {
+    d.firstChild.textContent = line;
+    d.replaceChildren(d.firstChild, ...(d.open ? [el("div", { cls: "fold-body" }, build())] : []));
+    return d;
+  }
+
+  // showsQuiet reports whether some quiet cluster's values are on screen.
+  function showsQuiet() {
+    const h = (state.status && state.status.health) || {};
+    const calm = Object.keys(h).filter((n) => quiet(h[n])).length;
+    return calm > 0 && (folds.health.open || !!filterText() || !foldable(calm));
   }
 
   function expiresEl(h) {
@@ -622,40 +685,62 @@
     return out;
   }
 
+  // quiet mirrors the service's rule for streaming samples: ok, and every
+  // signal at ok.
+  function quiet(c) {
+    if (!c || c.status !== "ok") return false;
+    return (c.hosts || []).every((h) => Object.values(h.signals || {}).every((s) => s.level === "ok"));
+  }
+
+  const STATUS_RANK = { degraded: 0, unknown: 1, ok: 2 };
+  function healthRank(c) { return quiet(c) ? 3 : (STATUS_RANK[c && c.status] ?? 1); }
+
+  // A cluster's box is rebuilt only when its report or samples changed:
+  // one cluster's update costs one box, however many clusters there are.
+  const clusterBoxes = new Map(); // cluster -> article
+  function changedCluster(name) { clusterBoxes.delete(name); }
+
   function renderHealth(health) {
-    const names = Object.keys(health).sort();
-    const blocks = [];
-    for (const name of names) {
-      const c = health[name] || {};
-      const status = ["ok", "degraded", "unknown"].includes(c.status) ? c.status : "unknown";
-      const box = el("article", { cls: "cluster cluster-" + status, attrs: { "data-cluster": name } });
-      const h3 = el("h3", {}, [
-        document.createTextNode(name + " "),
-        el("span", { cls: "status status-" + status, text: status.toUpperCase() }),
-      ]);
-      box.appendChild(h3);
-      const meta = el("p", { cls: "cluster-meta" });
-      if (parseTime(c.since)) meta.append("since ", timeEl(c.since));
-      if (status === "degraded" && parseTime(c.tripped_at)) meta.append(" · tripped ", timeEl(c.tripped_at));
-      if (parseTime(c.updated_at)) meta.append(" · evaluated ", timeEl(c.updated_at));
-      box.appendChild(meta);
-      if (c.reason) box.appendChild(el("p", { cls: "cluster-reason", text: c.reason }));
-      const table = el("table", { cls: "data hosts" });
-      const hr = el("tr", {}, [el("th", { text: "apiserver", attrs: { scope: "col" } })]);
-      for (const sg of SIGNALS) hr.appendChild(el("th", { text: sg.label, attrs: { scope: "col" } }));
-      table.appendChild(el("thead", {}, [hr]));
-      const tb = el("tbody");
-      for (const host of c.hosts || []) {
-        const tr = el("tr", { attrs: { "data-host": host.host } }, [el("th", { text: host.host, attrs: { scope: "row" } })]);
-        for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, sg.label, withSamples(name, host.host, sg.key, (host.signals || {})[sg.key])));
-        tb.appendChild(tr);
-      }
-      table.appendChild(tb);
-      box.appendChild(el("div", { cls: "scroll" }, [table]));
-      blocks.push(box);
-    }
+    const names = Object.keys(health).filter(matches).sort((a, b) => (healthRank(health[a]) - healthRank(health[b])) || a.localeCompare(b));
+    const calm = names.filter((n) => quiet(health[n]));
+    const box = (n) => {
+      let b = clusterBoxes.get(n);
+      if (!b) { b = clusterBox(n, health[n] || {}); clusterBoxes.set(n, b); }
+      return b;
+    };
+    const blocks = names.filter((n) => !calm.includes(n) || !foldable(calm.length)).map(box);
+    if (foldable(calm.length)) blocks.push(fold(folds.health, calm.length + " clusters healthy", () => calm.map(box)));
     $("health-list").replaceChildren(...blocks);
-    $("health-empty").hidden = blocks.length > 0;
+    $("health-empty").hidden = Object.keys(health).length > 0;
+  }
+
+  function clusterBox(name, c) {
+    const status = ["ok", "degraded", "unknown"].includes(c.status) ? c.status : "unknown";
+    const box = el("article", { cls: "cluster cluster-" + status, attrs: { "data-cluster": name } });
+    const h3 = el("h3", {}, [
+      document.createTextNode(name + " "),
+      el("span", { cls: "status status-" + status, text: status.toUpperCase() }),
+    ]);
+    box.appendChild(h3);
+    const meta = el("p", { cls: "cluster-meta" });
+    if (parseTime(c.since)) meta.append("since ", timeEl(c.since));
+    if (status === "degraded" && parseTime(c.tripped_at)) meta.append(" · tripped ", timeEl(c.tripped_at));
+    if (parseTime(c.updated_at)) meta.append(" · evaluated ", timeEl(c.updated_at));
+    box.appendChild(meta);
+    if (c.reason) box.appendChild(el("p", { cls: "cluster-reason", text: c.reason }));
+    const table = el("table", { cls: "data hosts" });
+    const hr = el("tr", {}, [el("th", { text: "apiserver", attrs: { scope: "col" } })]);
+    for (const sg of SIGNALS) hr.appendChild(el("th", { text: sg.label, attrs: { scope: "col" } }));
+    table.appendChild(el("thead", {}, [hr]));
+    const tb = el("tbody");
+    for (const host of c.hosts || []) {
+      const tr = el("tr", { attrs: { "data-host": host.host } }, [el("th", { text: host.host, attrs: { scope: "row" } })]);
+      for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, sg.label, withSamples(name, host.host, sg.key, (host.signals || {})[sg.key])));
+      tb.appendChild(tr);
+    }
+    table.appendChild(tb);
+    box.appendChild(el("div", { cls: "scroll" }, [table]));
+    return box;
   }
 
   // ---- history -----------------------------------------------------------
@@ -775,6 +860,7 @@
     $("override-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitHold(ev.target, "/api/v1/overrides", "override"); });
     $("release-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitRelease(ev.target); });
     $("release-cancel").addEventListener("click", () => { $("release-form").hidden = true; });
+    $("cluster-filter").addEventListener("input", () => { clusterBoxes.clear(); render(); if (filterText()) { state.needSamples = true; scheduleRefresh(); } });
     setNeedToken(false);
     openStream();
     refresh();
