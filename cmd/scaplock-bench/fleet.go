@@ -29,6 +29,7 @@ type fleetFigures struct {
 	newConns                   int64
 	apiservers                 int
 	notOK                      int // healthy clusters the gate did not judge ok at the end of the window
+	load                       string
 }
 
 // fleetLoad measures the gate at fleet scale: clusters of three
@@ -141,6 +142,7 @@ func measureFleet(ctx context.Context, fl *fleet, etcdBytes func(context.Context
 	if streamErr != nil {
 		return f, streamErr
 	}
+	f.load = loadAvg()
 	intervals := took / fleetInterval.Seconds()
 	for i := range fl.replicas {
 		used := (cpu1[i] - cpu0[i]) / took
@@ -172,8 +174,8 @@ func fleetRows(all []fleetFigures) []Row {
 		return s
 	}
 	big := all[len(all)-1]
-	setting := fmt.Sprintf("%d clusters × 3 simulated TLS apiservers + node_exporters (the healthy scenario, played live), 1 degraded (readyz times out after 1 s), default thresholds, 1 s interval, %d replicas on a 3-member Debian etcd, measured over %s; healthy clusters not judged ok at the end (load on the shared machine): %s",
-		big.clusters, fleetReplicas, fleetWindow, series(func(f fleetFigures) string { return fmt.Sprint(f.notOK) }))
+	setting := fmt.Sprintf("%d clusters × 3 simulated TLS apiservers + node_exporters (the healthy scenario, played live), 1 degraded (readyz times out after 1 s), default thresholds, 1 s interval, %d replicas on a 3-member Debian etcd, measured over %s; healthy clusters not judged ok at the end (clusters: count): %s; machine load average at the end: %s",
+		big.clusters, fleetReplicas, fleetWindow, series(func(f fleetFigures) string { return fmt.Sprint(f.notOK) }), series(func(f fleetFigures) string { return f.load }))
 	pct := func(x float64) string { return fmt.Sprintf("%.1f%%", 100*x) }
 	return []Row{
 		info("fleet setup", setting),

@@ -43,6 +43,9 @@ func clusterName(i int) string { return fmt.Sprintf("cluster-%03d", i+1) }
 // cluster (the degraded ones degraded).
 func startFleet(ctx context.Context, dir string, endpoints []string, secret, prefix string, n, degraded int) (*fleet, error) {
 	f := &fleet{dir: dir}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
 	s, err := sim.Load("healthy")
 	if err != nil {
 		return nil, err

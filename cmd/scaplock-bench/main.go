@@ -80,6 +80,7 @@ var figures = []figure{
 	{"detection", detection},
 	{"memory", memory},
 	{"CLI size", cliSize},
+	{"CLI as a hook", cliHook},
 	{"health path", healthPath},
 	{"scap bridge", scapBridge},
 	{"embedded 3-replica cluster", embeddedCluster},
@@ -87,6 +88,7 @@ var figures = []figure{
 	{"soak", soak},
 	{"fleet", fleetLoad},
 	{"storm", storm},
+	{"holds elsewhere", holdsElsewhere},
 }
 
 func progress(format string, args ...any) {

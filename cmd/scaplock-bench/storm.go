@@ -60,6 +60,9 @@ func storm(ctx context.Context) []Row {
 		return []Row{failed(figure, err)}
 	}
 
+	progress("  the fleet alone: 10 s of %d preflights/s", stormPreflights)
+	quietLat, quietErrs, quietFirst := paced(ctx, fl, stormPreflights, 10*time.Second)
+
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
@@ -95,8 +98,9 @@ func storm(ctx context.Context) []Row {
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
+	load0 := loadAvg()
 	progress("  %s of %d preflights/s", stormWindow, stormPreflights)
-	lat, verdictErrs := paced(sctx, fl, stormPreflights, stormWindow)
+	lat, verdictErrs, firstErr := paced(sctx, fl, stormPreflights, stormWindow)
 	cpu1, err := fl.cpu()
 	if err != nil {
 		return []Row{failed(figure, err)}
@@ -110,16 +114,19 @@ func storm(ctx context.Context) []Row {
 		rss = append(rss, mb)
 	}
 	lead, _ := fl.leader(ctx)
+	load1 := loadAvg()
 
 	progress("  saturation: 64 clients on preflight against the bare handler, storm going on")
-	pre := fl.replicas[(lead+1)%len(fl.replicas)].url + "/api/v1/preflight?scope=" + clusterName(50)
+	// The last cluster: healthy, and never held by holdChanges.
+	pre := fl.replicas[(lead+1)%len(fl.replicas)].url + "/api/v1/preflight?scope=" + clusterName(stormClusters-1)
 	var base, load loadResult
 	var satErr error
 	for range 3 {
 		if satErr = base.add(ctx, bare.url); satErr != nil {
 			break
 		}
-		if satErr = load.add(ctx, pre); satErr != nil {
+		// 423 is a verdict too: the gate may hold the cluster meanwhile.
+		if satErr = load.add(ctx, pre, http.StatusOK, http.StatusLocked); satErr != nil {
 			break
 		}
 	}
@@ -140,10 +147,12 @@ func storm(ctx context.Context) []Row {
 		perReplica = append(perReplica, fmt.Sprintf("%s (%s): CPU %.0f%% of a core, RSS %.0f MB", fl.replica[i], role, 100*(cpu1[i]-cpu0[i])/stormWindow.Seconds(), rss[i]))
 	}
 	rows := []Row{
-		info("storm setup", fmt.Sprintf("%d simulated clusters (1 degraded), 3 replicas on a 3-member Debian etcd; %d page viewers and %d bridges on the event stream, %d preflights/s, 1 hold change/s, spread over the replicas; %s",
-			stormClusters, stormViewers, stormBridges, stormPreflights, stormWindow)),
-		check("storm: verdict latency p50 / p99 (preflight, paced)", fmt.Sprintf("%s / %s (n=%d, %d errors)", fmtDur(p50), fmtDur(p99), len(lat), verdictErrs),
+		info("storm setup", fmt.Sprintf("%d simulated clusters (1 degraded), 3 replicas on a 3-member Debian etcd; %d page viewers and %d bridges on the event stream, %d preflights/s, 1 hold change/s, spread over the replicas; %s; machine load average %s at the start of the window, %s at its end",
+			stormClusters, stormViewers, stormBridges, stormPreflights, stormWindow, load0, load1)),
+		check("storm: verdict latency p50 / p99 (preflight, paced)", fmt.Sprintf("%s / %s (n=%d, %d errors%s)", fmtDur(p50), fmtDur(p99), len(lat), verdictErrs, errSuffix(firstErr)),
 			"p99 ≤ 10 ms", p99 <= 10*time.Millisecond && verdictErrs == 0),
+		info("baseline: verdict latency p50 / p99, the fleet alone (no readers, no hold changes), 10 s", fmt.Sprintf("%s / %s (n=%d, %d errors%s)",
+			fmtDur(median(quietLat)), fmtDur(percentile(quietLat, 99)), len(quietLat), quietErrs, errSuffix(quietFirst))),
 		info("storm: each replica over the window", strings.Join(perReplica, "; ")),
 		info("storm: what the readers did", fmt.Sprintf("%d page requests (status, history) after stream messages, %d bridge preflights after stream messages", pageRequests.Load(), bridgeChecks.Load())),
 	}
@@ -170,7 +179,7 @@ func streamClient(base string) *client {
 // replicas and the clusters, each on its own goroutine (an open loop: a
 // slow answer does not slow the next request), and returns their
 // latencies and how many failed.
-func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) ([]time.Duration, int) {
+func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) ([]time.Duration, int, string) {
 	clients := make([]*client, len(fl.replicas))
 	for i, r := range fl.replicas {
 		clients[i] = newClient(r.url, "")
@@ -178,6 +187,7 @@ func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) ([]time.Du
 	var mu sync.Mutex
 	var lat []time.Duration
 	var errs int
+	var firstErr string
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
@@ -186,10 +196,10 @@ func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) ([]time.Du
 		select {
 		case <-ctx.Done():
 			wg.Wait()
-			return lat, errs
+			return lat, errs, firstErr
 		case <-end:
 			wg.Wait()
-			return lat, errs
+			return lat, errs, firstErr
 		case <-tick.C:
 		}
 		c, scope := clients[i%len(clients)], clusterName(i%stormClusters)
@@ -200,7 +210,9 @@ func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) ([]time.Du
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				errs++
+				if errs++; errs == 1 {
+					firstErr = err.Error()
+				}
 				return
 			}
 			lat = append(lat, took)
@@ -259,4 +271,11 @@ func bridgeLike(ctx context.Context, c *client, checks *atomic.Int64) {
 			checks.Add(1)
 		}
 	}
+}
+
+func errSuffix(first string) string {
+	if first == "" {
+		return ""
+	}
+	return ", the first: " + first
 }

@@ -48,6 +48,10 @@
     needHistory: true, // the next refresh also reads /api/v1/history
     samples: null, // cluster -> host -> signal -> [{at, value}], oldest first
     needSamples: true,
+    // needHealth: the next refresh reads the clusters' reports too; after a
+    // hold change the stream has kept them current, and at a hundred
+    // clusters they are most of the status.
+    needHealth: true,
     refreshTimer: 0,
     inFlight: false,
     again: false,
@@ -163,16 +167,20 @@
     try {
       const wantSamples = state.needSamples || !state.streamOpen;
       const wantHistory = state.needHistory || !state.streamOpen || !state.history;
+      const wantHealth = state.needHealth || !state.streamOpen || !state.status;
       state.needSamples = false;
       state.needHistory = false;
+      state.needHealth = false;
       const [status, history, samples] = await Promise.all([
-        getJSON("/api/v1/status"), wantHistory ? getJSON("/api/v1/history?limit=" + HISTORY_LIMIT) : null,
+        getJSON(wantHealth ? "/api/v1/status" : "/api/v1/status?health=false"),
+        wantHistory ? getJSON("/api/v1/history?limit=" + HISTORY_LIMIT) : null,
         wantSamples ? getJSON("/api/v1/samples") : null]);
       const wasLost = !!state.lostSince;
+      if (!wantHealth) status.health = state.status.health;
       state.status = status;
       if (history) state.history = history;
       if (samples) state.samples = samples.clusters || {};
-      clusterBoxes.clear();
+      if (wantHealth || samples) clusterBoxes.clear();
       state.lostSince = null;
       state.lostWhy = "";
       if (wasLost && !state.stream) openStream(); // back: do not wait for the stream retry
@@ -182,6 +190,7 @@
     } catch (err) {
       state.needSamples = true;
       state.needHistory = true;
+      state.needHealth = true;
       if (err instanceof HTTPError && err.status === 401) {
         setNeedToken(true, state.token ? "The token was refused: " + err.message : "This service needs a token to read its status.");
       } else {
@@ -300,6 +309,7 @@
       return;
     }
     if (type === "hello") state.needSamples = true;
+    state.needHealth = true; // hello, leader: read everything
     scheduleRefresh(type === "hello" || type === "event");
   }
 
@@ -332,6 +342,7 @@
     if (state.streamOpen && showsQuiet()) {
       // The stream carries no values of quiet clusters: read them while shown.
       state.needSamples = true;
+      state.needHealth = true;
       refresh();
     }
     if (!state.streamOpen) {
@@ -522,7 +533,7 @@
   function newFold(name) {
     const d = el("details", { cls: "fold", attrs: { "data-fold": name } }, [el("summary", { cls: "fold-line" })]);
     d.addEventListener("toggle", () => {
-      if (d.open) { state.needSamples = true; scheduleRefresh(); }
+      if (d.open) { state.needSamples = true; state.needHealth = true; scheduleRefresh(); }
       verdictKey = "";
       render();
     });
@@ -860,7 +871,7 @@
     $("override-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitHold(ev.target, "/api/v1/overrides", "override"); });
     $("release-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitRelease(ev.target); });
     $("release-cancel").addEventListener("click", () => { $("release-form").hidden = true; });
-    $("cluster-filter").addEventListener("input", () => { clusterBoxes.clear(); render(); if (filterText()) { state.needSamples = true; scheduleRefresh(); } });
+    $("cluster-filter").addEventListener("input", () => { clusterBoxes.clear(); render(); if (filterText()) { state.needSamples = true; state.needHealth = true; scheduleRefresh(); } });
     setNeedToken(false);
     openStream();
     refresh();

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/server/servertest"
+)
+
+const (
+	elsewhereHolds       = 10000
+	elsewhereScopes      = 100
+	elsewhereSubscribers = 50
+	elsewhereChanges     = 40
+)
+
+// elsewhereFigures are one measurement of what a change on eqiad costs.
+type elsewhereFigures struct {
+	preflightRate     float64 // req/s, 8 keep-alive clients
+	statusP50         time.Duration
+	statusBytes       int
+	fanoutP50, fanout time.Duration // a hold created on eqiad until every subscriber has its event: p50, p99
+}
+
+// holdsElsewhere measures a change in one scope with no live holds
+// elsewhere and with elsewhereHolds live holds on elsewhereScopes other
+// scopes, on one scaplockd (its own process, embedded etcd): preflight's
+// throughput, the status's latency, and the event stream's fan-out to
+// elsewhereSubscribers readers.
+func holdsElsewhere(ctx context.Context) []Row {
+	const figure = "holds elsewhere"
+	dir, err := os.MkdirTemp("", "scaplock-bench-elsewhere-")
+	if err != nil {
+		return []Row{failed(figure, err)}
+	}
+	defer os.RemoveAll(dir)
+	scopes := []string{"eqiad"}
+	for i := range elsewhereScopes {
+		scopes = append(scopes, fmt.Sprintf("other-%03d", i+1))
+	}
+	secret := filepath.Join(dir, "jwt.secret")
+	if err := os.WriteFile(secret, []byte(strings.Repeat("e", 40)), 0o600); err != nil {
+		return []Row{failed(figure, err)}
+	}
+	d, err := startChild(ctx, "scaplockd", map[string]string{
+		"SCAPLOCK_DATA_DIR": filepath.Join(dir, "data"), "SCAPLOCK_SCOPES": strings.Join(scopes, ","), "SCAPLOCK_JWT_SECRET_FILE": secret,
+	})
+	if err != nil {
+		return []Row{failed(figure, err)}
+	}
+	defer d.stop()
+	token, err := servertest.Token(secret, "bench", api.RoleSRE)
+	if err != nil {
+		return []Row{failed(figure, err)}
+	}
+	c := newClient(d.url, token)
+
+	progress("  no holds elsewhere")
+	none, err := measureElsewhere(ctx, c)
+	if err != nil {
+		return []Row{failed(figure+", none elsewhere", err)}
+	}
+	progress("  creating %d holds on %d other scopes", elsewhereHolds, elsewhereScopes)
+	if err := createElsewhere(ctx, c, scopes[1:]); err != nil {
+		return []Row{failed(figure, err)}
+	}
+	progress("  %d holds elsewhere", elsewhereHolds)
+	many, err := measureElsewhere(ctx, c)
+	if err != nil {
+		return []Row{failed(figure+", holds elsewhere", err)}
+	}
+	ratio := many.preflightRate / none.preflightRate
+	row := func(f elsewhereFigures) string {
+		return fmt.Sprintf("preflight %.0f req/s; status p50 %s (%.0f KB); fan-out p50 %s, p99 %s", f.preflightRate, fmtDur(f.statusP50), float64(f.statusBytes)/1024, fmtDur(f.fanoutP50), fmtDur(f.fanout))
+	}
+	fan := float64(many.fanoutP50) / float64(none.fanoutP50)
+	return []Row{
+		info("baseline: a change on eqiad with no live holds elsewhere (101 scopes, one process, embedded etcd)", row(none)),
+		info(fmt.Sprintf("the same with %d live holds on %d other scopes", elsewhereHolds, elsewhereScopes), row(many)),
+		check(fmt.Sprintf("preflight on eqiad with %d holds elsewhere vs none, 8 keep-alive clients", elsewhereHolds), fmt.Sprintf("%.2f×", ratio), "≥ 0.83× (within 1.2×)", ratio >= 0.83),
+		check(fmt.Sprintf("event-stream fan-out of a change on eqiad to %d readers, p50, %d holds elsewhere vs none", elsewhereSubscribers, elsewhereHolds),
+			fmt.Sprintf("%.2f× (%s vs %s)", fan, fmtDur(many.fanoutP50), fmtDur(none.fanoutP50)), "≤ 1.2×", fan <= 1.2),
+		info("GET /api/v1/status?health=false with holds elsewhere vs none, p50 (its answer lists every live hold: it grows with them by contract)",
+			fmt.Sprintf("%.2f× (%s vs %s; %.0f KB vs %.0f KB)", float64(many.statusP50)/float64(none.statusP50), fmtDur(many.statusP50), fmtDur(none.statusP50), float64(many.statusBytes)/1024, float64(none.statusBytes)/1024)),
+	}
+}
+
+// createElsewhere creates elsewhereHolds manual holds spread over scopes,
+// with 8 concurrent writers.
+func createElsewhere(ctx context.Context, c *client, scopes []string) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := next.Add(1) - 1
+				if i >= elsewhereHolds {
+					return
+				}
+				if err := c.do(ctx, http.MethodPost, "/api/v1/holds", api.HoldBody{Scope: scopes[int(i)%len(scopes)], Reason: "bench: a leaked hold", Duration: "2h"}, nil, http.StatusCreated); err != nil {
+					errs <- fmt.Errorf("hold %d: %w", i, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return err
+	default:
+		return nil
+	}
+}
+
+// measureElsewhere measures preflight on eqiad, the status, and the fan-out
+// of hold changes on eqiad.
+func measureElsewhere(ctx context.Context, c *client) (elsewhereFigures, error) {
+	var f elsewhereFigures
+	url := c.base + "/api/v1/preflight?scope=eqiad"
+	loadFor(ctx, url, time.Second, nil)
+	var r loadResult
+	for range 3 {
+		if err := r.add(ctx, url); err != nil {
+			return f, err
+		}
+	}
+	f.preflightRate = r.rate()
+
+	var lat []time.Duration
+	var lastErr error
+	for range 20 {
+		start := time.Now()
+		body, err := fetch(ctx, c, "/api/v1/status?health=false")
+		if err != nil {
+			lastErr = err // a 503 on a starved machine: the figure is the answers' latency
+			continue
+		}
+		lat = append(lat, time.Since(start))
+		f.statusBytes = len(body)
+	}
+	if len(lat) < 10 {
+		return f, fmt.Errorf("only %d of 20 status answers: %w", len(lat), lastErr)
+	}
+	f.statusP50 = median(lat)
+
+	fan, err := fanout(ctx, c)
+	if err != nil {
+		return f, err
+	}
+	f.fanoutP50, f.fanout = median(fan), percentile(fan, 99)
+	return f, nil
+}
+
+// fanout opens elsewhereSubscribers streams, then creates and releases a
+// hold on eqiad elsewhereChanges times, and returns for each creation how
+// long until the last subscriber read its event.
+func fanout(ctx context.Context, c *client) ([]time.Duration, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Each subscriber reports when it reads a "created" event for eqiad.
+	seen := make(chan time.Time, elsewhereSubscribers*elsewhereChanges*2)
+	var ready sync.WaitGroup
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for range elsewhereSubscribers {
+		ready.Add(1)
+		s := streamClient(c.base)
+		wg.Go(func() {
+			req, err := http.NewRequestWithContext(sctx, http.MethodGet, s.base+"/api/v1/events", nil)
+			if err != nil {
+				ready.Done()
+				return
+			}
+			resp, err := s.http.Do(req)
+			ready.Done()
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(make([]byte, 64<<10), 4<<20)
+			for sc.Scan() {
+				if l := sc.Text(); strings.HasPrefix(l, "data: ") && strings.Contains(l, `"action":"created"`) && strings.Contains(l, `"scope":"eqiad"`) {
+					seen <- time.Now()
+				}
+			}
+		})
+	}
+	ready.Wait()
+	time.Sleep(500 * time.Millisecond) // past every stream's hello
+	var out []time.Duration
+	for i := range elsewhereChanges {
+		start := time.Now()
+		var h struct{ ID string }
+		if err := c.do(ctx, http.MethodPost, "/api/v1/holds", api.HoldBody{Scope: "eqiad", Reason: fmt.Sprintf("bench: fan-out %d", i)}, &h, http.StatusCreated); err != nil {
+			return nil, err
+		}
+		var last time.Time
+		for range elsewhereSubscribers {
+			select {
+			case t := <-seen:
+				last = t
+			case <-time.After(10 * time.Second):
+				return nil, fmt.Errorf("change %d: not every subscriber read it within 10s", i)
+			}
+		}
+		out = append(out, last.Sub(start))
+		if err := c.do(ctx, http.MethodDelete, "/api/v1/holds/"+h.ID, api.ReleaseBody{Reason: "bench"}, nil, http.StatusOK); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
