@@ -65,7 +65,7 @@ e2e: deps $(E2E_APISERVER)
 # page's write-to-screen time in a real Chromium.
 bench: deps
 	$(GO) run ./cmd/scaplock-bench -report bench-report.md
-	$(GO) test ./web -run '^$$' -bench . -benchtime 5x
+	$(GO) test ./web -run '^$$' -bench 'PageWeight|WriteToPage' -benchtime 5x
 
 # The soak alone: scaplockd under mixed load for 5 minutes, then idle for 60 s,
 # with its RSS curve (also part of make bench).

@@ -33,15 +33,21 @@ func startFleetDaemon(tb testing.TB, n int) *daemon {
 }
 
 // publishReport writes one cluster's report as the gate leader does and
-// returns its revision. level is every signal's level; status the
-// cluster's.
+// returns its revision. level is the readyz latency's level on every
+// apiserver (the host signals are ok); status the cluster's.
 func (d *daemon) publishReport(tb testing.TB, cluster string, status health.Status, level health.Level, reason string, now time.Time) int64 {
 	tb.Helper()
+	latency := map[health.Level]float64{health.LevelOK: 0.042, health.LevelWarn: 0.62, health.LevelCrit: 1}[level]
 	hosts := make([]apiv1.HostHealth, 3)
 	for i := range hosts {
-		sigs := map[apiv1.Signal]apiv1.SignalHealth{}
-		for _, s := range []apiv1.Signal{apiv1.SignalLatency, apiv1.SignalCPU, apiv1.SignalRetransmits, apiv1.SignalNIC} {
-			sigs[s] = apiv1.SignalHealth{Value: 0.042, Level: level, Warn: 0.5, Crit: 1, At: now, Since: now.Add(-time.Minute)}
+		sig := func(v float64, l health.Level, warn, crit float64) apiv1.SignalHealth {
+			return apiv1.SignalHealth{Value: v, Level: l, Warn: warn, Crit: crit, At: now, Since: now.Add(-time.Minute)}
+		}
+		sigs := map[apiv1.Signal]apiv1.SignalHealth{
+			apiv1.SignalLatency:     sig(latency, level, 0.5, 1),
+			apiv1.SignalCPU:         sig(0.31, health.LevelOK, 0.8, 0.9),
+			apiv1.SignalRetransmits: sig(12, health.LevelOK, 500, 1000),
+			apiv1.SignalNIC:         sig(0.04, health.LevelOK, 0.8, 0.9),
 		}
 		hosts[i] = apiv1.HostHealth{Host: fmt.Sprintf("%s-master%d:6443", cluster, i+1), Signals: sigs}
 	}

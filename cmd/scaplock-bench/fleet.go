@@ -15,7 +15,7 @@ import (
 
 // fleetSizes are the cluster counts the fleet figure is measured at, so
 // that its growth shows; the targets hold at the largest.
-var fleetSizes = []int{100}
+var fleetSizes = []int{10, 30, 100}
 
 const fleetWindow = 20 * time.Second
 

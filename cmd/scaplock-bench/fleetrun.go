@@ -160,9 +160,6 @@ func (f *fleet) notOK(ctx context.Context, c *client, degraded int) (int, error)
 			missing++
 		case i >= degraded && h.Status != apiv1.StatusOK:
 			notOK++
-			if notOK == 1 {
-				progress("    %s is %s: %s", name, h.Status, h.Reason)
-			}
 		}
 	}
 	if st.Gate.Leader == "" || missing > 0 {

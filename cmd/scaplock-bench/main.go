@@ -89,6 +89,7 @@ var figures = []figure{
 	{"fleet", fleetLoad},
 	{"storm", storm},
 	{"holds elsewhere", holdsElsewhere},
+	{"page at 100 clusters", pageAtClusters},
 }
 
 func progress(format string, args ...any) {
