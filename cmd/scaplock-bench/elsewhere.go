@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -178,19 +177,12 @@ func fanout(ctx context.Context, c *client) ([]time.Duration, error) {
 		ready.Add(1)
 		s := streamClient(c.base)
 		wg.Go(func() {
-			req, err := http.NewRequestWithContext(sctx, http.MethodGet, s.base+"/api/v1/events", nil)
-			if err != nil {
-				ready.Done()
-				return
-			}
-			resp, err := s.http.Do(req)
+			sc, body, err := openEvents(sctx, s)
 			ready.Done()
 			if err != nil {
 				return
 			}
-			defer resp.Body.Close()
-			sc := bufio.NewScanner(resp.Body)
-			sc.Buffer(make([]byte, 64<<10), 4<<20)
+			defer body.Close()
 			for sc.Scan() {
 				if l := sc.Text(); strings.HasPrefix(l, "data: ") && strings.Contains(l, `"action":"created"`) && strings.Contains(l, `"scope":"eqiad"`) {
 					seen <- time.Now()

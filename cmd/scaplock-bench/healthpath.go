@@ -268,20 +268,14 @@ func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atom
 		light = full
 	}
 	get(full...)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/events", nil)
+	sc, body, err := openEvents(ctx, c)
 	if err != nil {
 		return
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
+	defer body.Close()
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
 			select {
 			case lines <- sc.Text():
@@ -318,6 +312,26 @@ func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atom
 			}
 		}
 	}
+}
+
+// openEvents opens c's event stream and returns a scanner over its lines
+// and the body to close.
+func openEvents(ctx context.Context, c *client) (*bufio.Scanner, io.Closer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/events", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, nil, fmt.Errorf("GET /api/v1/events: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	return sc, resp.Body, nil
 }
 
 // waitRefused waits until preflight refuses scope.

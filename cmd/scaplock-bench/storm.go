@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net/http"
@@ -251,17 +250,11 @@ func holdChanges(ctx context.Context, fl *fleet, token string) error {
 // bridgeLike behaves as scaplock scap-bridge does on the event stream: it
 // asks preflight again after every message but the samples.
 func bridgeLike(ctx context.Context, c *client, checks *atomic.Int64) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/events", nil)
+	sc, body, err := openEvents(ctx, c)
 	if err != nil {
 		return
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	defer body.Close()
 	for sc.Scan() {
 		typ, ok := strings.CutPrefix(sc.Text(), "event: ")
 		if !ok || typ == "samples" {
