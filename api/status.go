@@ -105,7 +105,8 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	// Each scope's verdict reads only the holds that cover it: its own and
 	// global's (every hold, for global's). Deciding every scope over every
 	// hold made a status O(scopes × holds): seconds with thousands of holds
-	// on other scopes.
+	// on other scopes. They are grouped from snap, not read again with
+	// Store.Covering, so the verdicts agree with the holds listed beside them.
 	byScope := map[lock.Scope][]lock.Hold{}
 	for _, h := range snap.Holds {
 		byScope[h.Scope] = append(byScope[h.Scope], h)
