@@ -12,8 +12,12 @@ import (
 )
 
 // pageBench is one line of `go test -bench` output for the page: its
-// sub-benchmark and a metric's value.
-var pageBench = regexp.MustCompile(`^Benchmark(PageFirstPaint|PageUpdate)/clusters=(\d+)\S*\s+\d+\s+.*?([\d.]+) ms/(?:paint|update)\s+([\d.]+) max-ms`)
+// sub-benchmark and its cluster count; pageMetric one of its metrics
+// (go test prints them in name order).
+var (
+	pageBench  = regexp.MustCompile(`^Benchmark(PageFirstPaint|PageUpdate)/clusters=(\d+)`)
+	pageMetric = regexp.MustCompile(`([\d.]+) (ms/paint|ms/update|max-ms)`)
+)
 
 // pageAtClusters runs the page's Chromium benchmarks (web/fleet_test.go:
 // Debian's chromium against an in-process scaplockd) at 2 and 100
@@ -37,9 +41,16 @@ func pageAtClusters(ctx context.Context) []Row {
 			continue
 		}
 		n, _ := strconv.Atoi(m[2])
-		mean, _ := strconv.ParseFloat(m[3], 64)
-		worst, _ := strconv.ParseFloat(m[4], 64)
-		got[key{m[1], n}] = [2]float64{mean, worst}
+		var v [2]float64 // mean, max
+		for _, mm := range pageMetric.FindAllStringSubmatch(sc.Text(), -1) {
+			x, _ := strconv.ParseFloat(mm[1], 64)
+			if mm[2] == "max-ms" {
+				v[1] = x
+			} else {
+				v[0] = x
+			}
+		}
+		got[key{m[1], n}] = v
 	}
 	var rows []Row
 	for _, c := range []struct {
