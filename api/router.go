@@ -61,12 +61,13 @@ type Config struct {
 
 // API holds the handlers' dependencies.
 type API struct {
-	cfg     Config
-	store   *lock.Store
-	log     *slog.Logger
-	metrics *httpMetrics
-	streams *streamGate
-	newest  newestPages
+	cfg      Config
+	store    *lock.Store
+	log      *slog.Logger
+	metrics  *httpMetrics
+	streams  *streamGate
+	newest   newestPages
+	statuses statusCache
 }
 
 // New builds the router.

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"sort"
@@ -80,9 +81,15 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
+	now := a.store.Now()
+	// The cache answers only at the revision just confirmed: the state it
+	// shows is the current one, taken less than statusFor ago.
+	if body, ok := a.statuses.get(a.store.Revision(), withHealth, now); ok {
+		writeBody(w, http.StatusOK, body)
+		return
+	}
 	snap := a.store.Snapshot()
 	reports, leader := a.reports()
-	now := a.store.Now()
 	resp := StatusResponse{
 		Time: now.UTC(), Revision: snap.Revision, Health: reports,
 		Holds: []lock.Hold{}, Overrides: []lock.Hold{},
@@ -126,7 +133,14 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	if !withHealth {
 		resp.Health = nil
 	}
-	writeJSON(w, http.StatusOK, resp)
+	body, err := json.Marshal(resp)
+	if err != nil {
+		writeJSON(w, http.StatusOK, resp) // answers the internal error
+		return
+	}
+	body = append(body, '\n')
+	a.statuses.put(snap.Revision, withHealth, now, body)
+	writeBody(w, http.StatusOK, body)
 }
 
 // preflight answers from the cache: 200 allowed, 423 refused with the

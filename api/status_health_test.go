@@ -57,3 +57,31 @@ func TestStatusWithoutHealth(t *testing.T) {
 		})
 	}
 }
+
+// The status is encoded once per revision, and a change is never hidden
+// behind the encoded one: each read after a write shows it, with or
+// without the reports.
+func TestStatusAfterEachChange(t *testing.T) {
+	f := newFixture(t, func(c *api.Config, _ *api.AuthConfig) {
+		c.View = reportsOf{"eqiad": {Cluster: "eqiad", Status: apiv1.StatusOK}}
+	})
+	sre := f.token(t, "alice", api.RoleSRE)
+	for i := range 5 {
+		var h struct{ ID string }
+		a := f.do(t, "POST", "/api/v1/holds", sre, api.HoldBody{Scope: "eqiad", Reason: "change"})
+		if a.status != 201 {
+			t.Fatalf("create: %d %s", a.status, a.body)
+		}
+		a.decode(t, &h)
+		for _, q := range []string{"", "?health=false", "", "?health=false"} {
+			var st api.StatusResponse
+			f.do(t, "GET", "/api/v1/status"+q, "", nil).decode(t, &st)
+			if len(st.Holds) != i+1 || st.Holds[len(st.Holds)-1].ID != h.ID {
+				t.Fatalf("after hold %d, status%s lists %d holds, the last %+v; want %d ending with %s", i+1, q, len(st.Holds), st.Holds, i+1, h.ID)
+			}
+			if _, ok := st.Health["eqiad"]; ok != (q == "") {
+				t.Errorf("status%s: eqiad's report present = %t", q, ok)
+			}
+		}
+	}
+}
