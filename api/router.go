@@ -142,12 +142,15 @@ func New(cfg Config) http.Handler {
 			r.Post("/deploys", a.acquireDeploy)
 			r.Put("/deploys/{id}/keepalive", a.keepAlive)
 			r.Delete("/deploys/{id}", a.releaseDeploy)
+			r.Put("/bridges/{host}", a.reportBridge)
 		})
 	})
 	return r
 }
 
-func (a *API) fail(w http.ResponseWriter, err error) { writeError(w, a.log, err, a.cfg.StatusURL) }
+func (a *API) fail(w http.ResponseWriter, err error) {
+	writeError(w, a.log, err, a.cfg.StatusURL, a.store.Now)
+}
 
 // EndpointState is one etcd member as /readyz sees it.
 type EndpointState = apiv1.MemberState

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"sort"
@@ -109,6 +110,14 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
+	ctx, cancel := a.storeContext(r, 0)
+	defer cancel()
+	bridges, err := a.store.UnguardedBridges(ctx, snap.Revision)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	resp.Unguarded = bridges
 	// Each scope's verdict reads only the holds that cover it: its own and
 	// global's (every hold, for global's). Deciding every scope over every
 	// hold made a status O(scopes × holds): seconds with thousands of holds
@@ -124,7 +133,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			covering = append(slices.Clip(byScope[s]), byScope[lock.Global]...)
 		}
 		v := lock.Decide(covering, []lock.Scope{s}, now)
-		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
+		reasons := v.Reasons()
+		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
+			Message: apiv1.RenderRefusal(v.Scopes, reasons, a.cfg.StatusURL, now)}
 		if v.Allowed {
 			sv.Advice = advice(reports, []lock.Scope{s})
 		}
@@ -156,8 +167,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = append(scopes, s)
 	}
-	if err := a.sync(r); err != nil {
-		a.fail(w, err)
+	// Without etcd's confirmation only a refusal may be given: what the
+	// replica last confirmed refuses (lock.Store.KnownRefusal).
+	unconfirmed := a.sync(r)
+	if unconfirmed != nil && !errors.Is(unconfirmed, lock.ErrUnavailable) {
+		a.fail(w, unconfirmed)
 		return
 	}
 	reports, _ := a.reports()
@@ -168,8 +182,16 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	now := a.store.Now()
 	v := lock.Decide(snap.Holds, scopes, now)
 	v.Revision = snap.Revision
+	if unconfirmed != nil {
+		var refused *lock.RefusedError
+		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes), &refused) {
+			a.fail(w, unconfirmed)
+			return
+		}
+		v = refused.Verdict
+	}
 	resp := PreflightResponse{
-		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
+		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), StatusURL: a.cfg.StatusURL, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
 	}
 	for _, s := range scopes {
@@ -179,10 +201,14 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if !v.LastConfirmed.IsZero() {
+		at := v.LastConfirmed.UTC()
+		resp.LastConfirmed = &at
+	}
 	status := http.StatusOK
 	if !v.Allowed {
 		status = http.StatusLocked
-		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
+		resp.Message = apiv1.RenderRefusalAsOf(scopes, resp.Reasons, a.cfg.StatusURL, now, v.LastConfirmed)
 	} else {
 		resp.Advice = advice(reports, scopes)
 	}

@@ -35,6 +35,8 @@ type Event struct {
 	Revision int64 `json:"revision"`
 	// Impact is set on deploy_impact events.
 	Impact *DeployImpact `json:"impact,omitempty"`
+	// Bridge is set on bridge_unlocked and bridge_guarded events.
+	Bridge *Bridge `json:"bridge,omitempty"`
 }
 
 // HistoryPage is one page of events, newest first.

@@ -41,8 +41,10 @@ type DeployBody struct {
 // ErrorBody is the one error shape of the API.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
-	// Holds are the holds behind a refusal (423) or conflict (409).
-	Holds []Hold `json:"holds,omitempty"`
+	// Holds are the holds behind a refusal (423) or conflict (409), and
+	// Reasons what they say (Message is rendered from them).
+	Holds   []Hold   `json:"holds,omitempty"`
+	Reasons []Reason `json:"reasons,omitempty"`
 }
 
 // ErrorDetail names what went wrong; Field is set for bad input.
@@ -60,6 +62,10 @@ type ScopeVerdict struct {
 	Scope   Scope  `json:"scope"`
 	Allowed bool   `json:"allowed"`
 	Summary string `json:"summary"`
+	// Reasons are what refuses or advises; Message is the refusal as
+	// people read it (RenderRefusal), empty when allowed.
+	Reasons []Reason `json:"reasons"`
+	Message string   `json:"message,omitempty"`
 	// Advice is set when deploys are allowed into a cluster at warn.
 	Advice *Advice `json:"advice,omitempty"`
 }
@@ -80,6 +86,9 @@ type StatusResponse struct {
 	Health    map[string]ClusterHealth `json:"health"`
 	Gate      GateStatus               `json:"gate"`
 	Store     StoreInfo                `json:"store"`
+	// Unguarded are the deploy hosts whose scap bridge a person released
+	// (scap lock --unlock-all), until it guards scap's lock again.
+	Unguarded []Bridge `json:"unguarded"`
 }
 
 // StoreInfo says how the lock store is made: Topology "embedded-single" is
@@ -117,11 +126,15 @@ type ReplicaState struct {
 }
 
 // PreflightResponse is GET /api/v1/preflight: 200 when allowed, 423 when
-// refused with Message, the refusal as people read it.
+// refused with Message, the refusal as people read it, rendered from
+// Reasons (RenderRefusal).
 type PreflightResponse struct {
-	Allowed    bool                     `json:"allowed"`
-	Scopes     []Scope                  `json:"scopes"`
-	Message    string                   `json:"message,omitempty"`
+	Allowed bool     `json:"allowed"`
+	Scopes  []Scope  `json:"scopes"`
+	Reasons []Reason `json:"reasons"`
+	Message string   `json:"message,omitempty"`
+	// StatusURL is the service's status page, as Message names it.
+	StatusURL  string                   `json:"status_url,omitempty"`
 	Holds      []Hold                   `json:"holds"`
 	Overridden []Hold                   `json:"overridden,omitempty"`
 	Overrides  []Hold                   `json:"overrides,omitempty"`
@@ -130,6 +143,11 @@ type PreflightResponse struct {
 	// Advice is set when deploys are allowed but a cluster they touch is
 	// at warn: deploy more gently.
 	Advice *Advice `json:"advice,omitempty"`
+	// LastConfirmed is set on a refusal etcd could not confirm (its
+	// quorum is gone): the replica's last confirmed state refuses, and
+	// this is when etcd last confirmed it. Such a refusal is never opened
+	// by --fail-open; when that state would allow, the answer is a 503.
+	LastConfirmed *time.Time `json:"last_confirmed,omitempty"`
 }
 
 // ConcurrencyKey is scap's setting for how many helmfile releases a

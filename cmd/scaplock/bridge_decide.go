@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +21,9 @@ type refusal struct {
 
 // observation is what the bridge last learnt from the service.
 type observation struct {
+	// heard: the service has answered once since the bridge started.
+	// Until then the bridge holds scap's lock (unheardRefusal).
+	heard   bool
 	refusal refusal
 	// unreachableSince is when asking started failing; zero while the
 	// service answers.
@@ -42,24 +44,35 @@ type target struct {
 	refusal     refusal // the one to write when holding
 	unreachable bool    // past the grace: the policy decides
 	released    bool    // a person released this refusal; stay out
+	unheard     bool    // the service has not answered yet: closed
 }
 
 // unreachableID is the refusal id of --on-unreachable=closed.
 const unreachableID = "unreachable"
 
 // decide is the bridge's rule as a pure function: hold scap's lock while
-// a refusal stands that no person has released. Within the grace an
-// unreachable service changes nothing; after it, --on-unreachable decides.
+// a refusal stands that no person has released, and until the service has
+// answered once. Within the grace an unreachable service changes nothing;
+// after it, --on-unreachable decides, except that a lock held for the last
+// answer's refusal is never opened: what the bridge knows is closed stays
+// closed.
 func decide(o observation, releasedFor string, now time.Time, p bridgePolicy) target {
 	var t target
 	r := o.refusal
-	if !o.unreachableSince.IsZero() && now.Sub(o.unreachableSince) >= p.grace {
+	switch {
+	case !o.heard:
+		t.unheard = true
+		r = unheardRefusal(o, p)
+	case !o.unreachableSince.IsZero() && now.Sub(o.unreachableSince) >= p.grace:
 		t.unreachable = true
-		r = refusal{}
-		if p.closed {
+		switch {
+		case p.closed:
 			r = refusal{id: unreachableID, reason: fmt.Sprintf(
 				"scaplock cannot be reached since %s (%s); deploys refused by the bridge's --on-unreachable=closed; status: %s",
 				o.unreachableSince.UTC().Format(time.RFC3339), o.lastErr, p.statusURL)}
+		case r.id != "": // the last answer refused: keep it
+		default:
+			r = refusal{}
 		}
 	}
 	t.refusal = r
@@ -73,44 +86,35 @@ func decide(o observation, releasedFor string, now time.Time, p bridgePolicy) ta
 	return t
 }
 
-// refusalOf reads a preflight answer: who refuses and the one line for scap.
-func refusalOf(resp apiv1.PreflightResponse) refusal {
+// refusalOf reads a preflight answer's reasons, never its prose: who
+// refuses, and the one line for scap's lock file, rendered from the
+// fields at now without ages (the file is read later), with where the
+// status is (the service's status_url, else statusURL) and the CLI's hint.
+func refusalOf(resp apiv1.PreflightResponse, statusURL string, now time.Time) refusal {
+	if resp.StatusURL != "" {
+		statusURL = resp.StatusURL
+	}
 	if resp.Allowed {
 		return refusal{}
 	}
-	ids := make([]string, 0, len(resp.Holds))
-	for _, h := range resp.Holds {
-		ids = append(ids, h.ID+"\x00"+string(h.Kind)+"\x00"+h.Reason)
+	var ids []string
+	for _, r := range resp.Reasons {
+		if r.Refuses {
+			ids = append(ids, r.HoldID+"\x00"+string(r.Kind)+"\x00"+r.Reason)
+		}
 	}
 	slices.Sort(ids)
 	id := strings.Join(ids, "\x01")
 	if id == "" {
-		id = "refused" // refused without holds named: still a refusal
+		id = "refused" // refused without reasons named: still a refusal
 	}
-	return refusal{id: id, reason: oneLine(resp.Message)}
-}
-
-var (
-	// age is the "3s ago, " of a refusal message: true when asked, stale
-	// in a file read later.
-	age    = regexp.MustCompile(`\(\S+ ago, `)
-	spaces = regexp.MustCompile(`\s+`)
-)
-
-// oneLine folds the service's refusal message into the single line scap
-// prints after 'reason is'.
-func oneLine(msg string) string {
-	var parts []string
-	for line := range strings.SplitSeq(msg, "\n") {
-		line = strings.TrimSpace(spaces.ReplaceAllString(line, " "))
-		if line == "" {
-			continue
-		}
-		parts = append(parts, age.ReplaceAllString(line, "("))
+	parts := []string{apiv1.RenderRefusalLine(resp.Scopes, resp.Reasons, now)}
+	if parts[0] == "" {
+		parts[0] = "deploys are refused by scaplock"
 	}
-	s := strings.TrimPrefix(strings.Join(parts, "; "), "scaplock: ")
-	if s == "" {
-		s = "deploys are refused by scaplock"
+	parts = append(parts, "status: "+statusURL)
+	if h := refusalHint(resp.Reasons); h != "" {
+		parts = append(parts, h)
 	}
-	return s
+	return refusal{id: id, reason: strings.Join(parts, "; ")}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -20,8 +19,12 @@ var pollEvery = 5 * time.Second
 type verdict struct {
 	allowed bool
 	message string
+	reasons []apiv1.Reason
 	body    []byte
 	advice  *apiv1.Advice // allowed, with a cluster at warn
+	// unconfirmed: refused by the replica's last confirmed state, etcd
+	// not answering (apiv1.PreflightResponse.LastConfirmed).
+	unconfirmed bool
 }
 
 // cmdPreflight answers "may I deploy now?" with its exit code.
@@ -39,7 +42,9 @@ func cmdPreflight(ctx context.Context, c *cli, args []string) int {
 --fail-open turns exit 2, and only 2, into 0 with a warning: for callers who
 would rather deploy unguarded than not deploy when scaplock is down. A
 refusal (1) or a mistake (3) is never opened: a typo'd scope or an expired
-token must not become "deploy allowed".
+token must not become "deploy allowed". When etcd is not answering but what
+the service last confirmed refuses, the answer is that refusal (1), saying
+how old it is; only an outage without such knowledge is 2.
 --wait D, when refused, waits for the scopes to become free (it follows the
 service's event stream, and asks again at least every 5s) and exits 0 as soon
 as they are, or 1 with the latest message once D has passed.
@@ -100,9 +105,9 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 		}
 		return exitOK
 	}
-	fmt.Fprint(c.stderr, safeLines(v.message))
-	if !strings.HasSuffix(v.message, "\n") {
-		fmt.Fprintln(c.stderr)
+	printRefusal(c.stderr, v.message, v.reasons)
+	if *failOpen && v.unconfirmed {
+		fmt.Fprintln(c.stderr, "scaplock: not opened by --fail-open: etcd is not answering, but what the service last confirmed refuses")
 	}
 	return exitRefused
 }
@@ -126,7 +131,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if !resp.Allowed && resp.Message == "" {
 		resp.Message = "scaplock: deploys are refused (the service gave no message)"
 	}
-	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice}, nil
+	return verdict{allowed: resp.Allowed, message: resp.Message, reasons: resp.Reasons, body: a.body, advice: resp.Advice, unconfirmed: resp.LastConfirmed != nil}, nil
 }
 
 // waitAllowed asks again on every event of the stream and every pollEvery
@@ -135,8 +140,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 func (c *cli) waitAllowed(ctx context.Context, q url.Values, wait time.Duration, last verdict) verdict {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	first, _, _ := strings.Cut(strings.TrimPrefix(last.message, "scaplock: "), "\n")
-	fmt.Fprintf(c.stderr, "scaplock: %s; waiting up to %s\n", safe(first), wait)
+	fmt.Fprintf(c.stderr, "scaplock: refused: %s; waiting up to %s\n", safe(apiv1.Summary(last.reasons)), wait)
 
 	changed := make(chan struct{}, 1)
 	watching := make(chan struct{})

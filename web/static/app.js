@@ -423,8 +423,9 @@
     for (const p of document.querySelectorAll("p.empty[data-empty]")) {
       if (p.id !== "history-empty" || state.history) p.textContent = p.dataset.empty;
     }
-    renderHolds(s.holds || []);
-    renderOverrides(s.overrides || []);
+    renderHoldTable("holds", s.holds || []);
+    renderHoldTable("overrides", s.overrides || []);
+    renderUnguarded(s.unguarded || []);
     renderHealth(s.health || {});
     renderHistory((state.history && state.history.events) || []);
     renderConn();
@@ -449,17 +450,13 @@
     dd.title = title;
   }
 
-  // Mirrors lock.Scope.Covers: a global hold stops every deploy, and a
-  // deploy to global touches every cluster.
-  function covers(holdScope, scope) { return holdScope === "global" || scope === "global" || holdScope === scope; }
-
   // renderVerdicts touches the aria-live region only when what it says
   // changed, so a screen reader is not told the same verdict every update.
   let verdictKey = "";
   function renderVerdicts(s) {
     const list = $("verdict-list");
-    const key = JSON.stringify([s.verdicts, (s.holds || []).map((h) => [h.id, h.scope, h.kind, h.owner, h.reason]),
-      (s.overrides || []).map((o) => o.scope)]);
+    const key = JSON.stringify((s.verdicts || []).map((v) => [v.scope, v.allowed, v.summary, v.advice,
+      (v.reasons || []).map((r) => [r.hold_id, r.kind, r.holder, r.reason, r.refuses])]));
     const fkey = key + "\u0000" + filterText() + "\u0000" + folds.verdicts.open;
     if (fkey === verdictKey) return;
     verdictKey = fkey;
@@ -472,16 +469,16 @@
     const shown = all.filter((v) => v.scope === "global" || matches(v.scope)).sort((a, b) =>
       (a.allowed - b.allowed) || ((a.scope !== "global") - (b.scope !== "global")) || a.scope.localeCompare(b.scope));
     const calm = shown.filter((v) => v.allowed && v.scope !== "global");
-    const items = shown.filter((v) => !calm.includes(v) || !foldable(calm.length)).map((v) => verdictCard(s, v));
+    const items = shown.filter((v) => !calm.includes(v) || !foldable(calm.length)).map(verdictCard);
     if (foldable(calm.length)) {
-      items.push(fold(folds.verdicts, calm.length + " clusters: deploys allowed", () => calm.map((v) => verdictCard(s, v))));
+      items.push(fold(folds.verdicts, calm.length + " clusters: deploys allowed", () => calm.map(verdictCard)));
     }
     if (!items.length) items.push(el("p", { cls: "verdict verdict-unknown", text: "no scopes known" }));
     list.replaceChildren(...items);
     renderFilterCount(all.filter((v) => v.scope !== "global").map((v) => v.scope));
   }
 
-  function verdictCard(s, v) {
+  function verdictCard(v) {
     const card = el("article", { cls: "verdict " + (v.allowed ? "verdict-allowed" : "verdict-refused"), attrs: { "data-scope": v.scope } });
     card.appendChild(el("h3", { cls: "verdict-scope", text: v.scope }));
     card.appendChild(el("p", { cls: "verdict-word" }, [
@@ -496,19 +493,21 @@
     }
     if (!v.allowed) {
       card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
+      // The service's message is the refusal's one text; the list below
+      // is built from the reasons' fields.
+      if (v.message) card.appendChild(el("pre", { cls: "verdict-message", text: v.message }));
       const why = el("ul", { cls: "verdict-why" });
       // A global verdict is refused by every hold: name a few, count the rest.
-      const covering = (s.holds || []).filter((h) => covers(h.scope, v.scope));
-      for (const h of covering.slice(0, WHY_MAX)) {
-        const overridden = h.kind === "auto" && (s.overrides || []).some((o) => covers(o.scope, v.scope) && covers(o.scope, h.scope));
-        const li = el("li", { cls: overridden ? "overridden" : "" }, [
-          el("span", { cls: "kind kind-" + h.kind, text: h.kind }),
-          el("span", { text: " " + h.scope + " · " + h.owner + (overridden ? " · overridden" : "") + ": " }),
-          el("span", { cls: "reason", text: h.reason }),
+      const reasons = v.reasons || [];
+      for (const r of reasons.slice(0, WHY_MAX)) {
+        const li = el("li", { cls: r.refuses ? "" : "overridden" }, [
+          el("span", { cls: "kind kind-" + r.kind, text: r.kind }),
+          el("span", { text: " " + r.scope + " · " + r.holder + (r.refuses ? "" : " · overridden") + ": " }),
+          el("span", { cls: "reason", text: r.reason }),
         ]);
         why.appendChild(li);
       }
-      if (covering.length > WHY_MAX) why.appendChild(el("li", { cls: "muted", text: "and " + (covering.length - WHY_MAX) + " more (Active holds below)" }));
+      if (reasons.length > WHY_MAX) why.appendChild(el("li", { cls: "muted", text: "and " + (reasons.length - WHY_MAX) + " more (Active holds below)" }));
       card.appendChild(why);
     }
     return card;
@@ -586,37 +585,41 @@
     }
   }
 
-  function renderHolds(holds) {
-    const rows = holds.map((h) => el("tr", { cls: "hold hold-" + h.kind, attrs: { "data-id": h.id } }, [
-      el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]),
+  // renderHoldTable fills the holds or the overrides table ("what"); the
+  // holds table has a kind column.
+  function renderHoldTable(what, holds) {
+    const rows = holds.map((h) => el("tr", { cls: what === "holds" ? "hold hold-" + h.kind : "", attrs: { "data-id": h.id } }, [
+      what === "holds" ? el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]) : null,
       el("th", { text: h.scope, attrs: { scope: "row" } }),
       el("td", { text: h.owner }),
       reasonCell(h),
       el("td", {}, [timeEl(h.created_at)]),
       el("td", {}, [expiresEl(h)]),
-      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "holds")]),
+      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, what)]),
     ]));
-    $("holds-table").tBodies[0].replaceChildren(...rows);
-    labelCells($("holds-table"));
-    $("holds-table").hidden = rows.length === 0;
-    $("holds-empty").hidden = rows.length > 0;
-    $("holds-count").textContent = "(" + rows.length + ")";
+    const table = $(what + "-table");
+    table.tBodies[0].replaceChildren(...rows);
+    labelCells(table);
+    table.hidden = rows.length === 0;
+    $(what + "-empty").hidden = rows.length > 0;
+    $(what + "-count").textContent = "(" + rows.length + ")";
   }
 
-  function renderOverrides(overrides) {
-    const rows = overrides.map((h) => el("tr", { attrs: { "data-id": h.id } }, [
-      el("th", { text: h.scope, attrs: { scope: "row" } }),
-      el("td", { text: h.owner }),
-      reasonCell(h),
-      el("td", {}, [timeEl(h.created_at)]),
-      el("td", {}, [expiresEl(h)]),
-      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "overrides")]),
+  // Hosts whose scap bridge a person released: they deploy unguarded.
+  function renderUnguarded(bridges) {
+    const by = (b) => (b.releaser || "someone") +
+      (b.user ? " (user " + b.user + ", uid " + b.uid + ")" : b.uid != null ? " (uid " + b.uid + ")" : "");
+    const rows = bridges.map((b) => el("tr", { attrs: { "data-host": b.host } }, [
+      el("th", { text: b.host, attrs: { scope: "row" } }),
+      el("td", { text: (b.scopes || []).join(", ") }),
+      el("td", { text: by(b) }),
+      el("td", { text: b.reason || "" }),
+      el("td", {}, [timeEl(b.since)]),
     ]));
-    $("overrides-table").tBodies[0].replaceChildren(...rows);
-    labelCells($("overrides-table"));
-    $("overrides-table").hidden = rows.length === 0;
-    $("overrides-empty").hidden = rows.length > 0;
-    $("overrides-count").textContent = "(" + rows.length + ")";
+    $("unguarded-table").tBodies[0].replaceChildren(...rows);
+    labelCells($("unguarded-table"));
+    $("unguarded").hidden = rows.length === 0;
+    $("unguarded-count").textContent = "(" + rows.length + ")";
   }
 
   // ---- health -------------------------------------------------------------
