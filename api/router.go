@@ -61,13 +61,12 @@ type Config struct {
 
 // API holds the handlers' dependencies.
 type API struct {
-	cfg      Config
-	store    *lock.Store
-	log      *slog.Logger
-	metrics  *httpMetrics
-	streams  *streamGate
-	newest   newestPages
-	statuses statusCache
+	cfg     Config
+	store   *lock.Store
+	log     *slog.Logger
+	metrics *httpMetrics
+	streams *streamGate
+	newest  newestPages
 }
 
 // New builds the router.
