@@ -255,6 +255,12 @@ type ReleaseRequest struct {
 	// Idem, when set, makes the request safe to retry: a retry of a
 	// release that went through answers with the released hold, not 404.
 	Idem *Idempotency
+	// Outcome, for a deploy's release, goes on its history event.
+	Outcome *ReleaseOutcome
+	// Released, when set, is called once with the released hold, only by
+	// the request whose transaction committed (not by a retry's replay), so
+	// that metrics count each release once across replicas.
+	Released func(Hold)
 }
 
 // Release deletes a hold and records who released it and why, in one
@@ -267,6 +273,9 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		return Hold{}, err
 	}
 	if err := ValidateID(req.ID); err != nil {
+		return Hold{}, err
+	}
+	if err := req.Outcome.validate(); err != nil {
 		return Hold{}, err
 	}
 	if h, ok, err := s.replay(ctx, req.Idem); ok || err != nil {
@@ -288,6 +297,9 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		}
 		if resp.Succeeded {
 			s.revoke(h.Lease)
+			if req.Released != nil {
+				req.Released(h)
+			}
 			s.catchUp(ctx, "release hold", h.ID, resp.Header.Revision)
 			return h, nil
 		}
@@ -318,6 +330,9 @@ func (req ReleaseRequest) allows(h Hold) error {
 	if req.Owner != "" && req.Owner != h.Owner {
 		return fmt.Errorf("hold %s belongs to %s: %w", h.ID, h.Owner, ErrForbidden)
 	}
+	if req.Outcome != nil && h.Kind != KindDeploy {
+		return invalid("outcome", "only a deploy's release has one; hold %s is a %s hold", h.ID, h.Kind)
+	}
 	return nil
 }
 
@@ -325,7 +340,7 @@ func (req ReleaseRequest) allows(h Hold) error {
 // holds); otherwise its Else branch reads the hold back.
 func (s *Store) releaseTxn(ctx context.Context, req ReleaseRequest, h Hold) (*clientv3.TxnResponse, error) {
 	key := s.keys.Hold(h.ID)
-	evOps, err := HistoryOps(s.keys, newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason))
+	evOps, err := HistoryOps(s.keys, req.Outcome.on(newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason)))
 	if err != nil {
 		return nil, err
 	}
