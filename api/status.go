@@ -103,14 +103,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
-	ctx, cancel := a.storeContext(r, 0)
-	defer cancel()
-	bridges, err := a.store.UnguardedBridges(ctx, snap.Revision)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	resp.Unguarded = bridges
+	resp.Unguarded = snap.Bridges
 	// Each scope's verdict reads only the holds that cover it: its own and
 	// global's (every hold, for global's). Deciding every scope over every
 	// hold made a status O(scopes × holds): seconds with thousands of holds
