@@ -14,8 +14,8 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"github.com/scaplock/scaplock/api"
-	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server/embedetcd"
 )
