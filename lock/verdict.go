@@ -17,6 +17,10 @@ type Verdict struct {
 	Overridden []Hold `json:"overridden,omitempty"`
 	// Overrides are the active overrides covering the scopes.
 	Overrides []Hold `json:"overrides,omitempty"`
+	// Windows are the deployment windows that refuse the deploy
+	// (ApplyWindows); OverriddenWindows would, but for an override.
+	Windows           []WindowRefusal `json:"windows,omitempty"`
+	OverriddenWindows []WindowRefusal `json:"overridden_windows,omitempty"`
 	// Revision is the etcd revision the verdict reflects.
 	Revision int64 `json:"revision"`
 }
@@ -92,10 +96,15 @@ func sortHolds(hs []Hold) {
 
 // Summary is the short why of a refusal, e.g. "control plane degraded".
 func (v Verdict) Summary() string {
-	if v.Allowed || len(v.Blocking) == 0 {
+	switch {
+	case v.Allowed:
 		return "allowed"
+	case len(v.Blocking) > 0:
+		return holdSummary(v.Blocking[0])
+	case len(v.Windows) > 0:
+		return windowSummary(v.Windows[0])
 	}
-	return holdSummary(v.Blocking[0])
+	return "allowed"
 }
 
 func holdSummary(h Hold) string {
@@ -123,7 +132,11 @@ func RefusalMessage(v Verdict, statusURL string, now time.Time) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "scaplock: deploys to %s are refused: %s\n", joinScopes(v.Scopes), v.Summary())
+	headline := v.Summary()
+	if len(v.Blocking) == 0 {
+		headline = windowHeadline(v.Windows[0], now)
+	}
+	fmt.Fprintf(&b, "scaplock: deploys to %s are refused: %s\n", joinScopes(v.Scopes), headline)
 	for i, h := range v.Blocking {
 		if i > 0 {
 			fmt.Fprintf(&b, "  also: %s\n", holdSummary(h))
@@ -154,18 +167,28 @@ func RefusalMessage(v Verdict, statusURL string, now time.Time) string {
 			b.WriteString("\n")
 		}
 	}
+	for i, r := range v.Windows {
+		if i > 0 || len(v.Blocking) > 0 {
+			fmt.Fprintf(&b, "  also: %s\n", windowSummary(r))
+		}
+		fmt.Fprintf(&b, "  %s\n", windowDetail(r.Window))
+	}
 	var hints []string
 	if statusURL != "" {
 		hints = append(hints, "status: "+statusURL)
 	}
-	h := v.Blocking[0]
-	switch h.Kind {
-	case KindAuto:
-		hints = append(hints, fmt.Sprintf("override (SRE): scaplock override --scope %s --reason \"...\"", h.Scope))
-	case KindManual:
-		hints = append(hints, fmt.Sprintf("unlock (SRE): scaplock unlock %s --reason \"...\"", h.ID))
-	case KindDeploy:
-		hints = append(hints, "wait for it: scaplock preflight --wait 10m")
+	if len(v.Blocking) == 0 {
+		hints = append(hints, fmt.Sprintf("override (SRE): scaplock override --scope %s --reason \"...\"", v.Windows[0].Scope))
+	} else {
+		h := v.Blocking[0]
+		switch h.Kind {
+		case KindAuto:
+			hints = append(hints, fmt.Sprintf("override (SRE): scaplock override --scope %s --reason \"...\"", h.Scope))
+		case KindManual:
+			hints = append(hints, fmt.Sprintf("unlock (SRE): scaplock unlock %s --reason \"...\"", h.ID))
+		case KindDeploy:
+			hints = append(hints, "wait for it: scaplock preflight --wait 10m")
+		}
 	}
 	fmt.Fprintf(&b, "  %s\n", strings.Join(hints, "    "))
 	return b.String()
