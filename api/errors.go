@@ -77,6 +77,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 	if errors.As(err, &refused) {
 		body.Error.Message = lock.RefusalMessage(refused.Verdict, statusURL, time.Now())
 		body.Holds = refused.Verdict.Blocking
+		body.Windows = refused.Verdict.Windows
 	}
 	var conflict *lock.DeployConflictError
 	if errors.As(err, &conflict) {

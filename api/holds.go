@@ -218,7 +218,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := principal(r)
-	req.Owner = p.Subject
+	req.Owner, req.Calendar = p.Subject, a.cfg.Calendar
 	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
 		a.fail(w, err)
 		return

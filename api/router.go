@@ -36,6 +36,9 @@ type Config struct {
 	Gate      GateInfo
 	// View serves the gate's reports, leader and samples.
 	View GateView
+	// Calendar has the deployment windows, fed by the store's watch; nil
+	// means no windows.
+	Calendar *lock.Calendar
 	// StoreInfo is shown in /api/v1/status.
 	StoreInfo StoreInfo
 	// RequestTimeout bounds every request's answer (10s by default).
@@ -124,6 +127,7 @@ func New(cfg Config) http.Handler {
 			r.Get("/samples", a.samples)
 			r.Get("/report", a.report)
 			r.Get("/events", a.events)
+			r.Get("/windows", a.listWindows)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(require(fail, RoleSRE))
@@ -132,6 +136,8 @@ func New(cfg Config) http.Handler {
 			r.Delete("/holds/{id}", a.releaseHold)
 			r.Post("/overrides", a.createOverride)
 			r.Delete("/overrides/{id}", a.cancelOverride)
+			r.Post("/windows", a.createWindow)
+			r.Delete("/windows/{id}", a.deleteWindow)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(require(fail, RoleDeployer))

@@ -22,6 +22,10 @@ type (
 // current revision; past it the answer is 503, never a stale "allowed".
 const VerdictTimeout = 2500 * time.Millisecond
 
+// WindowNoticeHorizon is how near a window change an allowed preflight
+// mentions it.
+const WindowNoticeHorizon = time.Hour
+
 // sync makes the cache reflect every write acknowledged before r arrived,
 // on any replica. A cache already known to be cut off fails at once.
 func (a *API) sync(r *http.Request) error {
@@ -84,8 +88,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
+	windows := a.windows()
 	for _, s := range a.knownScopes(snap, reports) {
-		v := lock.Decide(snap.Holds, []lock.Scope{s}, now)
+		v := lock.ApplyWindows(lock.Decide(snap.Holds, []lock.Scope{s}, now), windows, now)
 		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
 		if v.Allowed {
 			sv.Advice = advice(reports, []lock.Scope{s})
@@ -118,11 +123,13 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		scopes = a.knownScopes(snap, reports)
 	}
 	now := a.store.Now()
-	v := lock.Decide(snap.Holds, scopes, now)
+	windows := a.windows()
+	v := lock.ApplyWindows(lock.Decide(snap.Holds, scopes, now), windows, now)
 	v.Revision = snap.Revision
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
+		Windows: v.Windows, OverriddenWindows: v.OverriddenWindows,
 	}
 	for _, s := range scopes {
 		for c, report := range reports {
@@ -137,6 +144,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
 	} else {
 		resp.Advice = advice(reports, scopes)
+		resp.WindowNotice = lock.WindowNotice(windows, scopes, now, WindowNoticeHorizon)
 	}
 	writeJSON(w, status, resp)
 }

@@ -21,7 +21,9 @@ func window(id string, scope Scope, kind WindowKind, sched string, d time.Durati
 	return Window{ID: id, Scope: scope, Kind: kind, Schedule: sched, Duration: Duration(d), TimeZone: tz, Reason: id, Owner: "alice"}
 }
 
-func utc(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, time.UTC) }
+func utc(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, time.UTC)
+}
 
 // TestWindowActive checks Active and Next at the edges of the calendar:
 // daylight saving both ways, midnight, a month and year end, leap days,

@@ -95,12 +95,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	view := gate.NewView(keys, log)
+	calendar := lock.NewCalendar(keys, log)
 	if cfg.Build.Version == "" {
 		cfg.Build = ReadBuildInfo("", "")
 	}
 	registerBuildInfo(reg, cfg.Build)
 	storeOpts := lock.Options{
-		Prefix: cfg.EtcdPrefix, Logger: log, Parts: view.Parts(),
+		Prefix: cfg.EtcdPrefix, Logger: log, Parts: append(view.Parts(), calendar.Parts()...),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
 		Registerer: reg, Scopes: scopes, ReadLease: cfg.ReadLease,
 	}
@@ -142,7 +143,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	handler := api.New(api.Config{
 		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
 		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
-		StatusURL: statusURL, Gate: gateInfo, View: view, StoreInfo: storeInfo, Ready: s.ready, Endpoints: s.endpointStates, RequestTimeout: cfg.RequestTimeout, Page: web.Handler(), Logger: log, Registry: reg,
+		StatusURL: statusURL, Gate: gateInfo, View: view, Calendar: calendar, StoreInfo: storeInfo, Ready: s.ready, Endpoints: s.endpointStates, RequestTimeout: cfg.RequestTimeout, Page: web.Handler(), Logger: log, Registry: reg,
 		StreamStallTimeout: cfg.StreamStallTimeout, MaxStreams: cfg.MaxStreams,
 	})
 	baseCtx, cancelRequests := context.WithCancelCause(context.Background())

@@ -43,6 +43,8 @@ type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
 	// Holds are the holds behind a refusal (423) or conflict (409).
 	Holds []Hold `json:"holds,omitempty"`
+	// Windows are the deployment windows behind a refusal (423).
+	Windows []WindowRefusal `json:"windows,omitempty"`
 }
 
 // ErrorDetail names what went wrong; Field is set for bad input.
@@ -107,6 +109,13 @@ type PreflightResponse struct {
 	// Advice is set when deploys are allowed but a cluster they touch is
 	// at warn: deploy more gently.
 	Advice *Advice `json:"advice,omitempty"`
+	// Windows are the deployment windows that refuse; OverriddenWindows
+	// would, but for an override.
+	Windows           []WindowRefusal `json:"windows,omitempty"`
+	OverriddenWindows []WindowRefusal `json:"overridden_windows,omitempty"`
+	// WindowNotice says, on an allowed answer, that a window starts or
+	// ends within the hour: "deny window 'train' starts in 12m".
+	WindowNotice string `json:"window_notice,omitempty"`
 }
 
 // ConcurrencyKey is scap's setting for how many helmfile releases a
