@@ -2,8 +2,11 @@ package lock
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	// Windows name IANA zones; a host or image without tzdata must still
 	// read them, and read them as every other replica does.
@@ -117,7 +120,7 @@ func compile(w Window) (schedule, error) {
 	if strings.HasPrefix(spec, "TZ=") || strings.HasPrefix(spec, "CRON_TZ=") {
 		return schedule{}, invalid("schedule", "%q names a time zone: give it in time_zone", w.Schedule)
 	}
-	parsed, err := cronParser.Parse(spec)
+	parsed, err := parseCron(spec)
 	if err != nil {
 		return schedule{}, invalid("schedule", "%q is not a 5-field cron expression (minute hour day-of-month month day-of-week): %v", w.Schedule, err)
 	}
@@ -129,7 +132,7 @@ func compile(w Window) (schedule, error) {
 	if tz == "Local" {
 		return schedule{}, invalid("time_zone", "%q is not an IANA time zone name such as Europe/Berlin", tz)
 	}
-	loc, err := time.LoadLocation(tz)
+	loc, err := loadZone(tz)
 	if err != nil {
 		return schedule{}, invalid("time_zone", "%q is not an IANA time zone name such as Europe/Berlin", tz)
 	}
@@ -144,12 +147,49 @@ func compile(w Window) (schedule, error) {
 	return sc, nil
 }
 
+// Verdicts read every window on every request: zones (a file read and
+// parse each) and schedules are kept once read, up to maxCached of each
+// (windows are few; the bound stops a flood of bad input growing them).
+var (
+	zones, specs sync.Map
+	cached       atomic.Int64
+)
+
+const maxCached = 4096
+
+func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err == nil && cached.Add(1) <= maxCached {
+		zones.Store(name, loc)
+	}
+	return loc, err
+}
+
+func parseCron(spec string) (cron.Schedule, error) {
+	if s, ok := specs.Load(spec); ok {
+		return s.(cron.Schedule), nil
+	}
+	s, err := cronParser.Parse(spec)
+	if err == nil && cached.Add(1) <= maxCached {
+		specs.Store(spec, s)
+	}
+	return s, err
+}
+
 // maxShift bounds how far a zone's wall clock moves at one transition
 // (daylight saving moves it 1 h, a few zones 30 min or 2 h).
 const maxShift = 3 * time.Hour
 
 // maxSteps bounds every walk through occurrences.
-const maxSteps = 1000
+const maxSteps = 4096
+
+// maxChain bounds how many overlapping occurrences a stretch joins: a
+// window that never ends (every minute, for an hour) is reported as ending
+// after this many, and found active again then.
+const maxChain = 64
 
 // wallOf is t's wall clock in its location, written as a UTC time: the
 // cron schedule is matched on the wall clock, as people read the window.
@@ -182,19 +222,33 @@ func instant(wall time.Time, loc *time.Location) time.Time {
 	return start
 }
 
+// startsAfter yields every start strictly after t, in order.
+func (sc schedule) startsAfter(t time.Time) iter.Seq[time.Time] {
+	return func(yield func(time.Time) bool) {
+		// Instants map to wall times out of order around a transition;
+		// walking from maxShift earlier on the wall clock misses none.
+		wall := wallOf(t.In(sc.loc)).Add(-maxShift)
+		last := t
+		for range maxSteps {
+			wall = sc.spec.Next(wall)
+			if wall.IsZero() || (!sc.last.IsZero() && !wall.Before(sc.last)) {
+				return
+			}
+			// Starts in a skipped hour all land on the jump: one start.
+			if at := instant(wall, sc.loc); at.After(last) {
+				last = at
+				if !yield(at) {
+					return
+				}
+			}
+		}
+	}
+}
+
 // nextStart is the first start strictly after t; false when none is left.
 func (sc schedule) nextStart(t time.Time) (time.Time, bool) {
-	// Instants map to wall times out of order around a transition; walking
-	// from maxShift earlier on the wall clock finds the first start after t.
-	wall := wallOf(t.In(sc.loc)).Add(-maxShift)
-	for range maxSteps {
-		wall = sc.spec.Next(wall)
-		if wall.IsZero() || (!sc.last.IsZero() && !wall.Before(sc.last)) {
-			return time.Time{}, false
-		}
-		if at := instant(wall, sc.loc); at.After(t) {
-			return at, true
-		}
+	for at := range sc.startsAfter(t) {
+		return at, true
 	}
 	return time.Time{}, false
 }
@@ -203,13 +257,11 @@ func (sc schedule) nextStart(t time.Time) (time.Time, bool) {
 // that begins before it ends: overlapping occurrences are one stretch.
 func (sc schedule) span(start time.Time) (time.Time, time.Time) {
 	end := start.Add(sc.d)
-	at := start
-	for range maxSteps {
-		next, ok := sc.nextStart(at)
-		if !ok || next.After(end) {
+	n := 0
+	for next := range sc.startsAfter(start) {
+		if n++; n > maxChain || next.After(end) {
 			break
 		}
-		at = next
 		if e := next.Add(sc.d); e.After(end) {
 			end = e
 		}

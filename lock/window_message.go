@@ -11,7 +11,7 @@ const whenLayout = "Mon 2006-01-02 15:04 MST"
 
 // WindowTime writes t on w's wall clock; UTC when w's zone cannot be read.
 func WindowTime(w Window, t time.Time) string {
-	loc, err := time.LoadLocation(w.TimeZone)
+	loc, err := loadZone(w.TimeZone)
 	if err != nil || w.TimeZone == "" {
 		loc = time.UTC
 	}

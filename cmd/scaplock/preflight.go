@@ -22,6 +22,8 @@ type verdict struct {
 	message string
 	body    []byte
 	advice  *apiv1.Advice // allowed, with a cluster at warn
+	// notice says a window starts or ends soon (allowed answers).
+	notice string
 }
 
 // cmdPreflight answers "may I deploy now?" with its exit code.
@@ -92,6 +94,9 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 		c.stdout.Write(v.body)
 	}
 	if v.allowed {
+		if v.notice != "" {
+			fmt.Fprintf(c.stderr, "scaplock: allowed; %s\n", safe(v.notice))
+		}
 		if v.advice != nil {
 			fmt.Fprintf(c.stderr, "scaplock: deploys allowed; %s: advise %s\n", v.advice.Reason, v.advice.Define)
 			if *defines {
@@ -126,7 +131,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if !resp.Allowed && resp.Message == "" {
 		resp.Message = "scaplock: deploys are refused (the service gave no message)"
 	}
-	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice}, nil
+	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice, notice: resp.WindowNotice}, nil
 }
 
 // waitAllowed asks again on every event of the stream and every pollEvery
