@@ -138,6 +138,9 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if change, ok := lock.NextWindowChange(windows, scopes, now); ok {
+		resp.WindowChange = &change
+	}
 	status := http.StatusOK
 	if !v.Allowed {
 		status = http.StatusLocked

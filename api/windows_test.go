@@ -103,7 +103,8 @@ func TestWindowTour(t *testing.T) {
 	var pf apiv1.PreflightResponse
 	a.decode(t, &pf)
 	want := "scaplock: deploys to eqiad are refused: deploy freeze 'lunch freeze' until Tue 2026-12-08 13:00 UTC (in 30m); an SRE override lets deploys past"
-	if a.status != http.StatusLocked || !strings.HasPrefix(pf.Message, want+"\n") || len(pf.Windows) != 1 || pf.Windows[0].Window.ID != created.ID {
+	if a.status != http.StatusLocked || !strings.HasPrefix(pf.Message, want+"\n") || len(pf.Windows) != 1 || pf.Windows[0].Window.ID != created.ID ||
+		pf.WindowChange == nil || !pf.WindowChange.Equal(time.Date(2026, 12, 8, 13, 0, 0, 0, time.UTC)) {
 		t.Fatalf("preflight: %d %s", a.status, a.body)
 	}
 	if a := f.do(t, "GET", "/api/v1/preflight?scope=codfw", "", nil); a.status != http.StatusOK {

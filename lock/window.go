@@ -455,3 +455,39 @@ func lifted(overrides []Hold, scope, target Scope) bool {
 	}
 	return false
 }
+
+// covering are the windows that bear on a deploy to scopes (every scope
+// when none is given).
+func covering(windows []Window, scopes []Scope) []Window {
+	if len(scopes) == 0 {
+		scopes = []Scope{Global}
+	}
+	var out []Window
+	for _, w := range windows {
+		if slices.ContainsFunc(scopes, w.Scope.Covers) {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// NextWindowChange is the first instant after now at which a window
+// bearing on scopes starts or ends: when a verdict on them may change
+// with no write. False when none is left.
+func NextWindowChange(windows []Window, scopes []Scope, now time.Time) (time.Time, bool) {
+	var first time.Time
+	note := func(t time.Time) {
+		if t.After(now) && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	for _, w := range covering(windows, scopes) {
+		if ok, _, end := Active(w, now); ok {
+			note(end)
+		}
+		if start, _ := Next(w, now); !start.IsZero() {
+			note(start)
+		}
+	}
+	return first, !first.IsZero()
+}

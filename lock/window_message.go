@@ -54,9 +54,6 @@ func windowDetail(w Window) string {
 // "deny window 'train' starts in 12m". Empty when no window of scopes
 // starts or ends within horizon.
 func WindowNotice(windows []Window, scopes []Scope, now time.Time, horizon time.Duration) string {
-	if len(scopes) == 0 {
-		scopes = []Scope{Global}
-	}
 	var best string
 	var soonest time.Duration
 	note := func(d time.Duration, text string) {
@@ -64,14 +61,7 @@ func WindowNotice(windows []Window, scopes []Scope, now time.Time, horizon time.
 			best, soonest = text, d
 		}
 	}
-	for _, w := range windows {
-		covers := false
-		for _, s := range scopes {
-			covers = covers || w.Scope.Covers(s)
-		}
-		if !covers {
-			continue
-		}
+	for _, w := range covering(windows, scopes) {
 		if ok, _, end := Active(w, now); ok {
 			d := end.Sub(now)
 			note(d, fmt.Sprintf("%s window '%s' ends in %s", w.Kind, w.Reason, Approx(d)))

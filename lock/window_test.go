@@ -296,3 +296,30 @@ func TestWindowRequestValidate(t *testing.T) {
 		}
 	})
 }
+
+func TestNextWindowChange(t *testing.T) {
+	lunch := window("lunch", "eqiad", WindowDeny, "0 12 * * *", time.Hour, "UTC")
+	train := window("train", "codfw", WindowAllow, "0 9 * * *", 2*time.Hour, "UTC")
+	cases := []struct {
+		name   string
+		scopes []Scope
+		now    time.Time
+		want   time.Time
+	}{
+		{"the next start", []Scope{"eqiad"}, utc(2026, 12, 8, 10, 0), utc(2026, 12, 8, 12, 0)},
+		{"the end of the active one", []Scope{"eqiad"}, utc(2026, 12, 8, 12, 10), utc(2026, 12, 8, 13, 0)},
+		{"the soonest of every scope a global deploy touches", nil, utc(2026, 12, 8, 10, 0), utc(2026, 12, 8, 11, 0)},
+		{"a start exactly now is no longer ahead", []Scope{"eqiad"}, utc(2026, 12, 8, 12, 0), utc(2026, 12, 8, 13, 0)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := NextWindowChange([]Window{lunch, train}, c.scopes, c.now)
+			if !ok || !got.Equal(c.want) {
+				t.Errorf("NextWindowChange = %s %v, want %s", got.UTC(), ok, c.want)
+			}
+		})
+	}
+	if _, ok := NextWindowChange([]Window{lunch}, []Scope{"codfw"}, utc(2026, 12, 8, 10, 0)); ok {
+		t.Error("a window on another scope is no change")
+	}
+}

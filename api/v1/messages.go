@@ -116,6 +116,10 @@ type PreflightResponse struct {
 	// WindowNotice says, on an allowed answer, that a window starts or
 	// ends within the hour: "deny window 'train' starts in 12m".
 	WindowNotice string `json:"window_notice,omitempty"`
+	// WindowChange is the next instant a window bearing on Scopes starts
+	// or ends: the answer may change then with no write (the scap bridge
+	// sets a timer to it).
+	WindowChange *time.Time `json:"window_change,omitempty"`
 }
 
 // ConcurrencyKey is scap's setting for how many helmfile releases a

@@ -82,6 +82,7 @@ var figures = []figure{
 	{"CLI size", cliSize},
 	{"health path", healthPath},
 	{"scap bridge", scapBridge},
+	{"window bridge", windowBridge},
 	{"embedded 3-replica cluster", embeddedCluster},
 	{"history at full retention", historyLoad},
 	{"soak", soak},

@@ -222,12 +222,15 @@ func (b *bridge) loop(ctx context.Context) {
 func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<- verdictResult) {
 	poll := time.NewTicker(b.cfg.poll)
 	defer poll.Stop()
+	windows := newWindowTimer()
+	defer windows.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
 		case <-poll.C:
+		case <-windows.C():
 		}
 		r := verdictResult{}
 		v, err := b.c.preflight(ctx, b.q)
@@ -240,6 +243,7 @@ func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<
 				r.err = err
 			} else {
 				r.refusal = refusalOf(resp)
+				windows.aim(resp.WindowChange, r.at)
 			}
 		}
 		if ctx.Err() != nil {

@@ -82,6 +82,9 @@ func refusalOf(resp apiv1.PreflightResponse) refusal {
 	for _, h := range resp.Holds {
 		ids = append(ids, h.ID+"\x00"+string(h.Kind)+"\x00"+h.Reason)
 	}
+	for _, w := range resp.Windows {
+		ids = append(ids, w.Window.ID+"\x00window\x00"+string(w.Scope))
+	}
 	slices.Sort(ids)
 	id := strings.Join(ids, "\x01")
 	if id == "" {
