@@ -128,6 +128,7 @@ func New(cfg Config) http.Handler {
 			r.Get("/report", a.report)
 			r.Get("/events", a.events)
 			r.Get("/windows", a.listWindows)
+			r.Get("/windows.ics", a.windowsCalendar)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(require(fail, RoleSRE))

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"net/http"
 	"time"
 
@@ -117,4 +118,22 @@ func windowState(win lock.Window, now time.Time) WindowState {
 func utcPtr(t time.Time) *time.Time {
 	u := t.UTC()
 	return &u
+}
+
+// windowsCalendar serves the windows as an iCalendar feed, so people see
+// them in their own calendars.
+func (a *API) windowsCalendar(w http.ResponseWriter, r *http.Request) {
+	if err := a.sync(r); err != nil {
+		a.fail(w, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := lock.WriteICalendar(&buf, a.windows(), a.store.Now()); err != nil {
+		a.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/calendar; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
 }

@@ -235,3 +235,26 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(raw)
 }
+
+func TestWindowsCalendarFeed(t *testing.T) {
+	f := newWindowFixture(t)
+	sre := f.token(t, "alice", api.RoleSRE)
+	train := apiv1.WindowBody{Scope: "eqiad", Kind: "allow", Schedule: "0 9 * * 1-4", Duration: "2h", TimeZone: "Europe/Berlin", Reason: "train"}
+	if a := f.do(t, "POST", "/api/v1/windows", sre, train); a.status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.status, a.body)
+	}
+	resp, err := http.Get(f.srv.URL + "/api/v1/windows.ics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "text/calendar; charset=utf-8" {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{"BEGIN:VCALENDAR\r\n", "TZID:Europe/Berlin\r\n", "DTSTART;TZID=Europe/Berlin:20261209T090000\r\n", "RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH;BYHOUR=9;BYMINUTE=0\r\n"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("feed lacks %q:\n%s", want, body)
+		}
+	}
+}
