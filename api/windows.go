@@ -112,6 +112,9 @@ func windowState(win lock.Window, now time.Time) WindowState {
 	if start, end := lock.Next(win, now); !start.IsZero() {
 		st.NextStart, st.NextEnd = utcPtr(start), utcPtr(end)
 	}
+	for _, s := range lock.Stretches(win, now, now.Add(7*24*time.Hour)) {
+		st.Week = append(st.Week, apiv1.Span{Start: s[0].UTC(), End: s[1].UTC()})
+	}
 	return st
 }
 

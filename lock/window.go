@@ -491,3 +491,28 @@ func NextWindowChange(windows []Window, scopes []Scope, now time.Time) (time.Tim
 	}
 	return first, !first.IsZero()
 }
+
+// Stretches are w's stretches of occurrences that overlap [from, to), in
+// order: the week strip of the status page.
+func Stretches(w Window, from, to time.Time) [][2]time.Time {
+	sc, err := compile(w)
+	if err != nil {
+		return nil
+	}
+	var out [][2]time.Time
+	at := from
+	if ok, start, end := sc.active(from); ok {
+		out = append(out, [2]time.Time{start, end})
+		at = end
+	}
+	for len(out) < maxChain {
+		s, ok := sc.nextStart(at)
+		if !ok || !s.Before(to) {
+			break
+		}
+		start, end := sc.span(s)
+		out = append(out, [2]time.Time{start, end})
+		at = end
+	}
+	return out
+}

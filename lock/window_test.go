@@ -323,3 +323,17 @@ func TestNextWindowChange(t *testing.T) {
 		t.Error("a window on another scope is no change")
 	}
 }
+
+func TestStretches(t *testing.T) {
+	lunch := window("lunch", "eqiad", WindowDeny, "0 12 * * 1-5", time.Hour, "UTC")
+	// From Saturday 2026-12-12 12:30 for a week: Mon..Fri, none at the weekend.
+	got := Stretches(lunch, utc(2026, 12, 12, 12, 30), utc(2026, 12, 19, 12, 30))
+	if len(got) != 5 || !got[0][0].Equal(utc(2026, 12, 14, 12, 0)) || !got[4][1].Equal(utc(2026, 12, 18, 13, 0)) {
+		t.Fatalf("stretches %v", got)
+	}
+	// From inside one: it comes first, whole.
+	got = Stretches(lunch, utc(2026, 12, 14, 12, 30), utc(2026, 12, 15, 0, 0))
+	if len(got) != 1 || !got[0][0].Equal(utc(2026, 12, 14, 12, 0)) {
+		t.Fatalf("stretches from inside %v", got)
+	}
+}

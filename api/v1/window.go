@@ -62,6 +62,15 @@ type WindowState struct {
 	// absent when none is left (Until passed).
 	NextStart *time.Time `json:"next_start,omitempty"`
 	NextEnd   *time.Time `json:"next_end,omitempty"`
+	// Week are the stretches of occurrences in the coming seven days,
+	// for the status page's strip.
+	Week []Span `json:"week,omitempty"`
+}
+
+// Span is a stretch of time.
+type Span struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // WindowsResponse is GET /api/v1/windows.
