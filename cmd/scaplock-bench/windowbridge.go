@@ -14,7 +14,6 @@ import (
 	"time"
 
 	api "github.com/scaplock/scaplock/api/v1"
-	"github.com/scaplock/scaplock/server/servertest"
 )
 
 const windowBridges = 20
@@ -28,16 +27,11 @@ const windowBridges = 20
 // the bridge's "holding scap's global lock" log line less the start.
 func windowBridge(ctx context.Context) []Row {
 	const figure = "window bridge: deny window starts → scap's lock held by the bridge"
-	dir, err := os.MkdirTemp("", "scaplock-bench-window-")
+	dir, bin, err := buildCLI(ctx, "scaplock-bench-window-")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scaplock")
-	progress("  go build ./cmd/scaplock")
-	if err := servertest.GoBuild(ctx, bin, servertest.Scaplock); err != nil {
-		return []Row{failed(figure, err)}
-	}
 	scopes := make([]string, windowBridges)
 	for i := range scopes {
 		scopes[i] = fmt.Sprintf("win-%d", i)
