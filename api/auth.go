@@ -114,7 +114,9 @@ func NewAuthenticator(c AuthConfig) (*Authenticator, error) {
 // Method is the pinned signing algorithm.
 func (a *Authenticator) Method() string { return a.method }
 
-// leeway is the clock skew allowed on exp, nbf and iat.
+// leeway is the clock skew allowed on nbf and iat, so that a token minted
+// on a host whose clock runs a little ahead works at once. exp has none: an
+// expired token is refused from its expiry on, as the README says.
 const leeway = 30 * time.Second
 
 // Verify checks a token and returns who it names. exp is required and a
@@ -146,6 +148,10 @@ func (a *Authenticator) verify(raw string, now time.Time) (Principal, error) {
 	}
 	if err := numericDates(tok.Raw); err != nil {
 		return Principal{}, fmt.Errorf("%w: token rejected: %v", errUnauthorized, err)
+	}
+	// The parser's leeway covers exp too; exp gets none.
+	if !now.Before(claims.ExpiresAt.Time) {
+		return Principal{}, fmt.Errorf("%w: token rejected: %v (at %s)", errUnauthorized, jwt.ErrTokenExpired, claims.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	from := now
 	if claims.IssuedAt != nil {

@@ -56,8 +56,6 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 		status, code = http.StatusUnprocessableEntity, "idempotency_mismatch"
 	case errors.Is(err, lock.ErrOutcomeUnknown):
 		status, code = http.StatusServiceUnavailable, "outcome_unknown"
-	case errors.Is(err, lock.ErrUnconfirmed):
-		status, code = http.StatusServiceUnavailable, "unconfirmed"
 	case errors.Is(err, lock.ErrUnavailable):
 		status, code = http.StatusServiceUnavailable, "unavailable"
 	}
@@ -68,10 +66,6 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 	var unknown *outcomeUnknownError
 	if errors.As(err, &unknown) {
 		body.Error.IdempotencyKey = unknown.key
-	}
-	var unconfirmed *unconfirmedError
-	if errors.As(err, &unconfirmed) {
-		body.Error.IdempotencyKey = unconfirmed.key
 	}
 	var refused *lock.RefusedError
 	if errors.As(err, &refused) {

@@ -17,7 +17,6 @@ import (
 // with the key to retry with and how to check; a reused key is 422.
 func TestWriteErrorMapping(t *testing.T) {
 	unknown := &lock.OutcomeUnknownError{Op: "write hold", HoldID: "7f3a9c", Err: errors.New("context deadline exceeded")}
-	unconfirmed := &lock.UnconfirmedError{Op: "write hold", HoldID: "7f3a9c", Revision: 42, Err: errors.New("context deadline exceeded")}
 	for _, tc := range []struct {
 		name     string
 		err      error
@@ -32,10 +31,6 @@ func TestWriteErrorMapping(t *testing.T) {
 			[]string{"scaplock history --hold 7f3a9c", "send an Idempotency-Key"}},
 		{"key reused for another request", fmt.Errorf("Idempotency-Key %q: %w", "k-1", lock.ErrIdempotencyMismatch), "k-1", http.StatusUnprocessableEntity, "idempotency_mismatch", []string{"k-1"}},
 		{"plain unavailable", fmt.Errorf("read: %w", lock.ErrUnavailable), "k-2", http.StatusServiceUnavailable, "unavailable", nil},
-		{"committed, not confirmed, with a key", unconfirmed, "k-9", http.StatusServiceUnavailable, "unconfirmed",
-			[]string{"write hold 7f3a9c", "revision 42", "the write stands", `retry with the same Idempotency-Key "k-9"`}},
-		{"committed, not confirmed, without a key", unconfirmed, "", http.StatusServiceUnavailable, "unconfirmed",
-			[]string{"the write stands", "SCAPLOCK_READ_LEASE", "send an Idempotency-Key"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &API{log: slog.New(slog.DiscardHandler)}

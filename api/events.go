@@ -41,7 +41,8 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 // reading is disconnected, not kept with its buffers. Past MaxStreams open
 // streams it answers 503; shutting down ends every stream at once.
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
-	if err := a.store.Fresh(); err != nil {
+	// The hello's revision is an answer too: never older than one given.
+	if err := a.sync(r); err != nil {
 		a.fail(w, err)
 		return
 	}

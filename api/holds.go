@@ -187,7 +187,11 @@ func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRe
 	writeJSON(w, http.StatusOK, h)
 }
 
-func (a *API) listHolds(w http.ResponseWriter, _ *http.Request) {
+func (a *API) listHolds(w http.ResponseWriter, r *http.Request) {
+	if err := a.sync(r); err != nil {
+		a.fail(w, err)
+		return
+	}
 	snap := a.store.Snapshot()
 	writeJSON(w, http.StatusOK, map[string]any{"holds": nonNil(snap.Holds), "revision": snap.Revision})
 }
@@ -195,6 +199,10 @@ func (a *API) listHolds(w http.ResponseWriter, _ *http.Request) {
 func (a *API) getHold(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	if err := lock.ValidateID(id); err != nil {
+		a.fail(w, err)
+		return
+	}
+	if err := a.sync(r); err != nil {
 		a.fail(w, err)
 		return
 	}

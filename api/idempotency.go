@@ -54,25 +54,8 @@ func (e *outcomeUnknownError) Error() string {
 
 func (e *outcomeUnknownError) Unwrap() error { return e.err }
 
-// unconfirmedError says what to do after a write that was committed but
-// not yet confirmed by every replica: it matches the store's error and
-// carries the key.
-type unconfirmedError struct {
-	err error
-	key string
-}
-
-func (e *unconfirmedError) Error() string {
-	if e.key == "" {
-		return fmt.Sprintf("%s; the write stands, and every replica reflects it within the read lease (SCAPLOCK_READ_LEASE); send an Idempotency-Key to be told when", e.err)
-	}
-	return fmt.Sprintf("%s; the write stands: retry with the same Idempotency-Key %q, which answers with the write once every replica reflects it", e.err, e.key)
-}
-
-func (e *unconfirmedError) Unwrap() error { return e.err }
-
-// failWrite is fail for writes: an unknown outcome, or a write not yet
-// confirmed by every replica, names the key to retry with.
+// failWrite is fail for writes: an unknown outcome names the key to
+// retry with.
 func (a *API) failWrite(w http.ResponseWriter, idem *lock.Idempotency, err error) {
 	key := ""
 	if idem != nil {
@@ -81,8 +64,6 @@ func (a *API) failWrite(w http.ResponseWriter, idem *lock.Idempotency, err error
 	switch {
 	case errors.Is(err, lock.ErrOutcomeUnknown):
 		err = &outcomeUnknownError{err: err, key: key}
-	case errors.Is(err, lock.ErrUnconfirmed):
-		err = &unconfirmedError{err: err, key: key}
 	}
 	a.fail(w, err)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 )
 
@@ -39,14 +40,16 @@ type Config struct {
 	// Calendar has the deployment windows, fed by the store's watch; nil
 	// means no windows.
 	Calendar *lock.Calendar
-	// StoreInfo is shown in /api/v1/status.
+	// StoreInfo is shown in /api/v1/status; Cluster, when set, adds the
+	// members' and replicas' last known states to it.
 	StoreInfo StoreInfo
+	Cluster   func(StoreInfo) StoreInfo
 	// RequestTimeout bounds every request's answer (10s by default).
 	RequestTimeout time.Duration
 	// Ready reports whether etcd is reachable.
 	Ready func(ctx context.Context) error
-	// Endpoints reports which configured etcd endpoints answer; nil
-	// leaves them out of /readyz.
+	// Endpoints reports which etcd members answer, now; nil leaves them
+	// out of /readyz.
 	Endpoints func(ctx context.Context) []EndpointState
 	// StreamStallTimeout disconnects an event stream whose reader has not
 	// taken a message for this long (30s by default).
@@ -152,13 +155,8 @@ func New(cfg Config) http.Handler {
 
 func (a *API) fail(w http.ResponseWriter, err error) { writeError(w, a.log, err, a.cfg.StatusURL) }
 
-// EndpointState is one configured etcd endpoint as /readyz sees it.
-type EndpointState struct {
-	Endpoint string `json:"endpoint"`
-	OK       bool   `json:"ok"`
-	Leader   bool   `json:"leader,omitempty"`
-	Error    string `json:"error,omitempty"`
-}
+// EndpointState is one etcd member as /readyz sees it.
+type EndpointState = apiv1.MemberState
 
 // ReadyResponse is GET /readyz: ready when a quorum answers and the cache
 // is confirmed; Endpoints says which endpoints answer either way.

@@ -78,6 +78,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		Gate:  GateStatus{Mode: a.cfg.Gate.Mode, Leader: leader},
 		Store: a.cfg.StoreInfo,
 	}
+	if a.cfg.Cluster != nil {
+		resp.Store = a.cfg.Cluster(resp.Store)
+	}
 	for _, h := range snap.Holds {
 		if !h.Active(now) {
 			continue
@@ -117,11 +120,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
-	snap := a.store.Snapshot()
 	reports, _ := a.reports()
 	if len(scopes) == 0 {
-		scopes = a.knownScopes(snap, reports)
+		scopes = a.knownScopes(a.store.Snapshot(), reports)
 	}
+	snap := a.store.Covering(scopes)
 	now := a.store.Now()
 	windows := a.windows()
 	v := lock.ApplyWindows(lock.Decide(snap.Holds, scopes, now), windows, now)

@@ -83,6 +83,8 @@ func TestStrictTokens(t *testing.T) {
 		{"no iat, exp past the max ttl", base(func(c jwt.MapClaims) { delete(c, "iat"); c["exp"] = now.Add(48 * time.Hour).Unix() }), "SCAPLOCK_JWT_MAX_TTL"},
 		{"iat in the future", base(func(c jwt.MapClaims) { c["iat"] = now.Add(time.Hour).Unix(); c["exp"] = now.Add(2 * time.Hour).Unix() }), "used before issued"},
 		{"no exp", base(func(c jwt.MapClaims) { delete(c, "exp") }), "exp"},
+		// No leeway on exp: the 30s skew allowance covers nbf and iat only.
+		{"exp 1s ago", base(func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Second).Unix() }), "token is expired"},
 		{"blank sub", base(func(c jwt.MapClaims) { c["sub"] = "   " }), "blank"},
 		{"no sub", base(func(c jwt.MapClaims) { delete(c, "sub") }), "blank"},
 		{"a 50 KB sub", base(func(c jwt.MapClaims) { c["sub"] = strings.Repeat("a", 50<<10) }), "more than 128"},

@@ -35,10 +35,9 @@ type Part struct {
 // dispatch through it.
 func (s *Store) parts() []Part {
 	return append([]Part{
-		{Prefix: s.keys.Holds(), Put: s.receiveHold(true), Del: s.receiveHold(false)},
+		{Prefix: s.keys.Holds(), Put: s.putHold, Del: s.delHold},
 		{Prefix: s.keys.Queue(), Put: s.putQueued, Del: s.delQueued},
 		{Prefix: s.keys.History(), Put: s.putEvent, Del: s.delEvent, StreamOnly: true},
-		{Prefix: s.keys.Replicas(), Put: s.putReplica, Del: s.delReplica},
 	}, s.extra...)
 }
 
@@ -67,8 +66,7 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holds, s.queue, s.recent, s.replicas = map[string]Hold{}, map[string]queued{}, recent, map[string]replicaState{}
-	s.pending, s.holdRev = nil, 0
+	s.holds, s.queue, s.recent = newHoldIndex(), map[string]queued{}, recent
 	for _, p := range s.parts() {
 		if p.Reset != nil {
 			p.Reset()
@@ -77,10 +75,6 @@ func (s *Store) load(ctx context.Context) error {
 			p.Put(kv)
 		}
 	}
-	// A load shows what it found at once: it is what etcd had at rev. A
-	// change some replica has not acked yet then shows early; only a
-	// reload after a compaction the watch missed can meet one.
-	s.promoteLocked(true)
 	s.rev = rev
 	// A reload (after a compaction the watch missed) leaves a gap in what
 	// subscribers were told: they are let go, as a subscriber that cannot
@@ -90,7 +84,6 @@ func (s *Store) load(ctx context.Context) error {
 		delete(s.subs, ch)
 	}
 	s.notifyLocked()
-	s.noteApplied(true, nil, rev)
 	return nil
 }
 
@@ -120,7 +113,6 @@ func (s *Store) apply(events []*clientv3.Event, rev int64) {
 	if rev > s.rev {
 		s.rev = rev
 	}
-	s.promoteLocked(false)
 	for _, c := range changes {
 		for ch := range s.subs {
 			select {
@@ -132,7 +124,6 @@ func (s *Store) apply(events []*clientv3.Event, rev int64) {
 		}
 	}
 	s.notifyLocked()
-	s.noteApplied(false, events, rev)
 }
 
 func decodeHold(kv *mvccpb.KeyValue) (Hold, error) {
@@ -144,19 +135,9 @@ func decodeHold(kv *mvccpb.KeyValue) (Hold, error) {
 	return h, nil
 }
 
-// receiveHold queues a hold change: the cache shows it (promoteLocked)
-// only once every other replica has it too.
-func (s *Store) receiveHold(put bool) func(kv *mvccpb.KeyValue) *Change {
-	return func(kv *mvccpb.KeyValue) *Change {
-		s.pending = append(s.pending, holdChange{kv: kv, put: put})
-		s.holdRev = max(s.holdRev, kv.ModRevision)
-		return nil // the history event that comes with every hold change tells
-	}
-}
-
 func (s *Store) putHold(kv *mvccpb.KeyValue) *Change {
 	if h, err := decodeHold(kv); err == nil {
-		s.holds[h.ID] = h
+		s.holds.put(h)
 	} else {
 		s.log.Warn("skipping undecodable hold", "key", string(kv.Key), "err", err)
 	}
@@ -165,7 +146,7 @@ func (s *Store) putHold(kv *mvccpb.KeyValue) *Change {
 
 func (s *Store) delHold(kv *mvccpb.KeyValue) *Change {
 	id := strings.TrimPrefix(string(kv.Key), s.keys.Holds())
-	delete(s.holds, id)
+	s.holds.del(id)
 	select {
 	case s.expired <- id:
 	default: // the sweep will find it

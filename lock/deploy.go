@@ -109,7 +109,7 @@ func (s *Store) AcquireDeploy(ctx context.Context, req DeployRequest) (Hold, err
 // relied on must still be there.
 func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) (Hold, error) {
 	for attempt := 0; attempt < 20; attempt++ {
-		snap := s.Snapshot()
+		snap := s.Covering([]Scope{req.Scope})
 		now := s.now().UTC()
 		for _, h := range snap.Holds {
 			if h.Kind == KindDeploy && h.Active(now) && overlaps(h.Scope, req.Scope) {
@@ -263,9 +263,7 @@ func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 		}
 		if resp.Succeeded {
 			next.Revision = resp.Header.Revision
-			if err := s.settleCache(ctx, "keepalive deploy", id, next.Revision); err != nil {
-				return Hold{}, err
-			}
+			s.catchUp(ctx, "keepalive deploy", id, next.Revision)
 			return next, nil
 		}
 		// A concurrent keepalive or release: look again.

@@ -26,11 +26,6 @@ var (
 	// ErrOutcomeUnknown: a write was sent to etcd and no answer came back;
 	// it may or may not have been committed. It also matches ErrUnavailable.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
-	// ErrUnconfirmed: etcd committed a write, but not every replica had
-	// applied it or lost its read lease by the request's deadline (see
-	// readlease.go). The write stands; until they have, for at most a
-	// read lease, a replica may answer a verdict without it.
-	ErrUnconfirmed = errors.New("committed, not yet confirmed by every replica")
 	// ErrIdempotencyMismatch: an idempotency key was reused for another request.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused for another request")
 )
@@ -63,25 +58,6 @@ func (e *OutcomeUnknownError) Is(target error) bool {
 }
 
 func (e *OutcomeUnknownError) Unwrap() error { return e.Err }
-
-// UnconfirmedError is a committed write whose fence did not finish
-// (ErrUnconfirmed). A retry with the write's idempotency key replays it
-// and fences again.
-type UnconfirmedError struct {
-	Op       string // "write hold", "release hold", ...
-	HoldID   string
-	Revision int64 // the write's
-	Err      error
-}
-
-func (e *UnconfirmedError) Error() string {
-	return fmt.Sprintf("%s %s: %v at revision %d: %v", e.Op, e.HoldID, ErrUnconfirmed, e.Revision, e.Err)
-}
-
-// Is makes errors.Is match ErrUnconfirmed. Err is not unwrapped: the
-// fence's cause (a deadline, an unavailable cache) must not make the
-// committed write look like one that never happened.
-func (e *UnconfirmedError) Is(target error) bool { return target == ErrUnconfirmed }
 
 // unavailable wraps a failed etcd call so that it matches ErrUnavailable.
 func unavailable(op string, err error) error {

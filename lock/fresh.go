@@ -2,17 +2,43 @@ package lock
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/scaplock/scaplock/lock/linear"
 )
+
+// Sync waits until the cache reflects every write etcd acknowledged
+// before Sync was called, on any replica (package linear says how and
+// why that makes answers linearizable). It returns an error matching
+// ErrUnavailable when etcd does not confirm in time or ctx ends first;
+// cancelling ctx stops only this caller's wait.
+func (s *Store) Sync(ctx context.Context) error {
+	err := s.linear.Sync(ctx)
+	if errors.Is(err, linear.ErrNotConfirmed) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// SyncWithin is Sync bounded by within as well as ctx (no extra bound when
+// within is zero).
+func (s *Store) SyncWithin(ctx context.Context, within time.Duration) error {
+	if within > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, within)
+		defer cancel()
+	}
+	return s.Sync(ctx)
+}
 
 // StaleAfter is how long the cache is trusted without confirming etcd.
 const StaleAfter = 3 * time.Second
 
-// confirm checks once a second that etcd answers and that the cache has
-// caught up with its revision; Fresh reports how long ago that last held.
-// Without it, a replica cut off from etcd would keep answering preflight
-// from a cache that may be missing holds.
+// confirmLoop confirms the cache once a second, so that Fresh knows when
+// the replica is cut off from etcd without waiting for a request to find
+// out.
 func (s *Store) confirmLoop(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
@@ -22,25 +48,25 @@ func (s *Store) confirmLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := s.confirm(ctx); err != nil && ctx.Err() == nil {
+		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		if err := s.Sync(cctx); err != nil && ctx.Err() == nil {
 			s.log.Debug("etcd not confirmed", "err", err)
 		}
+		cancel()
 	}
 }
 
-func (s *Store) confirm(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	return s.Sync(ctx)
-}
-
-// Fresh returns nil while the cache is known to reflect etcd within
-// StaleAfter, and an error matching ErrUnavailable otherwise: a cache that
-// has not been confirmed may be missing holds.
+// Fresh returns nil while the cache was confirmed against etcd within
+// StaleAfter, and an error matching ErrUnavailable otherwise: such a
+// replica is cut off, and answers 503 at once instead of after a
+// request's timeout. It is a shortcut, not what makes answers correct:
+// those still Sync.
 func (s *Store) Fresh() error {
-	last := time.Unix(0, s.confirmed.Load())
-	if age := time.Since(last); age > StaleAfter {
+	if age := s.ConfirmedAge(); age > StaleAfter {
 		return fmt.Errorf("%w: etcd not confirmed for %s; the cache may be missing holds", ErrUnavailable, age.Truncate(time.Second))
 	}
 	return nil
 }
+
+// ConfirmedAge is how long ago the cache last reflected etcd for certain.
+func (s *Store) ConfirmedAge() time.Duration { return time.Since(s.linear.Confirmed()) }

@@ -80,11 +80,7 @@ func (s *Store) replay(ctx context.Context, idem *Idempotency) (Hold, bool, erro
 	if !o.Released {
 		o.Hold.Revision = resp.Kvs[0].ModRevision
 	}
-	// The original request may have ended before its fence did. The
-	// record was written in the write's own transaction.
-	if err := s.settleCache(ctx, "replay", o.Hold.ID, resp.Kvs[0].ModRevision); err != nil {
-		return Hold{}, true, err
-	}
+	s.catchUp(ctx, "replay", o.Hold.ID, resp.Kvs[0].ModRevision)
 	return o.Hold, true, nil
 }
 

@@ -26,14 +26,7 @@ var storeFreshDesc = prometheus.NewDesc("scaplock_store_fresh",
 var holdKinds = []Kind{KindManual, KindDeploy, KindAuto, KindOverride}
 
 var barrierDesc = prometheus.NewDesc("scaplock_read_barrier_total",
-	"Verdicts confirmed against etcd (syncs), the linearizable reads that served them (reads) and those answered under the replica's read lease, with no read (leased): (syncs-leased)/reads is how many share one read. A single embedded member confirms in process, without reads.",
-	[]string{"what"}, nil)
-
-var readLeaseDesc = prometheus.NewDesc("scaplock_read_lease_serving",
-	"1 while this replica holds its read lease and answers verdicts from its cache without a read-index round.", nil, nil)
-
-var fenceDesc = prometheus.NewDesc("scaplock_write_fence_total",
-	"Writes that waited for other replicas to apply them or lose their read lease (waited), and those that could not confirm every replica before their deadline (failed).",
+	"Answers confirmed against etcd (syncs) and the linearizable reads that served them (reads): syncs/reads is how many share one read. A single embedded member confirms in process, without reads.",
 	[]string{"what"}, nil)
 
 var deployQueueDesc = prometheus.NewDesc("scaplock_deploy_queue_length",
@@ -50,8 +43,6 @@ func (c *holdCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- storeFreshDesc
 	ch <- barrierDesc
 	ch <- deployQueueDesc
-	ch <- readLeaseDesc
-	ch <- fenceDesc
 }
 
 func (c *holdCollector) Collect(ch chan<- prometheus.Metric) {
@@ -74,25 +65,14 @@ func (c *holdCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(oldestHoldDesc, prometheus.GaugeValue, oldest[k].Seconds(), string(k))
 	}
 	ch <- prometheus.MustNewConstMetric(cacheRevisionDesc, prometheus.GaugeValue, float64(snap.Revision))
-	age := time.Since(time.Unix(0, c.s.confirmed.Load()))
-	ch <- prometheus.MustNewConstMetric(storeAgeDesc, prometheus.GaugeValue, age.Seconds())
+	ch <- prometheus.MustNewConstMetric(storeAgeDesc, prometheus.GaugeValue, c.s.ConfirmedAge().Seconds())
 	fresh := 0.0
 	if c.s.Fresh() == nil {
 		fresh = 1
 	}
 	ch <- prometheus.MustNewConstMetric(storeFreshDesc, prometheus.GaugeValue, fresh)
-	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(c.s.barrier.syncs.Load()), "syncs")
-	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(c.s.barrier.reads.Load()), "reads")
+	syncs, reads := c.s.linear.Counts()
+	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(syncs), "syncs")
+	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, float64(reads), "reads")
 	ch <- prometheus.MustNewConstMetric(deployQueueDesc, prometheus.GaugeValue, float64(c.s.QueueLength()))
-	serving, leased := 0.0, 0.0
-	if c.s.rl != nil {
-		leased = float64(c.s.rl.served.Load())
-		if c.s.leaseServing() {
-			serving = 1
-		}
-	}
-	ch <- prometheus.MustNewConstMetric(barrierDesc, prometheus.CounterValue, leased, "leased")
-	ch <- prometheus.MustNewConstMetric(readLeaseDesc, prometheus.GaugeValue, serving)
-	ch <- prometheus.MustNewConstMetric(fenceDesc, prometheus.CounterValue, float64(c.s.fences.waited.Load()), "waited")
-	ch <- prometheus.MustNewConstMetric(fenceDesc, prometheus.CounterValue, float64(c.s.fences.failed.Load()), "failed")
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +13,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/lock/linear"
 )
 
 // Options configure a Store.
@@ -38,21 +37,15 @@ type Options struct {
 	// on a scope no longer known stay visible and still count.
 	Scopes KnownScopes
 	// CurrentRevision confirms etcd's current revision for the read
-	// barrier; it must be linearizable. A Get of one small key by default;
-	// an embedded etcd can answer in-process (embedetcd.Etcd.CurrentRevision).
+	// barrier (package linear); it must be linearizable. A Get of one
+	// small key by default; an embedded etcd can answer in-process
+	// (embedetcd.Etcd.CurrentRevision).
 	CurrentRevision func(ctx context.Context) (int64, error)
 	// LocalRevision, when set, tells etcd's current revision in process
 	// when that needs no read-index round (embedetcd.Etcd.LocalRevision:
 	// a member alone in its cluster); ok false sends Sync to the shared
-	// read barrier. A verdict then costs no goroutine hand-off and no timer.
+	// read.
 	LocalRevision func() (rev int64, ok bool)
-	// ReadLease, when positive, lets the replica answer verdicts from its
-	// cache without a read-index round while it holds an etcd lease of
-	// this TTL (whole seconds), at the cost of every write waiting for
-	// every replica to apply it (see readlease.go). Zero: every verdict
-	// joins the read barrier. Writes wait for other replicas' leases
-	// either way.
-	ReadLease time.Duration
 }
 
 // Retention bounds the history by age and by count; zero means unbounded.
@@ -81,7 +74,7 @@ type Store struct {
 	scopes    KnownScopes
 
 	mu      sync.RWMutex
-	holds   map[string]Hold
+	holds   holdIndex
 	queue   map[string]queued
 	recent  recent
 	extra   []Part
@@ -89,18 +82,10 @@ type Store struct {
 	changed chan struct{}
 	subs    map[chan Change]struct{}
 
-	expired   chan string
-	confirmed atomic.Int64 // unix nanos of the last time etcd and the cache agreed
-	barrier   *barrier
-	localRev  func() (int64, bool) // Options.LocalRevision
-	rl        *readLease           // nil without Options.ReadLease
-	fences    fenceStats
-	replicas  map[string]replicaState
-	// pending are hold changes received but not yet shown: some replica
-	// has not acked them (promoteLocked). holdRev is the newest received.
-	pending []holdChange
-	holdRev int64
-	current func(context.Context) (int64, error) // confirms etcd's revision
+	expired chan string
+	// linear confirms the cache against etcd before every answer: the
+	// one consistency rule, kept by package linear.
+	linear *linear.Barrier
 
 	idemMu      sync.Mutex
 	idemLease   clientv3.LeaseID
@@ -133,16 +118,16 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 		cli: cli, keys: NewKeys(opts.Prefix), log: opts.Logger, now: opts.Now,
 		retention: opts.Retention, sweepFreq: opts.SweepEvery, scopes: opts.Scopes,
 		changed: make(chan struct{}), subs: map[chan Change]struct{}{},
-		expired: make(chan string, 1024), extra: opts.Parts, barrier: newBarrier(),
-		localRev: opts.LocalRevision,
+		expired: make(chan string, 1024), extra: opts.Parts,
 	}
-	if opts.ReadLease > 0 {
-		s.rl = &readLease{ttl: opts.ReadLease, key: s.keys.Replicas() + newID(), kick: make(chan struct{}, 1)}
+	current := opts.CurrentRevision
+	if current == nil {
+		current = s.currentRevision
 	}
+	s.linear = linear.New(s, current, opts.LocalRevision)
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
-	s.confirmed.Store(time.Now().UnixNano())
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(&holdCollector{s: s}); err != nil {
 			return nil, fmt.Errorf("register hold metrics: %w", err)
@@ -150,21 +135,12 @@ func Open(ctx context.Context, cli *clientv3.Client, opts Options) (*Store, erro
 	}
 	runCtx, stop := context.WithCancel(context.Background())
 	s.runCtx, s.stop = runCtx, stop
-	current := opts.CurrentRevision
-	if current == nil {
-		current = s.currentRevision
-	}
-	s.current = current
 	s.wg.Add(5)
-	go func() { defer s.wg.Done(); s.barrier.run(runCtx, current) }()
+	go func() { defer s.wg.Done(); s.linear.Run(runCtx) }()
 	go func() { defer s.wg.Done(); s.watch(runCtx) }()
 	go func() { defer s.wg.Done(); s.confirmLoop(runCtx) }()
 	go func() { defer s.wg.Done(); s.settleExpiries(runCtx) }()
 	go func() { defer s.wg.Done(); s.sweepLoop(runCtx) }()
-	if s.rl != nil {
-		s.wg.Add(1)
-		go func() { defer s.wg.Done(); s.leaseLoop(runCtx) }()
-	}
 	return s, nil
 }
 
@@ -192,6 +168,9 @@ func (s *Store) Client() *clientv3.Client { return s.cli }
 // watch keeps the cache current. On compaction or a broken stream it
 // reloads a snapshot and watches on from there.
 func (s *Store) watch(ctx context.Context) {
+	// An outage is logged once when it starts and once when it ends, not
+	// at every retry (a dead member or a lost leader fails each one).
+	broken := false
 	for ctx.Err() == nil {
 		s.mu.RLock()
 		from := s.rev + 1
@@ -199,13 +178,22 @@ func (s *Store) watch(ctx context.Context) {
 		wctx := clientv3.WithRequireLeader(ctx)
 		for resp := range s.cli.Watch(wctx, s.keys.Prefix, clientv3.WithPrefix(), clientv3.WithRev(from), clientv3.WithProgressNotify()) {
 			if err := resp.Err(); err != nil {
-				s.log.Warn("etcd watch interrupted", "err", err)
+				if !broken && ctx.Err() == nil {
+					s.log.Warn("etcd watch interrupted; retrying every 500ms until it resumes", "err", err)
+				} else {
+					s.log.Debug("etcd watch interrupted", "err", err)
+				}
+				broken = true
 				if errors.Is(err, rpctypes.ErrCompacted) || resp.CompactRevision != 0 {
 					if err := s.load(ctx); err != nil {
 						s.log.Warn("reload after compaction failed", "err", err)
 					}
 				}
 				break
+			}
+			if broken {
+				broken = false
+				s.log.Info("etcd watch resumed", "revision", resp.Header.Revision)
 			}
 			s.apply(resp.Events, resp.Header.Revision)
 		}
@@ -280,24 +268,22 @@ type Snapshot struct {
 func (s *Store) Snapshot() Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	snap := Snapshot{Holds: make([]Hold, 0, len(s.holds)), Revision: s.shownRevLocked()}
-	for _, h := range s.holds {
-		snap.Holds = append(snap.Holds, h)
-	}
-	sort.Slice(snap.Holds, func(i, j int) bool {
-		if !snap.Holds[i].CreatedAt.Equal(snap.Holds[j].CreatedAt) {
-			return snap.Holds[i].CreatedAt.Before(snap.Holds[j].CreatedAt)
-		}
-		return snap.Holds[i].ID < snap.Holds[j].ID
-	})
-	return snap
+	return Snapshot{Holds: s.holds.all(), Revision: s.rev}
+}
+
+// Covering returns the cached holds that can cover a deploy to one of
+// scopes, oldest first: what a verdict on them reads, and no more.
+func (s *Store) Covering(scopes []Scope) Snapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return Snapshot{Holds: s.holds.covering(scopes), Revision: s.rev}
 }
 
 // Get returns a hold from the cache.
 func (s *Store) Get(id string) (Hold, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	h, ok := s.holds[id]
+	h, ok := s.holds.byID[id]
 	if !ok {
 		return Hold{}, fmt.Errorf("hold %s: %w", id, ErrNotFound)
 	}
@@ -306,7 +292,7 @@ func (s *Store) Get(id string) (Hold, error) {
 
 // Verdict decides, from the cache, whether deploys to scopes are allowed now.
 func (s *Store) Verdict(scopes []Scope) Verdict {
-	snap := s.Snapshot()
+	snap := s.Covering(scopes)
 	v := Decide(snap.Holds, scopes, s.now())
 	v.Revision = snap.Revision
 	return v
@@ -317,3 +303,13 @@ func (s *Store) Scopes() KnownScopes { return s.scopes }
 
 // Now is the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
+
+// currentRevision is etcd's current revision, by a linearizable read of
+// one small key.
+func (s *Store) currentRevision(ctx context.Context) (int64, error) {
+	resp, err := s.cli.Get(ctx, s.keys.SchemaVersion(), clientv3.WithCountOnly())
+	if err != nil {
+		return 0, err
+	}
+	return resp.Header.Revision, nil
+}

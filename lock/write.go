@@ -109,23 +109,19 @@ func (s *Store) put(ctx context.Context, h Hold, ttl time.Duration, actor string
 		return Hold{}, fmt.Errorf("hold %s: written concurrently: %w", h.ID, ErrConflict)
 	}
 	h.Revision = resp.Header.Revision
-	if err := s.settleCache(ctx, "write hold", h.ID, h.Revision); err != nil {
-		return Hold{}, err
-	}
+	s.catchUp(ctx, "write hold", h.ID, h.Revision)
 	return h, nil
 }
 
-// settleCache waits for the cache to reflect a committed write, so that
-// the writer reads it back at once, and fences it: no replica answers a
-// verdict from a cache without it (readlease.go). When the fence does not
-// finish in time the write stands and the answer is ErrUnconfirmed, which
-// a retry with the write's idempotency key turns into the write's outcome.
-func (s *Store) settleCache(ctx context.Context, op, holdID string, rev int64) error {
-	if err := s.fence(ctx, rev); err != nil {
-		s.log.Warn("write committed; not every replica confirmed it", "op", op, "hold", holdID, "revision", rev, "err", err)
-		return &UnconfirmedError{Op: op, HoldID: holdID, Revision: rev, Err: err}
+// catchUp waits, within ctx, until this replica's cache reflects the
+// write committed at rev, so that what reads the cache without Sync (the
+// gate) sees the write at once. Answers need nothing more: every read
+// Syncs, and etcd acknowledged the write. So a wait cut short is only
+// logged; the write is answered as committed.
+func (s *Store) catchUp(ctx context.Context, op, holdID string, rev int64) {
+	if err := s.WaitRevision(ctx, rev); err != nil {
+		s.log.Debug("write committed; this replica's cache has not caught up yet", "op", op, "hold", holdID, "revision", rev, "err", err)
 	}
-	return nil
 }
 
 // txn writes h (to its hold and ledger keys) and one history event if cmps
@@ -237,9 +233,7 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 		s.revoke(oldLease) // nothing lives on it any more
 	}
 	next.Revision = resp.Header.Revision
-	if err := s.settleCache(ctx, "amend hold", id, next.Revision); err != nil {
-		return Hold{}, err
-	}
+	s.catchUp(ctx, "amend hold", id, next.Revision)
 	return next, nil
 }
 
@@ -287,54 +281,90 @@ type ReleaseRequest struct {
 }
 
 // Release deletes a hold and records who released it and why, in one
-// transaction that compares on the hold's mod revision.
+// transaction that compares on the hold's mod revision. It starts from
+// the cached hold: when the cache is current, that is one round trip;
+// when not, the transaction fails, reads the hold back in its Else branch,
+// and the release is decided once more on what etcd had.
 func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 	if err := ValidateReason(req.Reason); err != nil {
+		return Hold{}, err
+	}
+	if err := ValidateID(req.ID); err != nil {
 		return Hold{}, err
 	}
 	if h, ok, err := s.replay(ctx, req.Idem); ok || err != nil {
 		return h, err
 	}
-	h, err := s.fetch(ctx, req.ID)
+	h, err := s.Get(req.ID) // a starting point: the transaction compares on its revision
 	if err != nil {
-		return Hold{}, err
+		if h, err = s.fetch(ctx, req.ID); err != nil {
+			return Hold{}, err
+		}
 	}
+	for attempt := 0; ; attempt++ {
+		if err := req.allows(h); err != nil {
+			return Hold{}, err
+		}
+		resp, err := s.releaseTxn(ctx, req, h)
+		if err != nil {
+			return Hold{}, err
+		}
+		if resp.Succeeded {
+			s.revoke(h.Lease)
+			s.catchUp(ctx, "release hold", h.ID, resp.Header.Revision)
+			return h, nil
+		}
+		if won, ok, err := s.lost(ctx, req.Idem, "release hold", req.ID); ok || err != nil {
+			return won, err
+		}
+		// etcd's answer, as of the transaction: the hold is gone, or
+		// it changed (the cache was behind, or a keepalive or an
+		// amendment came in between): decide once more on what etcd had.
+		kvs := resp.Responses[0].GetResponseRange().Kvs
+		if len(kvs) == 0 {
+			return Hold{}, fmt.Errorf("hold %s: %w", req.ID, ErrNotFound)
+		}
+		if attempt > 0 {
+			return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", req.ID, ErrConflict)
+		}
+		if h, err = decodeHold(kvs[0]); err != nil {
+			return Hold{}, err
+		}
+	}
+}
+
+// allows checks that the request may release h.
+func (req ReleaseRequest) allows(h Hold) error {
 	if !kindIn(h.Kind, req.Kinds) {
-		return Hold{}, fmt.Errorf("hold %s is a %s hold: %w", req.ID, h.Kind, ErrForbidden)
+		return fmt.Errorf("hold %s is a %s hold: %w", h.ID, h.Kind, ErrForbidden)
 	}
 	if req.Owner != "" && req.Owner != h.Owner {
-		return Hold{}, fmt.Errorf("hold %s belongs to %s: %w", req.ID, h.Owner, ErrForbidden)
+		return fmt.Errorf("hold %s belongs to %s: %w", h.ID, h.Owner, ErrForbidden)
 	}
+	return nil
+}
+
+// releaseTxn deletes h if it is still at h.Revision (and req's guard
+// holds); otherwise its Else branch reads the hold back.
+func (s *Store) releaseTxn(ctx context.Context, req ReleaseRequest, h Hold) (*clientv3.TxnResponse, error) {
+	key := s.keys.Hold(h.ID)
 	evOps, err := HistoryOps(s.keys, newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason))
 	if err != nil {
-		return Hold{}, err
+		return nil, err
 	}
 	idemCmps, idemOps, err := s.record(ctx, req.Idem, h, true)
 	if err != nil {
-		return Hold{}, err
+		return nil, err
 	}
-	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(h.ID)), "=", h.Revision)}, req.Guard...)
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", h.Revision)}, req.Guard...)
 	cmps = append(cmps, idemCmps...)
-	ops := append([]clientv3.Op{
-		clientv3.OpDelete(s.keys.Hold(h.ID)),
-		clientv3.OpDelete(s.keys.LedgerEntry(h.ID)),
-	}, evOps...)
+	ops := append([]clientv3.Op{clientv3.OpDelete(key), clientv3.OpDelete(s.keys.LedgerEntry(h.ID))}, evOps...)
 	ops = append(ops, idemOps...)
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Else(clientv3.OpGet(key)).Commit()
 	if err != nil {
-		return Hold{}, outcomeUnknown("release hold", h.ID, err)
+		return nil, outcomeUnknown("release hold", h.ID, err)
 	}
-	if !resp.Succeeded {
-		if won, ok, err := s.lost(ctx, req.Idem, "release hold", h.ID); ok || err != nil {
-			return won, err
-		}
-		return Hold{}, fmt.Errorf("hold %s changed while releasing, try again: %w", h.ID, ErrConflict)
-	}
-	s.revoke(h.Lease)
-	if err := s.settleCache(ctx, "release hold", h.ID, resp.Header.Revision); err != nil {
-		return Hold{}, err
-	}
-	return h, nil
+	return resp, nil
 }
 
 // Record appends an event that changes no hold (the gate in observe mode).

@@ -154,6 +154,44 @@ func TestEmbeddedClusterOfThreeReplicas(t *testing.T) {
 			return preflight(t, replicas[n].url, "eqiad&scope=codfw") == http.StatusOK
 		})
 	}
+	// Status and readyz on a survivor show the dead replica and its member
+	// as dead, and its peers log the outage once, not at every retry.
+	for _, n := range alive {
+		eventually(t, n+"'s status shows "+doomed+" dead", 30*time.Second, func() bool {
+			var st api.StatusResponse
+			if getJSON(t, replicas[n].url+"/api/v1/status", &st) != http.StatusOK {
+				return false
+			}
+			dead := false
+			for _, r := range st.Store.Replicas {
+				dead = dead || r.Name == doomed && r.State == "dead"
+			}
+			down := false
+			for _, m := range st.Store.MemberStates {
+				down = down || m.Name == doomed && !m.OK
+			}
+			return dead && down && st.Store.Members == 3 && st.Store.MembersUp == 2
+		})
+		var ready api.ReadyResponse
+		if code := getJSON(t, replicas[n].url+"/readyz", &ready); code != http.StatusOK || len(ready.Endpoints) != 3 {
+			t.Errorf("%s readyz: %d, endpoints %+v; want 200 and all 3 members", n, code, ready.Endpoints)
+		}
+		okCount := 0
+		for _, e := range ready.Endpoints {
+			if e.OK {
+				okCount++
+			}
+		}
+		if okCount != 2 {
+			t.Errorf("%s readyz lists %d members answering, want 2: %+v", n, okCount, ready.Endpoints)
+		}
+		raw, _ := os.ReadFile(filepath.Join(logs, n+".log"))
+		interrupted := strings.Count(string(raw), `msg="etcd watch interrupted`)
+		resumed := strings.Count(string(raw), `msg="etcd watch resumed"`)
+		if interrupted > resumed+1 {
+			t.Errorf("%s logged the watch interrupted %d times and resumed %d times: an outage is logged once", n, interrupted, resumed)
+		}
+	}
 }
 
 func waitReady(t *testing.T, url string, within time.Duration) {

@@ -75,11 +75,6 @@ type Config struct {
 	// RequestTimeout bounds every request's answer, clean-up included (a
 	// queued deploy adds its wait).
 	RequestTimeout time.Duration `env:"SCAPLOCK_REQUEST_TIMEOUT, default=10s"`
-	// ReadLease is how long a replica may answer verdicts from its cache
-	// without a read-index round before it renews its etcd lease; writes
-	// then wait for every replica to apply them (see lock/readlease.go).
-	// Whole seconds; 0 sends every verdict through the read barrier.
-	ReadLease time.Duration `env:"SCAPLOCK_READ_LEASE, default=2s"`
 	// ReadTimeout bounds reading a request, headers and body: a client that
 	// declares a body and sends none is answered and let go.
 	ReadTimeout time.Duration `env:"SCAPLOCK_READ_TIMEOUT, default=10s"`
@@ -104,6 +99,11 @@ func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 	if lookup == nil {
 		lookup = envconfig.OsLookuper()
 	}
+	for name, why := range removedSettings {
+		if _, set := lookup.Lookup(name); set {
+			return Config{}, fmt.Errorf("%s: %s", name, why)
+		}
+	}
 	var c Config
 	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookup}); err != nil {
 		return Config{}, nameVariable(err)
@@ -116,6 +116,12 @@ func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) 
 		return c, err
 	}
 	return c, c.checkFiles()
+}
+
+// removedSettings are settings earlier versions had, with what to do: a
+// start that ignored one would let its operator believe it still works.
+var removedSettings = map[string]string{
+	"SCAPLOCK_READ_LEASE": "no longer exists: every answer goes through the read barrier, which trusts no clock (README: Verdicts); delete the setting",
 }
 
 // nameVariable rewrites envconfig's "FieldName: ..." into "SCAPLOCK_X: ...".
@@ -199,13 +205,6 @@ func (c Config) validate() error {
 		if f.d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", f.name, f.d))
 		}
-	}
-	switch {
-	case c.ReadLease < 0 || c.ReadLease%time.Second != 0:
-		errs = append(errs, fmt.Errorf("SCAPLOCK_READ_LEASE: must be 0 (off) or whole seconds, got %s", c.ReadLease))
-	case c.ReadLease > 0 && 2*c.ReadLease > c.RequestTimeout:
-		// A write waits up to one and a half leases for a lost replica.
-		errs = append(errs, fmt.Errorf("SCAPLOCK_READ_LEASE: %s leaves writes no time: at most half of SCAPLOCK_REQUEST_TIMEOUT (%s)", c.ReadLease, c.RequestTimeout))
 	}
 	if _, err := embedetcd.CompactionMode(c.EtcdCompactionRetention); err != nil {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_COMPACTION_RETENTION: %v", err))

@@ -19,7 +19,8 @@ func TestImportsGoOneWay(t *testing.T) {
 	may := map[string][]string{
 		"api/v1":           {},
 		"api/token":        {},
-		"lock":             {"api/v1"},
+		"lock":             {"api/v1", "lock/linear"},
+		"lock/linear":      {},
 		"health":           {"api/v1"},
 		"web":              {},
 		"migrations":       {"lock", "api/v1"},

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +49,7 @@ type Server struct {
 	listener net.Listener
 	served   chan error
 	memory   *memoryReturner
+	cluster  *clusterWatch
 	// SecretFile is the HS256 secret in use, if any.
 	SecretFile string
 }
@@ -96,14 +96,15 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	view := gate.NewView(keys, log)
 	calendar := lock.NewCalendar(keys, log)
+	peers := newReplicas(keys, cfg.ReplicaName, log)
 	if cfg.Build.Version == "" {
 		cfg.Build = ReadBuildInfo("", "")
 	}
 	registerBuildInfo(reg, cfg.Build)
 	storeOpts := lock.Options{
-		Prefix: cfg.EtcdPrefix, Logger: log, Parts: append(view.Parts(), calendar.Parts()...),
+		Prefix: cfg.EtcdPrefix, Logger: log, Parts: append(append(view.Parts(), peers.Part()), calendar.Parts()...),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
-		Registerer: reg, Scopes: scopes, ReadLease: cfg.ReadLease,
+		Registerer: reg, Scopes: scopes,
 	}
 	if s.embedded != nil {
 		storeOpts.CurrentRevision = s.embedded.CurrentRevision
@@ -143,7 +144,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	handler := api.New(api.Config{
 		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
 		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
-		StatusURL: statusURL, Gate: gateInfo, View: view, Calendar: calendar, StoreInfo: storeInfo, Ready: s.ready, Endpoints: s.endpointStates, RequestTimeout: cfg.RequestTimeout, Page: web.Handler(), Logger: log, Registry: reg,
+		StatusURL: statusURL, Gate: gateInfo, View: view, Calendar: calendar, StoreInfo: storeInfo, Cluster: func(i api.StoreInfo) api.StoreInfo { return s.cluster.info(i) }, Ready: s.ready, Endpoints: s.memberStates, RequestTimeout: cfg.RequestTimeout, Page: web.Handler(), Logger: log, Registry: reg,
 		StreamStallTimeout: cfg.StreamStallTimeout, MaxStreams: cfg.MaxStreams,
 	})
 	baseCtx, cancelRequests := context.WithCancelCause(context.Background())
@@ -166,6 +167,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		cancelRequests(ErrShuttingDown)
 		waiting.closeAll()
 	})
+	s.cluster = s.startClusterWatch(peers, statusURL)
+	reg.MustRegister(s.cluster)
 	go func() { s.served <- s.http.Serve(s.listener) }()
 	s.memory = startMemoryReturner(10*time.Second, 4<<20)
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
@@ -205,6 +208,9 @@ func (s *Server) Stop() error {
 func (s *Server) stopBackends() {
 	if s.memory != nil {
 		s.memory.close()
+	}
+	if s.cluster != nil {
+		s.cluster.close()
 	}
 	if s.gate != nil {
 		s.gate.stop()
@@ -284,7 +290,7 @@ func (s *Server) connect(ctx context.Context) error {
 	defer cancel()
 	if err := s.ready(rctx); err != nil {
 		var down []string
-		for _, e := range s.endpointStates(ctx) {
+		for _, e := range s.memberStates(ctx) {
 			if !e.OK {
 				down = append(down, e.Endpoint+" ("+e.Error+")")
 			}
@@ -345,28 +351,6 @@ func (s *Server) authenticator() (*api.Authenticator, error) {
 	}
 	s.log.Info("JWT verification", "algorithm", auth.Method(), "issuer", ac.Issuer, "audience", ac.Audience, "anonymous_read", s.cfg.AnonymousRead)
 	return auth, nil
-}
-
-// endpointStates asks every configured endpoint for its status, at once.
-func (s *Server) endpointStates(ctx context.Context) []api.EndpointState {
-	eps := s.cli.Endpoints()
-	out := make([]api.EndpointState, len(eps))
-	var wg sync.WaitGroup
-	for i, ep := range eps {
-		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			st, err := s.cli.Status(sctx, ep)
-			out[i] = api.EndpointState{Endpoint: ep, OK: err == nil}
-			if err != nil {
-				out[i].Error = err.Error()
-				return
-			}
-			out[i].Leader = st.Header.MemberId == st.Leader
-		})
-	}
-	wg.Wait()
-	return out
 }
 
 // ready reports whether etcd answers.

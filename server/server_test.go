@@ -93,34 +93,6 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 }
 
-// The read lease is whole seconds (etcd leases are), not negative, and at
-// most half the request timeout (a write may wait a lease and a half for a
-// lost replica); 0 turns it off.
-func TestReadLeaseConfig(t *testing.T) {
-	for _, c := range []struct {
-		lease string
-		want  time.Duration // -1: rejected
-	}{
-		{"1500ms", -1},
-		{"-1s", -1},
-		{"6s", -1}, // more than half the default 10s request timeout
-		{"0", 0},
-		{"2s", 2 * time.Second},
-	} {
-		t.Run(c.lease, func(t *testing.T) {
-			cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"SCAPLOCK_READ_LEASE": c.lease}))
-			switch {
-			case c.want < 0 && (err == nil || !strings.Contains(err.Error(), "SCAPLOCK_READ_LEASE")):
-				t.Fatalf("SCAPLOCK_READ_LEASE=%s: error %v does not name SCAPLOCK_READ_LEASE", c.lease, err)
-			case c.want >= 0 && err != nil:
-				t.Fatalf("SCAPLOCK_READ_LEASE=%s: %v", c.lease, err)
-			case c.want >= 0 && cfg.ReadLease != c.want:
-				t.Fatalf("SCAPLOCK_READ_LEASE=%s: ReadLease %s, want %s", c.lease, cfg.ReadLease, c.want)
-			}
-		})
-	}
-}
-
 func start(t *testing.T, cfg server.Config, opts ...server.Option) *server.Server {
 	t.Helper()
 	srv, err := server.Start(context.Background(), cfg, slog.New(slog.DiscardHandler), opts...)
@@ -222,5 +194,15 @@ func TestShutdownDrainsStreams(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("shutdown hung on an open event stream")
+	}
+}
+
+// A setting this version removed stops the start, naming it, instead of
+// being ignored.
+func TestRemovedSettingIsRefused(t *testing.T) {
+	_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"SCAPLOCK_READ_LEASE": "2s"}))
+	want := "SCAPLOCK_READ_LEASE: no longer exists: every answer goes through the read barrier, which trusts no clock (README: Verdicts); delete the setting"
+	if err == nil || err.Error() != want {
+		t.Fatalf("SCAPLOCK_READ_LEASE=2s: %v, want %q", err, want)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -212,7 +213,12 @@ func newBrowser(tb testing.TB) *browser {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		tb.Fatalf("%s not found (%v): the browser tests need Debian's chromium; `make test` installs it (apt-get install chromium)", chromiumPath, err)
 	}
+	// Chromium makes its own org.chromium.Chromium.* directories in
+	// $TMPDIR besides the profile, and leaves them when it is killed: both
+	// live in the test's temporary directory, removed after the browser.
+	tmp := tb.TempDir()
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.Env("TMPDIR="+tmp),
 		chromedp.ExecPath(chromiumPath),
 		chromedp.Headless,
 		chromedp.NoSandbox,
@@ -222,7 +228,7 @@ func newBrowser(tb testing.TB) *browser {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.UserDataDir(filepath.Join(tmp, "profile")),
 		chromedp.WindowSize(1280, 1000),
 	)
 	ctx, cancel := chromedp.NewContext(actx)

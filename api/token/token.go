@@ -49,14 +49,21 @@ func ValidateSubject(sub string) error {
 }
 
 // ReadSecret reads an HS256 secret file, trimmed of surrounding whitespace.
+// Its errors name the file as SCAPLOCK_JWT_SECRET_FILE, the service's name.
 func ReadSecret(path string) ([]byte, error) {
+	return ReadSecretNamed("SCAPLOCK_JWT_SECRET_FILE", path)
+}
+
+// ReadSecretNamed is ReadSecret naming the file in errors as the caller
+// was given it (scaplock token's --secret-file).
+func ReadSecretNamed(name, path string) ([]byte, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	secret := []byte(strings.TrimSpace(string(raw)))
 	if len(secret) < MinSecretBytes {
-		return nil, fmt.Errorf("SCAPLOCK_JWT_SECRET_FILE: %s holds %d bytes, need at least %d", path, len(secret), MinSecretBytes)
+		return nil, fmt.Errorf("%s: %s holds %d bytes, need at least %d", name, path, len(secret), MinSecretBytes)
 	}
 	return secret, nil
 }

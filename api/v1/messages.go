@@ -53,9 +53,7 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
 	// IdempotencyKey is the key of a write whose outcome is unknown
-	// (code "outcome_unknown") or that was committed but not yet confirmed
-	// by every replica (code "unconfirmed"): retry with it to get the
-	// original outcome.
+	// (code "outcome_unknown"): retry with it to get the original outcome.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
@@ -89,10 +87,35 @@ type StatusResponse struct {
 // StoreInfo says how the lock store is made: Topology "embedded-single" is
 // one etcd node inside the replica (no redundancy, not shared),
 // "embedded-cluster" a member of the replicas' own etcd cluster, "external"
-// an etcd cluster of its own. Members is etcd's member count at start.
+// an etcd cluster of its own. Members is etcd's member count; MembersUp
+// how many answered the last check (every 2 s), MemberStates each one,
+// and Replicas the scaplockd replicas sharing the store, alive or dead.
 type StoreInfo struct {
-	Topology string `json:"topology"`
-	Members  int    `json:"members"`
+	Topology     string         `json:"topology"`
+	Members      int            `json:"members"`
+	MembersUp    int            `json:"members_up"`
+	MemberStates []MemberState  `json:"member_states,omitempty"`
+	Replicas     []ReplicaState `json:"replicas,omitempty"`
+}
+
+// MemberState is one etcd member as a replica last saw it.
+type MemberState struct {
+	Name     string `json:"name"`
+	Endpoint string `json:"endpoint"`
+	OK       bool   `json:"ok"`
+	Leader   bool   `json:"leader,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// ReplicaState is one scaplockd replica sharing the store: alive while
+// its registration's etcd lease is kept, dead once etcd expired it (a
+// crash, a kill, a partition), stopped after a clean stop. Since is when
+// it last changed; no answer depends on it.
+type ReplicaState struct {
+	Name  string    `json:"name"`
+	URL   string    `json:"url,omitempty"`
+	State string    `json:"state"` // alive, dead, stopped
+	Since time.Time `json:"since"`
 }
 
 // PreflightResponse is GET /api/v1/preflight: 200 when allowed, 423 when

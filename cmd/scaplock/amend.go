@@ -15,7 +15,8 @@ func cmdAmend(ctx context.Context, c *cli, args []string) int {
 		`ID is the hold's id or a unique prefix of it. --for sets the expiry to D
 from now (it can shorten or extend the hold). Give at least one of the two.`)
 	reason := fs.String("reason", "", "the new reason")
-	dur := fs.Duration("for", 0, "expire this long from now")
+	dur := durationOpt(fs, "for", 0, "expire this long from now")
+	asJSON := jsonFlag(fs)
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -28,7 +29,7 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 	case !reasonSet && *dur == 0:
 		return usageError(fs, "nothing to amend: give --reason or --for")
 	case *dur < 0:
-		return usageError(fs, "--for must be positive, got %s", *dur)
+		return usageError(fs, "--for must be positive, got %s", formatDuration(*dur))
 	}
 	id, err := c.resolveID(ctx, pos[0])
 	if err != nil {
@@ -39,9 +40,14 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 		body.Reason = reason
 	}
 	var h apiv1.Hold
-	if _, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h); err != nil {
+	a, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h)
+	if err != nil {
 		return c.fail(err)
 	}
-	fmt.Fprintf(c.stderr, "amended hold %s on %s: %s, expires %s\n", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
+	if *asJSON {
+		printAnswer(c.stdout, a.body)
+		return exitOK
+	}
+	fmt.Fprintf(c.stdout, "amended hold %s on %s: %s, expires %s\n", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
 	return exitOK
 }

@@ -89,8 +89,8 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 	if len(scopes) == 0 {
 		scopes = stringList{"global"}
 	}
-	grace, gerr := time.ParseDuration(*graceText)
-	poll, perr := time.ParseDuration(*pollText)
+	grace, gerr := parseDuration(*graceText)
+	poll, perr := parseDuration(*pollText)
 	switch {
 	case len(pos) > 0:
 		return usageError(fs, "unexpected argument %q", pos[0])

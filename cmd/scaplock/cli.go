@@ -105,11 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	c.globalFlags(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() { c.usage(stderr) }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitMisuse
+	if stop, code := parseFlags(fs, args); stop {
+		return code
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, versionLine())
@@ -125,9 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(stderr, "scaplock: unknown command %q\n\n", name)
-		c.usage(stderr)
-		return exitMisuse
+		return usageError(fs, "unknown command %q", name)
 	}
 	return cmd.run(ctx, c, rest)
 }
@@ -146,8 +141,8 @@ func (c *cli) globalFlags(fs *flag.FlagSet) {
 	// The token's default is never printed: it would land in deploy logs.
 	fs.Var(&c.creds.flag, "token", "bearer `token` (env SCAPLOCK_TOKEN; prefer --token-file, which keeps it out of ps)")
 	fs.Var(&c.creds.file, "token-file", "`file` holding the bearer token, mode 0600 (env SCAPLOCK_TOKEN_FILE)")
-	fs.DurationVar(&c.timeout, "timeout", c.timeout, "how long to wait for each answer from the service")
-	fs.DurationVar(&c.retryFor, "retry-for", c.retryFor, "how long to retry a write (same Idempotency-Key) on no answer or 503; 0 never retries")
+	fs.Var(durationFlag{&c.timeout}, "timeout", "how long to wait for each answer from the service")
+	fs.Var(durationFlag{&c.retryFor}, "retry-for", "how long to retry a write (same Idempotency-Key) on no answer or 503; 0 never retries")
 }
 
 // helpRequested reports a -h or --help among the flags (not after "--",
@@ -205,10 +200,17 @@ exit codes:
   1  refused: a hold refuses the deploy (423) or a conflict (409)
   2  could not decide: unreachable, no answer within --timeout, 503/5xx,
      an unexpected answer; preflight --fail-open turns only this into 0
-  3  misuse: bad flags, unknown scope or bad input (400), no or bad token
-     (401), role missing (403), no such hold or wrong URL (404), 413, 422
-run passes its command's exit status through once the command has started.
-"scaplock help <command>" shows a command's flags.
+  3  misuse: bad flags, unknown scope or bad input (400), no, bad or
+     unreadable token (401), role missing (403), no such hold or wrong URL
+     (404), 413, 422
+run passes its command's status through unchanged and keeps 121-127 for
+its own outcomes (121 refused, 122 could not decide, 123 misuse, 124 lost
+its deploy hold, 125 failed, 126 cannot execute, 127 not found): see
+"scaplock help run".
+
+durations: Go syntax (90s, 2h, 1h30m) or whole days (30d).
+"scaplock help <command>" (or "scaplock <command> --help") shows a
+command's flags.
 `)
 }
 
@@ -229,7 +231,7 @@ func (c *cli) help(args []string) int {
 }
 
 // newFlagSet makes a subcommand's flag set with the global flags and a
-// usage text of synopsis and notes around the flag defaults.
+// usage text of synopsis and notes around the flags.
 func (c *cli) newFlagSet(name, synopsis, notes string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
@@ -237,7 +239,7 @@ func (c *cli) newFlagSet(name, synopsis, notes string) *flag.FlagSet {
 	fs.Usage = func() {
 		w := fs.Output()
 		fmt.Fprintf(w, "usage: scaplock %s\n\n%s\n\nflags:\n", synopsis, commands[name].synopsis)
-		fs.PrintDefaults()
+		printFlags(w, fs)
 		if notes != "" {
 			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(notes))
 		}
@@ -245,16 +247,83 @@ func (c *cli) newFlagSet(name, synopsis, notes string) *flag.FlagSet {
 	return fs
 }
 
+// printFlags lists fs's flags the way the docs write them: --name VALUE,
+// its usage indented below, and its default when it has one.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		value, usage := flag.UnquoteUsage(f)
+		switch _, isDuration := f.Value.(durationFlag); {
+		case isDuration:
+			value = "D"
+		case value == "value" || value == "string":
+			value = f.Name[strings.LastIndex(f.Name, "-")+1:] // --lock-file FILE
+		case value == "int":
+			value = "N"
+		}
+		line := "  --" + f.Name
+		if value != "" {
+			line += " " + strings.ToUpper(value)
+		}
+		if d := f.DefValue; d != "" && d != "0" && d != "false" {
+			usage += " (default " + d + ")"
+		}
+		fmt.Fprintf(w, "%s\n        %s\n", line, strings.ReplaceAll(usage, "\n", "\n        "))
+	})
+}
+
+// parseFlags parses args with fs and reports how to stop: a bad flag is
+// one line naming it, and where to look, instead of the whole usage; -h
+// prints the usage.
+func parseFlags(fs *flag.FlagSet, args []string) (stop bool, code int) {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return false, 0
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return true, exitOK
+	}
+	return true, usageError(fs, "%s", flagError(err))
+}
+
+// flagError rewords the flag package's errors with the --name the docs
+// and the usage use.
+func flagError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "--" + name + " needs a value"
+	}
+	if rest, ok := strings.CutPrefix(msg, "invalid boolean value "); ok {
+		value, rest, _ := strings.Cut(rest, " for -")
+		name, _, _ := strings.Cut(rest, ":")
+		return "--" + name + " takes no value, or true or false, not " + value
+	}
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		value, rest, _ := strings.Cut(rest, " for flag -")
+		name, why, _ := strings.Cut(rest, ": ")
+		if strings.Contains(why, value) {
+			return "--" + name + ": " + why
+		}
+		return "--" + name + ": invalid value " + value + ": " + why
+	}
+	return msg
+}
+
 // parse parses args, allowing flags after positional arguments
 // ("unlock ID --reason R"); everything after "--" is positional. It
 // returns the positional arguments, or an exit code when it should stop.
 func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, code int) {
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, true, exitOK
-			}
-			return nil, true, exitMisuse
+		if stop, code := parseFlags(fs, args); stop {
+			return nil, true, code
 		}
 		rest := fs.Args()
 		consumed := len(args) - len(rest)
@@ -269,10 +338,13 @@ func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, cod
 	}
 }
 
-// usageError reports a bad invocation the way the flag package does.
+// usageError reports a bad invocation: one line, and where to read more.
 func usageError(fs *flag.FlagSet, format string, args ...any) int {
-	fmt.Fprintf(fs.Output(), "scaplock %s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
-	fmt.Fprintf(fs.Output(), "run \"scaplock help %s\" for usage\n", fs.Name())
+	cmd := "scaplock"
+	if fs.Name() != "scaplock" {
+		cmd += " " + fs.Name()
+	}
+	fmt.Fprintf(fs.Output(), "%s: %s\nsee %s --help\n", cmd, fmt.Sprintf(format, args...), cmd)
 	return exitMisuse
 }
 

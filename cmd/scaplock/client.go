@@ -163,6 +163,9 @@ func (c *cli) sendRetrying(ctx context.Context, r request) (answer, error) {
 		if err == nil && a.status != http.StatusServiceUnavailable {
 			return a, nil
 		}
+		if exitCode(err) == exitMisuse {
+			return a, err // a bad --url or token file: no retry mends it
+		}
 		if ctx.Err() != nil || !c.now().Add(pause).Before(deadline) {
 			return a, err
 		}

@@ -31,7 +31,7 @@ zsh:   source <(scaplock completion zsh)    (or install it as _scaplock on $fpat
 	return exitOK
 }
 
-var flagLineRE = regexp.MustCompile(`(?m)^  -([a-z][a-z0-9-]*)`)
+var flagLineRE = regexp.MustCompile(`(?m)^  --([a-z][a-z0-9-]*)`)
 
 // commandFlags asks every command for its usage and reads its flags.
 func (c *cli) commandFlags() map[string][]string {

@@ -16,5 +16,6 @@
 //
 // preflight --fail-open turns 2, and only 2, into 0 with a warning: a
 // refusal or a caller's mistake is never opened. run passes its command's
-// exit status through once the command has started (see run's help).
+// exit status through unchanged and keeps 121-127 for its own outcomes
+// (121, 122, 123 for 1, 2, 3 above; see run's help and runOutcome).
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,7 +20,7 @@ func cmdHistory(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("history",
 		"history [--scope S] [--kind K] [--actor A] [--action X] [--hold ID] [--since T] [--until T] [--limit N] [--all] [--json]",
 		`--since and --until take an RFC 3339 time (2024-05-28T12:49:12Z) or a
-duration meaning that long ago (2h, 30m).
+duration meaning that long ago (2h, 30m, 7d).
 Kinds: manual, deploy, auto, override. Actions: created, amended, released,
 expired, refreshed, would_trip, would_clear.`)
 	scope := fs.String("scope", "", "only events on this scope")
@@ -31,7 +32,7 @@ expired, refreshed, would_trip, would_clear.`)
 	untilFlag := fs.String("until", "", "only events at or before this time")
 	limit := fs.Int("limit", 50, "events per page (the service allows at most 1000)")
 	all := fs.Bool("all", false, "follow the pages to the end")
-	asJSON := fs.Bool("json", false, "print JSON: the service's page, or with --all one page of every event")
+	asJSON := fs.Bool("json", false, "print the service's JSON page as it came; when pages were followed, one page of all their events")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -65,11 +66,14 @@ expired, refreshed, would_trip, would_clear.`)
 	// read, maybe with fewer events than asked and a cursor: follow it
 	// until the page is full, or with --all to the end.
 	var merged apiv1.HistoryPage
+	var answers [][]byte
 	for {
 		var page apiv1.HistoryPage
-		if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/history", query: q}, http.StatusOK, &page); err != nil {
+		a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/history", query: q}, http.StatusOK, &page)
+		if err != nil {
 			return c.fail(err)
 		}
+		answers = append(answers, a.body)
 		merged.Events = append(merged.Events, page.Events...)
 		merged.Revision, merged.Next = page.Revision, page.Next
 		if page.Next == "" || (!*all && len(merged.Events) >= *limit) {
@@ -88,9 +92,14 @@ expired, refreshed, would_trip, would_clear.`)
 	if merged.Events == nil {
 		merged.Events = []apiv1.Event{}
 	}
-	if *asJSON {
-		printJSON(c.stdout, merged)
-	} else {
+	switch {
+	case *asJSON && len(answers) == 1:
+		printAnswer(c.stdout, answers[0])
+	case *asJSON:
+		// The pages joined into one of the same shape.
+		b, _ := json.Marshal(merged)
+		printAnswer(c.stdout, b)
+	default:
 		printEvents(c.stdout, merged.Events)
 	}
 	return exitOK
@@ -101,9 +110,9 @@ func parseTime(s string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := parseDuration(s)
 	if err != nil || d < 0 {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2024-05-28T12:49:12Z) nor a duration ago (2h)", s)
+		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (2024-05-28T12:49:12Z) nor a duration ago (2h, 30d)", s)
 	}
 	return now.Add(-d), nil
 }

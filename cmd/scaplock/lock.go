@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/http"
 	"time"
@@ -16,7 +17,8 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
   id=$(scaplock lock --scope eqiad --reason "T12345: apiserver upgrade" --for 2h)`)
 	scope := fs.String("scope", "", `scope to hold: "global" or a cluster (required)`)
 	reason := fs.String("reason", "", "why; shown to every refused deployer (required)")
-	dur := fs.Duration("for", 0, "expire after this long (default: until unlocked)")
+	dur := durationOpt(fs, "for", 0, "expire after this long (default: until unlocked)")
+	asJSON := jsonFlag(fs)
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -29,34 +31,50 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
 	case *reason == "":
 		return usageError(fs, "--reason is required")
 	case *dur < 0:
-		return usageError(fs, "--for must be positive, got %s", *dur)
+		return usageError(fs, "--for must be positive, got %s", formatDuration(*dur))
 	}
-	return c.createHold(ctx, "holds", apiv1.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
+	return c.createHold(ctx, "holds", apiv1.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)}, *asJSON)
 }
 
-// createHold posts a hold or override and prints its id.
-func (c *cli) createHold(ctx context.Context, collection string, body apiv1.HoldBody) int {
+// createHold posts a hold or override and prints its id, or with asJSON
+// the service's answer.
+func (c *cli) createHold(ctx context.Context, collection string, body apiv1.HoldBody, asJSON bool) int {
 	var h apiv1.Hold
-	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}, http.StatusCreated, &h); err != nil {
+	a, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}, http.StatusCreated, &h)
+	switch {
+	case err != nil:
 		return c.fail(err)
+	case asJSON:
+		printAnswer(c.stdout, a.body)
+	default:
+		fmt.Fprintln(c.stdout, safe(h.ID))
 	}
-	fmt.Fprintln(c.stdout, safe(h.ID))
 	return exitOK
 }
 
 // releaseHold deletes a hold or override by (short) id with a reason.
-func (c *cli) releaseHold(ctx context.Context, collection, id, reason string) int {
+func (c *cli) releaseHold(ctx context.Context, collection, id, reason string, asJSON bool) int {
 	full, err := c.resolveID(ctx, id)
 	if err != nil {
 		return c.fail(err)
 	}
 	var h apiv1.Hold
 	r := request{method: http.MethodDelete, path: holdPath(collection, full), body: apiv1.ReleaseBody{Reason: reason}}
-	if _, err := c.call(ctx, r, http.StatusOK, &h); err != nil {
+	a, err := c.call(ctx, r, http.StatusOK, &h)
+	switch {
+	case err != nil:
 		return c.fail(err)
+	case asJSON:
+		printAnswer(c.stdout, a.body)
+	default:
+		fmt.Fprintf(c.stdout, "released %s hold %s on %s (owner %s)\n", safe(string(h.Kind)), safe(h.ID), safe(string(h.Scope)), safe(h.Owner))
 	}
-	fmt.Fprintf(c.stderr, "released %s hold %s on %s (owner %s)\n", safe(string(h.Kind)), safe(h.ID), safe(string(h.Scope)), safe(h.Owner))
 	return exitOK
+}
+
+// jsonFlag is --json on a command that writes: print the service's answer.
+func jsonFlag(fs *flag.FlagSet) *bool {
+	return fs.Bool("json", false, "print the service's JSON answer (the hold) as it came, compact, instead")
 }
 
 func durationString(d time.Duration) string {

@@ -15,7 +15,8 @@ holds still count. It always expires (the service caps --for, 4h by default).
 Creating one prints only its id on stdout.`)
 	scope := fs.String("scope", "", `scope: "global" or a cluster`)
 	reason := fs.String("reason", "", "why (required)")
-	dur := fs.Duration("for", 0, "how long the override lasts (required when creating)")
+	dur := durationOpt(fs, "for", 0, "how long the override lasts (required when creating)")
+	asJSON := jsonFlag(fs)
 	cancel := fs.String("cancel", "", "cancel the override with this id (or unique prefix)")
 	pos, stop, code := parse(fs, args)
 	if stop {
@@ -29,11 +30,11 @@ Creating one prints only its id on stdout.`)
 	case *cancel != "" && (*scope != "" || *dur != 0):
 		return usageError(fs, "--cancel takes only --reason")
 	case *cancel != "":
-		return c.releaseHold(ctx, "overrides", *cancel, *reason)
+		return c.releaseHold(ctx, "overrides", *cancel, *reason, *asJSON)
 	case *scope == "":
 		return usageError(fs, "--scope is required")
 	case *dur <= 0:
 		return usageError(fs, "--for is required and must be positive")
 	}
-	return c.createHold(ctx, "overrides", apiv1.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)})
+	return c.createHold(ctx, "overrides", apiv1.HoldBody{Scope: *scope, Reason: *reason, Duration: durationString(*dur)}, *asJSON)
 }

@@ -35,8 +35,8 @@ func cmdPreflight(ctx context.Context, c *cli, args []string) int {
      what blocks and since when, is printed on stderr
   2  could not decide: service or its store unreachable, 503 or another
      5xx, no answer within --timeout, an answer that is not a verdict
-  3  misuse: bad flags, unknown scope (400), no or bad token (401), role
-     missing (403), wrong URL (404); the caller must fix the call
+  3  misuse: bad flags, unknown scope (400), no, bad or unreadable token
+     (401), role missing (403), wrong URL (404); the caller must fix the call
 
 --fail-open turns exit 2, and only 2, into 0 with a warning: for callers who
 would rather deploy unguarded than not deploy when scaplock is down. A
@@ -53,9 +53,9 @@ lower k8s_max_concurrent_deployments_per_cluster (stderr says why);
 no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	var scopes stringList
 	fs.Var(&scopes, "scope", "scope to deploy to (repeatable)")
-	wait := fs.Duration("wait", 0, "when refused, wait up to this long for deploys to be allowed")
+	wait := durationOpt(fs, "wait", 0, "when refused, wait up to this long for deploys to be allowed")
 	failOpen := fs.Bool("fail-open", false, "exit 0 with a warning instead of 2 when the answer cannot be had")
-	asJSON := fs.Bool("json", false, "print the service's answer on stdout (exit codes unchanged)")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line; exit codes unchanged)")
 	defines := fs.Bool("scap-defines", false, "print the advised scap -D options on stdout (nothing without advice)")
 	pos, stop, code := parse(fs, args)
 	if stop {
@@ -67,7 +67,7 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	case *asJSON && *defines:
 		return usageError(fs, "--json and --scap-defines both print on stdout; choose one")
 	case *wait < 0:
-		return usageError(fs, "--wait must not be negative, got %s", *wait)
+		return usageError(fs, "--wait must not be negative, got %s", formatDuration(*wait))
 	}
 	q := url.Values{"scope": scopes}
 
@@ -91,7 +91,7 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 		v = c.waitAllowed(ctx, q, *wait, v)
 	}
 	if *asJSON {
-		c.stdout.Write(v.body)
+		printAnswer(c.stdout, v.body)
 	}
 	if v.allowed {
 		if v.notice != "" {

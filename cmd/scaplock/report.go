@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -25,10 +23,10 @@ percentile of peak CPU, peak readyz latency and seconds above warn (from the
 deploy's start to the end of its cooldown). A cluster whose latest week
 spends a median of --headroom or more above warn is flagged.
 Durations take Go syntax (12h, 20s) or whole days (30d).`)
-	since := fs.String("since", "30d", "how far back")
-	period := fs.String("period", "7d", "the length of one row")
-	headroom := fs.String("headroom", "20s", "flag a median time above warn per deploy of this or more")
-	asJSON := fs.Bool("json", false, "print the service's report as JSON")
+	since := durationOpt(fs, "since", 30*day, "how far back")
+	period := durationOpt(fs, "period", 7*day, "the length of one row")
+	headroom := durationOpt(fs, "headroom", 20*time.Second, "flag a median time above warn per deploy of this or more")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -37,11 +35,11 @@ Durations take Go syntax (12h, 20s) or whole days (30d).`)
 		return usageError(fs, "unexpected argument %q", pos[0])
 	}
 	q := url.Values{}
-	for name, v := range map[string]string{"since": *since, "period": *period, "headroom": *headroom} {
-		if _, err := parseDays(v); err != nil {
-			return usageError(fs, "--%s: %v", name, err)
+	for name, d := range map[string]time.Duration{"since": *since, "period": *period, "headroom": *headroom} {
+		if d <= 0 {
+			return usageError(fs, "--%s must be positive, got %s", name, formatDuration(d))
 		}
-		q.Set(name, v)
+		q.Set(name, formatDuration(d))
 	}
 	var r apiv1.ImpactReport
 	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/report", query: q}, http.StatusOK, &r)
@@ -49,27 +47,11 @@ Durations take Go syntax (12h, 20s) or whole days (30d).`)
 		return c.fail(err)
 	}
 	if *asJSON {
-		c.stdout.Write(a.body)
+		printAnswer(c.stdout, a.body)
 		return exitOK
 	}
 	printReport(c.stdout, r)
 	return exitOK
-}
-
-// parseDays checks a duration as the service reads it: Go syntax or "30d".
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days <= 0 {
-			return 0, fmt.Errorf("%q is not a whole number of days", s)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a positive duration", s)
-	}
-	return d, nil
 }
 
 func printReport(w io.Writer, r apiv1.ImpactReport) {

@@ -3,25 +3,44 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/sys/unix"
+
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
-// Exit codes of run besides its command's own.
+// Exit codes of run's own outcomes, kept apart from its command's status
+// as timeout(1) keeps 124-127: 120 plus scaplock's own code for an outcome
+// before CMD started, then those of timeout and env(1).
 const (
-	exitCannotExecute = 126
-	exitNotFound      = 127
+	exitRunRefused    = 120 + exitRefused // 121: refused (409, 423); nothing was run
+	exitRunUnsure     = 120 + exitUnsure  // 122: could not decide; nothing was run
+	exitRunMisuse     = 120 + exitMisuse  // 123: misuse; nothing was run
+	exitRunHoldLost   = 124               // CMD ran partly without the deploy hold
+	exitRunFailed     = 125               // run itself failed while CMD ran
+	exitCannotExecute = 126               // CMD found but could not be executed
+	exitNotFound      = 127               // CMD not found
 )
+
+// runOutcome maps scaplock's code for an outcome before CMD started to
+// run's own: asked-for help stays 0 and a signal stays 128+signal.
+func runOutcome(code int) int {
+	switch code {
+	case exitRefused, exitUnsure, exitMisuse:
+		return 120 + code
+	}
+	return code
+}
 
 // waitDelay bounds the wait for CMD's output to drain after it exits.
 const waitDelay = 2 * time.Second
@@ -29,59 +48,71 @@ const waitDelay = 2 * time.Second
 // cmdRun takes the exclusive deploy hold on a scope, runs a command while
 // keeping the hold alive, and releases it when the command ends.
 func cmdRun(ctx context.Context, c *cli, args []string) int {
+	h, ttl, argv, code := c.takeDeployHold(ctx, args)
+	if argv == nil {
+		return runOutcome(code)
+	}
+	return c.runHolding(ctx, h, ttl, argv)
+}
+
+// takeDeployHold parses run's flags and takes the deploy hold. It returns
+// the command to run, or none and scaplock's exit code.
+func (c *cli) takeDeployHold(ctx context.Context, args []string) (h apiv1.Hold, ttl time.Duration, argv []string, code int) {
 	fs := c.newFlagSet("run", "run --scope S [--reason R] [--ttl 30s] [--wait D] -- CMD [ARGS...]",
-		`Takes the exclusive deploy hold on the scope (409 if another deploy holds it,
-423 if any other hold refuses deploys there: both exit 1 with the service's
-message), runs CMD with this terminal's stdin, stdout and stderr, renews the
-hold every ttl/3, and releases it when CMD ends. The exit status is CMD's.
+		`Takes the exclusive deploy hold on the scope, runs CMD with this terminal's
+stdin, stdout and stderr, renews the hold every ttl/3, and releases it when
+CMD ends. There is no --fail-open: a lock that may be skipped when the
+service is down guards nothing.
 
-SIGINT and SIGTERM are forwarded to CMD; scaplock waits for it, releases the
-hold and exits 128+signal (130, 143) even if CMD exits 0 on the signal.
-If the hold's lease lapses while CMD runs (keepalives did not get through
-for a whole ttl), scaplock warns loudly and lets CMD finish, but then exits
-with CMD's status or, if that is 0, with 1: the deploy ran partly without
-the lock, so it must not pass as a clean success.
-CMD not found: 127; not executable: 126 (the hold is released first).
-
-There is no --fail-open: run takes a lock, and a lock that may be skipped
-when the service is down guards nothing. Before CMD starts, the exit codes
-are scaplock's: 1 refused (409, 423), 2 could not decide (unreachable,
-timeout, 5xx), 3 misuse (bad flags, unknown scope, 400, 401, 403, 404).`)
+Exit codes: CMD's own status passes through unchanged, and a CMD that fails
+gets one line on stderr ("scaplock: CMD exited with status 1", "... killed
+by signal TERM"). run's own outcomes have codes of their own, as timeout(1)
+keeps 124-127:
+  121  refused: another deploy holds the scope (409) or a hold refuses
+       deploys there (423); the service's message is on stderr; nothing ran
+  122  could not decide: unreachable, no answer within --timeout, 5xx;
+       nothing ran
+  123  misuse: bad flags, unknown scope (400), no, bad or unreadable token
+       (401), role missing (403), wrong URL (404); nothing ran
+  124  the deploy hold was lost while CMD ran (its lease lapsed or someone
+       released it): CMD ran partly without the lock, whatever its status
+  125  run itself failed while CMD ran
+  126  CMD was found but could not be executed
+  127  CMD was not found
+  128+N  run got signal N (130 SIGINT, 143 SIGTERM): it passed it to CMD,
+       waited for CMD, released the hold, and exits so even if CMD exited 0
+A CMD that itself exits 121-127 is told apart by the line on stderr.`)
 	scope := fs.String("scope", "", `scope to deploy to: "global" or a cluster (required)`)
 	reason := fs.String("reason", "", `why; default "scaplock run: CMD ARGS"`)
-	ttl := fs.Duration("ttl", apiv1.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
-	wait := fs.Duration("wait", 0, "queue up to this long for the scope to be free instead of failing at once")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitMisuse
+	ttlFlag := durationOpt(fs, "ttl", apiv1.DefaultDeployTTL, "the hold lapses this long after the last keepalive (2s..1h)")
+	wait := durationOpt(fs, "wait", 0, "queue up to this long for the scope to be free instead of failing at once")
+	if stop, code := parseFlags(fs, args); stop {
+		return h, 0, nil, code
 	}
-	argv := fs.Args()
+	argv, ttl = fs.Args(), *ttlFlag
 	switch {
 	case len(argv) == 0:
-		return usageError(fs, "no command given: scaplock run --scope S -- CMD [ARGS...]")
+		return h, 0, nil, usageError(fs, "no command given: scaplock run --scope S -- CMD [ARGS...]")
 	case *scope == "":
-		return usageError(fs, "--scope is required")
-	case *ttl <= 0:
-		return usageError(fs, "--ttl must be positive, got %s", *ttl)
+		return h, 0, nil, usageError(fs, "--scope is required")
+	case ttl <= 0:
+		return h, 0, nil, usageError(fs, "--ttl must be positive, got %s", formatDuration(ttl))
 	case *wait < 0:
-		return usageError(fs, "--wait must not be negative, got %s", *wait)
+		return h, 0, nil, usageError(fs, "--wait must not be negative, got %s", formatDuration(*wait))
 	}
 	if *reason == "" {
 		*reason = truncate("scaplock run: "+strings.Join(argv, " "), apiv1.ReasonMaxLen)
 	}
 
-	var h apiv1.Hold
 	body := apiv1.DeployBody{Scope: *scope, Reason: *reason, TTL: ttl.String(), Wait: durationString(*wait)}
 	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/deploys", body: body, extra: *wait}, http.StatusCreated, &h); err != nil {
 		if sig, ok := signalOf(ctx); ok {
 			fmt.Fprintf(c.stderr, "scaplock: %s while asking for the deploy hold; nothing was run\n", sig)
-			return 128 + int(sig)
+			return h, 0, nil, 128 + int(sig)
 		}
-		return c.fail(err)
+		return h, 0, nil, c.fail(err)
 	}
-	return c.runHolding(ctx, h, *ttl, argv)
+	return h, ttl, argv, 0
 }
 
 // runHolding runs argv while keeping deploy hold h alive, then releases it.
@@ -128,7 +159,10 @@ func (c *cli) runHolding(ctx context.Context, h apiv1.Hold, ttl time.Duration, a
 	stopKeepAlive()
 	<-keeping
 
-	status := exitStatus(cmd.ProcessState, waitErr)
+	status, end := exitStatus(cmd.ProcessState, waitErr)
+	if status != exitOK {
+		fmt.Fprintf(c.stderr, "scaplock: %s %s\n", safe(argv[0]), end)
+	}
 	why := fmt.Sprintf("finished: exit %d", status)
 	if sig != 0 {
 		why = fmt.Sprintf("interrupted by %s: exit %d", sig, status)
@@ -138,10 +172,8 @@ func (c *cli) runHolding(ctx context.Context, h apiv1.Hold, ttl time.Duration, a
 	case sig != 0:
 		return 128 + int(sig)
 	case lapsed.Load():
-		fmt.Fprintf(c.stderr, "scaplock: WARNING: %s exited %d but ran partly without the deploy hold (it lapsed or was released)\n", argv[0], status)
-		if status == 0 {
-			return exitRefused
-		}
+		fmt.Fprintf(c.stderr, "scaplock: WARNING: %s exited %d but ran partly without the deploy hold (it lapsed or was released); exit %d\n", safe(argv[0]), status, exitRunHoldLost)
+		return exitRunHoldLost
 	}
 	return status
 }
@@ -192,18 +224,23 @@ func (c *cli) releaseDeploy(ctx context.Context, h apiv1.Hold, why string) {
 }
 
 // exitStatus is a finished command's status, 128+signal if a signal
-// killed it. Wait's error matters only when there is no process state.
-func exitStatus(state *os.ProcessState, waitErr error) int {
+// killed it, and how it ended in words ("exited with status 1", "killed by
+// signal TERM"). Wait's error matters only when there is no process state.
+func exitStatus(state *os.ProcessState, waitErr error) (int, string) {
 	if state == nil {
 		if waitErr != nil {
-			return exitUnsure
+			return exitRunFailed, fmt.Sprintf("could not be waited for: %v", waitErr)
 		}
-		return exitOK
+		return exitOK, "exited with status 0"
 	}
 	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
+		name := strings.TrimPrefix(unix.SignalName(ws.Signal()), "SIG")
+		if name == "" {
+			name = strconv.Itoa(int(ws.Signal()))
+		}
+		return 128 + int(ws.Signal()), "killed by signal " + name
 	}
-	return state.ExitCode()
+	return state.ExitCode(), fmt.Sprintf("exited with status %d", state.ExitCode())
 }
 
 // signalOf is the signal that cancelled ctx, if one did.

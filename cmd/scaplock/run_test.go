@@ -71,7 +71,7 @@ func TestRunRefusedOrInConflictRunsNothing(t *testing.T) {
 		t.Run(tc.scope, func(t *testing.T) {
 			marker := filepath.Join(t.TempDir(), "ran")
 			r := scaplock(ctx, as(t, "rc-carol", "deployer"), "run", "--scope", tc.scope, "--", "touch", marker)
-			wantCode(t, r, exitRefused)
+			wantCode(t, r, exitRunRefused)
 			for _, w := range tc.want {
 				if !strings.Contains(r.stderr, w) {
 					t.Errorf("stderr lacks %q: %s", w, r)
@@ -88,7 +88,7 @@ func TestRunRefusedOrInConflictRunsNothing(t *testing.T) {
 	// Unreachable: exit 2, nothing run.
 	marker := filepath.Join(t.TempDir(), "ran")
 	r = scaplock(ctx, map[string]string{"SCAPLOCK_URL": closedURL(t)}, "run", "--scope", "rc-x", "--", "touch", marker)
-	wantCode(t, r, exitUnsure)
+	wantCode(t, r, exitRunUnsure)
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the command ran although the service was unreachable")
 	}
@@ -181,7 +181,7 @@ func TestRunWarnsWhenTheHoldIsTakenAndDoesNotPassAsSuccess(t *testing.T) {
 		t.Fatalf("admin release: HTTP %d", code)
 	}
 	r := <-done
-	wantCode(t, r, exitRefused) // CMD exited 0, but ran partly without the lock
+	wantCode(t, r, exitRunHoldLost) // CMD exited 0, but ran partly without the lock
 	for _, want := range []string{"THE DEPLOY HOLD " + id + " ON LP-EQIAD IS GONE", "was released by lp-admin", "taken away", "already gone", "ran partly without the deploy hold"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q: %s", want, r)

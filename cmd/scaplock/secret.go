@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -69,13 +71,16 @@ func (cr *credentials) bearer(warn func(string)) (string, error) {
 	case cr.flag.set:
 		return strings.TrimSpace(cr.flag.value), nil
 	case cr.file.set:
-		path, from = cr.file.value, "--token-file"
+		path = cr.file.value
+		from = "--token-file " + path
 	case cr.envToken != "":
 		return strings.TrimSpace(cr.envToken), nil
 	case cr.envFile != "":
-		path, from = cr.envFile, "SCAPLOCK_TOKEN_FILE"
+		path = cr.envFile
+		from = "SCAPLOCK_TOKEN_FILE=" + path
 	case cr.configFile != "":
-		path, from = cr.configFile, cr.configFrom
+		path = cr.configFile
+		from = cr.configFrom + " " + path
 	default:
 		return "", nil
 	}
@@ -83,23 +88,33 @@ func (cr *credentials) bearer(warn func(string)) (string, error) {
 	defer cr.mu.Unlock()
 	info, err := os.Stat(path)
 	if err != nil {
-		return "", &misuseError{msg: fmt.Sprintf("%s: %v", from, err)}
+		return "", unreadable(from, err)
 	}
 	if c := cr.cached; c.path == path && c.mtime.Equal(info.ModTime()) && c.size == info.Size() {
 		return c.token, nil
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 && !cr.warned {
-		warn(fmt.Sprintf("scaplock: WARNING: %s %s is readable by others (mode %04o); chmod 600 it", from, path, perm))
+		warn(fmt.Sprintf("scaplock: WARNING: %s is readable by others (mode %04o); chmod 600 it", from, perm))
 		cr.warned = true
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return "", &misuseError{msg: fmt.Sprintf("%s: %v", from, err)}
+		return "", unreadable(from, err)
 	}
 	tok := strings.TrimSpace(string(data))
 	if tok == "" {
-		return "", &misuseError{msg: fmt.Sprintf("%s: %s is empty", from, path)}
+		return "", &misuseError{msg: from + ": the file is empty"}
 	}
 	cr.cached = tokenFile{path: path, mtime: info.ModTime(), size: info.Size(), token: tok}
 	return tok, nil
+}
+
+// unreadable is the misuse of a token file that cannot be read, naming
+// it once: "--token-file /x: no such file or directory".
+func unreadable(from string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &misuseError{msg: fmt.Sprintf("%s: %v", from, err)}
 }

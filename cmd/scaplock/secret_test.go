@@ -75,8 +75,8 @@ func TestTokenFile(t *testing.T) {
 		{"--token-file beats SCAPLOCK_TOKEN", map[string]string{"SCAPLOCK_TOKEN": "garbage"}, []string{"--token-file", good}, exitOK, "", true},
 		{"--token beats --token-file", nil, []string{"--token-file", empty, "--token", "garbage"}, exitMisuse, "unauthorized", true},
 		{"mode wider than 0600 warns", nil, []string{"--token-file", wide}, exitOK, "WARNING: --token-file " + wide + " is readable by others (mode 0644)", false},
-		{"missing file is misuse", nil, []string{"--token-file", filepath.Join(dir, "nope")}, exitMisuse, "--token-file: stat", true},
-		{"empty file is misuse", map[string]string{"SCAPLOCK_TOKEN_FILE": empty}, nil, exitMisuse, "SCAPLOCK_TOKEN_FILE: " + empty + " is empty", true},
+		{"missing file is misuse", nil, []string{"--token-file", filepath.Join(dir, "nope")}, exitMisuse, "scaplock: --token-file " + filepath.Join(dir, "nope") + ": no such file or directory\n", true},
+		{"empty file is misuse", map[string]string{"SCAPLOCK_TOKEN_FILE": empty}, nil, exitMisuse, "scaplock: SCAPLOCK_TOKEN_FILE=" + empty + ": the file is empty\n", true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,7 +17,7 @@ import (
 // cmdStatus shows the service's state: verdicts, holds, overrides, gate, health.
 func cmdStatus(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("status", "status [--json]", "")
-	asJSON := fs.Bool("json", false, "print the service's JSON answer instead")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -30,7 +31,7 @@ func cmdStatus(ctx context.Context, c *cli, args []string) int {
 		return c.fail(err)
 	}
 	if *asJSON {
-		c.stdout.Write(a.body)
+		printAnswer(c.stdout, a.body)
 		return exitOK
 	}
 	printStatus(c.stdout, st, c.now())
@@ -96,7 +97,16 @@ func printHolds(w io.Writer, holds []apiv1.Hold, now time.Time) {
 	tw.Flush()
 }
 
-// printJSON writes v indented, for --json output the CLI builds itself.
+// printAnswer writes the service's JSON answer as it came (compact, one
+// line): what every --json prints.
+func printAnswer(w io.Writer, body []byte) {
+	w.Write(body)
+	if !bytes.HasSuffix(body, []byte("\n")) {
+		fmt.Fprintln(w)
+	}
+}
+
+// printJSON writes v indented, for the bridge's /state.
 func printJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

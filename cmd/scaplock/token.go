@@ -31,8 +31,8 @@ default); --max-ttl raises this command's bound to match the service's.`)
 	audience := fs.String("audience", "", "aud claim, when the service checks SCAPLOCK_JWT_AUDIENCE")
 	sub := fs.String("sub", "", "identity written into holds and history (required)")
 	roles := fs.String("roles", "", "comma-separated roles: deployer, sre, admin (required)")
-	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid (at most --max-ttl)")
-	maxTTL := fs.Duration("max-ttl", token.DefaultMaxTTL, "the longest --ttl: the service's SCAPLOCK_JWT_MAX_TTL")
+	ttl := durationOpt(fs, "ttl", time.Hour, "how long the token is valid (at most --max-ttl)")
+	maxTTL := durationOpt(fs, "max-ttl", token.DefaultMaxTTL, "the longest --ttl: the service's SCAPLOCK_JWT_MAX_TTL")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -51,9 +51,9 @@ default); --max-ttl raises this command's bound to match the service's.`)
 	case err != nil:
 		return usageError(fs, "--roles: %v", err)
 	case *ttl <= 0:
-		return usageError(fs, "--ttl must be positive, got %s", *ttl)
+		return usageError(fs, "--ttl must be positive, got %s", formatDuration(*ttl))
 	case *ttl > *maxTTL:
-		return usageError(fs, "--ttl %s is longer than %s, the most the service accepts (SCAPLOCK_JWT_MAX_TTL; --max-ttl if it is set higher)", *ttl, *maxTTL)
+		return usageError(fs, "--ttl %s is longer than %s, the most the service accepts (SCAPLOCK_JWT_MAX_TTL; --max-ttl if it is set higher)", formatDuration(*ttl), formatDuration(*maxTTL))
 	}
 	m := token.Mint{Sub: *sub, Roles: list, TTL: *ttl, Issuer: *issuer, Audience: *audience}
 	var signed string
@@ -67,7 +67,7 @@ default); --max-ttl raises this command's bound to match the service's.`)
 			return c.failLocal(err)
 		}
 	} else {
-		secret, err := token.ReadSecret(*secretFile)
+		secret, err := token.ReadSecretNamed("--secret-file", *secretFile)
 		if err != nil {
 			return c.failLocal(err)
 		}

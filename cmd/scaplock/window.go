@@ -49,10 +49,11 @@ start on. Prints only the new window's id on stdout.`)
 	fs.StringVar(&b.Scope, "scope", "", `scope: "global" or a cluster (required)`)
 	fs.StringVar(&b.Kind, "kind", "", "deny (a freeze) or allow (the deploy calendar) (required)")
 	fs.StringVar(&b.Schedule, "schedule", "", `when each occurrence starts, e.g. "0 9 * * 1-4" (required)`)
-	dur := fs.Duration("for", 0, "how long each occurrence lasts (required)")
+	dur := durationOpt(fs, "for", 0, "how long each occurrence lasts, e.g. 2h or 14d (required)")
 	fs.StringVar(&b.TimeZone, "tz", "", "IANA time zone of the schedule (default UTC)")
 	fs.StringVar(&b.Until, "until", "", "last day an occurrence may start on, YYYY-MM-DD")
 	fs.StringVar(&b.Reason, "reason", "", "why; refusals name the window by it (required)")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer (the window) as it came, compact, instead")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -73,8 +74,13 @@ start on. Prints only the new window's id on stdout.`)
 	}
 	b.Duration = dur.String()
 	var w apiv1.WindowState
-	if _, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/windows", body: b}, http.StatusCreated, &w); err != nil {
+	a, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/windows", body: b}, http.StatusCreated, &w)
+	if err != nil {
 		return c.fail(err)
+	}
+	if *asJSON {
+		printAnswer(c.stdout, a.body)
+		return exitOK
 	}
 	fmt.Fprintln(c.stdout, safe(w.ID))
 	return exitOK
@@ -82,7 +88,7 @@ start on. Prints only the new window's id on stdout.`)
 
 func cmdWindowList(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("window", "window list [--json]", "")
-	asJSON := fs.Bool("json", false, "print the service's JSON answer instead")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
 	pos, stop, code := parse(fs, args)
 	if stop {
 		return code
@@ -96,7 +102,7 @@ func cmdWindowList(ctx context.Context, c *cli, args []string) int {
 		return c.fail(err)
 	}
 	if *asJSON {
-		c.stdout.Write(a.body)
+		printAnswer(c.stdout, a.body)
 		return exitOK
 	}
 	if len(resp.Windows) == 0 {
@@ -116,7 +122,7 @@ func cmdWindowList(ctx context.Context, c *cli, args []string) int {
 			next = until(now, w.NextStart)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(apiv1.Hold{ID: w.ID}.ShortID()), safe(string(w.Kind)), safe(string(w.Scope)),
-			quote(w.Schedule), time.Duration(w.Duration), safe(w.TimeZone), state, next, quote(w.Reason))
+			quote(w.Schedule), formatDuration(time.Duration(w.Duration)), safe(w.TimeZone), state, next, quote(w.Reason))
 	}
 	tw.Flush()
 	return exitOK

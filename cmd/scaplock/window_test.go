@@ -45,7 +45,7 @@ func TestWindowAddListRm(t *testing.T) {
 
 	r = scaplock(ctx, deployer, "window", "list")
 	wantCode(t, r, exitOK)
-	if !regexp.MustCompile(`(?m)^` + id[:4] + ` +deny +` + scope + ` +"\* \* \* \* \*" +1h0m0s +UTC +active, ends .*"big migration"$`).MatchString(r.stdout) {
+	if !regexp.MustCompile(`(?m)^` + id[:4] + ` +deny +` + scope + ` +"\* \* \* \* \*" +1h +UTC +active, ends .*"big migration"$`).MatchString(r.stdout) {
 		t.Errorf("list does not show the active window:\n%s", r.stdout)
 	}
 

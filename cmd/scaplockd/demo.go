@@ -54,7 +54,8 @@ func announceDemo(w io.Writer, url, secret string, d *server.Demo) {
 
     open      %s/
     try       scaplock --url %s preflight --scope eqiad ; echo "exit $?"
-    token     export SCAPLOCK_TOKEN=$(scaplock token --secret-file %s --sub you --roles sre,deployer)
+    token     (umask 077; scaplock token --secret-file %s --sub you --roles sre,deployer > you.token)
+              export SCAPLOCK_TOKEN_FILE=$PWD/you.token
     override  scaplock --url %s override --scope eqiad --reason "demo" --for 5m
 
   The first deploy-driven CPU burst arrives within a minute. Ctrl-C stops the demo

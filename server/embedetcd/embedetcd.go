@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
@@ -31,11 +30,8 @@ import (
 type Etcd struct {
 	etcd  *embed.Etcd
 	close sync.Once
-	// aloneUntil (unix nanos) caches that the member is alone in its
-	// cluster; see LocalRevision.
-	aloneUntil atomic.Int64
-	stop       chan struct{} // closed by Close: ends defragWhenMostlyFree
-	wg         sync.WaitGroup
+	stop  chan struct{} // closed by Close: ends defragWhenMostlyFree
+	wg    sync.WaitGroup
 	// Endpoint is the loopback client URL.
 	Endpoint string
 }
@@ -272,21 +268,10 @@ func (e *Etcd) CurrentRevision(ctx context.Context) (int64, error) {
 // cluster, where the applied revision already covers every acknowledged
 // write (see CurrentRevision); ok is false when other members may lead and
 // a read-index round is needed.
-//
-// Membership is looked up at most every aloneFor: a member added since
-// cannot lead, and so cannot commit a write this member has not applied,
-// before an election timeout (1 s) has passed.
 func (e *Etcd) LocalRevision() (rev int64, ok bool) {
 	srv := e.etcd.Server
-	if now := time.Now().UnixNano(); now >= e.aloneUntil.Load() {
-		if len(srv.Cluster().Members()) > 1 {
-			return 0, false
-		}
-		e.aloneUntil.Store(now + int64(aloneFor))
+	if len(srv.Cluster().Members()) > 1 {
+		return 0, false
 	}
 	return srv.KV().Rev(), true
 }
-
-// aloneFor is how long LocalRevision trusts that the member is alone; well
-// under etcd's election timeout.
-const aloneFor = 100 * time.Millisecond

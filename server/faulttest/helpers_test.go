@@ -28,9 +28,6 @@ import (
 // the suite is quick; every answer must come within it plus slack.
 const requestTimeout = 3 * time.Second
 
-// readLease is the replicas' SCAPLOCK_READ_LEASE unless a test says.
-const readLease = time.Second
-
 // answerSlack is what an answer may take beyond requestTimeout on a
 // loaded 2-core machine.
 const answerSlack = 2 * time.Second
@@ -40,20 +37,18 @@ type fixture struct {
 	secret   string
 	replicas []*server.Server
 	sre      string // token with roles sre and deployer
-	lease    time.Duration
 }
 
 // newFixture starts a 3-member etcd cluster and n replicas on it, each
 // with every endpoint.
 func newFixture(t *testing.T, n int) *fixture {
-	return newFixtureWith(t, n, readLease, func(c *locktest.Cluster, _ int) []string { return c.Endpoints() })
+	return newFixtureWith(t, n, func(c *locktest.Cluster, _ int) []string { return c.Endpoints() })
 }
 
-// newFixtureWith is newFixture with replica i given endpoints(cluster, i),
-// and lease as SCAPLOCK_READ_LEASE (0: every verdict through the barrier).
-func newFixtureWith(t *testing.T, n int, lease time.Duration, endpoints func(c *locktest.Cluster, i int) []string) *fixture {
+// newFixtureWith is newFixture with replica i given endpoints(cluster, i).
+func newFixtureWith(t *testing.T, n int, endpoints func(c *locktest.Cluster, i int) []string) *fixture {
 	t.Helper()
-	f := &fixture{cluster: locktest.StartClusterT(t, 3), lease: lease}
+	f := &fixture{cluster: locktest.StartClusterT(t, 3)}
 	f.secret = filepath.Join(t.TempDir(), "jwt.secret")
 	if err := os.WriteFile(f.secret, []byte(strings.Repeat("fault-suite-", 4)), 0o600); err != nil {
 		t.Fatal(err)
@@ -87,10 +82,7 @@ func (f *fixture) replicaEnv(name string, endpoints []string) map[string]string 
 	return map[string]string{
 		"SCAPLOCK_ETCD_ENDPOINTS": strings.Join(endpoints, ","), "SCAPLOCK_JWT_SECRET_FILE": f.secret,
 		"SCAPLOCK_REPLICA_NAME": name, "SCAPLOCK_REQUEST_TIMEOUT": requestTimeout.String(),
-		// Half the request timeout at most; the lease's proportions to it
-		// are the defaults' (2s of 10s).
-		"SCAPLOCK_READ_LEASE": f.lease.String(),
-		"SCAPLOCK_SCOPES":     "eqiad,load,dep,kept,during,dl,lin,linkill,lost,lostdep,unkeyed,kill,killdep,pause",
+		"SCAPLOCK_SCOPES": "eqiad,load,dep,kept,during,dl,lin,linkill,lost,lostdep,unkeyed,kill,killdep,pause",
 	}
 }
 

@@ -15,7 +15,7 @@ import (
 )
 
 // Concurrent lock / unlock / deploy / preflight on one scope, sent to two
-// replicas with the read lease while the etcd leader is killed and
+// replicas while the etcd leader is killed and
 // restarted: every history must still be linearizable. A write is retried
 // with its Idempotency-Key, on either replica, until it has a definite
 // answer, as the CLI does, and counts from its first attempt to that
@@ -108,11 +108,6 @@ func TestHistoriesAreLinearizableAcrossALeaderKill(t *testing.T) {
 		}
 		t.Fatalf("history of %d operations across two replicas and a leader kill is %v", len(history), res)
 	}
-	for i, r := range f.replicas {
-		if leased := metricValue(t, r.URL(), `scaplock_read_barrier_total{what="leased"}`); leased == 0 {
-			t.Errorf("replica %d answered no verdict under its read lease", i)
-		}
-	}
 }
 
 // performSurely sends in to replica first and, while the answer is not
@@ -159,11 +154,11 @@ func decideReply(in op, r reply) (result, bool) {
 		}
 		return result{ok: true, id: h.ID}, true
 	case in.kind == "deploy" && (r.status == http.StatusLocked || r.status == http.StatusConflict):
-		return result{}, true
+		return result{status: r.status}, true
 	case (in.kind == "unlock" || in.kind == "undeploy") && r.status == http.StatusOK:
 		return result{ok: true}, true
-	case (in.kind == "unlock" || in.kind == "undeploy") && r.status == http.StatusNotFound:
-		return result{}, true
+	case (in.kind == "unlock" || in.kind == "undeploy") && (r.status == http.StatusNotFound || r.status == http.StatusConflict):
+		return result{status: r.status}, true
 	case in.kind == "preflight" && (r.status == http.StatusOK || r.status == http.StatusLocked):
 		var v struct{ Revision int64 }
 		_ = jsonDecode(r.body, &v)

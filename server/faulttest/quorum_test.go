@@ -159,7 +159,7 @@ func TestQuorumLoss(t *testing.T) {
 
 // sendAll sends every write at once and waits for the answers: each must
 // be a 503 within the request timeout, saying unavailable or, with the
-// write's key, outcome_unknown (or unconfirmed).
+// write's key, outcome_unknown.
 func sendAll(t *testing.T, token string, writes []*lossWrite) {
 	t.Helper()
 	var wg sync.WaitGroup
@@ -176,9 +176,9 @@ func sendAll(t *testing.T, token string, writes []*lossWrite) {
 		switch {
 		// unconfirmed: committed just before the loss, and the other
 		// replica could not ack it; rare, and retried like outcome_unknown.
-		case (w.code == "outcome_unknown" || w.code == "unconfirmed") && e.Error.IdempotencyKey != w.key:
+		case w.code == "outcome_unknown" && e.Error.IdempotencyKey != w.key:
 			t.Errorf("%s: %s without its key %q: %s", w.name, w.code, w.key, w.got)
-		case w.code != "outcome_unknown" && w.code != "unconfirmed" && w.code != "unavailable":
+		case w.code != "outcome_unknown" && w.code != "unavailable":
 			t.Errorf("%s: code %q", w.name, w.code)
 		}
 		t.Logf("%s during the quorum loss: %s", w.name, w.got)
