@@ -150,7 +150,7 @@ func cmdWindowRm(ctx context.Context, c *cli, args []string) int {
 	if _, err := c.call(ctx, r, http.StatusOK, &w); err != nil {
 		return c.fail(err)
 	}
-	fmt.Fprintf(c.stderr, "removed %s window %s on %s (%s)\n", safe(string(w.Kind)), safe(w.ID), safe(string(w.Scope)), quote(w.Reason))
+	fmt.Fprintf(c.stdout, "removed %s window %s on %s (%s)\n", safe(string(w.Kind)), safe(w.ID), safe(string(w.Scope)), quote(w.Reason))
 	return exitOK
 }
 
