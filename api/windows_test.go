@@ -163,6 +163,11 @@ func TestWindowTour(t *testing.T) {
 			got = append(got, string(e.Action)+":"+e.Reason)
 		}
 	}
+	var byKind apiv1.HistoryPage
+	f.do(t, "GET", "/api/v1/history?kind=window&action=deleted", "", nil).decode(t, &byKind)
+	if len(byKind.Events) != 1 || byKind.Events[0].Window == nil || byKind.Events[0].Window.ID != created.ID {
+		t.Fatalf("history?kind=window&action=deleted: %+v", byKind.Events)
+	}
 	slices.Sort(got) // the fixture's clock stands still: both events have one time
 	if strings.Join(got, ",") != "created:lunch freeze,deleted:lunch moved" {
 		t.Fatalf("window history = %v", got)
