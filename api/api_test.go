@@ -540,7 +540,7 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 	f.etcd.Close()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		a := f.do(t, "GET", "/api/v1/preflight?scope=eqiad", "", nil)
+		a := f.do(t, "GET", "/api/v1/preflight?scope=codfw", "", nil)
 		if a.status == http.StatusServiceUnavailable {
 			if e := a.errBody(t); e.Error.Code != "unavailable" || !strings.Contains(e.Error.Message, "etcd") {
 				t.Fatalf("503 body: %s", a.body)
@@ -551,6 +551,19 @@ func TestStoreUnreachableIsNotAnAnswer(t *testing.T) {
 			t.Fatalf("preflight with etcd down: %d %s", a.status, a.body)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// What the replica last confirmed refuses stays refused: 423, never
+	// a 503 that --fail-open could open.
+	a := f.do(t, "GET", "/api/v1/preflight?scope=eqiad", "", nil)
+	var refused apiv1.PreflightResponse
+	a.decode(t, &refused)
+	if a.status != http.StatusLocked || refused.LastConfirmed == nil || !strings.Contains(refused.Message, "locked by alice (last confirmed ") ||
+		!strings.Contains(refused.Message, " ago; etcd is not answering)") {
+		t.Fatalf("preflight of a held scope with etcd down: %d %s", a.status, a.body)
+	}
+	a = f.do(t, "POST", "/api/v1/deploys", f.token(t, "bob", api.RoleDeployer), api.DeployBody{Scope: "eqiad", Reason: "during the outage"})
+	if e := a.errBody(t); a.status != http.StatusLocked || e.Error.Code != "refused" || !strings.Contains(e.Error.Message, " ago; etcd is not answering)") {
+		t.Fatalf("a deploy to a held scope with etcd down: %d %s", a.status, a.body)
 	}
 	select {
 	case <-streamEnded: // readers reconnect and meet the 503

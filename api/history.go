@@ -81,7 +81,8 @@ var historyParams = map[string]bool{"scope": true, "kind": true, "actor": true, 
 
 var knownActions = map[lock.Action]struct{}{
 	lock.ActionCreated: {}, lock.ActionAmended: {}, lock.ActionReleased: {}, lock.ActionExpired: {},
-	lock.ActionRefreshed: {}, lock.ActionWouldTrip: {}, lock.ActionWouldClear: {}, lock.ActionDeleted: {},
+	lock.ActionRefreshed: {}, lock.ActionWouldTrip: {}, lock.ActionWouldClear: {},
+	lock.ActionBridgeUnlocked: {}, lock.ActionBridgeGuarded: {}, lock.ActionDeleted: {},
 }
 
 // printableName is a query parameter's name as a field, or "query" when

@@ -231,11 +231,20 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, err)
 		return
 	}
+	scopes := []lock.Scope{req.Scope}
+	// A replica cut off from etcd refuses at once what it last knew refused,
+	// instead of waiting out the request timeout for a 503.
+	if a.store.Scopes().Check(req.Scope) == nil {
+		if err := a.store.KnownRefusal(a.store.Fresh(), scopes, a.windows()...); errors.Is(err, lock.ErrRefused) {
+			a.fail(w, err)
+			return
+		}
+	}
 	ctx, cancel := a.storeContext(r, req.Wait)
 	defer cancel()
 	h, err := a.store.AcquireDeploy(ctx, req)
 	if err != nil {
-		a.failWrite(w, req.Idem, err)
+		a.failWrite(w, req.Idem, a.store.KnownRefusal(err, scopes, a.windows()...))
 		return
 	}
 	a.log.Info("deploy started", "id", h.ID, "scope", h.Scope, "owner", h.Owner)

@@ -148,6 +148,7 @@ func New(cfg Config) http.Handler {
 			r.Post("/deploys", a.acquireDeploy)
 			r.Put("/deploys/{id}/keepalive", a.keepAlive)
 			r.Delete("/deploys/{id}", a.releaseDeploy)
+			r.Put("/bridges/{host}", a.reportBridge)
 		})
 	})
 	return r

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -91,6 +92,14 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
+	ctx, cancel := a.storeContext(r, 0)
+	defer cancel()
+	bridges, err := a.store.UnguardedBridges(ctx, snap.Revision)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	resp.Unguarded = bridges
 	windows := a.windows()
 	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.ApplyWindows(lock.Decide(snap.Holds, []lock.Scope{s}, now), windows, now)
@@ -116,8 +125,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = append(scopes, s)
 	}
-	if err := a.sync(r); err != nil {
-		a.fail(w, err)
+	// Without etcd's confirmation only a refusal may be given: what the
+	// replica last confirmed refuses (lock.Store.KnownRefusal).
+	unconfirmed := a.sync(r)
+	if unconfirmed != nil && !errors.Is(unconfirmed, lock.ErrUnavailable) {
+		a.fail(w, unconfirmed)
 		return
 	}
 	reports, _ := a.reports()
@@ -129,6 +141,14 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	windows := a.windows()
 	v := lock.ApplyWindows(lock.Decide(snap.Holds, scopes, now), windows, now)
 	v.Revision = snap.Revision
+	if unconfirmed != nil {
+		var refused *lock.RefusedError
+		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes, windows...), &refused) {
+			a.fail(w, unconfirmed)
+			return
+		}
+		v = refused.Verdict
+	}
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
@@ -143,6 +163,10 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	if change, ok := lock.NextWindowChange(windows, scopes, now); ok {
 		resp.WindowChange = &change
+	}
+	if !v.LastConfirmed.IsZero() {
+		at := v.LastConfirmed.UTC()
+		resp.LastConfirmed = &at
 	}
 	status := http.StatusOK
 	if !v.Allowed {

@@ -113,6 +113,13 @@ func (k Keys) ClusterSamples(cluster string) string { return k.Samples() + clust
 // Election is the prefix of the gate leader election.
 func (k Keys) Election() string { return k.Prefix + "election/gate" }
 
+// Bridges is the prefix of the deploy hosts whose scap bridge a person
+// released (see bridge.go).
+func (k Keys) Bridges() string { return k.Prefix + "bridges/" }
+
+// Bridge is one deploy host's released bridge.
+func (k Keys) Bridge(host string) string { return k.Bridges() + host }
+
 // Idempotency is the prefix of recorded write outcomes, by idempotency key.
 func (k Keys) Idempotency() string { return k.Prefix + "idem/" }
 

@@ -23,6 +23,10 @@ type Verdict struct {
 	OverriddenWindows []WindowRefusal `json:"overridden_windows,omitempty"`
 	// Revision is the etcd revision the verdict reflects.
 	Revision int64 `json:"revision"`
+	// LastConfirmed is set when etcd could not confirm the verdict: it is
+	// the replica's cache, which etcd last confirmed then (see
+	// Store.KnownRefusal). Zero for a confirmed verdict.
+	LastConfirmed time.Time `json:"-"`
 }
 
 // Decide is the gate semantics as a pure function: a deploy to scopes is
@@ -136,7 +140,11 @@ func RefusalMessage(v Verdict, statusURL string, now time.Time) string {
 	if len(v.Blocking) == 0 {
 		headline = windowHeadline(v.Windows[0], now)
 	}
-	fmt.Fprintf(&b, "scaplock: deploys to %s are refused: %s\n", joinScopes(v.Scopes), headline)
+	fmt.Fprintf(&b, "scaplock: deploys to %s are refused: %s", joinScopes(v.Scopes), headline)
+	if !v.LastConfirmed.IsZero() {
+		fmt.Fprintf(&b, " (last confirmed %s ago; etcd is not answering)", ago(now, v.LastConfirmed))
+	}
+	b.WriteString("\n")
 	for i, h := range v.Blocking {
 		if i > 0 {
 			fmt.Fprintf(&b, "  also: %s\n", holdSummary(h))

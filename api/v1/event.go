@@ -38,6 +38,8 @@ type Event struct {
 	// Window is set on events of kind window: the window as it was
 	// after the change (before it, for deletions).
 	Window *Window `json:"window,omitempty"`
+	// Bridge is set on bridge_unlocked and bridge_guarded events.
+	Bridge *Bridge `json:"bridge,omitempty"`
 }
 
 // HistoryPage is one page of events, newest first.

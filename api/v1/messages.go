@@ -82,6 +82,9 @@ type StatusResponse struct {
 	Health    map[string]ClusterHealth `json:"health"`
 	Gate      GateStatus               `json:"gate"`
 	Store     StoreInfo                `json:"store"`
+	// Unguarded are the deploy hosts whose scap bridge a person released
+	// (scap lock --unlock-all), until it guards scap's lock again.
+	Unguarded []Bridge `json:"unguarded"`
 }
 
 // StoreInfo says how the lock store is made: Topology "embedded-single" is
@@ -143,6 +146,11 @@ type PreflightResponse struct {
 	// or ends: the answer may change then with no write (the scap bridge
 	// sets a timer to it).
 	WindowChange *time.Time `json:"window_change,omitempty"`
+	// LastConfirmed is set on a refusal etcd could not confirm (its
+	// quorum is gone): the replica's last confirmed state refuses, and
+	// this is when etcd last confirmed it. Such a refusal is never opened
+	// by --fail-open; when that state would allow, the answer is a 503.
+	LastConfirmed *time.Time `json:"last_confirmed,omitempty"`
 }
 
 // ConcurrencyKey is scap's setting for how many helmfile releases a

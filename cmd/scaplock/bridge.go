@@ -29,13 +29,14 @@ type bridgeConfig struct {
 	ackFile    string
 	policy     bridgePolicy
 	listen     string
+	host       string        // this deploy host, as reported to the service
 	poll       time.Duration // ask the service at least this often
 	retry      time.Duration // try the lock again / look for unlock-all this often
 }
 
 // cmdBridge runs the scap bridge until SIGTERM or SIGINT.
 func cmdBridge(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("scap-bridge", "scap-bridge [--scope S]... [--lock-file F] [--unreachable-grace D] [--on-unreachable open|closed] [--listen ADDR]",
+	fs := c.newFlagSet("scap-bridge", "scap-bridge [--scope S]... [--lock-file F] [--unreachable-grace D] [--on-unreachable open|closed] [--listen ADDR] [--host H]",
 		`Runs on a deploy host and makes unmodified scap obey scaplock: while any
 hold refuses deploys to the scopes (default global: scap sync-world), it holds
 scap's global lock file exclusively, with a POSIX record lock (fcntl, as
@@ -50,18 +51,23 @@ It never takes a lock a person holds (scap lock --all): it waits, and says
 so in its log and metrics; syncs already running (shared locks) finish
 first. scap lock --unlock-all is honoured by scap's handshake (signal file,
 acknowledgement file); the bridge then stays out until the refusal changes
-(another hold, another reason).
+(another hold, another reason), and tells the service (PUT
+/api/v1/bridges/--host): its history names the host and the person, and its
+status shows the host unguarded until the bridge guards the lock again.
 
-When the service cannot be asked (unreachable, 5xx, or a 4xx such as an
-expired token), it keeps its state for --unreachable-grace, then
---on-unreachable=open releases the lock and closed holds it, and logs so.
+Until the service has answered once, the bridge holds scap's lock ("scaplock
+has not been heard yet"). When the service cannot be asked later
+(unreachable, 5xx, or a 4xx such as an expired token), it keeps its state
+for --unreachable-grace, then --on-unreachable=closed holds the lock and
+open releases it only if the last answer allowed deploys: it never opens
+what it last knew closed. It logs so.
 SIGTERM or SIGINT: the lock is released and the bridge exits 0.
 
 --listen ADDR serves GET /state (JSON) and GET /metrics (Prometheus text).
 Every flag has an environment variable: SCAPLOCK_BRIDGE_SCOPES (comma
 list), SCAPLOCK_BRIDGE_LOCK_FILE, SCAPLOCK_BRIDGE_UNLOCK_SIGNAL_FILE,
 SCAPLOCK_BRIDGE_UNLOCK_ACK_FILE, SCAPLOCK_BRIDGE_UNREACHABLE_GRACE,
-SCAPLOCK_BRIDGE_ON_UNREACHABLE, SCAPLOCK_BRIDGE_LISTEN,
+SCAPLOCK_BRIDGE_ON_UNREACHABLE, SCAPLOCK_BRIDGE_LISTEN, SCAPLOCK_BRIDGE_HOST,
 SCAPLOCK_BRIDGE_POLL_INTERVAL; flags win.
 Exit codes: 0 stopped by a signal, 3 misuse (bad flags, unknown scope, the
 lock file cannot be opened), 2 the first answer could not be had and ctx ended.`)
@@ -74,6 +80,8 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 	graceText := fs.String("unreachable-grace", env("SCAPLOCK_BRIDGE_UNREACHABLE_GRACE", "2m"), "keep the current state this long while the service cannot be asked (env SCAPLOCK_BRIDGE_UNREACHABLE_GRACE)")
 	onUnreachable := fs.String("on-unreachable", env("SCAPLOCK_BRIDGE_ON_UNREACHABLE", "open"), "after the grace: open (release) or closed (hold) (env SCAPLOCK_BRIDGE_ON_UNREACHABLE)")
 	listen := fs.String("listen", env("SCAPLOCK_BRIDGE_LISTEN", ""), "serve /state and /metrics on this address, e.g. 127.0.0.1:9731 (env SCAPLOCK_BRIDGE_LISTEN; default off)")
+	hostname, _ := os.Hostname()
+	host := fs.String("host", env("SCAPLOCK_BRIDGE_HOST", hostname), "this deploy host's name, as the service's status and history show it when a person releases the lock (env SCAPLOCK_BRIDGE_HOST)")
 	pollText := fs.String("poll-interval", env("SCAPLOCK_BRIDGE_POLL_INTERVAL", "5s"), "ask the service at least this often, besides the event stream (env SCAPLOCK_BRIDGE_POLL_INTERVAL)")
 	pos, stop, code := parse(fs, args)
 	if stop {
@@ -100,6 +108,8 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 		return usageError(fs, "--poll-interval: %q is not a positive duration", *pollText)
 	case *onUnreachable != "open" && *onUnreachable != "closed":
 		return usageError(fs, "--on-unreachable: %q is not open or closed", *onUnreachable)
+	case *host == "":
+		return usageError(fs, "--host: the host name is unknown; set --host or SCAPLOCK_BRIDGE_HOST")
 	case *lockFile == "" || *signalFile == "" || *ackFile == "":
 		return usageError(fs, "--lock-file, --unlock-signal-file and --unlock-ack-file must not be empty")
 	}
@@ -110,7 +120,7 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 	cfg := bridgeConfig{
 		scopes: scopes, lockFile: *lockFile, signalFile: *signalFile, ackFile: *ackFile,
 		policy: bridgePolicy{grace: grace, closed: *onUnreachable == "closed", statusURL: strings.TrimSuffix(c.url, "/") + "/"},
-		listen: *listen, poll: poll, retry: 50 * time.Millisecond,
+		listen: *listen, host: *host, poll: poll, retry: 50 * time.Millisecond,
 	}
 	log := slog.New(slog.NewTextHandler(c.stderr, nil)).With("component", "scap-bridge")
 	return runBridge(ctx, c, cfg, log)
@@ -122,8 +132,9 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 	q := url.Values{"scope": cfg.scopes}
 	// A wrong scope or token must stop the bridge at once, not leave it
 	// quietly never holding anything.
-	if _, err := c.preflight(ctx, q); err != nil && exitCode(err) == exitMisuse {
-		fmt.Fprintf(c.stderr, "scaplock scap-bridge: %v\n", err)
+	first, ferr := c.preflight(ctx, q)
+	if ferr != nil && exitCode(ferr) == exitMisuse {
+		fmt.Fprintf(c.stderr, "scaplock scap-bridge: %v\n", ferr)
 		return exitMisuse
 	}
 	lf, err := openLockFile(cfg.lockFile)
@@ -131,8 +142,14 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 		fmt.Fprintf(c.stderr, "scaplock scap-bridge: %v\n", err)
 		return exitMisuse
 	}
-	b := &bridge{c: c, cfg: cfg, log: log, lf: lf, q: q, now: time.Now, state: newBridgeState(cfg)}
+	b := &bridge{c: c, cfg: cfg, log: log, lf: lf, q: q, now: time.Now, state: newBridgeState(cfg), reports: newBridgeReporter(c, cfg, log)}
 	b.clearStale()
+	// A host recorded unguarded by an earlier run is guarded again now.
+	b.reports.send(apiv1.BridgeBody{Guarded: true, Reason: "the bridge started and guards scap's lock"})
+	// The first answer (or its failure: then the bridge starts closed)
+	// takes effect before anything else runs.
+	b.observe(b.result(first, ferr))
+	b.apply(b.now())
 
 	stopServing := func() {}
 	if cfg.listen != "" {
@@ -144,7 +161,13 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 	}
 	log.Info("started", "scopes", strings.Join(cfg.scopes, ","), "lock_file", cfg.lockFile, "url", c.url,
 		"unreachable_grace", cfg.policy.grace.String(), "on_unreachable", map[bool]string{true: "closed", false: "open"}[cfg.policy.closed])
+	reporting := make(chan struct{})
+	go func() {
+		defer close(reporting)
+		b.reports.run(ctx)
+	}()
 	b.loop(ctx)
+	<-reporting
 	if err := lf.close(); err != nil {
 		log.Error("releasing the lock file on exit", "err", err)
 	} else {
@@ -171,6 +194,8 @@ type bridge struct {
 	written     scapLock  // the file's content while held
 	blockedBy   *lockHolder
 	staleSignal bool // an old signal file was already reported
+	reports     *bridgeReporter
+	unguarded   bool // a person released the lock; not yet guarding again
 }
 
 // verdictResult is one attempt to ask the service.
@@ -178,6 +203,8 @@ type verdictResult struct {
 	at      time.Time
 	refusal refusal
 	err     error
+	// windowChange is when a deployment window next starts or ends.
+	windowChange *time.Time
 }
 
 // loop reacts to the service's answers and to the lock file until ctx ends.
@@ -232,19 +259,9 @@ func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<
 		case <-poll.C:
 		case <-windows.C():
 		}
-		r := verdictResult{}
-		v, err := b.c.preflight(ctx, b.q)
-		r.at = b.now()
-		if err != nil {
-			r.err = err
-		} else {
-			var resp apiv1.PreflightResponse
-			if err := json.Unmarshal(v.body, &resp); err != nil {
-				r.err = err
-			} else {
-				r.refusal = refusalOf(resp)
-				windows.aim(resp.WindowChange, r.at)
-			}
+		r := b.result(b.c.preflight(ctx, b.q))
+		if r.err == nil {
+			windows.aim(r.windowChange, r.at)
 		}
 		if ctx.Err() != nil {
 			return
@@ -257,13 +274,29 @@ func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<
 	}
 }
 
+// result reads one preflight answer (or the failure to get one).
+func (b *bridge) result(v verdict, err error) verdictResult {
+	r := verdictResult{at: b.now(), err: err}
+	if err == nil {
+		var resp apiv1.PreflightResponse
+		if r.err = json.Unmarshal(v.body, &resp); r.err == nil {
+			r.refusal, r.windowChange = refusalOf(resp), resp.WindowChange
+		}
+	}
+	return r
+}
+
 // observe takes in one answer (or failure to get one).
 func (b *bridge) observe(r verdictResult) {
 	if r.err != nil {
 		msg := r.err.Error()
 		if b.obs.unreachableSince.IsZero() {
 			b.obs.unreachableSince = r.at
-			b.log.Warn("cannot ask scaplock; keeping the current state for the grace", "err", msg, "grace", b.cfg.policy.grace.String())
+			if b.obs.heard {
+				b.log.Warn("cannot ask scaplock; keeping the current state for the grace", "err", msg, "grace", b.cfg.policy.grace.String())
+			} else {
+				b.log.Error("scaplock has not answered since the bridge started: holding scap's lock until it does", "err", msg)
+			}
 		}
 		b.obs.lastErr = msg
 		b.state.update(func(s *bridgeStateView) { s.LastError = msg })
@@ -272,7 +305,7 @@ func (b *bridge) observe(r verdictResult) {
 	if !b.obs.unreachableSince.IsZero() {
 		b.log.Warn("scaplock answers again", "unreachable_for", r.at.Sub(b.obs.unreachableSince).Round(time.Second).String())
 	}
-	b.obs = observation{refusal: r.refusal}
+	b.obs = observation{heard: true, refusal: r.refusal}
 	if r.refusal.id == "" {
 		b.releasedFor = "" // allowed: the next refusal is a new one
 	}
@@ -284,6 +317,7 @@ func (b *bridge) observe(r verdictResult) {
 // apply moves the lock file toward what decide says.
 func (b *bridge) apply(now time.Time) {
 	t := decide(b.obs, b.releasedFor, now, b.cfg.policy)
+	defer b.guardAgain(t)
 	wasUnreachable := b.state.get().State == stateUnreachable
 	switch {
 	case t.hold && b.lf.held:
@@ -333,6 +367,8 @@ func (b *bridge) apply(now time.Time) {
 
 	state := stateIdle
 	switch {
+	case t.unheard && !t.released:
+		state = stateUnheard
 	case t.unreachable:
 		state = stateUnreachable
 	case t.released:
@@ -342,9 +378,13 @@ func (b *bridge) apply(now time.Time) {
 	case t.hold:
 		state = stateWaiting
 	}
-	if state == stateUnreachable && !wasUnreachable && !b.lf.held && !b.cfg.policy.closed {
+	if state == stateUnreachable && !wasUnreachable && !b.lf.held && !b.cfg.policy.closed && !t.hold {
 		b.log.Error("SCAPLOCK UNREACHABLE PAST THE GRACE: deploys are NOT guarded (--on-unreachable=open)",
 			"since", b.obs.unreachableSince.UTC().Format(time.RFC3339), "err", b.obs.lastErr)
+	}
+	if state == stateUnreachable && !wasUnreachable && !b.cfg.policy.closed && t.hold {
+		b.log.Error("SCAPLOCK UNREACHABLE PAST THE GRACE: keeping scap's lock: the last answer refused deploys, and the bridge never opens what it knows is closed",
+			"since", b.obs.unreachableSince.UTC().Format(time.RFC3339), "err", b.obs.lastErr, "holding", b.lf.held)
 	}
 	if state == stateUnreachable && !wasUnreachable && b.cfg.policy.closed {
 		b.log.Error("SCAPLOCK UNREACHABLE PAST THE GRACE: refusing deploys (--on-unreachable=closed)",

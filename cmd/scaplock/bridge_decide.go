@@ -22,6 +22,9 @@ type refusal struct {
 
 // observation is what the bridge last learnt from the service.
 type observation struct {
+	// heard: the service has answered once since the bridge started.
+	// Until then the bridge holds scap's lock (unheardRefusal).
+	heard   bool
 	refusal refusal
 	// unreachableSince is when asking started failing; zero while the
 	// service answers.
@@ -42,24 +45,35 @@ type target struct {
 	refusal     refusal // the one to write when holding
 	unreachable bool    // past the grace: the policy decides
 	released    bool    // a person released this refusal; stay out
+	unheard     bool    // the service has not answered yet: closed
 }
 
 // unreachableID is the refusal id of --on-unreachable=closed.
 const unreachableID = "unreachable"
 
 // decide is the bridge's rule as a pure function: hold scap's lock while
-// a refusal stands that no person has released. Within the grace an
-// unreachable service changes nothing; after it, --on-unreachable decides.
+// a refusal stands that no person has released, and until the service has
+// answered once. Within the grace an unreachable service changes nothing;
+// after it, --on-unreachable decides, except that a lock held for the last
+// answer's refusal is never opened: what the bridge knows is closed stays
+// closed.
 func decide(o observation, releasedFor string, now time.Time, p bridgePolicy) target {
 	var t target
 	r := o.refusal
-	if !o.unreachableSince.IsZero() && now.Sub(o.unreachableSince) >= p.grace {
+	switch {
+	case !o.heard:
+		t.unheard = true
+		r = unheardRefusal(o, p)
+	case !o.unreachableSince.IsZero() && now.Sub(o.unreachableSince) >= p.grace:
 		t.unreachable = true
-		r = refusal{}
-		if p.closed {
+		switch {
+		case p.closed:
 			r = refusal{id: unreachableID, reason: fmt.Sprintf(
 				"scaplock cannot be reached since %s (%s); deploys refused by the bridge's --on-unreachable=closed; status: %s",
 				o.unreachableSince.UTC().Format(time.RFC3339), o.lastErr, p.statusURL)}
+		case r.id != "": // the last answer refused: keep it
+		default:
+			r = refusal{}
 		}
 	}
 	t.refusal = r

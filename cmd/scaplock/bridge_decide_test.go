@@ -13,29 +13,35 @@ func TestDecide(t *testing.T) {
 	held := refusal{id: "h1", reason: "locked by alice"}
 	open := bridgePolicy{grace: 2 * time.Minute, statusURL: "http://s/"}
 	closed := bridgePolicy{grace: 2 * time.Minute, closed: true, statusURL: "http://s/"}
+	heard := func(o observation) observation { o.heard = true; return o }
 	cases := []struct {
-		name                        string
-		obs                         observation
-		releasedFor                 string
-		policy                      bridgePolicy
-		hold, unreachable, released bool
-		reasonHas                   string
+		name                                 string
+		obs                                  observation
+		releasedFor                          string
+		policy                               bridgePolicy
+		hold, unreachable, released, unheard bool
+		reasonHas                            string
 	}{
-		{"allowed", observation{}, "", open, false, false, false, ""},
-		{"refused", observation{refusal: held}, "", open, true, false, false, "locked by alice"},
-		{"released by a person", observation{refusal: held}, "h1", open, false, false, true, "locked by alice"},
-		{"another refusal after a release", observation{refusal: refusal{id: "h2", reason: "new"}}, "h1", open, true, false, false, "new"},
-		{"unreachable within the grace keeps holding", observation{refusal: held, unreachableSince: now.Add(-time.Minute)}, "", open, true, false, false, "locked by alice"},
-		{"unreachable within the grace keeps not holding", observation{unreachableSince: now.Add(-time.Minute)}, "", closed, false, false, false, ""},
-		{"past the grace, open releases", observation{refusal: held, unreachableSince: now.Add(-3 * time.Minute)}, "", open, false, true, false, ""},
-		{"past the grace, closed holds", observation{unreachableSince: now.Add(-3 * time.Minute), lastErr: "connection refused"}, "", closed, true, true, false, "cannot be reached since 2026-05-28T11:57:00Z (connection refused)"},
-		{"past the grace, closed, released by a person", observation{unreachableSince: now.Add(-3 * time.Minute)}, unreachableID, closed, false, true, true, ""},
+		{"allowed", heard(observation{}), "", open, false, false, false, false, ""},
+		{"refused", heard(observation{refusal: held}), "", open, true, false, false, false, "locked by alice"},
+		{"released by a person", heard(observation{refusal: held}), "h1", open, false, false, true, false, "locked by alice"},
+		{"another refusal after a release", heard(observation{refusal: refusal{id: "h2", reason: "new"}}), "h1", open, true, false, false, false, "new"},
+		{"unreachable within the grace keeps holding", heard(observation{refusal: held, unreachableSince: now.Add(-time.Minute)}), "", open, true, false, false, false, "locked by alice"},
+		{"unreachable within the grace keeps not holding", heard(observation{unreachableSince: now.Add(-time.Minute)}), "", closed, false, false, false, false, ""},
+		{"past the grace, open opens what was allowed", heard(observation{unreachableSince: now.Add(-3 * time.Minute)}), "", open, false, true, false, false, ""},
+		{"past the grace, open never opens what was refused", heard(observation{refusal: held, unreachableSince: now.Add(-3 * time.Minute)}), "", open, true, true, false, false, "locked by alice"},
+		{"past the grace, open, a refusal a person released stays released", heard(observation{refusal: held, unreachableSince: now.Add(-3 * time.Minute)}), "h1", open, false, true, true, false, ""},
+		{"past the grace, closed holds", heard(observation{unreachableSince: now.Add(-3 * time.Minute), lastErr: "connection refused"}), "", closed, true, true, false, false, "cannot be reached since 2026-05-28T11:57:00Z (connection refused)"},
+		{"past the grace, closed, released by a person", heard(observation{unreachableSince: now.Add(-3 * time.Minute)}), unreachableID, closed, false, true, true, false, ""},
+		{"never heard: closed at once", observation{}, "", open, true, false, false, true, "scaplock has not been heard yet since the bridge started (no answer yet); deploys refused by the bridge until it answers; status: http://s/"},
+		{"never heard, past the grace: still closed", observation{unreachableSince: now.Add(-time.Hour), lastErr: "dial tcp 127.0.0.1:1: connect:\n connection refused"}, "", open, true, false, false, true, "(dial tcp 127.0.0.1:1: connect: connection refused)"},
+		{"never heard, released by a person", observation{}, unheardID, open, false, false, true, true, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := decide(tc.obs, tc.releasedFor, now, tc.policy)
-			if got.hold != tc.hold || got.unreachable != tc.unreachable || got.released != tc.released {
-				t.Errorf("got hold=%t unreachable=%t released=%t, want %t %t %t", got.hold, got.unreachable, got.released, tc.hold, tc.unreachable, tc.released)
+			if got.hold != tc.hold || got.unreachable != tc.unreachable || got.released != tc.released || got.unheard != tc.unheard {
+				t.Errorf("got hold=%t unreachable=%t released=%t unheard=%t, want %t %t %t %t", got.hold, got.unreachable, got.released, got.unheard, tc.hold, tc.unreachable, tc.released, tc.unheard)
 			}
 			if !strings.Contains(got.refusal.reason, tc.reasonHas) {
 				t.Errorf("reason %q lacks %q", got.refusal.reason, tc.reasonHas)

@@ -49,12 +49,17 @@ type bridgeServer struct {
 // Stop stops the server once; the test may stop it early (an outage).
 func (s *bridgeServer) Stop() { s.stopOnce.Do(func() { s.Server.Stop() }) }
 
-func startBridgeServer(t *testing.T) *bridgeServer {
+// startBridgeServer starts it; env are more variables, as name, value pairs.
+func startBridgeServer(t *testing.T, env ...string) *bridgeServer {
 	t.Helper()
-	s, err := servertest.Start(context.Background(), map[string]string{
+	vars := map[string]string{
 		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_SCOPES": "eqiad,codfw", "SCAPLOCK_ANONYMOUS_READ": "false",
 		"SCAPLOCK_PUBLIC_URL": "http://scaplock.example/",
-	})
+	}
+	for i := 0; i+1 < len(env); i += 2 {
+		vars[env[i]] = env[i+1]
+	}
+	s, err := servertest.Start(context.Background(), vars)
 	if err != nil {
 		t.Fatal(err)
 	}

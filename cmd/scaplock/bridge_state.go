@@ -19,9 +19,10 @@ const (
 	stateWaiting          = "waiting"            // refused, but another process holds the lock file
 	stateReleasedByPerson = "released-by-person" // refused, but a person ran scap lock --unlock-all
 	stateUnreachable      = "unreachable"        // the service could not be asked past the grace
+	stateUnheard          = "unheard"            // the service has not answered since the start: closed
 )
 
-var bridgeStates = []string{stateIdle, stateHolding, stateWaiting, stateReleasedByPerson, stateUnreachable}
+var bridgeStates = []string{stateIdle, stateHolding, stateWaiting, stateReleasedByPerson, stateUnreachable, stateUnheard}
 
 // bridgeStateView is GET /state.
 type bridgeStateView struct {

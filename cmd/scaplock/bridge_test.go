@@ -205,32 +205,45 @@ func TestBridgeReleasesOnSIGTERM(t *testing.T) {
 }
 
 // The service goes away: within the grace nothing changes, then open
-// releases and closed holds, loudly.
+// releases what was allowed (never what it last knew refused) and closed
+// holds, loudly.
 func TestBridgeUnreachable(t *testing.T) {
 	t.Run("open", func(t *testing.T) {
 		s := startBridgeServer(t)
 		p := newScapPaths(t)
 		b := startBridge(t, s.URL(), s.reader, p, "--unreachable-grace", "3s", "--on-unreachable", "open")
-		s.lock(t, "global", "T7: before the outage")
-		b.waitState(t, stateHolding, bridgeReacts)
+		b.waitState(t, stateIdle, bridgeReacts)
 		s.Stop()
 		eventually(t, "the bridge notices", bridgeReacts, func() bool { return b.state(t).UnreachableSince != nil })
-		if v := b.state(t); v.State != stateHolding && v.State != stateUnreachable {
-			t.Fatalf("state %s", v.State)
-		}
 		v := b.waitState(t, stateUnreachable, bridgeReacts)
-		if v.Holding {
-			t.Error("--on-unreachable=open still holds")
+		if v.Holding || v.UnreachableSince == nil {
+			t.Errorf("--on-unreachable=open after an allowed answer: %+v, want not holding, with unreachable_since", v)
 		}
-		grace := v.UnreachableSince
 		if code, out := scap(t, p, "sync", "--timeout", "5"); code != 0 {
 			t.Errorf("open: a sync must go ahead: exit %d %s", code, out)
 		}
-		if !strings.Contains(b.log.String(), "SCAPLOCK UNREACHABLE PAST THE GRACE") || !strings.Contains(b.log.String(), "level=ERROR") {
-			t.Errorf("not loud:\n%s", b.log.String())
+		if log := b.log.String(); !strings.Contains(log, "SCAPLOCK UNREACHABLE PAST THE GRACE: deploys are NOT guarded (--on-unreachable=open)") || !strings.Contains(log, "level=ERROR") {
+			t.Errorf("not loud:\n%s", log)
 		}
-		if grace == nil {
-			t.Error("state lacks unreachable_since")
+	})
+	// Past the grace, open keeps what the last answer refused.
+	t.Run("open never opens a refusal", func(t *testing.T) {
+		s := startBridgeServer(t)
+		p := newScapPaths(t)
+		b := startBridge(t, s.URL(), s.reader, p, "--unreachable-grace", "1s", "--on-unreachable", "open")
+		s.lock(t, "global", "T7: before the outage")
+		b.waitState(t, stateHolding, bridgeReacts)
+		s.Stop()
+		v := b.waitState(t, stateUnreachable, bridgeReacts)
+		if !v.Holding || !strings.Contains(v.Reason, `"T7: before the outage"`) {
+			t.Errorf("past the grace: %+v, want still holding with the last refusal", v)
+		}
+		code, out := scap(t, p, "sync", "--timeout", "1")
+		if code != 1 || !strings.Contains(out, `locked by scaplock`) || !strings.Contains(out, `T7: before the outage`) {
+			t.Errorf("a sync must stay refused with the last refusal: exit %d %s", code, out)
+		}
+		if log := b.log.String(); !strings.Contains(log, "SCAPLOCK UNREACHABLE PAST THE GRACE: keeping scap's lock: the last answer refused deploys, and the bridge never opens what it knows is closed") {
+			t.Errorf("the log does not say why it keeps the lock:\n%s", log)
 		}
 	})
 	t.Run("closed", func(t *testing.T) {

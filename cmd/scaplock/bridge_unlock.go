@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"os"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // unlockRequest is the JSON scap lock --unlock-all writes into its signal file.
@@ -38,6 +40,7 @@ func (b *bridge) honourUnlockAll(ctx context.Context) {
 	if raw, err := os.ReadFile(b.cfg.signalFile); err == nil {
 		_ = json.Unmarshal(raw, &req) // an unreadable request still asks to release
 	}
+	uid, user := fileOwner(info)
 	if err := os.WriteFile(b.cfg.ackFile, nil, 0o644); err != nil {
 		b.log.Error("cannot acknowledge scap lock --unlock-all", "ack_file", b.cfg.ackFile, "err", err)
 		return
@@ -74,4 +77,25 @@ wait:
 	b.state.update(func(s *bridgeStateView) {
 		s.ReleasedBy = &releaseView{Releaser: req.Releaser, Reason: req.Reason, At: at}
 	})
+	b.unguarded = true
+	b.reports.send(apiv1.BridgeBody{Since: at, Releaser: req.Releaser, User: user, UID: uid, Reason: req.Reason})
+}
+
+// guardAgain tells the service when the bridge, released by a person,
+// guards scap's lock again: a new refusal (it takes or waits for the
+// lock), or deploys allowed.
+func (b *bridge) guardAgain(t target) {
+	if !b.unguarded || t.released {
+		return
+	}
+	b.unguarded = false
+	why := "deploys allowed again; the bridge guards scap's lock again"
+	switch {
+	case b.lf.held:
+		why = "the bridge took scap's lock again: " + b.written.Reason
+	case t.hold:
+		why = "the bridge guards scap's lock again (waiting for it): " + t.refusal.reason
+	}
+	b.log.Info("guarding scap's lock again after a person's unlock-all", "why", why)
+	b.reports.send(apiv1.BridgeBody{Guarded: true, Reason: why})
 }

@@ -22,7 +22,8 @@ func cmdHistory(ctx context.Context, c *cli, args []string) int {
 		`--since and --until take an RFC 3339 time (2024-05-28T12:49:12Z) or a
 duration meaning that long ago (2h, 30m, 7d).
 Kinds: manual, deploy, auto, override. Actions: created, amended, released,
-expired, refreshed, would_trip, would_clear.`)
+expired, refreshed, would_trip, would_clear, bridge_unlocked (a person
+released a scap bridge's lock), bridge_guarded (the bridge guards it again).`)
 	scope := fs.String("scope", "", "only events on this scope")
 	kind := fs.String("kind", "", "only holds of this kind")
 	actor := fs.String("actor", "", "only changes made by this identity")
@@ -126,11 +127,15 @@ func printEvents(w io.Writer, events []apiv1.Event) {
 	fmt.Fprintln(tw, "TIME\tACTION\tKIND\tSCOPE\tACTOR\tHOLD\tREASON")
 	for _, e := range events {
 		hold := "-"
+		reason := e.Reason
 		if e.Hold != nil {
 			hold = e.Hold.ShortID()
 		}
+		if e.Bridge != nil {
+			hold, reason = bridgeEvent(e)
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Time.UTC().Format(clock), safe(string(e.Action)), safe(string(e.Kind)), safe(string(e.Scope)),
-			safe(e.Actor), safe(hold), quote(strings.TrimSpace(e.Reason)))
+			safe(e.Actor), safe(hold), quote(strings.TrimSpace(reason)))
 	}
 	tw.Flush()
 }

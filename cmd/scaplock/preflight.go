@@ -24,6 +24,9 @@ type verdict struct {
 	advice  *apiv1.Advice // allowed, with a cluster at warn
 	// notice says a window starts or ends soon (allowed answers).
 	notice string
+	// unconfirmed: refused by the replica's last confirmed state, etcd
+	// not answering (apiv1.PreflightResponse.LastConfirmed).
+	unconfirmed bool
 }
 
 // cmdPreflight answers "may I deploy now?" with its exit code.
@@ -41,7 +44,9 @@ func cmdPreflight(ctx context.Context, c *cli, args []string) int {
 --fail-open turns exit 2, and only 2, into 0 with a warning: for callers who
 would rather deploy unguarded than not deploy when scaplock is down. A
 refusal (1) or a mistake (3) is never opened: a typo'd scope or an expired
-token must not become "deploy allowed".
+token must not become "deploy allowed". When etcd is not answering but what
+the service last confirmed refuses, the answer is that refusal (1), saying
+how old it is; only an outage without such knowledge is 2.
 --wait D, when refused, waits for the scopes to become free (it follows the
 service's event stream, and asks again at least every 5s) and exits 0 as soon
 as they are, or 1 with the latest message once D has passed.
@@ -109,6 +114,9 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	if !strings.HasSuffix(v.message, "\n") {
 		fmt.Fprintln(c.stderr)
 	}
+	if *failOpen && v.unconfirmed {
+		fmt.Fprintln(c.stderr, "scaplock: not opened by --fail-open: etcd is not answering, but what the service last confirmed refuses")
+	}
 	return exitRefused
 }
 
@@ -131,7 +139,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if !resp.Allowed && resp.Message == "" {
 		resp.Message = "scaplock: deploys are refused (the service gave no message)"
 	}
-	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice, notice: resp.WindowNotice}, nil
+	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice, notice: resp.WindowNotice, unconfirmed: resp.LastConfirmed != nil}, nil
 }
 
 // waitAllowed asks again on every event of the stream and every pollEvery

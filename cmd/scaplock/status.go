@@ -61,6 +61,7 @@ func printStatus(w io.Writer, st apiv1.StatusResponse, now time.Time) {
 		fmt.Fprintln(w, "\noverrides (automatic holds in these scopes do not count):")
 		printHolds(w, st.Overrides, now)
 	}
+	printUnguarded(w, st.Unguarded, now)
 
 	leader := st.Gate.Leader
 	if leader == "" {

@@ -406,6 +406,7 @@
     }
     renderHolds(s.holds || []);
     renderOverrides(s.overrides || []);
+    renderUnguarded(s.unguarded || []);
     renderHealth(s.health || {});
     renderHistory((state.history && state.history.events) || []);
     renderConn();
@@ -546,6 +547,23 @@
     $("overrides-table").hidden = rows.length === 0;
     $("overrides-empty").hidden = rows.length > 0;
     $("overrides-count").textContent = "(" + rows.length + ")";
+  }
+
+  // Hosts whose scap bridge a person released: they deploy unguarded.
+  function renderUnguarded(bridges) {
+    const by = (b) => (b.releaser || "someone") +
+      (b.user ? " (user " + b.user + ", uid " + b.uid + ")" : b.uid != null ? " (uid " + b.uid + ")" : "");
+    const rows = bridges.map((b) => el("tr", { attrs: { "data-host": b.host } }, [
+      el("th", { text: b.host, attrs: { scope: "row" } }),
+      el("td", { text: (b.scopes || []).join(", ") }),
+      el("td", { text: by(b) }),
+      el("td", { text: b.reason || "" }),
+      el("td", {}, [timeEl(b.since)]),
+    ]));
+    $("unguarded-table").tBodies[0].replaceChildren(...rows);
+    labelCells($("unguarded-table"));
+    $("unguarded").hidden = rows.length === 0;
+    $("unguarded-count").textContent = "(" + rows.length + ")";
   }
 
   // ---- health -------------------------------------------------------------
