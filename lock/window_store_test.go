@@ -2,6 +2,8 @@ package lock_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -53,5 +55,24 @@ func TestCalendarFollowsTheWatchOnEveryReplica(t *testing.T) {
 	}
 	if len(page.Events) != 2 || page.Events[0].Kind != lock.KindWindow || page.Events[1].Window == nil || page.Events[1].Window.ID != w.ID {
 		t.Fatalf("history: %+v", page.Events)
+	}
+}
+
+// Cut off from etcd, a replica refuses what its last confirmed state
+// refuses: a deny window in force counts as a hold does, so an outage
+// never turns a freeze into "could not decide" (which --fail-open opens).
+func TestKnownRefusalCountsWindows(t *testing.T) {
+	e := locktest.StartEtcd(t, "")
+	s := locktest.OpenStore(t, e.Client(t), lock.Options{})
+	cut := fmt.Errorf("confirm the cache: %w", lock.ErrUnavailable)
+	freeze := lock.Window{ID: "f", Scope: "global", Kind: lock.WindowDeny, Schedule: "* * * * *", Duration: lock.Duration(time.Hour), TimeZone: "UTC", Reason: "freeze"}
+
+	if err := s.KnownRefusal(cut, []lock.Scope{"eqiad"}); !errors.Is(err, lock.ErrUnavailable) || errors.Is(err, lock.ErrRefused) {
+		t.Fatalf("no hold, no window: %v, want the outage itself", err)
+	}
+	err := s.KnownRefusal(cut, []lock.Scope{"eqiad"}, freeze)
+	var refused *lock.RefusedError
+	if !errors.As(err, &refused) || len(refused.Verdict.Windows) != 1 || refused.Verdict.LastConfirmed.IsZero() {
+		t.Fatalf("with a deny window in force: %v, want a refusal naming it", err)
 	}
 }
