@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -158,9 +159,30 @@ func TestLockPreflightUnlockTour(t *testing.T) {
 	if a.status != http.StatusLocked || pf.Allowed || len(pf.Holds) != 1 || pf.Revision < h.Revision {
 		t.Fatalf("preflight under a hold: %d %s", a.status, a.body)
 	}
-	for _, want := range []string{"deploys to eqiad are refused: locked by alice", "kubemaster1002 NIC saturated", "http://scaplock.example/", "scaplock unlock " + h.ID} {
+	for _, want := range []string{"deploys to eqiad are refused: locked by alice", "kubemaster1002 NIC saturated", "hold " + h.ID[:4], "http://scaplock.example/"} {
 		if !strings.Contains(pf.Message, want) {
 			t.Errorf("refusal message lacks %q:\n%s", want, pf.Message)
+		}
+	}
+	if strings.Contains(pf.Message, "scaplock unlock") {
+		t.Errorf("the service's message carries the CLI's syntax:\n%s", pf.Message)
+	}
+	// The JSON carries the reason's fields, for machines.
+	var raw struct {
+		Reasons []map[string]any `json:"reasons"`
+	}
+	a.decode(t, &raw)
+	if len(raw.Reasons) != 1 {
+		t.Fatalf("reasons = %s", a.body)
+	}
+	r := raw.Reasons[0]
+	for field, want := range map[string]any{
+		"kind": "manual", "scope": "eqiad", "refuses": true, "hold_id": h.ID, "holder": "alice", "reason": "kubemaster1002 NIC saturated",
+		"since": h.CreatedAt.Format(time.RFC3339Nano), "until": h.ExpiresAt.Format(time.RFC3339Nano), "override": false,
+		"clears": map[string]any{"on": "release"},
+	} {
+		if !reflect.DeepEqual(r[field], want) {
+			t.Errorf("reasons[0].%s = %#v, want %#v (%s)", field, r[field], want, a.body)
 		}
 	}
 	if a := f.do(t, "GET", "/api/v1/preflight?scope=codfw", "", nil); a.status != 200 {
@@ -408,7 +430,8 @@ func TestDeployRace(t *testing.T) {
 			won = append(won, h)
 		case 409:
 			e := a.errBody(t)
-			if len(e.Holds) != 1 || !strings.Contains(e.Error.Message, "being deployed by") {
+			if len(e.Holds) != 1 || len(e.Reasons) != 1 || e.Reasons[0].Kind != apiv1.ReasonDeploy || e.Reasons[0].HoldID != e.Holds[0].ID ||
+				!strings.Contains(e.Error.Message, "deploy in progress by "+e.Reasons[0].Holder) {
 				t.Errorf("409 should name the holder: %s", a.body)
 			}
 			conflicts++

@@ -28,38 +28,40 @@ var (
 	errTooManyStreams = errors.New("too many event streams")
 )
 
+// statusOf maps sentinel errors to a status and code, first match wins
+// (an unknown outcome also matches ErrUnavailable).
+var statusOf = []struct {
+	err    error
+	status int
+	code   string
+}{
+	{errTooLarge, http.StatusRequestEntityTooLarge, "too_large"},
+	{errBodyTimeout, http.StatusRequestTimeout, "timeout"},
+	{errTooManyStreams, http.StatusServiceUnavailable, "too_many_streams"},
+	{lock.ErrInvalid, http.StatusBadRequest, "invalid"},
+	{errUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{lock.ErrForbidden, http.StatusForbidden, "forbidden"},
+	{lock.ErrNotFound, http.StatusNotFound, "not_found"},
+	{lock.ErrConflict, http.StatusConflict, "conflict"},
+	{lock.ErrRefused, http.StatusLocked, "refused"},
+	{lock.ErrIdempotencyMismatch, http.StatusUnprocessableEntity, "idempotency_mismatch"},
+	{lock.ErrOutcomeUnknown, http.StatusServiceUnavailable, "outcome_unknown"},
+	{lock.ErrUnavailable, http.StatusServiceUnavailable, "unavailable"},
+}
+
 // writeError maps err to a status and writes the error body. A refusal
-// carries the refusal message of statusURL's service.
-func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL string) {
+// (423) or a deploy conflict (409) carries its reasons, and the message
+// rendered from them at now() with statusURL.
+func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL string, now func() time.Time) {
 	status, code := http.StatusInternalServerError, "internal"
-	var fe *lock.FieldError
-	switch {
-	case errors.Is(err, errTooLarge):
-		status, code = http.StatusRequestEntityTooLarge, "too_large"
-	case errors.Is(err, errBodyTimeout):
-		status, code = http.StatusRequestTimeout, "timeout"
-	case errors.Is(err, errTooManyStreams):
-		status, code = http.StatusServiceUnavailable, "too_many_streams"
-	case errors.Is(err, lock.ErrInvalid):
-		status, code = http.StatusBadRequest, "invalid"
-	case errors.Is(err, errUnauthorized):
-		status, code = http.StatusUnauthorized, "unauthorized"
-	case errors.Is(err, lock.ErrForbidden):
-		status, code = http.StatusForbidden, "forbidden"
-	case errors.Is(err, lock.ErrNotFound):
-		status, code = http.StatusNotFound, "not_found"
-	case errors.Is(err, lock.ErrConflict):
-		status, code = http.StatusConflict, "conflict"
-	case errors.Is(err, lock.ErrRefused):
-		status, code = http.StatusLocked, "refused"
-	case errors.Is(err, lock.ErrIdempotencyMismatch):
-		status, code = http.StatusUnprocessableEntity, "idempotency_mismatch"
-	case errors.Is(err, lock.ErrOutcomeUnknown):
-		status, code = http.StatusServiceUnavailable, "outcome_unknown"
-	case errors.Is(err, lock.ErrUnavailable):
-		status, code = http.StatusServiceUnavailable, "unavailable"
+	for _, m := range statusOf {
+		if errors.Is(err, m.err) {
+			status, code = m.status, m.code
+			break
+		}
 	}
 	body := ErrorBody{Error: ErrorDetail{Code: code, Message: err.Error()}}
+	var fe *lock.FieldError
 	if errors.As(err, &fe) {
 		body.Error.Field = fe.Field
 	}
@@ -68,14 +70,15 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 		body.Error.IdempotencyKey = unknown.key
 	}
 	var refused *lock.RefusedError
-	if errors.As(err, &refused) {
-		body.Error.Message = lock.RefusalMessage(refused.Verdict, statusURL, time.Now())
-		body.Holds = refused.Verdict.Blocking
-		body.Windows = refused.Verdict.Windows
-	}
 	var conflict *lock.DeployConflictError
-	if errors.As(err, &conflict) {
-		body.Holds = []lock.Hold{conflict.Holder}
+	switch {
+	case errors.As(err, &refused):
+		body.Holds, body.Reasons, body.Windows = refused.Verdict.Blocking, refused.Verdict.Reasons(), refused.Verdict.Windows
+		body.Error.Message = apiv1.RenderRefusalAsOf(refused.Verdict.Scopes, body.Reasons, statusURL, now(), refused.Verdict.LastConfirmed)
+	case errors.As(err, &conflict):
+		v := conflict.Verdict()
+		body.Holds, body.Reasons = v.Blocking, v.Reasons()
+		body.Error.Message = apiv1.RenderRefusal(v.Scopes, body.Reasons, statusURL, now())
 	}
 	if status == http.StatusInternalServerError {
 		log.Error("request failed", "err", err)

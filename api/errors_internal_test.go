@@ -26,9 +26,9 @@ func TestWriteErrorMapping(t *testing.T) {
 		contains []string
 	}{
 		{"unknown outcome with a key", unknown, "k-123", http.StatusServiceUnavailable, "outcome_unknown",
-			[]string{`retry with the same Idempotency-Key "k-123"`, "scaplock history --hold 7f3a9c", "may have been committed"}},
+			[]string{`retry with the same Idempotency-Key "k-123"`, "GET /api/v1/history?hold=7f3a9c", "may have been committed"}},
 		{"unknown outcome without a key", unknown, "", http.StatusServiceUnavailable, "outcome_unknown",
-			[]string{"scaplock history --hold 7f3a9c", "send an Idempotency-Key"}},
+			[]string{"GET /api/v1/history?hold=7f3a9c", "send an Idempotency-Key"}},
 		{"key reused for another request", fmt.Errorf("Idempotency-Key %q: %w", "k-1", lock.ErrIdempotencyMismatch), "k-1", http.StatusUnprocessableEntity, "idempotency_mismatch", []string{"k-1"}},
 		{"plain unavailable", fmt.Errorf("read: %w", lock.ErrUnavailable), "k-2", http.StatusServiceUnavailable, "unavailable", nil},
 	} {

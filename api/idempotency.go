@@ -41,15 +41,15 @@ type outcomeUnknownError struct {
 }
 
 func (e *outcomeUnknownError) Error() string {
-	check := "scaplock history"
+	check := "the history (GET /api/v1/history)"
 	var u *lock.OutcomeUnknownError
 	if errors.As(e.err, &u) && u.HoldID != "" {
-		check = "scaplock history --hold " + u.HoldID
+		check = "the hold's history (GET /api/v1/history?hold=" + u.HoldID + ")"
 	}
 	if e.key == "" {
-		return fmt.Sprintf("%s; the write may have been committed: check with `%s` before retrying (send an Idempotency-Key to make retries safe)", e.err, check)
+		return fmt.Sprintf("%s; the write may have been committed: check %s before retrying (send an Idempotency-Key to make retries safe)", e.err, check)
 	}
-	return fmt.Sprintf("%s; the write may have been committed: retry with the same Idempotency-Key %q (it returns the original outcome if it was), or check with `%s`", e.err, e.key, check)
+	return fmt.Sprintf("%s; the write may have been committed: retry with the same Idempotency-Key %q (it returns the original outcome if it was), or check %s", e.err, e.key, check)
 }
 
 func (e *outcomeUnknownError) Unwrap() error { return e.err }

@@ -154,7 +154,9 @@ func New(cfg Config) http.Handler {
 	return r
 }
 
-func (a *API) fail(w http.ResponseWriter, err error) { writeError(w, a.log, err, a.cfg.StatusURL) }
+func (a *API) fail(w http.ResponseWriter, err error) {
+	writeError(w, a.log, err, a.cfg.StatusURL, a.store.Now)
+}
 
 // EndpointState is one etcd member as /readyz sees it.
 type EndpointState = apiv1.MemberState

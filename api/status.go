@@ -103,7 +103,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	windows := a.windows()
 	for _, s := range a.knownScopes(snap, reports) {
 		v := lock.ApplyWindows(lock.Decide(snap.Holds, []lock.Scope{s}, now), windows, now)
-		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: v.Summary()}
+		reasons := v.Reasons()
+		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
+			Message: apiv1.RenderRefusal(v.Scopes, reasons, a.cfg.StatusURL, now)}
 		if v.Allowed {
 			sv.Advice = advice(reports, []lock.Scope{s})
 		}
@@ -150,7 +152,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		v = refused.Verdict
 	}
 	resp := PreflightResponse{
-		Allowed: v.Allowed, Scopes: scopes, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
+		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), StatusURL: a.cfg.StatusURL, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
 		Windows: v.Windows, OverriddenWindows: v.OverriddenWindows,
 	}
@@ -171,7 +173,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if !v.Allowed {
 		status = http.StatusLocked
-		resp.Message = lock.RefusalMessage(v, a.cfg.StatusURL, now)
+		resp.Message = apiv1.RenderRefusalAsOf(scopes, resp.Reasons, a.cfg.StatusURL, now, v.LastConfirmed)
 	} else {
 		resp.Advice = advice(reports, scopes)
 		resp.WindowNotice = lock.WindowNotice(windows, scopes, now, WindowNoticeHorizon)

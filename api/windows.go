@@ -113,7 +113,7 @@ func windowState(win lock.Window, now time.Time) WindowState {
 		st.NextStart, st.NextEnd = utcPtr(start), utcPtr(end)
 	}
 	for _, s := range lock.Stretches(win, now, now.Add(7*24*time.Hour)) {
-		st.Week = append(st.Week, apiv1.Span{Start: s[0].UTC(), End: s[1].UTC()})
+		st.Week = append(st.Week, apiv1.Stretch{Start: s[0].UTC(), End: s[1].UTC()})
 	}
 	return st
 }

@@ -36,10 +36,10 @@ func Advise(h apiv1.ClusterHealth) *apiv1.Advice {
 			if left < best {
 				best = left
 				if st.Err != "" {
-					why = fmt.Sprintf("%s: %s failed on %s", h.Cluster, SignalLabel(sig), ShortHost(host.Host))
+					why = fmt.Sprintf("%s: %s failed on %s", h.Cluster, apiv1.SignalLabel(sig), apiv1.ShortHost(host.Host))
 				} else {
-					why = fmt.Sprintf("%s: %s %s on %s (warn %s, crit %s), %.0f%% of the headroom left", h.Cluster, SignalLabel(sig),
-						FormatValue(sig, st.Value), ShortHost(host.Host), FormatValue(sig, st.Warn), FormatValue(sig, st.Crit), left*100)
+					why = fmt.Sprintf("%s: %s %s on %s (warn %s, crit %s), %.0f%% of the headroom left", h.Cluster, apiv1.SignalLabel(sig),
+						apiv1.FormatValue(sig, st.Value), apiv1.ShortHost(host.Host), apiv1.FormatValue(sig, st.Warn), apiv1.FormatValue(sig, st.Crit), left*100)
 				}
 			}
 		}

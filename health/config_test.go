@@ -289,3 +289,18 @@ func TestWithDefaultsMatchesTheFile(t *testing.T) {
 		t.Fatalf("Validate of a bad name: %v", err)
 	}
 }
+
+func TestHostOf(t *testing.T) {
+	tests := map[string]string{
+		"https://kubemaster1001.eqiad.wmnet:6443": "kubemaster1001.eqiad.wmnet:6443",
+		"https://kubemaster1001.eqiad.wmnet":      "kubemaster1001.eqiad.wmnet:443",
+		"http://kubemaster1001.eqiad.wmnet/":      "kubemaster1001.eqiad.wmnet:80",
+	}
+	for in, want := range tests {
+		t.Run(in, func(t *testing.T) {
+			if got := hostOf(in); got != want {
+				t.Errorf("hostOf(%q) = %q, want %q", in, got, want)
+			}
+		})
+	}
+}

@@ -3,8 +3,9 @@ package health
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // Evaluate folds one round of samples into the cluster's state. It is pure:
@@ -137,8 +138,8 @@ func summarise(hosts []HostState, samples []Sample) round {
 			case LevelOK:
 				ok++
 			case LevelWarn:
-				r.warnings = append(r.warnings, fmt.Sprintf("%s %s %s (warn %s)",
-					ShortHost(h.Host), SignalLabel(sig), FormatValue(sig, st.Value), FormatValue(sig, st.Warn)))
+				r.warnings = append(r.warnings, apiv1.ShortHost(h.Host)+" "+apiv1.SignalReading{
+					Signal: sig, Level: LevelWarn, Value: st.Value, Limit: st.Warn}.Text())
 			}
 		}
 	}
@@ -147,7 +148,7 @@ func summarise(hosts []HostState, samples []Sample) round {
 		if s.Measured() {
 			r.usable = true
 		} else {
-			r.sourceErrs = append(r.sourceErrs, fmt.Sprintf("%s %s: %s", ShortHost(s.Host), s.Signal, s.Err))
+			r.sourceErrs = append(r.sourceErrs, fmt.Sprintf("%s %s: %s", apiv1.ShortHost(s.Host), s.Signal, s.Err))
 		}
 	}
 	if len(r.sourceErrs) > 0 {
@@ -247,7 +248,7 @@ func reason(s State, r round, c Cluster) string {
 	case StatusDegraded:
 		switch {
 		case len(r.critHosts) > 0:
-			return "control plane degraded: " + withMore(breachText(r.critHosts[0], s.UpdatedAt, " "), len(r.critHosts)-1, "host")
+			return "control plane degraded: " + withMore(apiv1.HostLine(s.critReadings(r.critHosts[0]), s.UpdatedAt, false), len(r.critHosts)-1, "host")
 		case len(r.sourceErrs) > 0 && c.OnError == OnErrorHold && s.ErrorStreak >= c.MaxConsecutiveErrors:
 			return fmt.Sprintf("control plane degraded: metric sources failing for %d evaluations: %s",
 				s.ErrorStreak, withMore(r.sourceErrs[0], len(r.sourceErrs)-1, "error"))
@@ -259,7 +260,7 @@ func reason(s State, r round, c Cluster) string {
 		}
 		msg := fmt.Sprintf("control plane degraded: recovering, healthy for %d/%d evaluations", min(s.ClearStreak, c.ClearAfter), c.ClearAfter)
 		if end := s.TrippedAt.Add(c.MinHold); end.After(s.UpdatedAt) {
-			msg += ", held at least until " + end.UTC().Format("15:04:05 UTC")
+			msg += ", held at least until " + apiv1.At(s.UpdatedAt, end)
 		}
 		return msg
 	case StatusUnknown:
@@ -273,7 +274,7 @@ func reason(s State, r round, c Cluster) string {
 	switch {
 	case len(r.critHosts) > 0:
 		msg += fmt.Sprintf("; at crit for %d of %d evaluations before tripping: %s",
-			s.CritStreak, c.TripAfter, withMore(breachText(r.critHosts[0], s.UpdatedAt, " "), len(r.critHosts)-1, "host"))
+			s.CritStreak, c.TripAfter, withMore(apiv1.HostLine(s.critReadings(r.critHosts[0]), s.UpdatedAt, false), len(r.critHosts)-1, "host"))
 	case len(r.warnings) > 0:
 		msg += "; warn: " + withMore(r.warnings[0], len(r.warnings)-1, "signal")
 	}
@@ -293,94 +294,61 @@ func withMore(first string, more int, noun string) string {
 	return fmt.Sprintf("%s (and %d more %ss)", first, more, noun)
 }
 
-// Breaches is one line per host at crit, in the refusal message's style:
-//
-//	kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  for 45s
-//
-// "for" runs from the oldest crit signal of the host to UpdatedAt. A degraded
-// cluster that is recovering has no host at crit and so no line; its Reason
-// says why it is still degraded.
-func (s State) Breaches() []string {
-	var lines []string
+// Breaching are the signals at crit of every host at crit, host by host:
+// what an auto hold shows of a degraded cluster. A degraded cluster that is
+// recovering has none.
+func (s State) Breaching() []apiv1.SignalReading {
+	var out []apiv1.SignalReading
 	for _, h := range s.Hosts {
-		if h.Level() == LevelCrit {
-			lines = append(lines, breachText(h, s.UpdatedAt, "  "))
-		}
+		out = append(out, s.critReadings(h)...)
 	}
-	return lines
+	return out
 }
 
-// critText writes a crit value beside its limit. A value shown equal to
-// its limit is at crit too (crit is value >= limit), which "CPU 90% (limit
-// 90%)" would hide: it reads "CPU 90% (at the limit)".
-func critText(sig Signal, value, crit float64) string {
-	v, l := FormatValue(sig, value), FormatValue(sig, crit)
-	if v == l {
-		return fmt.Sprintf("%s %s (at the limit)", SignalLabel(sig), v)
-	}
-	return fmt.Sprintf("%s %s (limit %s)", SignalLabel(sig), v, l)
-}
-
-// breachText writes a host's crit signals, parts joined by sep.
-func breachText(h HostState, now time.Time, sep string) string {
-	parts := []string{ShortHost(h.Host)}
-	var oldest time.Time
+// critReadings are h's signals at crit, each beside its crit limit.
+func (s State) critReadings(h HostState) []apiv1.SignalReading {
+	var out []apiv1.SignalReading
 	for _, sig := range Signals {
-		st, ok := h.Signals[sig]
-		if !ok || st.Level != LevelCrit {
-			continue
+		if st, ok := h.Signals[sig]; ok && st.Level == LevelCrit {
+			out = append(out, s.reading(h.Host, sig, st, LevelCrit, st.Crit, st.Since))
 		}
-		if oldest.IsZero() || st.Since.Before(oldest) {
-			oldest = st.Since
-		}
-		if st.Err != "" {
-			parts = append(parts, fmt.Sprintf("%s failed (%s)", SignalLabel(sig), st.Err))
-			continue
-		}
-		parts = append(parts, critText(sig, st.Value, st.Crit))
 	}
-	parts = append(parts, "for "+formatSince(now.Sub(oldest)))
-	return strings.Join(parts, sep)
+	return out
 }
 
-// AboveWarn is one line per signal of any host that is not below warn, in
-// the cooldown's style, worst first:
-//
-//	CPU 97% (warn 80%) for 12s on kubemaster1001:6443
-//
-// A signal whose source fails is listed too: not seeing is not below warn.
-// "for" runs from when the signal's current level began to UpdatedAt. An
-// empty result means every signal of every host is below warn.
-func (s State) AboveWarn() []string {
-	var crit, warn, unknown []string
+func (s State) reading(host string, sig Signal, st SignalState, level Level, limit float64, since time.Time) apiv1.SignalReading {
+	return apiv1.SignalReading{
+		Cluster: s.Cluster, APIServer: host, Signal: sig, Level: level,
+		Value: st.Value, Limit: limit, Unit: apiv1.UnitOf(sig), Error: st.Err, Since: since,
+	}
+}
+
+// NotBelowWarn are the signals of any host that are not below warn, each
+// beside its warn limit, worst first (crit, warn, then failing sources:
+// not seeing is not below warn): what a cooldown hold shows. Since is when
+// the signal's current run at or above warn began. None means every signal
+// of every host is below warn.
+func (s State) NotBelowWarn() []apiv1.SignalReading {
+	var crit, warn, unknown []apiv1.SignalReading
 	for _, h := range s.Hosts {
 		for _, sig := range Signals {
 			st, ok := h.Signals[sig]
 			if !ok {
 				continue
 			}
-			host := ShortHost(h.Host)
-			switch {
-			case st.Err != "" && st.Level == LevelCrit:
-				crit = append(crit, fmt.Sprintf("%s failing (%s) for %s on %s", SignalLabel(sig), st.Err, formatSince(s.UpdatedAt.Sub(st.Since)), host))
-			case st.Level == LevelError:
-				unknown = append(unknown, fmt.Sprintf("%s unknown (%s) on %s", SignalLabel(sig), st.Err, host))
-			case st.Level == LevelCrit:
-				crit = append(crit, aboveText(sig, st, s.UpdatedAt, host))
-			case st.Level == LevelWarn:
-				warn = append(warn, aboveText(sig, st, s.UpdatedAt, host))
+			r := s.reading(h.Host, sig, st, LevelWarn, st.Warn, aboveWarnSince(st))
+			switch st.Level {
+			case LevelCrit:
+				crit = append(crit, r)
+			case LevelWarn:
+				warn = append(warn, r)
+			case LevelError:
+				r.Level, r.Since = LevelError, st.Since
+				unknown = append(unknown, r)
 			}
 		}
 	}
 	return append(append(crit, warn...), unknown...)
-}
-
-func aboveText(sig Signal, st SignalState, now time.Time, host string) string {
-	text := fmt.Sprintf("%s %s (warn %s)", SignalLabel(sig), FormatValue(sig, st.Value), FormatValue(sig, st.Warn))
-	if d := now.Sub(aboveWarnSince(st)); d >= time.Second {
-		text += " for " + formatSince(d)
-	}
-	return text + " on " + host
 }
 
 // aboveWarnSince is when a signal's current run at or above warn began: the

@@ -1,9 +1,12 @@
 package health
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 const (
@@ -287,17 +290,17 @@ func TestEvaluateReasons(t *testing.T) {
 		{"no data", testCluster(), [][]Sample{nil}, "health unknown: no data yet"},
 		{"healthy", testCluster(), repeat(1, healthy()), "control plane healthy"},
 		{"before tripping", testCluster(), repeat(2, with(smp(host2, SignalCPU, 0.98))),
-			"control plane healthy; at crit for 2 of 3 evaluations before tripping: kubemaster1002:6443 CPU 98% (limit 90%) for 5s"},
+			"control plane healthy; at crit for 2 of 3 evaluations before tripping: kubemaster1002:6443  CPU 98% (limit 90%)  since 12:49:00 UTC"},
 		{"exactly at the limit is at crit, and says so", testCluster(), repeat(2, with(smp(host2, SignalCPU, 0.9))),
-			"control plane healthy; at crit for 2 of 3 evaluations before tripping: kubemaster1002:6443 CPU 90% (at the limit) for 5s"},
+			"control plane healthy; at crit for 2 of 3 evaluations before tripping: kubemaster1002:6443  CPU 90% (at the limit)  since 12:49:00 UTC"},
 		{"rounded to the limit", testCluster(), repeat(2, with(smp(host2, SignalCPU, 0.9031))),
-			"control plane healthy; at crit for 2 of 3 evaluations before tripping: kubemaster1002:6443 CPU 90% (at the limit) for 5s"},
+			"control plane healthy; at crit for 2 of 3 evaluations before tripping: kubemaster1002:6443  CPU 90% (at the limit)  since 12:49:00 UTC"},
 		{"just below the limit is warn", testCluster(), repeat(1, with(smp(host1, SignalCPU, 0.8999))),
 			"control plane healthy; warn: kubemaster1001:6443 CPU 90% (warn 80%)"},
 		{"warn", testCluster(), repeat(1, with(smp(host1, SignalCPU, 0.85))),
 			"control plane healthy; warn: kubemaster1001:6443 CPU 85% (warn 80%)"},
 		{"tripped", testCluster(), repeat(4, with(smp(host2, SignalLatency, 4.2), smp(host1, SignalCPU, 0.95))),
-			"control plane degraded: kubemaster1001:6443 CPU 95% (limit 90%) for 15s (and 1 more host)"},
+			"control plane degraded: kubemaster1001:6443  CPU 95% (limit 90%)  since 12:49:00 UTC (and 1 more host)"},
 		{"sources failing with hold", hold, repeat(3, with(failed(host1, SignalCPU))),
 			"control plane degraded: metric sources failing for 3 evaluations: kubemaster1001:6443 cpu: connection refused"},
 		{"recovering", hold, concat(repeat(3, with(smp(host2, SignalCPU, 0.95))), repeat(2, healthy())),
@@ -315,28 +318,36 @@ func TestEvaluateReasons(t *testing.T) {
 	}
 }
 
-func TestBreaches(t *testing.T) {
+func TestBreaching(t *testing.T) {
 	c := testCluster()
 	// kubemaster1002 goes bad at t0 and stays bad; 45 s later (round 9) it
 	// is the refusal message's example.
 	bad := with(smp(host2, SignalLatency, 4.2), smp(host2, SignalCPU, 0.98), smp(host2, SignalRetransmits, 6012))
 	states := run(State{}, c, repeat(10, bad))
 	s := states[9]
-	want := []string{"kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  TCP retransmits 6012/s (limit 1000/s)  for 45s"}
-	got := s.Breaches()
-	if len(got) != 1 || got[0] != want[0] {
-		t.Errorf("Breaches()\n got %q\nwant %q", got, want)
+	got := s.Breaching()
+	want := []apiv1.SignalReading{
+		{Cluster: "eqiad", APIServer: host2, Signal: SignalLatency, Level: LevelCrit, Value: 4.2, Limit: 1, Unit: apiv1.UnitSeconds, Since: t0},
+		{Cluster: "eqiad", APIServer: host2, Signal: SignalCPU, Level: LevelCrit, Value: 0.98, Limit: 0.9, Unit: apiv1.UnitRatio, Since: t0},
+		{Cluster: "eqiad", APIServer: host2, Signal: SignalRetransmits, Level: LevelCrit, Value: 6012, Limit: 1000, Unit: apiv1.UnitPerSecond, Since: t0},
 	}
-	if !strings.HasPrefix(s.Reason, "control plane degraded: kubemaster1002:6443 readyz 4.2s (limit 1s) CPU 98%") {
-		t.Errorf("reason = %q", s.Reason)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Breaching()\n got %+v\nwant %+v", got, want)
+	}
+	line := "kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  TCP retransmits 6012/s (limit 1000/s)  for 45s"
+	if got := apiv1.HostLine(got, s.UpdatedAt, true); got != line {
+		t.Errorf("HostLine\n got %q\nwant %q", got, line)
+	}
+	if want := "control plane degraded: kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  TCP retransmits 6012/s (limit 1000/s)  since 12:49:00 UTC"; s.Reason != want {
+		t.Errorf("reason\n got %q\nwant %q", s.Reason, want)
 	}
 
 	down := run(State{}, c, repeat(3, with(Sample{Host: host1, Signal: SignalLatency, Value: 3, Err: "timeout after 3s"})))
-	if got := down[2].Breaches(); len(got) != 1 || got[0] != "kubemaster1001:6443  readyz failed (timeout after 3s)  for 10s" {
-		t.Errorf("Breaches() of a failing readyz = %q", got)
+	if got := apiv1.HostLine(down[2].Breaching(), down[2].UpdatedAt, true); got != "kubemaster1001:6443  readyz failed (timeout after 3s)  for 10s" {
+		t.Errorf("the line of a failing readyz = %q", got)
 	}
-	if got := run(State{}, c, repeat(1, healthy()))[0].Breaches(); len(got) != 0 {
-		t.Errorf("Breaches() of a healthy cluster = %q, want none", got)
+	if got := run(State{}, c, repeat(1, healthy()))[0].Breaching(); len(got) != 0 {
+		t.Errorf("Breaching() of a healthy cluster = %+v, want none", got)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 )
 
@@ -33,9 +34,7 @@ clusters:
 		}, eqiad, now)
 	}
 	fmt.Println(s.Status, "since", s.Since.Format("15:04:05"))
-	for _, line := range s.Breaches() {
-		fmt.Println(line)
-	}
+	fmt.Println(apiv1.HostLine(s.Breaching(), s.UpdatedAt, true))
 	fmt.Println("clears after", eqiad.ClearWindow(cfg.Interval), "healthy")
 	// Output:
 	// degraded since 12:48:27

@@ -103,10 +103,10 @@ func ImpactSummary(imp DeployImpact) string {
 		if !ok {
 			continue
 		}
-		fmt.Fprintf(&b, "%s%s %s", sep, SignalLabel(sig), FormatValue(sig, si.Peak))
+		fmt.Fprintf(&b, "%s%s %s", sep, apiv1.SignalLabel(sig), apiv1.FormatValue(sig, si.Peak))
 		sep = ", "
 		crit = max(crit, si.SecondsAboveCrit)
 	}
-	fmt.Fprintf(&b, "; %s above warn, %s above crit", formatSince(seconds(imp.SecondsAboveWarn)), formatSince(seconds(crit)))
+	fmt.Fprintf(&b, "; %s above warn, %s above crit", apiv1.Span(seconds(imp.SecondsAboveWarn)), apiv1.Span(seconds(crit)))
 	return b.String()
 }

@@ -45,9 +45,10 @@ func RoundSamples(cluster string, samples []Sample, now time.Time) apiv1.Samples
 }
 
 // ReportChanged reports whether next says something prev did not: the
-// cluster's status, a host, or a signal's level or error. Values alone
-// moving within their level are not a change; they reach readers as
-// samples, and the report follows at the gate's heartbeat.
+// cluster's status, a host, a signal's level or error, or the value of a
+// signal at warn or crit as people read it. Values moving within ok are not
+// a change; they reach readers as samples, and the report follows at the
+// gate's heartbeat.
 func ReportChanged(prev, next apiv1.ClusterHealth) bool {
 	if prev.Status != next.Status || !prev.Since.Equal(next.Since) || !prev.TrippedAt.Equal(next.TrippedAt) ||
 		len(prev.Hosts) != len(next.Hosts) {
@@ -61,6 +62,12 @@ func ReportChanged(prev, next apiv1.ClusterHealth) bool {
 		for sig, st := range h.Signals {
 			old, ok := p.Signals[sig]
 			if !ok || old.Level != st.Level || old.Err != st.Err || old.Warn != st.Warn || old.Crit != st.Crit {
+				return true
+			}
+			// A value at warn or crit is what status shows beside the host
+			// and what its reason quotes: one that reads otherwise now
+			// must not stay behind the refusal, which shows it every round.
+			if st.Level != LevelOK && apiv1.FormatValue(sig, old.Value) != apiv1.FormatValue(sig, st.Value) {
 				return true
 			}
 		}

@@ -37,6 +37,18 @@ func TestReportChanged(t *testing.T) {
 		{"the status", func(r *apiv1.ClusterHealth) { r.Status = StatusDegraded }, true},
 		{"tripped again", func(r *apiv1.ClusterHealth) { r.TrippedAt = at }, true},
 	}
+	// The demo's "CPU 99%" under kubemaster1001 in status while preflight
+	// showed it on 1002: 1001 stayed at crit while its CPU fell from 99% to
+	// 92%, so the report (and its reason) kept 99% until the heartbeat,
+	// while the hold, refreshed every round, said the current values.
+	critAt := func(v float64) apiv1.ClusterHealth {
+		r := base()
+		r.Hosts[0].Signals[SignalCPU] = SignalState{Value: v, Level: LevelCrit, Warn: 0.75, Crit: 0.9}
+		return r
+	}
+	if ReportChanged(critAt(0.99), critAt(0.92)) != true || ReportChanged(critAt(0.981), critAt(0.984)) != false {
+		t.Errorf("a value at crit: 99%% to 92%% must be a change, 98%% to 98%% must not")
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			next := base()

@@ -113,7 +113,7 @@ func flag(cluster string, periods []apiv1.ImpactStats, period, headroom time.Dur
 	return msg
 }
 
-func secondsText(s float64) string { return formatSince(seconds(s)) }
+func secondsText(s float64) string { return apiv1.Span(seconds(s)) }
 
 func ago(n int, period time.Duration) string {
 	switch period {

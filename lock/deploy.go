@@ -113,7 +113,7 @@ func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) 
 		now := s.now().UTC()
 		for _, h := range snap.Holds {
 			if h.Kind == KindDeploy && h.Active(now) && overlaps(h.Scope, req.Scope) {
-				return Hold{}, &DeployConflictError{Holder: h}
+				return Hold{}, &DeployConflictError{Scope: req.Scope, Holder: h}
 			}
 		}
 		if place == "" && s.waitersAhead(req.Scope) {

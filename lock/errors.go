@@ -3,7 +3,6 @@ package lock
 import (
 	"errors"
 	"fmt"
-	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 )
@@ -81,12 +80,17 @@ func invalid(field, format string, args ...any) error {
 
 // DeployConflictError says which deploy holds the scope. It matches ErrConflict.
 type DeployConflictError struct {
+	Scope  Scope // the scope asked for
 	Holder Hold
 }
 
 func (e *DeployConflictError) Error() string {
-	return fmt.Sprintf("scope %s is being deployed by %s since %s (hold %s)",
-		e.Holder.Scope, e.Holder.Owner, e.Holder.CreatedAt.UTC().Format(time.RFC3339), e.Holder.ID)
+	return fmt.Sprintf("scope %s is being deployed by %s (hold %s)", e.Holder.Scope, e.Holder.Owner, e.Holder.ID)
+}
+
+// Verdict is the conflict as a refusal of deploys to the scope asked for.
+func (e *DeployConflictError) Verdict() Verdict {
+	return Verdict{Scopes: []Scope{e.Scope}, Blocking: []Hold{e.Holder}}
 }
 
 // Is makes errors.Is(err, ErrConflict) true.

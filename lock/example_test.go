@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 )
 
@@ -27,17 +28,17 @@ func ExampleDecide() {
 	// global: allowed=false (locked by kamila)
 }
 
-// RefusalMessage is what a refused deployer reads.
-func ExampleRefusalMessage() {
+// A refusal's reasons are what a refused deployer reads, rendered by apiv1.
+func ExampleVerdict_Reasons() {
 	now := time.Date(2024, 5, 28, 13, 30, 0, 0, time.UTC)
 	holds := []lock.Hold{{
 		ID: "7f3a9b1c2d3e4f50", Scope: "global", Kind: lock.KindManual, Owner: "kamila",
 		Reason: "kubemaster1002 NIC saturated, see T366094", CreatedAt: now.Add(-4 * time.Minute),
 	}}
 	v := lock.Decide(holds, []lock.Scope{"eqiad"}, now)
-	fmt.Print(lock.RefusalMessage(v, "http://scaplock.example/", now))
+	fmt.Print(apiv1.RenderRefusal(v.Scopes, v.Reasons(), "http://scaplock.example/", now))
 	// Output:
 	// scaplock: deploys to eqiad are refused: locked by kamila
-	//   global: "kubemaster1002 NIC saturated, see T366094", since 13:26:00 UTC (4m0s ago, hold 7f3a)
-	//   status: http://scaplock.example/    unlock (SRE): scaplock unlock 7f3a9b1c2d3e4f50 --reason "..."
+	//   global: "kubemaster1002 NIC saturated, see T366094", since 13:26:00 UTC (4m ago, hold 7f3a)
+	//   status: http://scaplock.example/
 }

@@ -1,10 +1,10 @@
 package lock
 
 import (
-	"fmt"
 	"sort"
-	"strings"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // Verdict answers "may I deploy to these scopes now?".
@@ -99,120 +99,4 @@ func sortHolds(hs []Hold) {
 }
 
 // Summary is the short why of a refusal, e.g. "control plane degraded".
-func (v Verdict) Summary() string {
-	switch {
-	case v.Allowed:
-		return "allowed"
-	case len(v.Blocking) > 0:
-		return holdSummary(v.Blocking[0])
-	case len(v.Windows) > 0:
-		return windowSummary(v.Windows[0])
-	}
-	return "allowed"
-}
-
-func holdSummary(h Hold) string {
-	switch h.Kind {
-	case KindAuto:
-		if h.Recovering != nil && len(h.Details) > 0 {
-			// "eqiad is recovering from alice's deploy 7f3a: CPU 97% (warn 80%) for 12s on ..."
-			return h.Reason + ": " + h.Details[0]
-		}
-		return h.Reason
-	case KindDeploy:
-		return fmt.Sprintf("deploy in progress by %s", h.Owner)
-	default:
-		return fmt.Sprintf("locked by %s", h.Owner)
-	}
-}
-
-const clock = "15:04:05 UTC"
-
-// RefusalMessage is the text a refused deployer reads: what blocks, why,
-// since when, and what to do. statusURL may be empty. It is the one place
-// the message is formatted.
-func RefusalMessage(v Verdict, statusURL string, now time.Time) string {
-	if v.Allowed {
-		return ""
-	}
-	var b strings.Builder
-	headline := v.Summary()
-	if len(v.Blocking) == 0 {
-		headline = windowHeadline(v.Windows[0], now)
-	}
-	fmt.Fprintf(&b, "scaplock: deploys to %s are refused: %s", joinScopes(v.Scopes), headline)
-	if !v.LastConfirmed.IsZero() {
-		fmt.Fprintf(&b, " (last confirmed %s ago; etcd is not answering)", ago(now, v.LastConfirmed))
-	}
-	b.WriteString("\n")
-	for i, h := range v.Blocking {
-		if i > 0 {
-			fmt.Fprintf(&b, "  also: %s\n", holdSummary(h))
-		}
-		switch h.Kind {
-		case KindAuto:
-			details := h.Details
-			if h.Recovering != nil && len(details) > 0 {
-				details = details[1:] // the first is in the summary
-			}
-			for _, d := range details {
-				fmt.Fprintf(&b, "  %s\n", d)
-			}
-			fmt.Fprintf(&b, "  held automatically since %s (hold %s)", h.CreatedAt.UTC().Format(clock), h.ShortID())
-			if h.Hint != "" {
-				fmt.Fprintf(&b, "; %s", h.Hint)
-			}
-			b.WriteString("\n")
-		case KindDeploy:
-			fmt.Fprintf(&b, "  %s: %q, since %s (%s ago, hold %s)\n", h.Scope, h.Reason,
-				h.CreatedAt.UTC().Format(clock), ago(now, h.CreatedAt), h.ShortID())
-		default:
-			fmt.Fprintf(&b, "  %s: %q, since %s (%s ago, hold %s)", h.Scope, h.Reason,
-				h.CreatedAt.UTC().Format(clock), ago(now, h.CreatedAt), h.ShortID())
-			if h.ExpiresAt != nil {
-				fmt.Fprintf(&b, ", expires %s", h.ExpiresAt.UTC().Format(clock))
-			}
-			b.WriteString("\n")
-		}
-	}
-	for i, r := range v.Windows {
-		if i > 0 || len(v.Blocking) > 0 {
-			fmt.Fprintf(&b, "  also: %s\n", windowSummary(r))
-		}
-		fmt.Fprintf(&b, "  %s\n", windowDetail(r.Window))
-	}
-	var hints []string
-	if statusURL != "" {
-		hints = append(hints, "status: "+statusURL)
-	}
-	if len(v.Blocking) == 0 {
-		hints = append(hints, fmt.Sprintf("override (SRE): scaplock override --scope %s --reason \"...\"", v.Windows[0].Scope))
-	} else {
-		h := v.Blocking[0]
-		switch h.Kind {
-		case KindAuto:
-			hints = append(hints, fmt.Sprintf("override (SRE): scaplock override --scope %s --reason \"...\"", h.Scope))
-		case KindManual:
-			hints = append(hints, fmt.Sprintf("unlock (SRE): scaplock unlock %s --reason \"...\"", h.ID))
-		case KindDeploy:
-			hints = append(hints, "wait for it: scaplock preflight --wait 10m")
-		}
-	}
-	fmt.Fprintf(&b, "  %s\n", strings.Join(hints, "    "))
-	return b.String()
-}
-
-func joinScopes(scopes []Scope) string {
-	if len(scopes) == 0 {
-		return string(Global)
-	}
-	s := make([]string, len(scopes))
-	for i, sc := range scopes {
-		s[i] = string(sc)
-	}
-	return strings.Join(s, ", ")
-}
-
-func ago(now, t time.Time) string {
-	return now.Sub(t).Truncate(time.Second).String()
-}
+func (v Verdict) Summary() string { return apiv1.Summary(v.Reasons()) }

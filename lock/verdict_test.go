@@ -46,23 +46,3 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
-
-func TestRefusalMessage(t *testing.T) {
-	since := time.Date(2024, 5, 28, 12, 49, 12, 0, time.UTC)
-	auto := Hold{ID: "auto-eqiad", Scope: "eqiad", Kind: KindAuto, Owner: "scaplock", Reason: "control plane degraded",
-		Details: []string{"kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  TCP retransmits 6012/s (limit 1000/s)  for 45s"},
-		Hint:    "clears after 1m0s healthy", CreatedAt: since}
-	v := Decide([]Hold{auto}, []Scope{"eqiad"}, since.Add(time.Minute))
-	got := RefusalMessage(v, "http://scaplock.example/", since.Add(time.Minute))
-	want := `scaplock: deploys to eqiad are refused: control plane degraded
-  kubemaster1002:6443  readyz 4.2s (limit 1s)  CPU 98% (limit 90%)  TCP retransmits 6012/s (limit 1000/s)  for 45s
-  held automatically since 12:49:12 UTC (hold auto-eqiad); clears after 1m0s healthy
-  status: http://scaplock.example/    override (SRE): scaplock override --scope eqiad --reason "..."
-`
-	if got != want {
-		t.Fatalf("refusal message:\n%s\nwant:\n%s", got, want)
-	}
-	if RefusalMessage(Decide(nil, []Scope{"eqiad"}, since), "", since) != "" {
-		t.Fatal("an allowed verdict has no refusal message")
-	}
-}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 var berlin = mustZone("Europe/Berlin")
@@ -197,7 +199,7 @@ func TestWindowRefusalMessage(t *testing.T) {
 	freeze.Reason = "end of year"
 	now := time.Date(2027, 1, 1, 5, 0, 0, 0, berlin)
 	v := ApplyWindows(Decide(nil, []Scope{"global"}, now), []Window{freeze}, now)
-	msg := RefusalMessage(v, "http://scaplock.example/", now)
+	msg := apiv1.RenderRefusal(v.Scopes, v.Reasons(), "http://scaplock.example/", now)
 	lines := strings.Split(msg, "\n")
 	want := "scaplock: deploys to global are refused: deploy freeze 'end of year' until Mon 2027-01-04 09:00 CET (in 3d 4h); an SRE override lets deploys past"
 	if lines[0] != want {
@@ -216,7 +218,7 @@ func TestWindowRefusalMessage(t *testing.T) {
 	weekdays.Reason = "weekday train"
 	now = utc(2026, 12, 11, 18, 0)
 	v = ApplyWindows(Decide(nil, []Scope{"eqiad"}, now), []Window{weekdays}, now)
-	first := strings.SplitN(RefusalMessage(v, "", now), "\n", 2)[0]
+	first := strings.SplitN(apiv1.RenderRefusal(v.Scopes, v.Reasons(), "", now), "\n", 2)[0]
 	if want := "scaplock: deploys to eqiad are refused: outside the deploy windows of eqiad; 'weekday train' opens Mon 2026-12-14 09:00 UTC (in 2d 15h); an SRE override lets deploys past"; first != want {
 		t.Errorf("allow refusal\n got %q\nwant %q", first, want)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
@@ -148,12 +149,27 @@ func TestGateEndToEnd(t *testing.T) {
 	host := strings.TrimPrefix(apis.URL, "https://")
 	for _, want := range []string{
 		"scaplock: deploys to eqiad are refused: control plane degraded",
-		host, "readyz", "(limit 250ms)", "held automatically since", "(hold auto-eqiad)", "clears after 1s healthy",
-		"override (SRE): scaplock override --scope eqiad",
+		host, "readyz", "(limit 250ms)", "held automatically since", "hold auto-eqiad)", "clears after 1s healthy",
 	} {
 		if !strings.Contains(pf.Message, want) {
 			t.Errorf("refusal message lacks %q:\n%s", want, pf.Message)
 		}
+	}
+	// The gate's hold carries its signals (written right after the hold):
+	// the reason says what was measured against which limit, for machines.
+	eventually(t, "the hold's signals", 5*time.Second, func() bool {
+		getJSON(t, b.URL()+"/api/v1/preflight?scope=eqiad", &pf)
+		return len(pf.Reasons) == 1 && len(pf.Reasons[0].Signals) > 0
+	})
+	if len(pf.Reasons) != 1 || pf.Reasons[0].Kind != apiv1.ReasonAuto || !pf.Reasons[0].Override || len(pf.Reasons[0].Signals) == 0 {
+		t.Fatalf("reasons = %+v, want the auto hold with its signals", pf.Reasons)
+	}
+	if sig := pf.Reasons[0].Signals[0]; sig.Cluster != "eqiad" || sig.APIServer != host || sig.Signal != apiv1.SignalLatency ||
+		sig.Level != apiv1.LevelCrit || sig.Limit != 0.25 || sig.Unit != apiv1.UnitSeconds || sig.Value < 0.25 {
+		t.Errorf("signal = %+v, want %s's readyz at crit against 250ms", sig, host)
+	}
+	if c := pf.Reasons[0].Clears; c.On != apiv1.ClearsOnHealthy || c.After != apiv1.Duration(time.Second) {
+		t.Errorf("clears = %+v, want after 1s healthy", c)
 	}
 	if _, ok := pf.Health["eqiad"]; !ok {
 		t.Errorf("preflight carries no health for eqiad")

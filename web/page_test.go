@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,6 +47,11 @@ func TestPageInChromium(t *testing.T) {
 		}
 		if got := eval[string](t, b, `document.querySelector("#verdict-list [data-scope=global] .verdict-summary").textContent`); got != "locked by alice" {
 			t.Errorf("verdict summary %q, want %q", got, "locked by alice")
+		}
+		// The page shows the service's message, the one text of a refusal.
+		msg := eval[string](t, b, `document.querySelector("#verdict-list [data-scope=global] .verdict-message").textContent`)
+		if !strings.HasPrefix(msg, "scaplock: deploys to global are refused: locked by alice\n") || !strings.Contains(msg, "hold "+h.ID[:4]) {
+			t.Errorf("verdict message %q, want the service's refusal naming hold %s", msg, h.ID[:4])
 		}
 		waitFor(t, b, "the created event in history", `[...document.querySelectorAll("#history-table tbody tr")].some(r => r.textContent.includes("created") && r.textContent.includes("train deploy freeze"))`, liveWithin)
 

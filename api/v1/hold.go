@@ -47,16 +47,23 @@ const (
 
 // Hold is one reason not to deploy to a scope.
 type Hold struct {
-	ID        string     `json:"id"`
-	Scope     Scope      `json:"scope"`
-	Kind      Kind       `json:"kind"`
-	Owner     string     `json:"owner"`
-	Reason    string     `json:"reason"`
-	Details   []string   `json:"details,omitempty"` // auto: one line per breaching apiserver
-	Hint      string     `json:"hint,omitempty"`    // auto: when it clears
-	CreatedAt time.Time  `json:"created_at"`
-	UpdatedAt time.Time  `json:"updated_at"`
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ID     string `json:"id"`
+	Scope  Scope  `json:"scope"`
+	Kind   Kind   `json:"kind"`
+	Owner  string `json:"owner"`
+	Reason string `json:"reason"`
+	// Details and Hint are an auto hold's Signals and Clears in prose
+	// (one line per apiserver; what ends it), for replicas that predate
+	// those fields.
+	Details []string `json:"details,omitempty"`
+	Hint    string   `json:"hint,omitempty"`
+	// Signals and Clears are what the gate measured on an auto hold's
+	// cluster and what ends the hold, refreshed every evaluation.
+	Signals   []SignalReading `json:"signals,omitempty"`
+	Clears    *Clears         `json:"clears,omitempty"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+	ExpiresAt *time.Time      `json:"expires_at,omitempty"`
 	// TTL is a deploy hold's lease time-to-live: it lapses this long after
 	// the last keepalive.
 	TTL Duration `json:"ttl,omitempty"`

@@ -41,8 +41,10 @@ type DeployBody struct {
 // ErrorBody is the one error shape of the API.
 type ErrorBody struct {
 	Error ErrorDetail `json:"error"`
-	// Holds are the holds behind a refusal (423) or conflict (409).
-	Holds []Hold `json:"holds,omitempty"`
+	// Holds are the holds behind a refusal (423) or conflict (409), and
+	// Reasons what they say (Message is rendered from them).
+	Holds   []Hold   `json:"holds,omitempty"`
+	Reasons []Reason `json:"reasons,omitempty"`
 	// Windows are the deployment windows behind a refusal (423).
 	Windows []WindowRefusal `json:"windows,omitempty"`
 }
@@ -62,6 +64,10 @@ type ScopeVerdict struct {
 	Scope   Scope  `json:"scope"`
 	Allowed bool   `json:"allowed"`
 	Summary string `json:"summary"`
+	// Reasons are what refuses or advises; Message is the refusal as
+	// people read it (RenderRefusal), empty when allowed.
+	Reasons []Reason `json:"reasons"`
+	Message string   `json:"message,omitempty"`
 	// Advice is set when deploys are allowed into a cluster at warn.
 	Advice *Advice `json:"advice,omitempty"`
 }
@@ -122,11 +128,15 @@ type ReplicaState struct {
 }
 
 // PreflightResponse is GET /api/v1/preflight: 200 when allowed, 423 when
-// refused with Message, the refusal as people read it.
+// refused with Message, the refusal as people read it, rendered from
+// Reasons (RenderRefusal).
 type PreflightResponse struct {
-	Allowed    bool                     `json:"allowed"`
-	Scopes     []Scope                  `json:"scopes"`
-	Message    string                   `json:"message,omitempty"`
+	Allowed bool     `json:"allowed"`
+	Scopes  []Scope  `json:"scopes"`
+	Reasons []Reason `json:"reasons"`
+	Message string   `json:"message,omitempty"`
+	// StatusURL is the service's status page, as Message names it.
+	StatusURL  string                   `json:"status_url,omitempty"`
 	Holds      []Hold                   `json:"holds"`
 	Overridden []Hold                   `json:"overridden,omitempty"`
 	Overrides  []Hold                   `json:"overrides,omitempty"`

@@ -64,11 +64,11 @@ type WindowState struct {
 	NextEnd   *time.Time `json:"next_end,omitempty"`
 	// Week are the stretches of occurrences in the coming seven days,
 	// for the status page's strip.
-	Week []Span `json:"week,omitempty"`
+	Week []Stretch `json:"week,omitempty"`
 }
 
-// Span is a stretch of time.
-type Span struct {
+// Stretch is a stretch of time.
+type Stretch struct {
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
 }

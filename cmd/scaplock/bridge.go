@@ -280,7 +280,7 @@ func (b *bridge) result(v verdict, err error) verdictResult {
 	if err == nil {
 		var resp apiv1.PreflightResponse
 		if r.err = json.Unmarshal(v.body, &resp); r.err == nil {
-			r.refusal, r.windowChange = refusalOf(resp), resp.WindowChange
+			r.refusal, r.windowChange = refusalOf(resp, b.cfg.policy.statusURL, r.at), resp.WindowChange
 		}
 	}
 	return r

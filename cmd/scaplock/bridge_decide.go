@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -87,14 +86,22 @@ func decide(o observation, releasedFor string, now time.Time, p bridgePolicy) ta
 	return t
 }
 
-// refusalOf reads a preflight answer: who refuses and the one line for scap.
-func refusalOf(resp apiv1.PreflightResponse) refusal {
+// refusalOf reads a preflight answer's reasons, never its prose: who
+// refuses, and the one line for scap's lock file, rendered from the
+// fields at now without ages (the file is read later), with where the
+// status is (the service's status_url, else statusURL) and the CLI's hint.
+func refusalOf(resp apiv1.PreflightResponse, statusURL string, now time.Time) refusal {
+	if resp.StatusURL != "" {
+		statusURL = resp.StatusURL
+	}
 	if resp.Allowed {
 		return refusal{}
 	}
-	ids := make([]string, 0, len(resp.Holds))
-	for _, h := range resp.Holds {
-		ids = append(ids, h.ID+"\x00"+string(h.Kind)+"\x00"+h.Reason)
+	var ids []string
+	for _, r := range resp.Reasons {
+		if r.Refuses {
+			ids = append(ids, r.HoldID+"\x00"+string(r.Kind)+"\x00"+r.Reason)
+		}
 	}
 	for _, w := range resp.Windows {
 		ids = append(ids, w.Window.ID+"\x00window\x00"+string(w.Scope))
@@ -102,32 +109,15 @@ func refusalOf(resp apiv1.PreflightResponse) refusal {
 	slices.Sort(ids)
 	id := strings.Join(ids, "\x01")
 	if id == "" {
-		id = "refused" // refused without holds named: still a refusal
+		id = "refused" // refused without reasons named: still a refusal
 	}
-	return refusal{id: id, reason: oneLine(resp.Message)}
-}
-
-var (
-	// age is the "3s ago, " of a refusal message: true when asked, stale
-	// in a file read later.
-	age    = regexp.MustCompile(`\(\S+ ago, `)
-	spaces = regexp.MustCompile(`\s+`)
-)
-
-// oneLine folds the service's refusal message into the single line scap
-// prints after 'reason is'.
-func oneLine(msg string) string {
-	var parts []string
-	for line := range strings.SplitSeq(msg, "\n") {
-		line = strings.TrimSpace(spaces.ReplaceAllString(line, " "))
-		if line == "" {
-			continue
-		}
-		parts = append(parts, age.ReplaceAllString(line, "("))
+	parts := []string{apiv1.RenderRefusalLine(resp.Scopes, resp.Reasons, now)}
+	if parts[0] == "" {
+		parts[0] = "deploys are refused by scaplock"
 	}
-	s := strings.TrimPrefix(strings.Join(parts, "; "), "scaplock: ")
-	if s == "" {
-		s = "deploys are refused by scaplock"
+	parts = append(parts, "status: "+statusURL)
+	if h := refusalHint(resp.Reasons); h != "" {
+		parts = append(parts, h)
 	}
-	return s
+	return refusal{id: id, reason: strings.Join(parts, "; ")}
 }

@@ -50,26 +50,35 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// The lock file's reason comes from the answer's fields: a message that
+// says something else is not read.
 func TestRefusalOf(t *testing.T) {
-	msg := "scaplock: deploys to global are refused: locked by alice\n" +
-		"  eqiad: \"T1: upgrade\", since 12:00:00 UTC (1m3s ago, hold ab12), expires 14:00:00 UTC\n" +
-		"  status: http://s/    unlock (SRE): scaplock unlock ab12 --reason \"...\"\n"
-	hold := apiv1.Hold{ID: "ab12", Kind: "manual", Reason: "T1: upgrade"}
-	r := refusalOf(apiv1.PreflightResponse{Message: msg, Holds: []apiv1.Hold{hold}})
-	want := `deploys to global are refused: locked by alice; eqiad: "T1: upgrade", since 12:00:00 UTC (hold ab12), expires 14:00:00 UTC; status: http://s/ unlock (SRE): scaplock unlock ab12 --reason "..."`
+	since := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	until := since.Add(2 * time.Hour)
+	reason := apiv1.Reason{Kind: apiv1.ReasonManual, Scope: "eqiad", Refuses: true, HoldID: "ab12cd34ef56ab78", Holder: "alice",
+		Reason: "T1: upgrade", Since: since, Until: &until, Clears: apiv1.Clears{On: apiv1.ClearsOnRelease}}
+	resp := apiv1.PreflightResponse{Scopes: []apiv1.Scope{"global"}, Reasons: []apiv1.Reason{reason},
+		Message: "prose the bridge must not read\n"}
+	r := refusalOf(resp, "http://s/", since.Add(63*time.Second))
+	want := `deploys to global are refused: locked by alice; eqiad: "T1: upgrade", since 12:00:00 UTC (hold ab12), expires 14:00:00 UTC; status: http://s/; unlock (SRE): scaplock unlock ab12cd34ef56ab78 --reason "..."`
 	if r.reason != want {
 		t.Errorf("one line:\n got %s\nwant %s", r.reason, want)
 	}
-	// The same holds a minute later are the same refusal; an amended reason is another.
-	later := refusalOf(apiv1.PreflightResponse{Message: strings.Replace(msg, "1m3s", "2m3s", 1), Holds: []apiv1.Hold{hold}})
-	if later != r {
-		t.Errorf("the age changed the refusal: %+v", later)
+	// The same reasons a minute later are the same refusal; an amended reason is another.
+	if later := refusalOf(resp, "http://s/", since.Add(123*time.Second)); later != r {
+		t.Errorf("the time changed the refusal: %+v", later)
 	}
-	hold.Reason = "T1: upgrade, longer"
-	if refusalOf(apiv1.PreflightResponse{Message: msg, Holds: []apiv1.Hold{hold}}).id == r.id {
+	amended := resp
+	amended.Reasons = []apiv1.Reason{reason}
+	amended.Reasons[0].Reason = "T1: upgrade, longer"
+	if refusalOf(amended, "http://s/", since).id == r.id {
 		t.Error("an amended reason must be a new refusal")
 	}
-	if refusalOf(apiv1.PreflightResponse{Allowed: true}).id != "" {
+	resp.StatusURL = "https://scaplock.example/"
+	if got := refusalOf(resp, "http://s/", since).reason; !strings.Contains(got, "; status: https://scaplock.example/; ") {
+		t.Errorf("the service's status URL goes first: %s", got)
+	}
+	if refusalOf(apiv1.PreflightResponse{Allowed: true}, "http://s/", since).id != "" {
 		t.Error("allowed must be no refusal")
 	}
 }

@@ -240,6 +240,11 @@ func (e *misuseError) Error() string { return e.msg }
 
 // fail prints err as "scaplock: <message>" and returns its exit code (exitCode).
 func (c *cli) fail(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) && len(ae.body.Reasons) > 0 {
+		printRefusal(c.stderr, ae.body.Error.Message, ae.body.Reasons)
+		return exitCode(err)
+	}
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "scaplock: ") {
 		msg = "scaplock: " + msg // refusal messages already carry it

@@ -214,7 +214,7 @@ func TestBridgeTellsScaplockWhenAPersonBreaksItsLock(t *testing.T) {
 	env := map[string]string{"SCAPLOCK_URL": s.URL(), "SCAPLOCK_TOKEN": s.reader}
 	r := scaplock(context.Background(), env, "status")
 	wantCode(t, r, exitOK)
-	wantLine := regexp.MustCompile(`(?m)^  ` + host + `\s+global\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+s ago\)\s+bob \(user ` + regexp.QuoteMeta(me.Username) + `, uid ` + me.Uid + `\)\s+"urgent security fix"$`)
+	wantLine := regexp.MustCompile(`(?m)^  ` + host + `\s+global\s+\d\d:\d\d:\d\d UTC \(\d+s ago\)\s+bob \(user ` + regexp.QuoteMeta(me.Username) + `, uid ` + me.Uid + `\)\s+"urgent security fix"$`)
 	if !strings.Contains(r.stdout, "UNGUARDED deploy hosts (a person released the scap bridge's lock; scap there deploys whatever scaplock says):") || !wantLine.MatchString(r.stdout) {
 		t.Errorf("status does not show the host unguarded:\n%s", r.stdout)
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -11,49 +10,16 @@ import (
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
+// clock is how the history's table writes an event's time: a log keeps
+// the date. Every other time people read is apiv1.When's.
 const clock = "2006-01-02 15:04:05 UTC"
 
-// since is t in UTC with how long ago it was, e.g.
-// "2024-05-28 12:49:12 UTC (3m ago)".
-func since(now, t time.Time) string {
-	return fmt.Sprintf("%s (%s ago)", t.UTC().Format(clock), relative(now.Sub(t)))
-}
-
-// until is an expiry in UTC with how far off it is; nil is "never".
+// until is an expiry as people read it; nil is "never".
 func until(now time.Time, t *time.Time) string {
 	if t == nil {
 		return "never"
 	}
-	d := t.Sub(now)
-	if d < 0 {
-		return fmt.Sprintf("%s (%s ago)", t.UTC().Format(clock), relative(-d))
-	}
-	return fmt.Sprintf("%s (in %s)", t.UTC().Format(clock), relative(d))
-}
-
-// relative is d rounded for a human: 42s, 3m, 2h15m, 3d4h.
-func relative(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm", int(d/time.Minute))
-	case d < 48*time.Hour:
-		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-		if m == 0 {
-			return fmt.Sprintf("%dh", h)
-		}
-		return fmt.Sprintf("%dh%dm", h, m)
-	default:
-		days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
-		if h == 0 {
-			return fmt.Sprintf("%dd", days)
-		}
-		return fmt.Sprintf("%dd%dh", days, h)
-	}
+	return apiv1.When(now, *t)
 }
 
 // healthLine is a cluster's status and reason on one line.

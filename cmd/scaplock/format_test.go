@@ -10,25 +10,6 @@ import (
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
-func TestRelative(t *testing.T) {
-	cases := map[time.Duration]string{
-		0:                              "0s",
-		42 * time.Second:               "42s",
-		-42 * time.Second:              "42s",
-		3*time.Minute + 59*time.Second: "3m",
-		2 * time.Hour:                  "2h",
-		2*time.Hour + 15*time.Minute:   "2h15m",
-		47*time.Hour + 59*time.Minute:  "47h59m",
-		72 * time.Hour:                 "3d",
-		76 * time.Hour:                 "3d4h",
-	}
-	for d, want := range cases {
-		if got := relative(d); got != want {
-			t.Errorf("relative(%s) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestHealthLine(t *testing.T) {
 	cases := []struct {
 		in   apiv1.ClusterHealth
@@ -74,13 +55,13 @@ func TestPrintStatus(t *testing.T) {
 	for _, want := range []string{
 		`(?m)^global +DEPLOYS ALLOWED$`,
 		`(?m)^eqiad +DEPLOYS REFUSED +control plane degraded$`,
-		`(?m)^  auto-eqiad +auto +eqiad +gate +2024-05-28 12:49:12 UTC \(2m ago\) +never +"control plane degraded"$`,
-		`(?m)^  b2c1 +manual +eqiad +alice +.* +2024-05-28 14:49:12 UTC \(in 1h57m\) +"T1"$`,
+		`(?m)^  auto-eqiad +auto +eqiad +gate +12:49:12 UTC \(2m48s ago\) +never +"control plane degraded"$`,
+		`(?m)^  b2c1 +manual +eqiad +alice +.* +14:49:12 UTC \(in 1h57m\) +"T1"$`,
 		`(?m)^  d00d +deploy +codfw +bob +.* +lease 30s +"sync"$`,
 		`(?m)^overrides .*:\n.*\n  0e0e +override +eqiad +carol `,
 		`(?m)^gate: mode enforce, leader scaplock1001$`,
 		`(?m)^  codfw +\(no status\)\n  eqiad +degraded  kubemaster1002 readyz 4.2s$`,
-		`(?m)^revision 42 at 2024-05-28 12:52:00 UTC$`,
+		`(?m)^revision 42 at 12:52:00 UTC \(0s ago\)$`,
 	} {
 		if !regexp.MustCompile(want).MatchString(out) {
 			t.Errorf("status output lacks %s:\n%s", want, out)

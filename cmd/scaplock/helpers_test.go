@@ -139,7 +139,7 @@ var testScopes = []string{
 	"eqiad", "codfw", "am-eqiad", "bin-codfw", "bin-eqiad", "ec-codfw", "ec-eqiad", "fo-eqiad",
 	"ka-eqiad", "lk-codfw", "lp-eqiad", "nf-eqiad", "ov-eqiad", "rc-codfw", "rc-eqiad", "rc-x",
 	"sg-eqiad", "tok-a", "wg-eqiad", "wt-eqiad", "wt-other", "tk-eqiad", "br-eqiad", "cf-eqiad", "pk-eqiad",
-	"adv-eqiad",
+	"adv-eqiad", "pm-eqiad",
 }
 
 const poolSize = 256

@@ -23,15 +23,15 @@ func TestLockRefusesPreflightUntilUnlocked(t *testing.T) {
 	}
 	id := strings.TrimSpace(r.stdout)
 
-	// Refused: exit 1, the service's message exactly on stderr.
+	// Refused: exit 1, the service's message exactly on stderr, then the CLI's hint.
 	r = scaplock(ctx, deployer, "preflight", "--scope", "lk-codfw", "--json")
 	wantCode(t, r, exitRefused)
 	var resp apiv1.PreflightResponse
 	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil {
 		t.Fatalf("--json stdout: %v\n%s", err, r)
 	}
-	if resp.Allowed || resp.Message == "" || r.stderr != resp.Message {
-		t.Fatalf("stderr must be the service's message exactly:\nstderr:  %q\nmessage: %q", r.stderr, resp.Message)
+	if hint := `  unlock (SRE): scaplock unlock ` + id + ` --reason "..."` + "\n"; resp.Allowed || resp.Message == "" || r.stderr != resp.Message+hint {
+		t.Fatalf("stderr must be the service's message exactly, then the CLI's hint:\nstderr:  %q\nmessage: %q", r.stderr, resp.Message)
 	}
 	for _, want := range []string{"deploys to lk-codfw are refused: locked by lk-alice", `"T123: apiserver upgrade"`, id[:4]} {
 		if !strings.Contains(r.stderr, want) {
@@ -43,7 +43,7 @@ func TestLockRefusesPreflightUntilUnlocked(t *testing.T) {
 	r = scaplock(ctx, deployer, "status")
 	wantCode(t, r, exitOK)
 	if !regexp.MustCompile(`(?m)^lk-codfw +DEPLOYS REFUSED +locked by lk-alice$`).MatchString(r.stdout) ||
-		!regexp.MustCompile(`(?m)^  `+id[:4]+` +manual +lk-codfw +lk-alice +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \(\d+s ago\) +.* \(in 1h59m\) +"T123: apiserver upgrade"$`).MatchString(r.stdout) {
+		!regexp.MustCompile(`(?m)^  `+id[:4]+` +manual +lk-codfw +lk-alice +\d\d:\d\d:\d\d UTC \(\d+s ago\) +.* \(in (1h59m|2h)\) +"T123: apiserver upgrade"$`).MatchString(r.stdout) {
 		t.Errorf("status does not show the refusal and the hold:\n%s", r.stdout)
 	}
 

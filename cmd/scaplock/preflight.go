@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -20,6 +19,7 @@ var pollEvery = 5 * time.Second
 type verdict struct {
 	allowed bool
 	message string
+	reasons []apiv1.Reason
 	body    []byte
 	advice  *apiv1.Advice // allowed, with a cluster at warn
 	// notice says a window starts or ends soon (allowed answers).
@@ -110,10 +110,7 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 		}
 		return exitOK
 	}
-	fmt.Fprint(c.stderr, safeLines(v.message))
-	if !strings.HasSuffix(v.message, "\n") {
-		fmt.Fprintln(c.stderr)
-	}
+	printRefusal(c.stderr, v.message, v.reasons)
 	if *failOpen && v.unconfirmed {
 		fmt.Fprintln(c.stderr, "scaplock: not opened by --fail-open: etcd is not answering, but what the service last confirmed refuses")
 	}
@@ -139,7 +136,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if !resp.Allowed && resp.Message == "" {
 		resp.Message = "scaplock: deploys are refused (the service gave no message)"
 	}
-	return verdict{allowed: resp.Allowed, message: resp.Message, body: a.body, advice: resp.Advice, notice: resp.WindowNotice, unconfirmed: resp.LastConfirmed != nil}, nil
+	return verdict{allowed: resp.Allowed, message: resp.Message, reasons: resp.Reasons, body: a.body, advice: resp.Advice, notice: resp.WindowNotice, unconfirmed: resp.LastConfirmed != nil}, nil
 }
 
 // waitAllowed asks again on every event of the stream and every pollEvery
@@ -148,8 +145,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 func (c *cli) waitAllowed(ctx context.Context, q url.Values, wait time.Duration, last verdict) verdict {
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	first, _, _ := strings.Cut(strings.TrimPrefix(last.message, "scaplock: "), "\n")
-	fmt.Fprintf(c.stderr, "scaplock: %s; waiting up to %s\n", safe(first), wait)
+	fmt.Fprintf(c.stderr, "scaplock: refused: %s; waiting up to %s\n", safe(apiv1.Summary(last.reasons)), wait)
 
 	changed := make(chan struct{}, 1)
 	watching := make(chan struct{})

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // closedURL is an address where nothing listens.
@@ -140,5 +143,33 @@ func TestPreflightWaitGivesUpWithTheLatestMessage(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, `"second reason"`) {
 		t.Errorf("the final message should be the latest one: %s", r)
+	}
+}
+
+// A refusal is printed as the service's message, to the letter, then the
+// CLI's own hint: --json shows the answer the message came in.
+func TestPreflightPrintsTheServiceMessageAndItsHint(t *testing.T) {
+	ctx := context.Background()
+	sre := as(t, "pm-sre", "sre")
+	r := scaplock(ctx, sre, "lock", "--scope", "pm-eqiad", "--reason", "NIC saturated")
+	wantCode(t, r, exitOK)
+	id := strings.TrimSpace(r.stdout)
+	defer scaplock(ctx, sre, "unlock", id, "--reason", "cleanup")
+
+	r = scaplock(ctx, as(t, "pm-dep", "deployer"), "preflight", "--scope", "pm-eqiad", "--json")
+	wantCode(t, r, exitRefused)
+	var resp apiv1.PreflightResponse
+	if err := json.Unmarshal([]byte(r.stdout), &resp); err != nil {
+		t.Fatalf("--json: %v: %s", err, r)
+	}
+	if len(resp.Reasons) != 1 || resp.Reasons[0].HoldID != id || resp.Reasons[0].Kind != apiv1.ReasonManual {
+		t.Fatalf("reasons = %+v", resp.Reasons)
+	}
+	want := resp.Message + `  unlock (SRE): scaplock unlock ` + id + ` --reason "..."` + "\n"
+	if r.stderr != want {
+		t.Errorf("stderr\n got %q\nwant %q", r.stderr, want)
+	}
+	if !strings.HasPrefix(resp.Message, "scaplock: deploys to pm-eqiad are refused: locked by pm-sre\n") {
+		t.Errorf("message = %q", resp.Message)
 	}
 }

@@ -64,8 +64,9 @@ func TestRunRefusedOrInConflictRunsNothing(t *testing.T) {
 		scope string
 		want  []string
 	}{
-		{"rc-eqiad", []string{"scaplock: scope rc-eqiad is being deployed by rc-bob since ", holder.ID}},
-		{"rc-codfw", []string{"scaplock: deploys to rc-codfw are refused: locked by rc-sre", `"network maintenance"`}},
+		{"rc-eqiad", []string{"scaplock: deploys to rc-eqiad are refused: deploy in progress by rc-bob\n", "hold " + holder.ID[:4] + ")",
+			"  wait for it: the same command with --wait 10m\n"}},
+		{"rc-codfw", []string{"scaplock: deploys to rc-codfw are refused: locked by rc-sre", `"network maintenance"`, "  unlock (SRE): scaplock unlock "}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.scope, func(t *testing.T) {

@@ -81,7 +81,7 @@ func printStatus(w io.Writer, st apiv1.StatusResponse, now time.Time) {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(w, "revision %d at %s\n", st.Revision, st.Time.UTC().Format(clock))
+	fmt.Fprintf(w, "revision %d at %s\n", st.Revision, apiv1.When(now, st.Time))
 }
 
 func printHolds(w io.Writer, holds []apiv1.Hold, now time.Time) {
@@ -93,7 +93,7 @@ func printHolds(w io.Writer, holds []apiv1.Hold, now time.Time) {
 			expires = fmt.Sprintf("lease %s", time.Duration(h.TTL))
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", safe(h.ShortID()), safe(string(h.Kind)), safe(string(h.Scope)), safe(h.Owner),
-			since(now, h.CreatedAt), expires, quote(h.Reason))
+			apiv1.When(now, h.CreatedAt), expires, quote(h.Reason))
 	}
 	tw.Flush()
 }

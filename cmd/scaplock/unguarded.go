@@ -24,7 +24,7 @@ func printUnguarded(w io.Writer, bridges []apiv1.Bridge, now time.Time) {
 		for i, s := range b.Scopes {
 			scopes[i] = string(s)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", safe(b.Host), safe(strings.Join(scopes, ",")), since(now, b.Since), safe(releasedBy(b)), quote(b.Reason))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", safe(b.Host), safe(strings.Join(scopes, ",")), apiv1.When(now, b.Since), safe(releasedBy(b)), quote(b.Reason))
 	}
 	tw.Flush()
 }

@@ -422,8 +422,9 @@ func TestGateAgainstARealKubeAPIServer(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			code, out := preflight()
-			first, _, _ := strings.Cut(out, "\n")
-			if code == 1 && strings.Contains(first, cluster+" is recovering from e2e-deployer's deploy") && strings.Contains(first, "(warn "+health.FormatValue(apiv1.SignalLatency, warn.Seconds())+")") {
+			first, rest, _ := strings.Cut(out, "\n")
+			if code == 1 && strings.Contains(first, cluster+" is recovering from e2e-deployer's deploy") && strings.Contains(rest, "readyz") &&
+				strings.Contains(rest, "(warn "+apiv1.FormatValue(apiv1.SignalLatency, warn.Seconds())+")") {
 				t.Logf("successor refused:\n%s", out)
 				break
 			}

@@ -2,7 +2,6 @@ package gate
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -53,7 +52,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 
 	id := CooldownHoldID(c.Name)
 	held, err := g.store.Get(id)
-	in := recoveryInput{Ended: ended, AboveWarn: next.AboveWarn(), BelowWarnFor: next.ClearStreak, Max: c.CooldownMax}
+	in := recoveryInput{Ended: ended, AboveWarn: next.NotBelowWarn(), BelowWarnFor: next.ClearStreak, Max: c.CooldownMax}
 	if err == nil && held.Recovering != nil {
 		in.Cooling = held.Recovering
 	}
@@ -61,7 +60,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 	if g.cfg.Mode == health.ModeObserve && d.Step != recoveryEnd {
 		return recoveryDecision{}, nil
 	}
-	reason, details, hint := cooldownText(c.Name, d.Deploy, in.AboveWarn, in.BelowWarnFor, c.CooldownMax)
+	desc := cooldownDescription(c.Name, d.Deploy, in.AboveWarn, in.BelowWarnFor, c.CooldownMax, now)
 	switch d.Step {
 	case recoveryStart:
 		if in.Cooling != nil {
@@ -71,17 +70,10 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 				return d, err
 			}
 		}
-		_, err := g.store.Create(ctx, lock.HoldRequest{
-			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: Actor,
-			Reason: reason, Details: details, Hint: hint, Recovering: &d.Deploy, Guard: guard,
-		})
-		if err == nil {
-			g.log.Info("deploys held: recovering from a deploy", "cluster", c.Name, "deploy", d.Deploy.ID, "owner", d.Deploy.Owner, "above_warn", details)
-		}
-		return d, err
+		return d, g.createAuto(ctx, lock.HoldRequest{ID: id, Scope: lock.Scope(c.Name), Recovering: &d.Deploy, Guard: guard}, desc, next.Reason)
 	case recoveryRefresh:
-		if !slices.Equal(held.Details, details) || held.Reason != reason || held.Hint != hint {
-			_, err := g.store.Refresh(ctx, id, reason, details, hint, guard...)
+		if !desc.Describes(held) {
+			_, err := g.store.Describe(ctx, id, desc, guard...)
 			return d, err
 		}
 	case recoveryEnd:

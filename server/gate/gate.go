@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -233,7 +232,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 	need, absorbed := autoHoldNeeded(degraded, aware.Deploying || aware.Cooling, g.absorbed[c.Name] && !aware.Expired, next.CritHosts() > 0)
 	g.absorbed[c.Name] = absorbed
 	g.mu.Unlock()
-	details, hint := g.describe(c, next)
+	desc := g.describe(c, next)
 	switch {
 	case g.cfg.Mode == health.ModeObserve:
 		if degraded != (prev.Status == health.StatusDegraded) {
@@ -252,17 +251,10 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 		}
 		return nil
 	case need && !isHeld:
-		h, err := g.store.Create(ctx, lock.HoldRequest{
-			ID: id, Scope: lock.Scope(c.Name), Kind: lock.KindAuto, Owner: Actor,
-			Reason: "control plane degraded", Details: details, Hint: hint, Guard: guard,
-		})
-		if err == nil {
-			g.log.Warn("deploys held: control plane degraded", "cluster", c.Name, "hold", h.ID, "reason", next.Reason)
-		}
-		return err
+		return g.createAuto(ctx, lock.HoldRequest{ID: id, Scope: lock.Scope(c.Name), Guard: guard}, desc, next.Reason)
 	case degraded && isHeld:
-		if !slices.Equal(held.Details, details) || held.Hint != hint {
-			_, err := g.store.Refresh(ctx, id, held.Reason, details, hint, guard...)
+		if !desc.Describes(held) {
+			_, err := g.store.Describe(ctx, id, desc, guard...)
 			return err
 		}
 	case !degraded && isHeld && next.Status == health.StatusOK:
@@ -273,7 +265,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 
 func (g *Gate) release(ctx context.Context, c health.Cluster, held lock.Hold, next health.State, guard []clientv3.Cmp) error {
 	summary := fmt.Sprintf("recovered: every apiserver below warn for %s; held %s",
-		c.ClearWindow(g.cfg.Interval), next.UpdatedAt.Sub(held.CreatedAt).Truncate(time.Second))
+		apiv1.Span(c.ClearWindow(g.cfg.Interval)), apiv1.Span(next.UpdatedAt.Sub(held.CreatedAt)))
 	_, err := g.store.Release(ctx, lock.ReleaseRequest{
 		ID: held.ID, Actor: Actor, Reason: summary, Kinds: []lock.Kind{lock.KindAuto}, Guard: guard,
 	})
@@ -283,18 +275,48 @@ func (g *Gate) release(ctx context.Context, c health.Cluster, held lock.Hold, ne
 	return err
 }
 
-// describe gives the refusal message's lines for a degraded cluster: one
-// per breaching apiserver, or the reason while it recovers.
-func (g *Gate) describe(c health.Cluster, s health.State) (details []string, hint string) {
-	details = s.Breaches()
-	if len(details) == 0 && s.Reason != "" {
-		details = []string{s.Reason}
+// describe is what the auto hold of a degraded cluster says: the hosts at
+// crit, or while it recovers what is not yet below warn, and what clears it.
+func (g *Gate) describe(c health.Cluster, s health.State) lock.Description {
+	signals := s.Breaching()
+	if len(signals) == 0 {
+		signals = s.NotBelowWarn()
 	}
-	hint = fmt.Sprintf("clears after %s healthy", c.ClearWindow(g.cfg.Interval))
+	clears := apiv1.Clears{
+		On: apiv1.ClearsOnHealthy, After: apiv1.Duration(c.ClearWindow(g.cfg.Interval)),
+		Evaluations: c.ClearAfter, Streak: min(s.ClearStreak, c.ClearAfter),
+	}
 	if end := s.TrippedAt.Add(c.MinHold); end.After(s.UpdatedAt) {
-		hint += fmt.Sprintf(" and not before %s", end.UTC().Format("15:04:05 UTC"))
+		clears.NotBefore = &end
 	}
-	return details, hint
+	return description(apiv1.Reason{Kind: apiv1.ReasonAuto, Reason: "control plane degraded", Signals: signals, Clears: clears}, s.UpdatedAt)
+}
+
+// description is the hold's description of what r says at now, with its
+// prose for older replicas rendered from it.
+func description(r apiv1.Reason, now time.Time) lock.Description {
+	r.Refuses = true
+	return lock.Description{
+		Reason: apiv1.Summary([]apiv1.Reason{r}), Details: r.GateLines(now), Hint: r.ClearsText(now),
+		Signals: r.Signals, Clears: &r.Clears,
+	}
+}
+
+// createAuto creates one of the gate's holds as req says, with desc, and
+// logs why.
+func (g *Gate) createAuto(ctx context.Context, req lock.HoldRequest, desc lock.Description, why string) error {
+	req.Kind, req.Owner, req.Reason, req.Details, req.Hint = lock.KindAuto, Actor, desc.Reason, desc.Details, desc.Hint
+	h, err := g.store.Create(ctx, req)
+	if err != nil {
+		return err
+	}
+	// Create cannot write the signals; the description follows at once,
+	// and at the next evaluation if this write fails.
+	if _, err := g.store.Describe(ctx, h.ID, desc, req.Guard...); err != nil {
+		return err
+	}
+	g.log.Warn("deploys held: "+desc.Reason, "cluster", string(h.Scope), "hold", h.ID, "why", why)
+	return nil
 }
 
 // HeartbeatEvery is how many evaluations may pass without the full report

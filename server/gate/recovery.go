@@ -26,8 +26,8 @@ type recoveryInput struct {
 	// the cluster has no cooldown hold.
 	Cooling *apiv1.DeployRef
 	// AboveWarn are the cluster's signals not below warn
-	// (health.State.AboveWarn); empty when every one is below.
-	AboveWarn []string
+	// (health.State.NotBelowWarn); empty when every one is below.
+	AboveWarn []apiv1.SignalReading
 	// BelowWarnFor is how many evaluations in a row every signal has been
 	// below warn, with no source failing (health.State.ClearStreak).
 	BelowWarnFor int
@@ -80,28 +80,26 @@ func decideRecovery(in recoveryInput, now time.Time) recoveryDecision {
 	case !above:
 		return recoveryDecision{Step: recoveryEnd, Deploy: *in.Cooling, Why: fmt.Sprintf(
 			"recovered: every signal below warn %s after %s's deploy %s ended",
-			now.Sub(in.Cooling.EndedAt).Round(time.Second), in.Cooling.Owner, in.Cooling.ShortID())}
+			apiv1.Span(now.Sub(in.Cooling.EndedAt)), in.Cooling.Owner, in.Cooling.ShortID())}
 	case now.Sub(in.Cooling.EndedAt) >= in.Max:
 		still := fmt.Sprintf("below warn for only %d of %d evaluations", in.BelowWarnFor, CooldownSettle)
 		if len(in.AboveWarn) > 0 {
-			still = "still above warn: " + in.AboveWarn[0]
+			still = "still above warn: " + apiv1.ShortHost(in.AboveWarn[0].APIServer) + " " + in.AboveWarn[0].Text()
 		}
 		return recoveryDecision{Step: recoveryEnd, Deploy: *in.Cooling, Why: fmt.Sprintf(
-			"cooldown_max %s reached after %s's deploy %s; %s", in.Max, in.Cooling.Owner, in.Cooling.ShortID(), still)}
+			"cooldown_max %s reached after %s's deploy %s; %s", apiv1.Span(in.Max), in.Cooling.Owner, in.Cooling.ShortID(), still)}
 	}
 	return recoveryDecision{Step: recoveryRefresh, Deploy: *in.Cooling}
 }
 
-// cooldownText is the cooldown hold's reason, details and hint.
-func cooldownText(cluster string, d apiv1.DeployRef, above []string, belowFor int, max time.Duration) (reason string, details []string, hint string) {
-	reason = fmt.Sprintf("%s is recovering from %s's deploy %s", cluster, d.Owner, d.ShortID())
-	hint = fmt.Sprintf("clears when every signal is below warn for %d evaluations, at the latest %s (cooldown_max %s)",
-		CooldownSettle, d.EndedAt.Add(max).UTC().Format("15:04:05 UTC"), max)
-	details = slices.Clone(above)
-	if len(details) == 0 {
-		details = []string{fmt.Sprintf("every signal below warn for %d of %d evaluations", belowFor, CooldownSettle)}
-	}
-	return reason, details, hint
+// cooldownDescription is what the cooldown hold for deploy d says at now:
+// what is not yet below warn, and what clears it.
+func cooldownDescription(cluster string, d apiv1.DeployRef, above []apiv1.SignalReading, belowFor int, max time.Duration, now time.Time) lock.Description {
+	end := d.EndedAt.Add(max)
+	return description(apiv1.Reason{
+		Kind: apiv1.ReasonCooldown, Scope: lock.Scope(cluster), Deploy: &d, Signals: above, Until: &end,
+		Clears: apiv1.Clears{On: apiv1.ClearsOnBelowWarn, Evaluations: CooldownSettle, Streak: belowFor, AtLatest: &end},
+	}, now)
 }
 
 // endedDeploys are the deploy holds in before that are not in now.

@@ -14,7 +14,8 @@ func TestDecideRecovery(t *testing.T) {
 	deploy := lock.Hold{ID: "7f3a9c", Owner: "alice", Kind: lock.KindDeploy, Scope: "eqiad", CreatedAt: t0.Add(-time.Minute)}
 	later := lock.Hold{ID: "b2c4d6", Owner: "bob", Kind: lock.KindDeploy, Scope: "eqiad", CreatedAt: t0.Add(-10 * time.Second)}
 	cooling := &apiv1.DeployRef{ID: "7f3a9c", Owner: "alice", EndedAt: t0}
-	above := []string{"CPU 97% (warn 80%) for 12s on kubemaster1001:6443"}
+	above := []apiv1.SignalReading{{Cluster: "eqiad", APIServer: "kubemaster1001.eqiad.wmnet:6443", Signal: apiv1.SignalCPU,
+		Level: apiv1.LevelWarn, Value: 0.97, Limit: 0.8, Unit: apiv1.UnitRatio, Since: t0.Add(-12 * time.Second)}}
 	const max = 10 * time.Minute
 
 	tests := []struct {
@@ -42,7 +43,7 @@ func TestDecideRecovery(t *testing.T) {
 		{name: "below warn for CooldownSettle evaluations: release", in: recoveryInput{Cooling: cooling, BelowWarnFor: CooldownSettle, Max: max}, at: 45 * time.Second,
 			want: recoveryEnd, deploy: "7f3a9c", whyHas: "every signal below warn 45s after alice's deploy 7f3a ended"},
 		{name: "cooldown_max passed: release though above warn", in: recoveryInput{Cooling: cooling, AboveWarn: above, Max: max}, at: max,
-			want: recoveryEnd, deploy: "7f3a9c", whyHas: "cooldown_max 10m0s reached after alice's deploy 7f3a; still above warn: CPU 97%"},
+			want: recoveryEnd, deploy: "7f3a9c", whyHas: "cooldown_max 10m reached after alice's deploy 7f3a; still above warn: kubemaster1001:6443 CPU 97% (warn 80%)"},
 		{name: "just before cooldown_max: keep it", in: recoveryInput{Cooling: cooling, AboveWarn: above, Max: max}, at: max - time.Second,
 			want: recoveryRefresh, deploy: "7f3a9c"},
 		{name: "another deploy ends during a cooldown: it takes over", in: recoveryInput{Cooling: cooling, Ended: []lock.Hold{later}, AboveWarn: above, Max: max},

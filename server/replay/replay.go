@@ -418,10 +418,10 @@ func impacts(ctx context.Context, store *lock.Store) ([]apiv1.DeployImpact, erro
 func deploy(ctx context.Context, store *lock.Store, scope []lock.Scope, at time.Time) (DeployOutcome, string, error) {
 	v := store.Verdict(scope)
 	if !v.Allowed {
-		return DeployOutcome{Refused: true, Message: lock.RefusalMessage(v, "", at)}, "", nil
+		return DeployOutcome{Refused: true, Message: apiv1.RenderRefusal(v.Scopes, v.Reasons(), "", at)}, "", nil
 	}
 	h, err := store.AcquireDeploy(ctx, lock.DeployRequest{
-		Scope: scope[0], Owner: DeployOwner, Reason: "scripted deploy at " + at.UTC().Format("15:04:05 UTC"),
+		Scope: scope[0], Owner: DeployOwner, Reason: "scripted deploy at " + apiv1.At(at, at),
 	})
 	var refused *lock.RefusedError
 	var conflict *lock.DeployConflictError

@@ -404,8 +404,8 @@
     for (const p of document.querySelectorAll("p.empty[data-empty]")) {
       if (p.id !== "history-empty" || state.history) p.textContent = p.dataset.empty;
     }
-    renderHolds(s.holds || []);
-    renderOverrides(s.overrides || []);
+    renderHoldTable("holds", s.holds || []);
+    renderHoldTable("overrides", s.overrides || []);
     renderUnguarded(s.unguarded || []);
     renderHealth(s.health || {});
     renderHistory((state.history && state.history.events) || []);
@@ -431,17 +431,13 @@
     dd.title = title;
   }
 
-  // Mirrors lock.Scope.Covers: a global hold stops every deploy, and a
-  // deploy to global touches every cluster.
-  function covers(holdScope, scope) { return holdScope === "global" || scope === "global" || holdScope === scope; }
-
   // renderVerdicts touches the aria-live region only when what it says
   // changed, so a screen reader is not told the same verdict every update.
   let verdictKey = "";
   function renderVerdicts(s) {
     const list = $("verdict-list");
-    const key = JSON.stringify([s.verdicts, (s.holds || []).map((h) => [h.id, h.scope, h.kind, h.owner, h.reason]),
-      (s.overrides || []).map((o) => o.scope)]);
+    const key = JSON.stringify((s.verdicts || []).map((v) => [v.scope, v.allowed, v.summary, v.advice,
+      (v.reasons || []).map((r) => [r.hold_id, r.kind, r.holder, r.reason, r.refuses])]));
     if (key === verdictKey) return;
     verdictKey = key;
     const items = [];
@@ -463,14 +459,15 @@
       }
       if (!v.allowed) {
         card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
+        // The service's message is the refusal's one text; the list below
+        // is built from the reasons' fields.
+        if (v.message) card.appendChild(el("pre", { cls: "verdict-message", text: v.message }));
         const why = el("ul", { cls: "verdict-why" });
-        for (const h of s.holds || []) {
-          if (!covers(h.scope, v.scope)) continue;
-          const overridden = h.kind === "auto" && (s.overrides || []).some((o) => covers(o.scope, v.scope) && covers(o.scope, h.scope));
-          const li = el("li", { cls: overridden ? "overridden" : "" }, [
-            el("span", { cls: "kind kind-" + h.kind, text: h.kind }),
-            el("span", { text: " " + h.scope + " · " + h.owner + (overridden ? " · overridden" : "") + ": " }),
-            el("span", { cls: "reason", text: h.reason }),
+        for (const r of v.reasons || []) {
+          const li = el("li", { cls: r.refuses ? "" : "overridden" }, [
+            el("span", { cls: "kind kind-" + r.kind, text: r.kind }),
+            el("span", { text: " " + r.scope + " · " + r.holder + (r.refuses ? "" : " · overridden") + ": " }),
+            el("span", { cls: "reason", text: r.reason }),
           ]);
           why.appendChild(li);
         }
@@ -516,37 +513,24 @@
     }
   }
 
-  function renderHolds(holds) {
-    const rows = holds.map((h) => el("tr", { cls: "hold hold-" + h.kind, attrs: { "data-id": h.id } }, [
-      el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]),
+  // renderHoldTable fills the holds or the overrides table ("what"); the
+  // holds table has a kind column.
+  function renderHoldTable(what, holds) {
+    const rows = holds.map((h) => el("tr", { cls: what === "holds" ? "hold hold-" + h.kind : "", attrs: { "data-id": h.id } }, [
+      what === "holds" ? el("td", {}, [el("span", { cls: "kind kind-" + h.kind, text: h.kind })]) : null,
       el("th", { text: h.scope, attrs: { scope: "row" } }),
       el("td", { text: h.owner }),
       reasonCell(h),
       el("td", {}, [timeEl(h.created_at)]),
       el("td", {}, [expiresEl(h)]),
-      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "holds")]),
+      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, what)]),
     ]));
-    $("holds-table").tBodies[0].replaceChildren(...rows);
-    labelCells($("holds-table"));
-    $("holds-table").hidden = rows.length === 0;
-    $("holds-empty").hidden = rows.length > 0;
-    $("holds-count").textContent = "(" + rows.length + ")";
-  }
-
-  function renderOverrides(overrides) {
-    const rows = overrides.map((h) => el("tr", { attrs: { "data-id": h.id } }, [
-      el("th", { text: h.scope, attrs: { scope: "row" } }),
-      el("td", { text: h.owner }),
-      reasonCell(h),
-      el("td", {}, [timeEl(h.created_at)]),
-      el("td", {}, [expiresEl(h)]),
-      el("td", {}, [el("code", { text: h.id.slice(0, 4), attrs: { title: h.id } }), releaseButton(h, "overrides")]),
-    ]));
-    $("overrides-table").tBodies[0].replaceChildren(...rows);
-    labelCells($("overrides-table"));
-    $("overrides-table").hidden = rows.length === 0;
-    $("overrides-empty").hidden = rows.length > 0;
-    $("overrides-count").textContent = "(" + rows.length + ")";
+    const table = $(what + "-table");
+    table.tBodies[0].replaceChildren(...rows);
+    labelCells(table);
+    table.hidden = rows.length === 0;
+    $(what + "-empty").hidden = rows.length > 0;
+    $(what + "-count").textContent = "(" + rows.length + ")";
   }
 
   // Hosts whose scap bridge a person released: they deploy unguarded.

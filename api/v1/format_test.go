@@ -1,4 +1,4 @@
-package health
+package apiv1
 
 import "testing"
 
@@ -41,21 +41,6 @@ func TestShortHost(t *testing.T) {
 		t.Run(in, func(t *testing.T) {
 			if got := ShortHost(in); got != want {
 				t.Errorf("ShortHost(%q) = %q, want %q", in, got, want)
-			}
-		})
-	}
-}
-
-func TestHostOf(t *testing.T) {
-	tests := map[string]string{
-		"https://kubemaster1001.eqiad.wmnet:6443": "kubemaster1001.eqiad.wmnet:6443",
-		"https://kubemaster1001.eqiad.wmnet":      "kubemaster1001.eqiad.wmnet:443",
-		"http://kubemaster1001.eqiad.wmnet/":      "kubemaster1001.eqiad.wmnet:80",
-	}
-	for in, want := range tests {
-		t.Run(in, func(t *testing.T) {
-			if got := hostOf(in); got != want {
-				t.Errorf("hostOf(%q) = %q, want %q", in, got, want)
 			}
 		})
 	}

@@ -1,11 +1,10 @@
-package health
+package apiv1
 
 import (
 	"math"
 	"net"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // FormatValue writes a signal's value as people read it: latency as "850ms"
@@ -67,12 +66,4 @@ func ShortHost(hostport string) string {
 		return host
 	}
 	return net.JoinHostPort(host, port)
-}
-
-// formatSince writes how long something has lasted, to the second.
-func formatSince(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	return d.Round(time.Second).String()
 }
