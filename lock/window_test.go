@@ -205,7 +205,12 @@ func TestWindowRefusalMessage(t *testing.T) {
 	if lines[0] != want {
 		t.Errorf("first line\n got %q\nwant %q", lines[0], want)
 	}
-	for _, part := range []string{`deny window f1e2 on global: "0 18 20 12 *" for 351h0m0s in Europe/Berlin, by alice`, `override (SRE): scaplock override --scope global`} {
+	reasons := v.Reasons()
+	if len(reasons) != 1 || reasons[0].Kind != apiv1.ReasonWindow || !reasons[0].Refuses || !reasons[0].Override ||
+		reasons[0].Until == nil || !reasons[0].Until.Equal(time.Date(2027, 1, 4, 9, 0, 0, 0, berlin)) || reasons[0].Window == nil {
+		t.Errorf("reasons %+v, want one refusing window reason until Mon 09:00 CET that an override lifts", reasons)
+	}
+	for _, part := range []string{`  deny window f1e2 on global: "0 18 20 12 *" for 351h0m0s in Europe/Berlin, by alice` + "\n", "  status: http://scaplock.example/\n"} {
 		if !strings.Contains(msg, part) {
 			t.Errorf("message lacks %q:\n%s", part, msg)
 		}
