@@ -29,6 +29,7 @@ import (
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/lock/locktest"
+	"github.com/scaplock/scaplock/server"
 )
 
 type fixture struct {
@@ -55,9 +56,10 @@ func newFixtureWith(t *testing.T, opts lock.Options, mutate func(*api.Config, *a
 	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ac := api.AuthConfig{SecretFile: secretFile}
+	defaults := server.Defaults()
+	ac := api.AuthConfig{SecretFile: secretFile, MaxTTL: defaults.JWTMaxTTL}
 	reg := prometheus.NewRegistry()
-	cfg := api.Config{Store: store, AnonymousRead: true, StatusURL: "http://scaplock.example/", Registry: reg}
+	cfg := api.Config{Limits: defaults.APILimits(), Store: store, AnonymousRead: true, StatusURL: "http://scaplock.example/", Registry: reg}
 	if mutate != nil {
 		mutate(&cfg, &ac)
 	}

@@ -59,16 +59,14 @@ type AuthConfig struct {
 	Issuer        string
 	Audience      string
 	// MaxTTL is the longest lifetime accepted: exp - iat, or exp - now
-	// without iat. token.DefaultMaxTTL when zero.
+	// without iat. Required (SCAPLOCK_JWT_MAX_TTL sets it): zero accepts
+	// no token.
 	MaxTTL time.Duration
 }
 
 // NewAuthenticator loads the key and pins the algorithm it implies.
 func NewAuthenticator(c AuthConfig) (*Authenticator, error) {
 	a := &Authenticator{issuer: c.Issuer, audience: c.Audience, maxTTL: c.MaxTTL}
-	if a.maxTTL <= 0 {
-		a.maxTTL = token.DefaultMaxTTL
-	}
 	switch {
 	case c.SecretFile != "" && c.PublicKeyFile != "":
 		return nil, fmt.Errorf("set only one of SCAPLOCK_JWT_SECRET_FILE and SCAPLOCK_JWT_PUBLIC_KEY_FILE")

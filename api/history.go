@@ -82,6 +82,7 @@ var historyParams = map[string]bool{"scope": true, "kind": true, "actor": true, 
 var knownActions = map[lock.Action]struct{}{
 	lock.ActionCreated: {}, lock.ActionAmended: {}, lock.ActionReleased: {}, lock.ActionExpired: {},
 	lock.ActionRefreshed: {}, lock.ActionWouldTrip: {}, lock.ActionWouldClear: {},
+	lock.ActionDeployImpact: {}, lock.ActionSynced: {},
 	lock.ActionBridgeUnlocked: {}, lock.ActionBridgeGuarded: {}, lock.ActionDeleted: {},
 }
 

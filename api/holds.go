@@ -7,16 +7,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scaplock/scaplock/lock"
 )
-
-// DefaultRequestTimeout bounds each request's work, so that a request made
-// while etcd is unreachable ends in a 503 instead of hanging.
-const DefaultRequestTimeout = 10 * time.Second
 
 // answerMargin is kept from the request timeout to write the answer.
 const answerMargin = 200 * time.Millisecond
@@ -176,6 +173,18 @@ func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRe
 		return
 	}
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
+	if o := b.DeployOutcome(); o.Given() {
+		if !slices.Contains(req.Kinds, lock.KindDeploy) {
+			a.fail(w, &lock.FieldError{Field: "outcome", Message: "only a deploy's release (DELETE /api/v1/deploys/{id}) records one"})
+			return
+		}
+		if err := lock.ValidateOutcome(o); err != nil {
+			a.fail(w, err)
+			return
+		}
+		req.Outcome = a.deployOutcome(req.ID, o)
+		req.Released = func(h lock.Hold) { a.deploys.released(h.Scope, o) }
+	}
 	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	h, err := a.store.Release(ctx, req)

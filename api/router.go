@@ -22,16 +22,30 @@ type GateInfo struct {
 	Clusters []string `json:"clusters"`
 }
 
+// Limits bound what a request may ask and hold. Every field is required:
+// the configuration (server.Config, SCAPLOCK_*) is the one place their
+// defaults are set.
+type Limits struct {
+	// MaxHoldDuration bounds manual holds.
+	MaxHoldDuration time.Duration
+	// MaxOverrideDuration bounds overrides.
+	MaxOverrideDuration time.Duration
+	// RequestTimeout bounds every request's answer.
+	RequestTimeout time.Duration
+	// StreamStallTimeout disconnects an event stream whose reader has not
+	// taken a message for this long.
+	StreamStallTimeout time.Duration
+	// MaxStreams caps concurrent event streams; past it, 503.
+	MaxStreams int
+}
+
 // Config wires the API.
 type Config struct {
+	Limits
 	Store *lock.Store
 	Auth  *Authenticator
 	// AnonymousRead lets reads through without a token.
 	AnonymousRead bool
-	// MaxHoldDuration bounds manual holds (7 days by default).
-	MaxHoldDuration time.Duration
-	// MaxOverrideDuration bounds overrides (4 hours by default).
-	MaxOverrideDuration time.Duration
 	// StatusURL is printed in refusal messages.
 	StatusURL string
 	Gate      GateInfo
@@ -44,18 +58,11 @@ type Config struct {
 	// members' and replicas' last known states to it.
 	StoreInfo StoreInfo
 	Cluster   func(StoreInfo) StoreInfo
-	// RequestTimeout bounds every request's answer (10s by default).
-	RequestTimeout time.Duration
 	// Ready reports whether etcd is reachable.
 	Ready func(ctx context.Context) error
 	// Endpoints reports which etcd members answer, now; nil leaves them
 	// out of /readyz.
 	Endpoints func(ctx context.Context) []EndpointState
-	// StreamStallTimeout disconnects an event stream whose reader has not
-	// taken a message for this long (30s by default).
-	StreamStallTimeout time.Duration
-	// MaxStreams caps concurrent event streams (1000 by default); past it, 503.
-	MaxStreams int
 	// Page serves "/"; nil serves nothing there.
 	Page     http.Handler
 	Logger   *slog.Logger
@@ -68,6 +75,7 @@ type API struct {
 	store   *lock.Store
 	log     *slog.Logger
 	metrics *httpMetrics
+	deploys *deployMetrics
 	streams *streamGate
 	newest  newestPages
 }
@@ -77,25 +85,10 @@ func New(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.MaxHoldDuration == 0 {
-		cfg.MaxHoldDuration = 7 * 24 * time.Hour
-	}
-	if cfg.MaxOverrideDuration == 0 {
-		cfg.MaxOverrideDuration = 4 * time.Hour
-	}
-	if cfg.RequestTimeout <= 0 {
-		cfg.RequestTimeout = DefaultRequestTimeout
-	}
 	if cfg.Registry == nil {
 		cfg.Registry = prometheus.NewRegistry()
 	}
-	if cfg.StreamStallTimeout <= 0 {
-		cfg.StreamStallTimeout = 30 * time.Second
-	}
-	if cfg.MaxStreams <= 0 {
-		cfg.MaxStreams = 1000
-	}
-	a := &API{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newHTTPMetrics(cfg.Registry), streams: newStreamGate(cfg.MaxStreams, cfg.Registry)}
+	a := &API{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newHTTPMetrics(cfg.Registry), deploys: newDeployMetrics(cfg.Registry), streams: newStreamGate(cfg.MaxStreams, cfg.Registry)}
 	fail := a.fail
 
 	r := chi.NewRouter()
@@ -148,6 +141,7 @@ func New(cfg Config) http.Handler {
 			r.Post("/deploys", a.acquireDeploy)
 			r.Put("/deploys/{id}/keepalive", a.keepAlive)
 			r.Delete("/deploys/{id}", a.releaseDeploy)
+			r.Post("/syncs", a.recordSync)
 			r.Put("/bridges/{host}", a.reportBridge)
 		})
 	})

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
-const rulesFile = "prometheus/scaplock.rules.yaml"
+// ruleFiles are the alert rules and, generated from contrib/pyrra, the
+// SLO rules; each has its unit tests in <name>.test.yaml beside it.
+var ruleFiles = []string{"prometheus/scaplock.rules.yaml", "prometheus/scaplock-slo.rules.yaml"}
 
 type ruleFile struct {
 	Groups []struct {
@@ -27,17 +29,22 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
+// readRules is every rule file's groups in one.
 func readRules(t *testing.T) ruleFile {
 	t.Helper()
-	raw, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
+	var all ruleFile
+	for _, f := range ruleFiles {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rf ruleFile
+		if err := yaml.Unmarshal(raw, &rf); err != nil {
+			t.Fatal(err)
+		}
+		all.Groups = append(all.Groups, rf.Groups...)
 	}
-	var rf ruleFile
-	if err := yaml.Unmarshal(raw, &rf); err != nil {
-		t.Fatal(err)
-	}
-	return rf
+	return all
 }
 
 // documented are the metric names docs/metrics.md lists; standard ones
@@ -52,10 +59,18 @@ func documented(t *testing.T) []string {
 	for _, m := range regexp.MustCompile("(?m)^\\| `(scaplock_[a-z_]+)`").FindAllStringSubmatch(string(raw), -1) {
 		names = append(names, m[1])
 	}
+	// The series the rule files record count as documented there.
+	for _, g := range readRules(t).Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				names = append(names, r.Record)
+			}
+		}
+	}
 	return names
 }
 
-var metricRE = regexp.MustCompile(`\b(scaplock_[a-z0-9_]+|up)\b`)
+var metricRE = regexp.MustCompile(`\b(scaplock_[a-z0-9_:]+|up)\b`)
 
 // metricsIn returns the metric names an expression reads; histogram series
 // are named by their family.
@@ -85,8 +100,11 @@ func promtool(t *testing.T, dir string, args ...string) {
 }
 
 func TestAlertRules(t *testing.T) {
-	promtool(t, "prometheus", "check", "rules", "scaplock.rules.yaml")
-	promtool(t, "prometheus", "test", "rules", "scaplock.rules.test.yaml")
+	for _, f := range ruleFiles {
+		name := filepath.Base(f)
+		promtool(t, "prometheus", "check", "rules", name)
+		promtool(t, "prometheus", "test", "rules", strings.TrimSuffix(name, ".yaml")+".test.yaml")
+	}
 }
 
 // Every alert has a unit test case, a runbook section its runbook_url
@@ -94,9 +112,13 @@ func TestAlertRules(t *testing.T) {
 // alert's.
 func TestAlertsHaveTestsAndRunbook(t *testing.T) {
 	rf := readRules(t)
-	tests, err := os.ReadFile("prometheus/scaplock.rules.test.yaml")
-	if err != nil {
-		t.Fatal(err)
+	var tests []byte
+	for _, f := range ruleFiles {
+		raw, err := os.ReadFile(strings.TrimSuffix(f, ".yaml") + ".test.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests = append(tests, raw...)
 	}
 	runbook, err := os.ReadFile("../docs/runbook.md")
 	if err != nil {
@@ -115,7 +137,7 @@ func TestAlertsHaveTestsAndRunbook(t *testing.T) {
 			}
 			alerts = append(alerts, r.Alert)
 			if !strings.Contains(string(tests), "alertname: "+r.Alert+"\n") {
-				t.Errorf("%s has no case in scaplock.rules.test.yaml", r.Alert)
+				t.Errorf("%s has no case in the rules' tests", r.Alert)
 			}
 			want := "https://github.com/scaplock/scaplock/blob/main/docs/runbook.md#" + strings.ToLower(r.Alert)
 			if r.Annotations["runbook_url"] != want {

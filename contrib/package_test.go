@@ -3,6 +3,7 @@ package contrib
 import (
 	"bufio"
 	"bytes"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,14 +27,30 @@ func run(t *testing.T, dir string, name string, args ...string) string {
 	return string(out)
 }
 
-// buildPackage builds both binaries and packages them the way make deb does.
+// buildPackage builds both binaries stripped and packages them the way
+// make deb does.
 func buildPackage(t *testing.T) string {
 	t.Helper()
 	bin := t.TempDir()
-	for _, cmd := range []string{"scaplockd", "scaplock"} {
-		run(t, "..", "go", "build", "-ldflags", "-X main.version=v1.2.3-4-gabcdef", "-o", bin+"/", "./cmd/"+cmd)
-	}
+	run(t, "..", "go", "build", "-trimpath", "-ldflags", "-X main.version=v1.2.3-4-gabcdef -s -w", "-o", bin+"/", "./cmd/scaplockd", "./cmd/scaplock")
 	return strings.TrimSpace(run(t, ".", "debian/build-deb.sh", "v1.2.3-4-gabcdef", bin, bin))
+}
+
+// unstripped names the sections a stripped Go binary does not have.
+func unstripped(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := elf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var found []string
+	for _, name := range []string{".symtab", ".debug_info", ".zdebug_info"} {
+		if f.Section(name) != nil {
+			found = append(found, name)
+		}
+	}
+	return found
 }
 
 // The package carries the binaries, the unit and the environment file
@@ -64,6 +81,7 @@ func TestDebianPackage(t *testing.T) {
 		"./usr/share/doc/scaplock/scaplock.rules.yaml": "-rw-r--r--", "./usr/share/doc/scaplock/scaplock.json": "-rw-r--r--",
 		"./lib/systemd/system/scaplock-scap-bridge.service": "-rw-r--r--", "./etc/default/scaplock-scap-bridge": "-rw-r--r--",
 		"./usr/share/bash-completion/completions/scaplock": "-rw-r--r--", "./usr/share/zsh/vendor-completions/_scaplock": "-rw-r--r--",
+		"./usr/share/doc/scaplock/scap.md": "-rw-r--r--",
 	} {
 		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(mode) + ` root/root .* ` + regexp.QuoteMeta(path) + `$`).MatchString(contents) {
 			t.Errorf("dpkg-deb --contents lacks %s %s root/root:\n%s", mode, path, contents)
@@ -76,8 +94,31 @@ func TestDebianPackage(t *testing.T) {
 	if conf, _ := os.ReadFile(filepath.Join(ctrl, "conffiles")); string(conf) != "/etc/default/scaplockd\n/etc/default/scaplock-scap-bridge\n" {
 		t.Errorf("conffiles %q", conf)
 	}
-	if post, _ := os.ReadFile(filepath.Join(ctrl, "postinst")); !bytes.Contains(post, []byte("adduser --quiet --system --group")) {
-		t.Errorf("postinst creates no system user:\n%s", post)
+	post, _ := os.ReadFile(filepath.Join(ctrl, "postinst"))
+	for _, want := range []string{"adduser --quiet --system --group", "addgroup --quiet --system deployment", "--ingroup deployment", "scaplock-bridge"} {
+		if !bytes.Contains(post, []byte(want)) {
+			t.Errorf("postinst lacks %q: the units' users are not created:\n%s", want, post)
+		}
+	}
+	if prerm, _ := os.ReadFile(filepath.Join(ctrl, "prerm")); !bytes.Contains(prerm, []byte("scaplockd.service scaplock-scap-bridge.service")) {
+		t.Errorf("prerm does not stop both services:\n%s", prerm)
+	}
+	for _, b := range []string{"usr/bin/scaplockd", "usr/bin/scaplock"} {
+		if s := unstripped(t, filepath.Join(root, b)); len(s) > 0 {
+			t.Errorf("packaged %s is not stripped: it has %v", b, s)
+		}
+	}
+	// build-deb.sh refuses binaries with a symbol table or DWARF.
+	// (The stripped scaplockd beside an unstripped CLI: one link, not two.)
+	fat := t.TempDir()
+	run(t, "..", "go", "build", "-o", fat+"/", "./cmd/scaplock")
+	run(t, ".", "cp", filepath.Join(root, "usr/bin/scaplockd"), fat)
+	if len(unstripped(t, filepath.Join(fat, "scaplock"))) == 0 {
+		t.Fatal("a default build has no symbol table: the refusal below proves nothing")
+	}
+	cmd := exec.Command("debian/build-deb.sh", "v1.2.3", fat, fat)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "is not stripped: build it with -ldflags '-s -w'") {
+		t.Errorf("build-deb.sh packaged unstripped binaries: %v\n%s", err, out)
 	}
 	if v := run(t, ".", filepath.Join(root, "usr/bin/scaplockd"), "--version"); !strings.HasPrefix(v, "scaplockd v1.2.3-4-gabcdef ") {
 		t.Errorf("packaged scaplockd --version: %q", v)
@@ -85,13 +126,25 @@ func TestDebianPackage(t *testing.T) {
 
 	t.Run("unit", func(t *testing.T) { checkUnit(t, root) })
 
-	// The packaged environment file, as systemd would load it, passes the
-	// packaged scaplockd's check.
-	cmd := exec.Command("sh", "-c", `set -a; SCAPLOCK_DATA_DIR="$1"; . "$2"; exec "$3" check-config`, "sh",
-		t.TempDir(), filepath.Join(root, "etc/default/scaplockd"), filepath.Join(root, "usr/bin/scaplockd"))
+	// The packaged environment file passes the packaged scaplockd's check,
+	// which sees the data dir the unit runs with: the file, not the unit,
+	// sets it (issue 19: it reported ./scaplock-data).
+	cmd = exec.Command(filepath.Join(root, "usr/bin/scaplockd"), "check-config", "--env-file", filepath.Join(root, "etc/default/scaplockd"))
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
-	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "configuration ok") {
-		t.Errorf("check-config with the packaged environment file: %v\n%s", err, out)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "configuration ok\n  store: embedded single-node etcd in /var/lib/scaplock (") {
+		t.Errorf("check-config --env-file with the packaged environment file: %v\n%s", err, out)
+	}
+	// Every file:// a unit's Documentation= names is in the package.
+	for _, unit := range []string{"scaplockd.service", "scaplock-scap-bridge.service"} {
+		for _, doc := range unitKeys(t, filepath.Join(root, "lib/systemd/system", unit))["Unit.Documentation"] {
+			for _, u := range strings.Fields(doc) {
+				if path, ok := strings.CutPrefix(u, "file://"); ok {
+					if _, err := os.Stat(filepath.Join(root, path)); err != nil {
+						t.Errorf("%s: Documentation=%s is not in the package", unit, u)
+					}
+				}
+			}
+		}
 	}
 }
 
@@ -137,8 +190,18 @@ func checkUnit(t *testing.T, root string) {
 			t.Errorf("%s = %q, want %q", key, got, want)
 		}
 	}
-	if env := strings.Join(keys["Service.Environment"], " "); !strings.Contains(env, "SCAPLOCK_DATA_DIR=/var/lib/scaplock") {
-		t.Errorf("the unit does not point SCAPLOCK_DATA_DIR at its StateDirectory: %q", env)
+	// One source of truth: the environment file sets every SCAPLOCK_*,
+	// the data dir (the StateDirectory) included.
+	if env := keys["Service.Environment"]; len(env) > 0 {
+		t.Errorf("the unit sets Environment=%q: put it in /etc/default/scaplockd, which check-config --env-file reads", env)
+	}
+	envFile, _ := os.ReadFile(filepath.Join(root, "etc/default/scaplockd"))
+	if !regexp.MustCompile(`(?m)^SCAPLOCK_DATA_DIR=/var/lib/scaplock$`).Match(envFile) {
+		t.Errorf("/etc/default/scaplockd does not point SCAPLOCK_DATA_DIR at the unit's StateDirectory")
+	}
+	bridge := unitKeys(t, filepath.Join(root, "lib/systemd/system/scaplock-scap-bridge.service"))
+	if u, g := bridge["Service.User"], bridge["Service.Group"]; len(u) != 1 || u[0] != "scaplock-bridge" || len(g) != 1 || g[0] != "deployment" {
+		t.Errorf("the bridge unit runs as %q:%q, which postinst does not create", u, g)
 	}
 
 	if _, err := exec.LookPath("systemd-analyze"); err != nil {

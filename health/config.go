@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Mode says whether a tripped cluster holds deploys or is only recorded.
@@ -162,17 +162,26 @@ func ParseConfig(data []byte) (Config, error) {
 		if errors.Is(err, io.EOF) {
 			return Config{}, fmt.Errorf("%w: clusters: at least one cluster is required (the file is empty)", ErrInvalidConfig)
 		}
-		return Config{}, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		return Config{}, invalid(yamlProblems(err))
 	}
 	var extra any
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return Config{}, fmt.Errorf("%w: the file holds more than one YAML document", ErrInvalidConfig)
 	}
 	c := f.withDefaults()
-	if err := validate(c); err != nil {
-		return Config{}, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	if errs := validate(c); len(errs) > 0 {
+		return Config{}, invalid(errs)
 	}
 	return c, nil
+}
+
+// invalid is one error per problem, each wrapping ErrInvalidConfig.
+func invalid(problems []error) error {
+	errs := make([]error, len(problems))
+	for i, p := range problems {
+		errs[i] = fmt.Errorf("%w: %v", ErrInvalidConfig, p)
+	}
+	return errors.Join(errs...)
 }
 
 // LoadConfig reads and parses the clusters file at path.
@@ -183,7 +192,7 @@ func LoadConfig(path string) (Config, error) {
 	}
 	c, err := ParseConfig(data)
 	if err != nil {
-		return Config{}, fmt.Errorf("%s: %w", path, err)
+		return Config{}, PrefixEach(path, err)
 	}
 	return c, nil
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,12 +28,12 @@ func TestParseConfigRejects(t *testing.T) {
 	}{
 		{"empty file", ``, "clusters: at least one cluster is required"},
 		{"no clusters", "interval: 5s\n", "clusters: at least one cluster is required"},
-		{"unknown top-level key", "intervall: 5s\n" + oneCluster(""), "field intervall not found"},
-		{"unknown cluster key", oneCluster("    trip_afterr: 3\n"), "field trip_afterr not found"},
-		{"unknown threshold key", oneCluster("    thresholds: {cpu: {warning: 0.5}}\n"), "field warning not found"},
+		{"unknown top-level key", "intervall: 5s\n" + oneCluster(""), `line 1, column 1: unknown key "intervall"`},
+		{"unknown cluster key", oneCluster("    trip_afterr: 3\n"), `line 7, column 5: unknown key "trip_afterr"`},
+		{"unknown threshold key", oneCluster("    thresholds: {cpu: {warning: 0.5}}\n"), `line 7, column 24: unknown key "warning"`},
 		{"zero interval", "interval: 0s\n" + oneCluster(""), "interval: must be positive, got 0s"},
-		{"integer interval", "interval: 5\n" + oneCluster(""), "cannot unmarshal !!int `5` into time.Duration"},
-		{"bad duration", "interval: 5 minutes\n" + oneCluster(""), "cannot unmarshal !!str `5 minutes` into time.Duration"},
+		{"integer interval", "interval: 5\n" + oneCluster(""), "line 1, column 11: cannot construct !!int `5` into time.Duration"},
+		{"bad duration", "interval: 5 minutes\n" + oneCluster(""), "cannot construct !!str `5 minutes` into time.Duration"},
 		{"bad mode", "mode: enforcing\n" + oneCluster(""), `mode: must be "enforce" or "observe", got "enforcing"`},
 		{"missing name", `
 clusters:
@@ -88,7 +89,7 @@ clusters:
 		{"query without host", oneCluster("    prometheus: {url: 'http://p:9090', queries: {nic: 'max(x)'}}\n"), "clusters[0].prometheus.queries.nic: must contain {{host}} or {{host_regex}}"},
 		{"cpu warn above crit", oneCluster("    thresholds: {cpu: {warn: 0.95}}\n"), "clusters[0].thresholds.cpu: warn 0.95 is above crit 0.9"},
 		{"latency warn above crit", oneCluster("    thresholds: {latency: {warn: 2s, crit: 1500ms}}\n"), "clusters[0].thresholds.latency: warn 2s is above crit 1.5s"},
-		{"latency as number", oneCluster("    thresholds: {latency: {crit: 1}}\n"), "cannot unmarshal !!int `1` into time.Duration"},
+		{"latency as number", oneCluster("    thresholds: {latency: {crit: 1}}\n"), "line 7, column 34: cannot construct !!int `1` into time.Duration"},
 		{"negative retransmits", oneCluster("    thresholds: {retransmits: {warn: -1}}\n"), "clusters[0].thresholds.retransmits: limits must not be negative, got warn -1 crit 1000"},
 		{"zero crit", oneCluster("    thresholds: {retransmits: {warn: 0, crit: 0}}\n"), "clusters[0].thresholds.retransmits: crit must be above zero"},
 		{"nic as percent", oneCluster("    thresholds: {nic: {warn: 80, crit: 90}}\n"), "clusters[0].thresholds.nic: crit 90 is above 1 (nic is a fraction: 0.9 means 90%)"},
@@ -287,6 +288,42 @@ func TestWithDefaultsMatchesTheFile(t *testing.T) {
 	bad := Config{Clusters: []Cluster{{Name: "Bad Name"}}}.WithDefaults()
 	if err := bad.Validate(); err == nil || !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "clusters[0].name") {
 		t.Fatalf("Validate of a bad name: %v", err)
+	}
+}
+
+// issue 19: an indentation mistake on line 3 was reported on line 1 (the
+// start of the enclosing block). Each problem names its own line and
+// column, and the decoder's problems are all reported.
+func TestParseConfigNamesTheLine(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		want       []string
+	}{
+		{"indentation on line 3", "clusters:\n  - name: eqiad\n   apiservers:\n      - url: https://a.example:6443\n",
+			[]string{"invalid clusters file: line 3, column 4: did not find expected '-' indicator"}},
+		{"key outdented on line 5", "clusters:\n  - name: eqiad\n    apiservers:\n      - url: https://a.example:6443\n  trip_after: 3\n",
+			[]string{"invalid clusters file: line 5, column 3: did not find expected '-' indicator"}},
+		{"tab on line 2", "clusters:\n\t- name: eqiad\n",
+			[]string{"invalid clusters file: line 2, column 1: found character that cannot start any token"}},
+		{"every field's problem, one line each", "interval: -1s\n" + oneCluster("    trip_after: 0\n    on_error: panic\n"),
+			[]string{"invalid clusters file: interval: must be positive, got -1s", "invalid clusters file: clusters[0].trip_after: must be at least 1, got 0",
+				`invalid clusters file: clusters[0].on_error: must be "ignore" or "hold", got "panic"`}},
+		{"two problems, two lines", "clusters:\n  - name: eqiad\n    apiservers:\n      - url: https://a.example:6443\n    trip_after: x\n    bogus: 1\n",
+			[]string{"invalid clusters file: line 5, column 17: cannot construct !!str `x` into int", `invalid clusters file: line 6, column 5: unknown key "bogus"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if got := strings.Split(err.Error(), "\n"); !slices.Equal(got, tt.want) {
+				t.Errorf("error lines %q\nwant %q", got, tt.want)
+			}
+			if !errors.Is(err, ErrInvalidConfig) {
+				t.Errorf("error %q does not wrap ErrInvalidConfig", err)
+			}
+		})
 	}
 }
 

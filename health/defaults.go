@@ -1,8 +1,6 @@
 package health
 
 import (
-	"cmp"
-	"fmt"
 	"time"
 )
 
@@ -202,52 +200,73 @@ func seconds(s float64) time.Duration {
 // WithDefaults fills every zero field of c and of its clusters with its
 // default, as a clusters file that leaves the key out does. It is for
 // configurations built as values (the demo, the replay, tests); Validate
-// then checks them as ParseConfig checks a file.
+// then checks them as ParseConfig checks a file. A zero field is taken as
+// left out, and the file's withDefaults fills it: defaults are applied in
+// that one place.
 func (c Config) WithDefaults() Config {
-	c.Interval = cmp.Or(c.Interval, DefaultInterval)
-	c.Mode = cmp.Or(c.Mode, DefaultMode)
-	clusters := make([]Cluster, len(c.Clusters))
-	for i, cl := range c.Clusters {
-		clusters[i] = cl.WithDefaults()
+	f := fileConfig{Interval: given(c.Interval), Mode: given(c.Mode)}
+	for _, cl := range c.Clusters {
+		f.Clusters = append(f.Clusters, cl.asFile())
 	}
-	c.Clusters = clusters
-	return c
+	return f.withDefaults()
 }
 
 // WithDefaults fills every zero field of c with its default.
 func (c Cluster) WithDefaults() Cluster {
-	c.ReadyzPath = cmp.Or(c.ReadyzPath, DefaultReadyzPath)
-	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
-	c.Prometheus.Window = cmp.Or(c.Prometheus.Window, DefaultPrometheusWindow)
-	c.Prometheus.Queries.CPU = cmp.Or(c.Prometheus.Queries.CPU, DefaultQueries.CPU)
-	c.Prometheus.Queries.Retransmits = cmp.Or(c.Prometheus.Queries.Retransmits, DefaultQueries.Retransmits)
-	c.Prometheus.Queries.NIC = cmp.Or(c.Prometheus.Queries.NIC, DefaultQueries.NIC)
-	limits := func(l, d Limits) Limits {
-		return Limits{Warn: cmp.Or(l.Warn, d.Warn), Crit: cmp.Or(l.Crit, d.Crit), Severe: cmp.Or(l.Severe, d.Severe)}
+	return c.asFile().withDefaults()
+}
+
+// asFile is c as a clusters file would give it, zero fields left out.
+func (c Cluster) asFile() fileCluster {
+	limits := func(l Limits) fileLimits {
+		return fileLimits{Warn: given(l.Warn), Crit: given(l.Crit), Severe: given(l.Severe)}
 	}
-	latency := limits(c.Thresholds.Latency, DefaultThresholds.Latency)
-	latency.Severe = cmp.Or(c.Thresholds.Latency.Severe, DefaultLatencySevereFactor*latency.Crit)
-	c.Thresholds = Thresholds{
-		Latency:     latency,
-		CPU:         limits(c.Thresholds.CPU, DefaultThresholds.CPU),
-		Retransmits: limits(c.Thresholds.Retransmits, DefaultThresholds.Retransmits),
-		NIC:         limits(c.Thresholds.NIC, DefaultThresholds.NIC),
+	lat := c.Thresholds.Latency
+	f := fileCluster{
+		Name:            c.Name,
+		ReadyzPath:      given(c.ReadyzPath),
+		Timeout:         given(c.Timeout),
+		TLS:             fileTLS(c.TLS),
+		BearerTokenFile: c.BearerTokenFile,
+		Prometheus: filePrometheus{
+			URL:     c.Prometheus.URL,
+			Window:  given(c.Prometheus.Window),
+			Queries: fileQueries(c.Prometheus.Queries),
+		},
+		Thresholds: fileThresholds{
+			Latency:     fileLatencyLimits{Warn: given(seconds(lat.Warn)), Crit: given(seconds(lat.Crit)), Severe: given(seconds(lat.Severe))},
+			CPU:         limits(c.Thresholds.CPU),
+			Retransmits: limits(c.Thresholds.Retransmits),
+			NIC:         limits(c.Thresholds.NIC),
+		},
+		TripAfter:            given(c.TripAfter),
+		ClearAfter:           given(c.ClearAfter),
+		MinHold:              given(c.MinHold),
+		MinBreachingHosts:    given(c.MinBreachingHosts),
+		MaxConsecutiveErrors: given(c.MaxConsecutiveErrors),
+		OnError:              given(c.OnError),
+		CooldownMax:          given(c.CooldownMax),
 	}
-	c.TripAfter = cmp.Or(c.TripAfter, DefaultTripAfter)
-	c.ClearAfter = cmp.Or(c.ClearAfter, DefaultClearAfter)
-	c.MinHold = cmp.Or(c.MinHold, DefaultMinHold)
-	c.MinBreachingHosts = cmp.Or(c.MinBreachingHosts, DefaultMinBreachingHosts)
-	c.MaxConsecutiveErrors = cmp.Or(c.MaxConsecutiveErrors, DefaultMaxConsecutiveErrors)
-	c.OnError = cmp.Or(c.OnError, DefaultOnError)
-	c.CooldownMax = cmp.Or(c.CooldownMax, DefaultCooldownMax)
-	return c
+	for _, a := range c.APIServers {
+		f.APIServers = append(f.APIServers, fileAPIServer(a))
+	}
+	return f
+}
+
+// given is v as a key set in the file, or nil (left out) when v is zero.
+func given[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }
 
 // Validate checks a configuration built as a value the way ParseConfig
 // checks a file; the error names the field and wraps ErrInvalidConfig.
 func (c Config) Validate() error {
-	if err := validate(c); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+	if errs := validate(c); len(errs) > 0 {
+		return invalid(errs)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ type Metrics struct {
 	value        map[Signal]*prometheus.GaugeVec
 	peak         map[Signal]*prometheus.GaugeVec
 	failures     *prometheus.CounterVec
+	probes       *prometheus.CounterVec
 	breaches     *prometheus.CounterVec
 	sourceErrors *prometheus.CounterVec
 	evalDuration *prometheus.HistogramVec
@@ -37,6 +38,14 @@ const (
 	FailureConnect = "connect" // refused, reset, TLS or DNS error
 )
 
+// Readyz probe results, the values of scaplock_apiserver_probes_total's
+// label: the Kubernetes API availability SLI counts good over all.
+const (
+	ProbeGood  = "good"  // 2xx below the latency warn limit
+	ProbeSlow  = "slow"  // 2xx at or above the latency warn limit
+	ProbeError = "error" // timeout, non-2xx or no connection
+)
+
 // NewMetrics registers the health metrics on reg.
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	hostLabels := []string{"cluster", "apiserver"}
@@ -52,6 +61,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "scaplock_apiserver_readyz_failures_total",
 			Help: "Failed apiserver readyz probes by reason: timeout, status (non-2xx) or connect.",
 		}, []string{"cluster", "apiserver", "reason"}),
+		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaplock_apiserver_probes_total",
+			Help: "Apiserver readyz probes by result: good (2xx below the latency warn limit), slow or error.",
+		}, []string{"cluster", "apiserver", "result"}),
 		breaches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaplock_breaches_total",
 			Help: "Evaluations in which a host's signal was at crit.",
@@ -66,7 +79,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"cluster"}),
 	}
-	reg.MustRegister(m.probeLatency, m.failures, m.breaches, m.sourceErrors, m.evalDuration)
+	reg.MustRegister(m.probeLatency, m.failures, m.probes, m.breaches, m.sourceErrors, m.evalDuration)
 	for _, sig := range Signals {
 		sm := signalMetric[sig]
 		m.value[sig] = prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -87,6 +100,9 @@ func (m *Metrics) Init(c Cluster) {
 		for _, r := range []string{FailureTimeout, FailureStatus, FailureConnect} {
 			m.failures.WithLabelValues(c.Name, a.Host(), r)
 		}
+		for _, r := range []string{ProbeGood, ProbeSlow, ProbeError} {
+			m.probes.WithLabelValues(c.Name, a.Host(), r)
+		}
 		for _, sig := range Signals {
 			m.breaches.WithLabelValues(c.Name, a.Host(), string(sig))
 			if sig != SignalLatency {
@@ -99,6 +115,9 @@ func (m *Metrics) Init(c Cluster) {
 // Observe records one round: its samples and the State Evaluate made of them.
 func (m *Metrics) Observe(c Cluster, samples []Sample, s State, evalDuration time.Duration) {
 	for _, smp := range samples {
+		if smp.Signal == SignalLatency {
+			m.probes.WithLabelValues(c.Name, smp.Host, probeResult(smp, c.Thresholds.Latency)).Inc()
+		}
 		switch {
 		case smp.Signal == SignalLatency && smp.Err == "":
 			m.probeLatency.WithLabelValues(c.Name, smp.Host).Observe(smp.Value)
@@ -126,6 +145,19 @@ func (m *Metrics) Observe(c Cluster, samples []Sample, s State, evalDuration tim
 		}
 	}
 	m.evalDuration.WithLabelValues(c.Name).Observe(evalDuration.Seconds())
+}
+
+// probeResult classifies a readyz sample for the availability SLI. Slow
+// counts against it: the incident's deploys failed on an apiserver that
+// answered, too late.
+func probeResult(s Sample, l Limits) string {
+	switch {
+	case s.Err != "":
+		return ProbeError
+	case s.Value >= l.Warn:
+		return ProbeSlow
+	}
+	return ProbeGood
 }
 
 // failureReason classifies a failed readyz probe by the error probeAPIServer wrote.

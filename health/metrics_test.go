@@ -117,4 +117,48 @@ func TestMetricsReadyzFailures(t *testing.T) {
 	if n := testutil.CollectAndCount(m.probeLatency); n != 0 {
 		t.Errorf("failed probes observed in the latency histogram: %d series", n)
 	}
+	for _, u := range []string{slow.URL, down.URL, closedURL} {
+		if got := testutil.ToFloat64(m.probes.WithLabelValues("eqiad", host(u), ProbeError)); got != 1 {
+			t.Errorf("%s: probes{result=error} = %v, want 1", u, got)
+		}
+	}
+}
+
+// TestMetricsProbeResults checks the availability SLI's classes: a readyz
+// at or above the cluster's warn limit is slow, not good.
+func TestMetricsProbeResults(t *testing.T) {
+	c := testCluster()
+	warn := c.Thresholds.Latency.Warn
+	tests := []struct {
+		name   string
+		sample Sample
+		want   string
+	}{
+		{"fast", smp(host1, SignalLatency, warn/10), ProbeGood},
+		{"just below warn", smp(host1, SignalLatency, warn*0.99), ProbeGood},
+		{"at warn", smp(host1, SignalLatency, warn), ProbeSlow},
+		{"past crit", smp(host1, SignalLatency, c.Thresholds.Latency.Crit*1.5), ProbeSlow},
+		{"failed", failed(host1, SignalLatency), ProbeError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
+			m := NewMetrics(reg)
+			m.Init(c)
+			r := []Sample{tt.sample, smp(host1, SignalCPU, 0.3)}
+			m.Observe(c, r, Evaluate(State{}, r, c, t0), time.Millisecond)
+			for _, res := range []string{ProbeGood, ProbeSlow, ProbeError} {
+				want := 0.0
+				if res == tt.want {
+					want = 1
+				}
+				if got := testutil.ToFloat64(m.probes.WithLabelValues("eqiad", host1, res)); got != want {
+					t.Errorf("probes{result=%s} = %v, want %v", res, got, want)
+				}
+			}
+			if got := testutil.ToFloat64(m.probes.WithLabelValues("eqiad", host2, ProbeGood)); got != 0 {
+				t.Errorf("host2 without a sample counted %v probes", got)
+			}
+		})
+	}
 }

@@ -9,80 +9,79 @@ import (
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
-// validate checks a Config with its defaults applied. Messages start with
-// the field path as written in the file.
-func validate(c Config) error {
+// validate checks a Config with its defaults applied and reports every
+// problem, one per field. Messages start with the field path as written in
+// the file.
+func validate(c Config) []error {
+	var errs []error
 	if c.Interval <= 0 {
-		return fmt.Errorf("interval: must be positive, got %s", c.Interval)
+		errs = append(errs, fmt.Errorf("interval: must be positive, got %s", c.Interval))
 	}
 	if c.Mode != ModeEnforce && c.Mode != ModeObserve {
-		return fmt.Errorf("mode: must be %q or %q, got %q", ModeEnforce, ModeObserve, c.Mode)
+		errs = append(errs, fmt.Errorf("mode: must be %q or %q, got %q", ModeEnforce, ModeObserve, c.Mode))
 	}
 	if len(c.Clusters) == 0 {
-		return errors.New("clusters: at least one cluster is required")
+		errs = append(errs, errors.New("clusters: at least one cluster is required"))
 	}
 	seen := map[string]int{}
 	for i, cl := range c.Clusters {
 		path := fmt.Sprintf("clusters[%d]", i)
 		if j, ok := seen[cl.Name]; ok {
-			return fmt.Errorf("%s.name: duplicate cluster name %q (also clusters[%d])", path, cl.Name, j)
+			errs = append(errs, fmt.Errorf("%s.name: duplicate cluster name %q (also clusters[%d])", path, cl.Name, j))
 		}
 		seen[cl.Name] = i
-		if err := validateCluster(path, cl, c); err != nil {
-			return err
-		}
+		errs = append(errs, validateCluster(path, cl, c)...)
 	}
-	return nil
+	return errs
 }
 
-func validateCluster(path string, c Cluster, cfg Config) error {
+func validateCluster(path string, c Cluster, cfg Config) []error {
+	var errs []error
+	bad := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	switch {
 	case c.Name == "":
-		return fmt.Errorf("%s.name: required", path)
+		bad(fmt.Errorf("%s.name: required", path))
 	case c.Name == string(apiv1.Global):
-		return fmt.Errorf("%s.name: %q is reserved for the scope that covers every cluster", path, c.Name)
+		bad(fmt.Errorf("%s.name: %q is reserved for the scope that covers every cluster", path, c.Name))
 	case !apiv1.ValidScopeName(c.Name):
-		return fmt.Errorf("%s.name: %q does not match ^%s$", path, c.Name, apiv1.ScopeSyntax)
+		bad(fmt.Errorf("%s.name: %q does not match ^%s$", path, c.Name, apiv1.ScopeSyntax))
 	}
 	if len(c.APIServers) == 0 {
-		return fmt.Errorf("%s.apiservers: at least one apiserver is required", path)
+		bad(fmt.Errorf("%s.apiservers: at least one apiserver is required", path))
 	}
 	hosts := map[string]int{}
 	for i, a := range c.APIServers {
 		p := fmt.Sprintf("%s.apiservers[%d]", path, i)
 		if err := validateURL(p+".url", a.URL); err != nil {
-			return err
+			bad(err)
+		} else if h := a.Host(); hosts[h] > 0 {
+			bad(fmt.Errorf("%s.url: duplicate host %s (also apiservers[%d])", p, h, hosts[h]-1))
+		} else {
+			hosts[h] = i + 1
 		}
-		h := a.Host()
-		if j, ok := hosts[h]; ok {
-			return fmt.Errorf("%s.url: duplicate host %s (also apiservers[%d])", p, h, j)
-		}
-		hosts[h] = i
 		if a.NodeExporter != "" {
-			if err := validateURL(p+".node_exporter", a.NodeExporter); err != nil {
-				return err
-			}
+			bad(validateURL(p+".node_exporter", a.NodeExporter))
 		}
 	}
 	if !strings.HasPrefix(c.ReadyzPath, "/") {
-		return fmt.Errorf("%s.readyz_path: must start with \"/\", got %q", path, c.ReadyzPath)
+		bad(fmt.Errorf("%s.readyz_path: must start with \"/\", got %q", path, c.ReadyzPath))
 	}
-	if c.Timeout <= 0 {
-		return fmt.Errorf("%s.timeout: must be positive, got %s", path, c.Timeout)
-	}
-	if c.Timeout > cfg.Interval {
-		return fmt.Errorf("%s.timeout: %s is longer than interval %s (a round must end before the next)", path, c.Timeout, cfg.Interval)
+	switch {
+	case c.Timeout <= 0:
+		bad(fmt.Errorf("%s.timeout: must be positive, got %s", path, c.Timeout))
+	case cfg.Interval > 0 && c.Timeout > cfg.Interval:
+		bad(fmt.Errorf("%s.timeout: %s is longer than interval %s (a round must end before the next)", path, c.Timeout, cfg.Interval))
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
-		return fmt.Errorf("%s.tls: cert_file and key_file must be set together", path)
+		bad(fmt.Errorf("%s.tls: cert_file and key_file must be set together", path))
 	}
-	if err := validatePrometheus(path+".prometheus", c.Prometheus); err != nil {
-		return err
-	}
+	bad(validatePrometheus(path+".prometheus", c.Prometheus))
 	for _, s := range Signals {
-		if err := validateLimits(fmt.Sprintf("%s.thresholds.%s", path, s), s, c.Thresholds.For(s)); err != nil {
-			return err
-		}
+		bad(validateLimits(fmt.Sprintf("%s.thresholds.%s", path, s), s, c.Thresholds.For(s)))
 	}
 	ints := []struct {
 		name string
@@ -95,22 +94,22 @@ func validateCluster(path string, c Cluster, cfg Config) error {
 	}
 	for _, f := range ints {
 		if f.v < 1 {
-			return fmt.Errorf("%s.%s: must be at least 1, got %d", path, f.name, f.v)
+			bad(fmt.Errorf("%s.%s: must be at least 1, got %d", path, f.name, f.v))
 		}
 	}
-	if c.MinBreachingHosts > len(c.APIServers) {
-		return fmt.Errorf("%s.min_breaching_hosts: %d is more than the %d apiservers listed", path, c.MinBreachingHosts, len(c.APIServers))
+	if c.MinBreachingHosts > len(c.APIServers) && len(c.APIServers) > 0 {
+		bad(fmt.Errorf("%s.min_breaching_hosts: %d is more than the %d apiservers listed", path, c.MinBreachingHosts, len(c.APIServers)))
 	}
 	if c.MinHold < 0 {
-		return fmt.Errorf("%s.min_hold: must not be negative, got %s", path, c.MinHold)
+		bad(fmt.Errorf("%s.min_hold: must not be negative, got %s", path, c.MinHold))
 	}
 	if c.CooldownMax <= 0 {
-		return fmt.Errorf("%s.cooldown_max: must be positive, got %s", path, c.CooldownMax)
+		bad(fmt.Errorf("%s.cooldown_max: must be positive, got %s", path, c.CooldownMax))
 	}
 	if c.OnError != OnErrorIgnore && c.OnError != OnErrorHold {
-		return fmt.Errorf("%s.on_error: must be %q or %q, got %q", path, OnErrorIgnore, OnErrorHold, c.OnError)
+		bad(fmt.Errorf("%s.on_error: must be %q or %q, got %q", path, OnErrorIgnore, OnErrorHold, c.OnError))
 	}
-	return nil
+	return errs
 }
 
 func validateURL(path, raw string) error {

@@ -22,9 +22,8 @@ type Description struct {
 }
 
 // Describe updates an auto hold's description without a history event:
-// the values change every evaluation, the state does not. It supersedes
-// Refresh, which cannot write the signals.
-func (s *Store) Describe(ctx context.Context, id string, d Description, guard ...clientv3.Cmp) (Hold, error) {
+// the values change every evaluation, the state does not.
+func (s *Store) Describe(ctx context.Context, id string, d Description, guard *Leadership) (Hold, error) {
 	h, err := s.Get(id)
 	if err != nil {
 		return Hold{}, err
@@ -34,7 +33,7 @@ func (s *Store) Describe(ctx context.Context, id string, d Description, guard ..
 	if err != nil {
 		return Hold{}, err
 	}
-	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, guard...)
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, guard.cmps()...)
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
 		clientv3.OpPut(s.keys.Hold(id), string(val)),
 		clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),

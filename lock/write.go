@@ -27,8 +27,12 @@ type HoldRequest struct {
 	// ID is chosen by the caller when non-empty (the gate uses one auto hold
 	// id per scope, so two leaders can never create two).
 	ID string
-	// Guard are extra conditions the write must meet (the gate's leadership).
-	Guard []clientv3.Cmp
+	// Signals and Clears are an auto hold's measurements and what ends
+	// it (the gate's); Details and Hint say the same in prose.
+	Signals []apiv1.SignalReading
+	Clears  *apiv1.Clears
+	// Guard, when set, is the leadership the write needs (the gate's).
+	Guard *Leadership
 	// Idem, when set, makes the request safe to retry.
 	Idem *Idempotency
 }
@@ -67,7 +71,7 @@ func (s *Store) Create(ctx context.Context, req HoldRequest) (Hold, error) {
 	now := s.now().UTC()
 	h := Hold{
 		ID: req.ID, Scope: req.Scope, Kind: req.Kind, Owner: req.Owner, Reason: req.Reason,
-		Details: req.Details, Hint: req.Hint, Recovering: req.Recovering, CreatedAt: now, UpdatedAt: now,
+		Details: req.Details, Hint: req.Hint, Signals: req.Signals, Clears: req.Clears, Recovering: req.Recovering, CreatedAt: now, UpdatedAt: now,
 	}
 	if h.ID == "" {
 		h.ID = newID()
@@ -76,7 +80,7 @@ func (s *Store) Create(ctx context.Context, req HoldRequest) (Hold, error) {
 		exp := now.Add(req.Duration)
 		h.ExpiresAt = &exp
 	}
-	return s.put(ctx, h, req.Duration, req.Owner, ActionCreated, req.Reason, req.Idem, req.Guard)
+	return s.put(ctx, h, req.Duration, req.Owner, ActionCreated, req.Reason, req.Idem, req.Guard.cmps())
 }
 
 // put writes a new hold (absent until now) on a fresh lease of ttl.
@@ -237,34 +241,6 @@ func (s *Store) Amend(ctx context.Context, id, actor string, a Amendment) (Hold,
 	return next, nil
 }
 
-// Refresh updates an auto hold's live description (reason, details, hint)
-// without a history event: the values change every evaluation, the state
-// does not.
-func (s *Store) Refresh(ctx context.Context, id, reason string, details []string, hint string, guard ...clientv3.Cmp) (Hold, error) {
-	h, err := s.Get(id)
-	if err != nil {
-		return Hold{}, err
-	}
-	h.Reason, h.Details, h.Hint, h.UpdatedAt = reason, details, hint, s.now().UTC()
-	val, err := json.Marshal(h)
-	if err != nil {
-		return Hold{}, err
-	}
-	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, guard...)
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
-		clientv3.OpPut(s.keys.Hold(id), string(val)),
-		clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),
-	).Commit()
-	if err != nil {
-		return Hold{}, unavailable("refresh hold "+id, err)
-	}
-	if !resp.Succeeded {
-		return Hold{}, fmt.Errorf("hold %s changed while refreshing: %w", id, ErrConflict)
-	}
-	h.Revision = resp.Header.Revision
-	return h, nil
-}
-
 // ReleaseRequest ends a hold.
 type ReleaseRequest struct {
 	ID     string
@@ -274,10 +250,17 @@ type ReleaseRequest struct {
 	Kinds []Kind
 	// Owner, when set, must be the hold's owner.
 	Owner string
-	Guard []clientv3.Cmp
+	// Guard, when set, is the leadership the release needs (the gate's).
+	Guard *Leadership
 	// Idem, when set, makes the request safe to retry: a retry of a
 	// release that went through answers with the released hold, not 404.
 	Idem *Idempotency
+	// Outcome, for a deploy's release, goes on its history event.
+	Outcome *ReleaseOutcome
+	// Released, when set, is called once with the released hold, only by
+	// the request whose transaction committed (not by a retry's replay), so
+	// that metrics count each release once across replicas.
+	Released func(Hold)
 }
 
 // Release deletes a hold and records who released it and why, in one
@@ -290,6 +273,9 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		return Hold{}, err
 	}
 	if err := ValidateID(req.ID); err != nil {
+		return Hold{}, err
+	}
+	if err := req.Outcome.validate(); err != nil {
 		return Hold{}, err
 	}
 	if h, ok, err := s.replay(ctx, req.Idem); ok || err != nil {
@@ -311,6 +297,9 @@ func (s *Store) Release(ctx context.Context, req ReleaseRequest) (Hold, error) {
 		}
 		if resp.Succeeded {
 			s.revoke(h.Lease)
+			if req.Released != nil {
+				req.Released(h)
+			}
 			s.catchUp(ctx, "release hold", h.ID, resp.Header.Revision)
 			return h, nil
 		}
@@ -341,6 +330,9 @@ func (req ReleaseRequest) allows(h Hold) error {
 	if req.Owner != "" && req.Owner != h.Owner {
 		return fmt.Errorf("hold %s belongs to %s: %w", h.ID, h.Owner, ErrForbidden)
 	}
+	if req.Outcome != nil && h.Kind != KindDeploy {
+		return invalid("outcome", "only a deploy's release has one; hold %s is a %s hold", h.ID, h.Kind)
+	}
 	return nil
 }
 
@@ -348,7 +340,7 @@ func (req ReleaseRequest) allows(h Hold) error {
 // holds); otherwise its Else branch reads the hold back.
 func (s *Store) releaseTxn(ctx context.Context, req ReleaseRequest, h Hold) (*clientv3.TxnResponse, error) {
 	key := s.keys.Hold(h.ID)
-	evOps, err := HistoryOps(s.keys, newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason))
+	evOps, err := HistoryOps(s.keys, req.Outcome.on(newEvent(s.now().UTC(), req.Actor, ActionReleased, h, req.Reason)))
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +348,7 @@ func (s *Store) releaseTxn(ctx context.Context, req ReleaseRequest, h Hold) (*cl
 	if err != nil {
 		return nil, err
 	}
-	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", h.Revision)}, req.Guard...)
+	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", h.Revision)}, req.Guard.cmps()...)
 	cmps = append(cmps, idemCmps...)
 	ops := append([]clientv3.Op{clientv3.OpDelete(key), clientv3.OpDelete(s.keys.LedgerEntry(h.ID))}, evOps...)
 	ops = append(ops, idemOps...)

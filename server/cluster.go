@@ -3,7 +3,6 @@ package server
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -20,8 +19,8 @@ func (c Config) validateCluster() []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if c.EtcdClientURL != "" {
-		u, err := url.Parse(c.EtcdClientURL)
-		if err != nil || u.Scheme != "http" || u.Port() == "" || !isLoopback(u.Hostname()) {
+		u, err := checkURL(c.EtcdClientURL, "http")
+		if err != nil || u.Port() == "" || !isLoopback(u.Hostname()) {
 			bad("SCAPLOCK_ETCD_CLIENT_URL: %q is not an http://<loopback address>:port URL (the embedded etcd's clients are on this host)", c.EtcdClientURL)
 		}
 	}
@@ -52,9 +51,14 @@ func (c Config) validateCluster() []error {
 		bad("SCAPLOCK_ETCD_INITIAL_CLUSTER_STATE: %q is not new or existing", c.EtcdInitialClusterState)
 	}
 	if c.EtcdPeerURL != "" {
-		u, err := url.Parse(c.EtcdPeerURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Port() == "" || net.ParseIP(u.Hostname()) == nil {
+		u, err := checkURL(c.EtcdPeerURL, "http", "https")
+		if err != nil || u.Port() == "" || net.ParseIP(u.Hostname()) == nil {
 			bad("SCAPLOCK_ETCD_PEER_URL: %q is not an http(s)://<IP address>:port URL to listen on", c.EtcdPeerURL)
+		}
+	}
+	for i, u := range urls {
+		if err := checkPort(u.Port()); err != nil {
+			bad("SCAPLOCK_ETCD_INITIAL_CLUSTER: member %s: %v", names[i], err)
 		}
 	}
 	for i, u := range urls {

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/server"
 )
 
@@ -48,13 +46,13 @@ func TestClusterConfigErrors(t *testing.T) {
 			for k, v := range c.env {
 				env[k] = v
 			}
-			_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(env))
+			_, err := server.LoadConfig(context.Background(), env)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v\nwant it to contain %q", err, c.want)
 			}
 		})
 	}
-	if _, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(base)); err != nil {
+	if _, err := server.LoadConfig(context.Background(), base); err != nil {
 		t.Fatalf("a valid member: %v", err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
-	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -15,6 +13,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
+	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server/embedetcd"
 )
@@ -83,39 +83,94 @@ type Config struct {
 	StreamStallTimeout time.Duration `env:"SCAPLOCK_STREAM_STALL_TIMEOUT, default=30s"`
 	// MaxStreams caps concurrent event streams; past it, 503.
 	MaxStreams int `env:"SCAPLOCK_MAX_STREAMS, default=1000"`
-	// JWTMaxTTL is the longest lifetime (exp - iat) a token may have.
-	JWTMaxTTL time.Duration `env:"SCAPLOCK_JWT_MAX_TTL, default=720h"`
+	// JWTMaxTTL is the longest lifetime (exp - iat) a token may have;
+	// token.DefaultMaxTTL when unset (parse), which `scaplock token` shares.
+	JWTMaxTTL time.Duration `env:"SCAPLOCK_JWT_MAX_TTL"`
 	LogLevel  string        `env:"SCAPLOCK_LOG_LEVEL, default=info"`
 	LogFormat string        `env:"SCAPLOCK_LOG_FORMAT, default=json"`
 	// Build is set by the binary, not the environment.
 	Build BuildInfo
 }
 
-// LoadConfig reads the configuration from lookup (the environment when nil)
+// LoadConfig reads the configuration from env (Environ() for the process)
 // and validates it, reading the files it names (clusters file, keys,
 // certificates) without starting anything: `scaplockd check-config` and
-// start-up run exactly this. Every error names the variable, then the field.
-func LoadConfig(ctx context.Context, lookup envconfig.Lookuper) (Config, error) {
-	if lookup == nil {
-		lookup = envconfig.OsLookuper()
-	}
-	for name, why := range removedSettings {
-		if _, set := lookup.Lookup(name); set {
-			return Config{}, fmt.Errorf("%s: %s", name, why)
-		}
-	}
-	var c Config
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: lookup}); err != nil {
-		return Config{}, nameVariable(err)
-	}
+// start-up run exactly this. It reports every problem, one per line, each
+// naming the variable first (then the field, for a file).
+func LoadConfig(ctx context.Context, env map[string]string) (Config, error) {
+	c, errs := parse(ctx, env)
+	errs = append(errs, unknownVariables(env)...)
 	if c.ReplicaName == "" {
 		host, _ := os.Hostname()
 		c.ReplicaName = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
-	if err := c.validate(); err != nil {
+	errs = append(errs, c.validate()...)
+	errs = append(errs, c.checkFiles(errs)...)
+	if len(errs) > 0 {
+		return c, errors.Join(errs...)
+	}
+	return c, nil
+}
+
+// Defaults is the configuration of an empty environment: the one place
+// each default is defined (Config's env tags).
+func Defaults() Config {
+	c, errs := parse(context.Background(), nil)
+	if len(errs) > 0 {
+		panic(fmt.Sprintf("server: Config's defaults do not parse: %v", errs))
+	}
+	return c
+}
+
+// parse decodes env into a Config. envconfig stops at the first value it
+// cannot decode; so on an error every variable is decoded alone, each bad
+// one is reported and left at its default, and the rest still validate.
+func parse(ctx context.Context, env map[string]string) (Config, []error) {
+	process := func(vars map[string]string) (Config, error) {
+		var c Config
+		err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(vars)})
 		return c, err
 	}
-	return c, c.checkFiles()
+	c, err := process(env)
+	if err == nil {
+		return withTokenTTL(c, env), nil
+	}
+	var errs []error
+	good := map[string]string{}
+	for k, v := range env {
+		good[k] = v
+	}
+	for _, name := range Variables() {
+		v, ok := env[name]
+		if !ok {
+			continue
+		}
+		if _, err := process(map[string]string{name: v}); err != nil {
+			errs = append(errs, nameVariable(err))
+			delete(good, name)
+		}
+	}
+	if c, err = process(good); err != nil {
+		errs = append(errs, nameVariable(err))
+	}
+	return withTokenTTL(c, good), errs
+}
+
+// withTokenTTL applies the token lifetime's default, which lives in
+// api/token because the CLI mints with it and cannot read this package.
+func withTokenTTL(c Config, env map[string]string) Config {
+	if _, set := env["SCAPLOCK_JWT_MAX_TTL"]; !set {
+		c.JWTMaxTTL = token.DefaultMaxTTL
+	}
+	return c
+}
+
+// APILimits are the API's limits from this configuration.
+func (c Config) APILimits() api.Limits {
+	return api.Limits{
+		MaxHoldDuration: c.MaxHoldDuration, MaxOverrideDuration: c.MaxOverrideDuration,
+		RequestTimeout: c.RequestTimeout, StreamStallTimeout: c.StreamStallTimeout, MaxStreams: c.MaxStreams,
+	}
 }
 
 // removedSettings are settings earlier versions had, with what to do: a
@@ -127,30 +182,28 @@ var removedSettings = map[string]string{
 // nameVariable rewrites envconfig's "FieldName: ..." into "SCAPLOCK_X: ...".
 func nameVariable(err error) error {
 	msg := err.Error()
-	t := reflect.TypeOf(Config{})
-	for i := 0; i < t.NumField(); i++ {
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
 		f := t.Field(i)
 		if rest, ok := strings.CutPrefix(msg, f.Name+": "); ok {
-			name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
-			return fmt.Errorf("%s: %s", name, rest)
+			return fmt.Errorf("%s: %s", variableOf(f), rest)
 		}
 	}
 	return err
 }
 
-// validate checks every variable and reports every problem, one per line.
-func (c Config) validate() error {
+// validate checks every variable and reports every problem.
+func (c Config) validate() []error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("SCAPLOCK_LISTEN: %q is not host:port: %v", c.Listen, err))
+	if err := checkListen(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("SCAPLOCK_LISTEN: %w", err))
 	}
 	if c.DataDir == "" {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_DATA_DIR: must not be empty"))
 	}
 	for _, e := range c.EtcdEndpoints {
-		u, err := url.Parse(e)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %q is not an http(s)://host:port URL", e))
+		if _, err := checkURL(e, "http", "https"); err != nil {
+			errs = append(errs, fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %w", err))
 		}
 	}
 	// In a fixed order, so that the same bad configuration always names
@@ -185,7 +238,7 @@ func (c Config) validate() error {
 	}
 	for _, sc := range c.Scopes {
 		if _, err := lock.ParseScope(strings.TrimSpace(sc)); err != nil {
-			return fmt.Errorf("SCAPLOCK_SCOPES: %q: %v", sc, err)
+			errs = append(errs, fmt.Errorf("SCAPLOCK_SCOPES: %q: %v", sc, err))
 		}
 	}
 	switch c.GateMode {
@@ -229,11 +282,11 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("SCAPLOCK_LOG_FORMAT: %q is not json or text", c.LogFormat))
 	}
 	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || u.Host == "" {
-			errs = append(errs, fmt.Errorf("SCAPLOCK_PUBLIC_URL: %q is not an absolute URL", c.PublicURL))
+		if _, err := checkURL(c.PublicURL, "http", "https"); err != nil {
+			errs = append(errs, fmt.Errorf("SCAPLOCK_PUBLIC_URL: %w", err))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // ParseBytes reads a size such as 96MiB, 512KiB, 1GiB, 100MB or 1048576

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/scaplock/scaplock/api"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/server"
 	"github.com/scaplock/scaplock/server/servertest"
@@ -50,7 +52,7 @@ func TestMetricsMatchTheReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SCOPES": "codfw"})
+	cfg := config(t, map[string]string{"SCAPLOCK_DATA_DIR": dir, "SCAPLOCK_SCOPES": "codfw,md-eqiad"})
 	cfg.Build = server.ReadBuildInfo("v9.9.9-test", "")
 	var logBuf healthtest.SyncBuffer
 	srv, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(&logBuf, nil)), server.WithGate(d.Gate))
@@ -72,6 +74,7 @@ func TestMetricsMatchTheReference(t *testing.T) {
 	}
 	post(t, srv.URL()+"/api/v1/holds", tok, api.HoldBody{Scope: "codfw", Reason: "for the metric"}).Body.Close()
 	http.Get(srv.URL() + "/api/v1/preflight?scope=codfw")
+	releaseDeployWithOutcome(t, srv)
 
 	var text []byte
 	eventually(t, "every signal gauge has a value", 30*time.Second, func() bool {
@@ -118,4 +121,27 @@ func TestMetricsMatchTheReference(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
+}
+
+// releaseDeployWithOutcome runs one deploy's hold to a release with an
+// outcome, so that the deploy metrics have their series.
+func releaseDeployWithOutcome(t *testing.T, srv *server.Server) {
+	t.Helper()
+	tok, err := servertest.Token(srv.SecretFile, "dana", api.RoleDeployer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := post(t, srv.URL()+"/api/v1/deploys", tok, api.DeployBody{Scope: "md-eqiad", Reason: "sync-prod-k8s"})
+	var h apiv1.Hold
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("deploy: HTTP %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL()+"/api/v1/deploys/"+h.ID,
+		strings.NewReader(`{"reason":"finished: exit 0","outcome":"succeeded","exit_code":0,"duration_s":210}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("release: %v %v", resp, err)
+	}
+	resp.Body.Close()
 }

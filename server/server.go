@@ -142,10 +142,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		statusURL = "http://" + displayAddr(s.listener.Addr()) + "/"
 	}
 	handler := api.New(api.Config{
-		Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
-		MaxHoldDuration: cfg.MaxHoldDuration, MaxOverrideDuration: cfg.MaxOverrideDuration,
-		StatusURL: statusURL, Gate: gateInfo, View: view, Calendar: calendar, StoreInfo: storeInfo, Cluster: func(i api.StoreInfo) api.StoreInfo { return s.cluster.info(i) }, Ready: s.ready, Endpoints: s.memberStates, RequestTimeout: cfg.RequestTimeout, Page: web.Handler(), Logger: log, Registry: reg,
-		StreamStallTimeout: cfg.StreamStallTimeout, MaxStreams: cfg.MaxStreams,
+		Limits: cfg.APILimits(), Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
+		StatusURL: statusURL, Gate: gateInfo, View: view, Calendar: calendar, StoreInfo: storeInfo, Cluster: func(i api.StoreInfo) api.StoreInfo { return s.cluster.info(i) }, Ready: s.ready, Endpoints: s.memberStates, Page: web.Handler(), Logger: log, Registry: reg,
 	})
 	baseCtx, cancelRequests := context.WithCancelCause(context.Background())
 	s.http = &http.Server{

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/lock"
@@ -66,7 +64,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 	}
 	for name, env := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(env))
+			_, err := server.LoadConfig(context.Background(), env)
 			if err == nil || !strings.Contains(err.Error(), name) {
 				t.Fatalf("error %v does not name %s", err, name)
 			}
@@ -79,12 +77,12 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		"SCAPLOCK_MAX_HOLD_DURATION": "-1h", "SCAPLOCK_HISTORY_MAX_AGE": "-1h", "SCAPLOCK_SHUTDOWN_TIMEOUT": "-1s",
 	}
 	for range 20 {
-		_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(several))
+		_, err := server.LoadConfig(context.Background(), several)
 		if err == nil || !strings.HasPrefix(err.Error(), "SCAPLOCK_ETCD_CA_FILE:") {
 			t.Fatalf("with several mistakes the error is %v, want SCAPLOCK_ETCD_CA_FILE first, every time", err)
 		}
 	}
-	cfg, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(nil))
+	cfg, err := server.LoadConfig(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +198,7 @@ func TestShutdownDrainsStreams(t *testing.T) {
 // A setting this version removed stops the start, naming it, instead of
 // being ignored.
 func TestRemovedSettingIsRefused(t *testing.T) {
-	_, err := server.LoadConfig(context.Background(), envconfig.MapLookuper(map[string]string{"SCAPLOCK_READ_LEASE": "2s"}))
+	_, err := server.LoadConfig(context.Background(), map[string]string{"SCAPLOCK_READ_LEASE": "2s"})
 	want := "SCAPLOCK_READ_LEASE: no longer exists: every answer goes through the read barrier, which trusts no clock (README: Verdicts); delete the setting"
 	if err == nil || err.Error() != want {
 		t.Fatalf("SCAPLOCK_READ_LEASE=2s: %v, want %q", err, want)

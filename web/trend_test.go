@@ -63,3 +63,41 @@ func TestPageShowsTrendAndAdvice(t *testing.T) {
 		t.Errorf("browser problems: %v", p)
 	}
 }
+
+// The page says the last day's deploys and failures and the deploy success
+// budget left over 28 days, from the releases' outcomes.
+func TestPageShowsDeploysAndBudget(t *testing.T) {
+	d := startDaemon(t, nil)
+	store := d.srv.Store()
+	ctx := context.Background()
+	now := store.Now()
+	release := func(ago time.Duration, o apiv1.Outcome) {
+		t.Helper()
+		code, took := 0, 240.0
+		if o == apiv1.OutcomeFailed {
+			code = 1
+		}
+		if _, err := store.Record(ctx, apiv1.Event{Time: now.Add(-ago), Actor: "alice", Action: apiv1.ActionReleased, Scope: "eqiad", Kind: apiv1.KindDeploy,
+			Reason: "finished", DeployOutcome: apiv1.DeployOutcome{Outcome: o, ExitCode: &code, DurationS: &took}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 40 deploys in 28 days, two failed (the 5 % budget spent: 0 % left);
+	// four of them in the last day, one failed.
+	for i := range 37 {
+		release(time.Duration(3+i*12)*time.Hour, apiv1.OutcomeSucceeded)
+	}
+	release(10*24*time.Hour, apiv1.OutcomeFailed)
+	release(time.Hour, apiv1.OutcomeFailed)
+	release(2*time.Hour, apiv1.OutcomeSucceeded)
+	b := newBrowser(t)
+	b.open(t, d.url+"/")
+	want := "Last 24 h: 4 deploys, 1 failed · deploy success budget left (28 d, objective 95 %): 0 %"
+	waitFor(t, b, "the deploys line", `document.querySelector("#deploys-24h").textContent.startsWith("Last 24 h")`, 5*time.Second)
+	if got := eval[string](t, b, `document.querySelector("#deploys-24h").textContent`); got != want {
+		t.Errorf("deploys line %q, want %q", got, want)
+	}
+	if p := b.problems(); len(p) > 0 {
+		t.Errorf("browser problems: %v", p)
+	}
+}

@@ -18,6 +18,10 @@ const (
 	// ActionDeployImpact is the gate recording what a deploy did to a
 	// cluster's control plane (Event.Impact), once its cooldown is over.
 	ActionDeployImpact Action = "deploy_impact"
+	// ActionSynced is a scap sync the bridge saw on its deploy host: a
+	// shared lock on scap's lock file that came and went (Event.DurationS,
+	// Event.Host, Event.Pid).
+	ActionSynced Action = "synced"
 )
 
 // Event is one entry of the history.
@@ -38,6 +42,16 @@ type Event struct {
 	// Window is set on events of kind window: the window as it was
 	// after the change (before it, for deletions).
 	Window *Window `json:"window,omitempty"`
+	// Outcome, exit_code and duration_s are set on a deploy's release by
+	// scaplock run; duration_s on synced events too.
+	DeployOutcome
+	// Peaks are, on a deploy's release, the worst level each cluster it
+	// touched reached while it ran, from the samples the replica had.
+	Peaks map[string]Level `json:"peaks,omitempty"`
+	// Host and Pid are where a synced event's sync ran, as far as the
+	// system told the bridge (Pid 0: unknown).
+	Host string `json:"host,omitempty"`
+	Pid  int    `json:"pid,omitempty"`
 	// Bridge is set on bridge_unlocked and bridge_guarded events.
 	Bridge *Bridge `json:"bridge,omitempty"`
 }

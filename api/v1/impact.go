@@ -34,6 +34,28 @@ type ImpactReport struct {
 	// Headroom is the median time above warn per deploy that is flagged.
 	Headroom Duration       `json:"headroom"`
 	Clusters []ClusterTrend `json:"clusters"`
+	// Deploys are the outcomes scaplock run recorded on its releases,
+	// period by period, oldest first.
+	Deploys []DeployStats `json:"deploys"`
+}
+
+// DeployStats are the deploys whose release recorded an outcome in one
+// period.
+type DeployStats struct {
+	From    time.Time `json:"from"`
+	Deploys int       `json:"deploys"`
+	// Failed are the failed and abandoned deploys; FailureRatio is Failed
+	// over the deploys that were not signalled (as the success SLO counts).
+	Failed       int     `json:"failed"`
+	Signalled    int     `json:"signalled"`
+	FailureRatio float64 `json:"failure_ratio"`
+	// Duration is the median and 90th percentile of duration_s.
+	Duration Quantiles `json:"duration_s"`
+	// FailedAtWarn counts, per cluster, the failures that came while the
+	// cluster was at warn or worse (the release's peaks).
+	FailedAtWarn map[string]int `json:"failed_at_warn,omitempty"`
+	// Note says it for people: "3 of 4 failures came while eqiad was at warn".
+	Note string `json:"note,omitempty"`
 }
 
 // ClusterTrend is one cluster's deploy impact over time.

@@ -26,6 +26,16 @@ type AmendBody struct {
 // ReleaseBody is the body of DELETE /api/v1/holds/{id} and friends.
 type ReleaseBody struct {
 	Reason string `json:"reason"`
+	// The outcome fields are for a deploy's release only (DELETE
+	// /api/v1/deploys/{id}); outcome, exit_code and duration_s go together.
+	Outcome   Outcome  `json:"outcome,omitempty"`
+	ExitCode  *int     `json:"exit_code,omitempty"`
+	DurationS *float64 `json:"duration_s,omitempty"`
+}
+
+// DeployOutcome is the body's outcome fields.
+func (b ReleaseBody) DeployOutcome() DeployOutcome {
+	return DeployOutcome{Outcome: b.Outcome, ExitCode: b.ExitCode, DurationS: b.DurationS}
 }
 
 // DeployBody is the body of POST /api/v1/deploys.

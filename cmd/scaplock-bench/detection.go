@@ -11,6 +11,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
 	"github.com/scaplock/scaplock/server/embedetcd"
@@ -121,7 +122,9 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	case "healthy":
 		rows = append(rows, check("healthy: holds engaged by the gate", fmt.Sprint(len(gate.On)), "0", len(gate.On) == 0))
 	case "creep-3-months":
-		rows = append(rows, creepRow(res))
+		rows = append(rows, creepRow(res), outcomesRow(s, res))
+	case "incident-2024-05-28":
+		rows = append(rows, outcomesRow(s, res))
 	case "flapping":
 		eps := episodes(gate.Bursts, episodeGap)
 		cycles := cyclesPerEpisode(eps, gate.On)
@@ -186,3 +189,35 @@ func creepRow(res replay.Result) Row {
 	}
 	return check(figure, "never flagged", "flag before the first harmful burst", false)
 }
+
+// outcomesRow checks the report's deploy figures over the replay (the
+// outcomes recorded on the deploy holds' releases, read back from the
+// history) against the scenario's ground truth for the deploys preflight
+// allowed: the same report made of events built from the truth alone.
+func outcomesRow(s *sim.Scenario, res replay.Result) Row {
+	figure := s.Name() + ": report's deploys, failures and durations vs ground truth"
+	var truth []apiv1.Event
+	for _, o := range res.Deploys {
+		if o.Refused {
+			continue
+		}
+		failed, took := s.DeployOutcome(o.At)
+		e := apiv1.Event{Time: s.Start().Add(o.At), DeployOutcome: apiv1.DeployOutcome{Outcome: apiv1.OutcomeSucceeded}}
+		if failed {
+			e.Outcome = apiv1.OutcomeFailed
+		}
+		secs := took.Seconds()
+		e.DurationS = &secs
+		truth = append(truth, e)
+	}
+	since, until := s.Start(), s.Start().Add(res.Until+time.Hour)
+	got := health.Outcomes(res.Releases, since, until, until.Sub(since))[0]
+	want := health.Outcomes(truth, since, until, until.Sub(since))[0]
+	value := fmt.Sprintf("report: %d deploys, %d failed, duration p50 %s p90 %s · truth: %d, %d, %s, %s",
+		got.Deploys, got.Failed, seconds(got.Duration.P50), seconds(got.Duration.P90),
+		want.Deploys, want.Failed, seconds(want.Duration.P50), seconds(want.Duration.P90))
+	ok := got.Deploys == want.Deploys && got.Failed == want.Failed && got.Duration == want.Duration
+	return check(figure, value, "equal", ok)
+}
+
+func seconds(s float64) string { return (time.Duration(s) * time.Second).String() }

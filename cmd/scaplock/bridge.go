@@ -143,6 +143,7 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 		return exitMisuse
 	}
 	b := &bridge{c: c, cfg: cfg, log: log, lf: lf, q: q, now: time.Now, state: newBridgeState(cfg), reports: newBridgeReporter(c, cfg, log)}
+	b.syncs = newSyncWatch(c, lf, b.state, log)
 	b.clearStale()
 	// A host recorded unguarded by an earlier run is guarded again now.
 	b.reports.send(apiv1.BridgeBody{Guarded: true, Reason: "the bridge started and guards scap's lock"})
@@ -168,6 +169,7 @@ func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) 
 	}()
 	b.loop(ctx)
 	<-reporting
+	b.syncs.wait()
 	if err := lf.close(); err != nil {
 		log.Error("releasing the lock file on exit", "err", err)
 	} else {
@@ -196,6 +198,7 @@ type bridge struct {
 	staleSignal bool // an old signal file was already reported
 	reports     *bridgeReporter
 	unguarded   bool // a person released the lock; not yet guarding again
+	syncs       *syncWatch
 }
 
 // verdictResult is one attempt to ask the service.
@@ -241,6 +244,7 @@ func (b *bridge) loop(ctx context.Context) {
 			b.honourUnlockAll(ctx)
 		}
 		b.apply(b.now())
+		b.syncs.look(ctx, b.now())
 	}
 }
 

@@ -36,6 +36,7 @@ type bridgeStateView struct {
 	LastVerdict      time.Time    `json:"last_verdict,omitzero"`
 	UnreachableSince *time.Time   `json:"unreachable_since,omitempty"`
 	LastError        string       `json:"last_error,omitempty"`
+	Syncs            syncStats    `json:"syncs"`
 }
 
 type blockedView struct {
@@ -122,6 +123,7 @@ func (v bridgeStateView) metrics() string {
 		last = float64(v.LastVerdict.UnixNano()) / 1e9
 	}
 	fmt.Fprintf(&b, "scaplock_bridge_last_verdict_timestamp_seconds %.3f\n", last)
+	b.WriteString(v.Syncs.metrics())
 	return b.String()
 }
 

@@ -55,6 +55,7 @@ Durations take Go syntax (12h, 20s) or whole days (30d).`)
 }
 
 func printReport(w io.Writer, r apiv1.ImpactReport) {
+	printOutcomes(w, r)
 	if len(r.Clusters) == 0 {
 		fmt.Fprintf(w, "no deploy impact recorded since %s\n", r.Since.UTC().Format("2006-01-02 15:04 UTC"))
 		return
@@ -89,3 +90,37 @@ func latency(v float64) string {
 }
 
 func secs(v float64) string { return fmt.Sprintf("%.0fs", v) }
+
+// printOutcomes is the deploys' outcomes per period, before the impact:
+// whether deploys fail, and whether they failed while a cluster was at warn.
+func printOutcomes(w io.Writer, r apiv1.ImpactReport) {
+	total := 0
+	for _, p := range r.Deploys {
+		total += p.Deploys
+	}
+	if total == 0 {
+		return
+	}
+	fmt.Fprintln(w, "deploys (outcomes recorded by scaplock run)")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  from\tdeploys\tfailed\tfailure ratio\tduration p50/p90")
+	for _, p := range r.Deploys {
+		if p.Deploys == 0 {
+			fmt.Fprintf(tw, "  %s\t0\t\t\t\n", p.From.UTC().Format("2006-01-02 15:04"))
+			continue
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s / %s\n", p.From.UTC().Format("2006-01-02 15:04"), p.Deploys, p.Failed,
+			percent(p.FailureRatio), minutes(p.Duration.P50), minutes(p.Duration.P90))
+	}
+	tw.Flush()
+	for _, p := range r.Deploys {
+		if p.Note != "" {
+			fmt.Fprintf(w, "  ! from %s: %s\n", p.From.UTC().Format("2006-01-02"), p.Note)
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+func minutes(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}

@@ -122,13 +122,15 @@ func (c *cli) runHolding(ctx context.Context, h apiv1.Hold, ttl time.Duration, a
 	// When the streams are not files, a child CMD left behind could keep
 	// the copying open; CMD's own exit is what counts.
 	cmd.WaitDelay = waitDelay
+	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintf(c.stderr, "scaplock: cannot start %s: %v\n", argv[0], err)
-		c.releaseDeploy(ctx, h, fmt.Sprintf("could not start: %v", err))
+		status := exitCannotExecute
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, syscall.ENOENT) {
-			return exitNotFound
+			status = exitNotFound
 		}
-		return exitCannotExecute
+		c.releaseDeploy(ctx, h, fmt.Sprintf("could not start: %v", err), outcomeOf(status, 0, false, 0))
+		return status
 	}
 
 	// The hold must outlive ctx: after a signal CMD may take a while to stop
@@ -167,7 +169,7 @@ func (c *cli) runHolding(ctx context.Context, h apiv1.Hold, ttl time.Duration, a
 	if sig != 0 {
 		why = fmt.Sprintf("interrupted by %s: exit %d", sig, status)
 	}
-	c.releaseDeploy(ctx, h, why)
+	c.releaseDeploy(ctx, h, why, outcomeOf(status, sig, lapsed.Load(), time.Since(start)))
 	switch {
 	case sig != 0:
 		return 128 + int(sig)
@@ -210,10 +212,17 @@ func (c *cli) keepDeployAlive(ctx context.Context, h apiv1.Hold, ttl time.Durati
 
 // releaseDeploy deletes the deploy hold; it runs even after ctx is
 // cancelled, within --timeout.
-func (c *cli) releaseDeploy(ctx context.Context, h apiv1.Hold, why string) {
-	r := request{method: http.MethodDelete, path: holdPath("deploys", h.ID), body: apiv1.ReleaseBody{Reason: why}}
-	_, err := c.call(context.WithoutCancel(ctx), r, http.StatusOK, nil)
+func (c *cli) releaseDeploy(ctx context.Context, h apiv1.Hold, why string, o apiv1.DeployOutcome) {
+	ctx = context.WithoutCancel(ctx)
+	r := request{method: http.MethodDelete, path: holdPath("deploys", h.ID), body: apiv1.ReleaseBody{Reason: why, Outcome: o.Outcome, ExitCode: o.ExitCode, DurationS: o.DurationS}}
+	_, err := c.call(ctx, r, http.StatusOK, nil)
 	var ae *apiError
+	if errors.As(err, &ae) && ae.status == http.StatusBadRequest {
+		// A server older than outcomes rejects the fields: the release
+		// matters more than its record.
+		r.body = apiv1.ReleaseBody{Reason: why}
+		_, err = c.call(ctx, r, http.StatusOK, nil)
+	}
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.status == http.StatusNotFound:
@@ -221,6 +230,22 @@ func (c *cli) releaseDeploy(ctx context.Context, h apiv1.Hold, why string) {
 	default:
 		fmt.Fprintf(c.stderr, "scaplock: WARNING: could not release deploy hold %s: %s; it lapses %s after the last keepalive\n", safe(h.ID), safeLines(err.Error()), time.Duration(h.TTL))
 	}
+}
+
+// outcomeOf is what a deploy's release records of how its command ended:
+// a signal to scaplock run first, then a lost hold, then the exit status.
+func outcomeOf(status int, sig syscall.Signal, lapsed bool, took time.Duration) apiv1.DeployOutcome {
+	o := apiv1.OutcomeSucceeded
+	switch {
+	case sig != 0:
+		o = apiv1.OutcomeSignalled
+	case lapsed:
+		o = apiv1.OutcomeAbandoned
+	case status != 0:
+		o = apiv1.OutcomeFailed
+	}
+	code, secs := min(max(status, 0), 255), took.Seconds()
+	return apiv1.DeployOutcome{Outcome: o, ExitCode: &code, DurationS: &secs}
 }
 
 // exitStatus is a finished command's status, 128+signal if a signal

@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/server"
 )
 
@@ -31,16 +29,19 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "scaplockd: check-config takes no arguments, got %q\n", fs.Args())
 		return exitConfig
 	}
-	var lookup envconfig.Lookuper = envconfig.OsLookuper()
+	env := map[string]string{}
 	if *envFile != "" {
 		vars, err := readEnvFile(*envFile)
 		if err != nil {
 			printConfigErrors(stderr, err)
 			return exitConfig
 		}
-		lookup = envconfig.MultiLookuper(lookup, envconfig.MapLookuper(vars))
+		env = vars
 	}
-	cfg, err := server.LoadConfig(context.Background(), lookup)
+	for k, v := range server.Environ() {
+		env[k] = v
+	}
+	cfg, err := server.LoadConfig(context.Background(), env)
 	if err != nil {
 		printConfigErrors(stderr, err)
 		return exitConfig

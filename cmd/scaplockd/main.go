@@ -17,8 +17,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/server"
 )
 
@@ -73,7 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var lookup envconfig.Lookuper = envconfig.OsLookuper()
+	env := server.Environ()
 	if *demo {
 		defaults, cleanup, err := demoDefaults()
 		if err != nil {
@@ -82,9 +80,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer cleanup()
 		// The environment wins; the demo's defaults fill what it leaves unset.
-		lookup = envconfig.MultiLookuper(lookup, envconfig.MapLookuper(defaults))
+		for k, v := range defaults {
+			if _, set := env[k]; !set {
+				env[k] = v
+			}
+		}
 	}
-	cfg, err := server.LoadConfig(ctx, lookup)
+	cfg, err := server.LoadConfig(ctx, env)
 	if err != nil {
 		printConfigErrors(stderr, err)
 		return exitConfig

@@ -83,6 +83,7 @@ func TestCheckConfig(t *testing.T) {
 	good := write("good.yaml", "clusters:\n  - name: eqiad\n    apiservers:\n      - url: https://kubemaster1001.eqiad.wmnet:6443\n")
 	badField := write("bad.yaml", "clusters:\n  - name: eqiad\n    apiservers:\n      - url: kubemaster1001:6443\n")
 	badCA := write("badca.yaml", "clusters:\n  - name: eqiad\n    tls:\n      ca_file: "+filepath.Join(dir, "missing-ca.pem")+"\n    apiservers:\n      - url: https://kubemaster1001.eqiad.wmnet:6443\n")
+	indent := write("indent.yaml", "clusters:\n  - name: eqiad\n   apiservers:\n      - url: https://kubemaster1001.eqiad.wmnet:6443\n")
 	data := filepath.Join(dir, "data")
 	base := []string{"SCAPLOCK_DATA_DIR=" + data, "SCAPLOCK_LISTEN=127.0.0.1:0"}
 
@@ -112,6 +113,7 @@ func TestCheckConfig(t *testing.T) {
 		{"two bad variables, both reported", []string{"SCAPLOCK_GATE_MODE=sometimes", "SCAPLOCK_LOG_LEVEL=loud"}, []string{"SCAPLOCK_GATE_MODE:", "SCAPLOCK_LOG_LEVEL:"}},
 		{"clusters file field", []string{"SCAPLOCK_CLUSTERS_FILE=" + badField}, []string{"SCAPLOCK_CLUSTERS_FILE: " + badField + ": ", "clusters[0].apiservers[0].url: \"kubemaster1001:6443\""}},
 		{"file the clusters file names", []string{"SCAPLOCK_CLUSTERS_FILE=" + badCA}, []string{"SCAPLOCK_CLUSTERS_FILE: " + badCA + ": cluster eqiad:", "missing-ca.pem"}},
+		{"clusters file indentation names its line", []string{"SCAPLOCK_CLUSTERS_FILE=" + indent}, []string{"scaplockd: invalid configuration: SCAPLOCK_CLUSTERS_FILE: " + indent + ": invalid clusters file: line 3, column 4: did not find expected '-' indicator\n"}},
 		{"jwt key", []string{"SCAPLOCK_JWT_PUBLIC_KEY_FILE=" + good}, []string{"SCAPLOCK_JWT_PUBLIC_KEY_FILE:"}},
 	}
 	for _, c := range cases {
@@ -139,6 +141,44 @@ func TestCheckConfig(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// issue 19: four mistakes gave one line, a misspelt name passed as
+// "configuration ok", and SCAPLOCK_LISTEN=:99999 passed check-config, then
+// failed the start with exit 1 (restarted by systemd every 5s) after
+// creating the data dir. Now every problem is one line, exit 2 (the unit's
+// RestartPreventExitStatus), and the data dir is never created.
+func TestBadConfigTouchesNothing(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	env := []string{"SCAPLOCK_DATA_DIR=" + data, "SCAPLOCK_LISTEN=:99999", "SCAPLOCK_LSTEN=:8080", "SCAPLOCK_SCOPE=eqiad", "SCAPLOCK_LOG_LEVEL=loud"}
+	want := "scaplockd: invalid configuration: SCAPLOCK_LSTEN: not a scaplockd setting; did you mean SCAPLOCK_LISTEN?\n" +
+		"scaplockd: invalid configuration: SCAPLOCK_SCOPE: not a scaplockd setting; did you mean SCAPLOCK_SCOPES?\n" +
+		"scaplockd: invalid configuration: SCAPLOCK_LISTEN: \":99999\": port 99999 is out of range 0-65535\n" +
+		"scaplockd: invalid configuration: SCAPLOCK_LOG_LEVEL: \"loud\" is not debug, info, warn or error\n"
+	envFile := filepath.Join(dir, "scaplockd.env")
+	if err := os.WriteFile(envFile, []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"start", env, nil},
+		{"check-config", env, []string{"check-config"}},
+		{"check-config --env-file", nil, []string{"check-config", "--env-file", envFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, out, errOut := exitOf(t, c.env, c.args...)
+			if code != 2 || errOut != want || out != "" {
+				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit 2 and stderr:\n%s", code, out, errOut, want)
+			}
+			if _, err := os.Stat(data); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the data dir exists after a config error (%v)", err)
+			}
+		})
 	}
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # build-deb.sh VERSION BINDIR OUTDIR — packages scaplockd and scaplock from
 # BINDIR into OUTDIR/scaplock_<version>_<arch>.deb with dpkg-deb; prints
-# the file's path. Run by `make deb`.
+# the file's path. Run by `make deb`, which builds BINDIR stripped
+# (-ldflags '-s -w'); a binary with a symbol table or DWARF is refused.
 set -eu
 version=$1 bindir=$2 outdir=$3
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,6 +22,12 @@ trap 'rm -rf "$root"' EXIT
 chmod 0755 "$root"
 install -d "$root/DEBIAN" "$root/usr/bin" "$root/lib/systemd/system" "$root/etc/default" \
 	"$root/usr/share/doc/scaplock" "$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions"
+for b in scaplockd scaplock; do
+	if command -v readelf >/dev/null && LC_ALL=C readelf -S "$bindir/$b" | grep -Eq ' \.(symtab|debug_info|zdebug_info) '; then
+		echo "build-deb.sh: $bindir/$b is not stripped: build it with -ldflags '-s -w' (make deb does)" >&2
+		exit 1
+	fi
+done
 install -m 0755 "$bindir/scaplockd" "$bindir/scaplock" "$root/usr/bin/"
 install -m 0644 "$contrib/systemd/scaplockd.service" "$root/lib/systemd/system/"
 install -m 0644 "$contrib/systemd/scaplockd.env.example" "$root/etc/default/scaplockd"
@@ -31,6 +38,8 @@ conffiles=/etc/default/scaplockd
 if [ -e "$contrib/scap/scaplock-scap-bridge.service" ]; then
 	install -m 0644 "$contrib/scap/scaplock-scap-bridge.service" "$root/lib/systemd/system/"
 	install -m 0644 "$contrib/scap/scaplock-scap-bridge.env" "$root/etc/default/scaplock-scap-bridge"
+	# The unit's Documentation=.
+	install -m 0644 "$contrib/../docs/scap.md" "$root/usr/share/doc/scaplock/"
 	conffiles="$conffiles /etc/default/scaplock-scap-bridge"
 fi
 install -m 0644 "$contrib/prometheus/scaplock.rules.yaml" "$contrib/grafana/scaplock.json" "$root/usr/share/doc/scaplock/"

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // The types in this file mirror the YAML scenario format one to one. They are

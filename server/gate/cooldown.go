@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	clientv3 "go.etcd.io/etcd/client/v3"
-
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
@@ -19,7 +17,7 @@ import (
 //
 // The deploys seen are remembered only once the hold is written, so that a
 // failed write is retried at the next evaluation.
-func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State, now time.Time, guard []clientv3.Cmp) (deployAware, error) {
+func (g *Gate) cooldown(ctx context.Context, c health.Cluster, next health.State, now time.Time, guard *lock.Leadership) (deployAware, error) {
 	active := deploysCovering(g.store.Snapshot().Holds, c.Name, now)
 	g.mu.Lock()
 	ended := endedDeploys(g.deploys[c.Name], active)
@@ -48,7 +46,7 @@ type deployAware struct {
 	Expired   bool // the cooldown ended at cooldown_max, not by recovery
 }
 
-func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.State, ended []lock.Hold, now time.Time, guard []clientv3.Cmp) (recoveryDecision, error) {
+func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.State, ended []lock.Hold, now time.Time, guard *lock.Leadership) (recoveryDecision, error) {
 
 	id := CooldownHoldID(c.Name)
 	held, err := g.store.Get(id)
@@ -73,7 +71,7 @@ func (g *Gate) applyRecovery(ctx context.Context, c health.Cluster, next health.
 		return d, g.createAuto(ctx, lock.HoldRequest{ID: id, Scope: lock.Scope(c.Name), Recovering: &d.Deploy, Guard: guard}, desc, next.Reason)
 	case recoveryRefresh:
 		if !desc.Describes(held) {
-			_, err := g.store.Describe(ctx, id, desc, guard...)
+			_, err := g.store.Describe(ctx, id, desc, guard)
 			return d, err
 		}
 	case recoveryEnd:

@@ -44,7 +44,7 @@ type Gate struct {
 	mu      sync.Mutex
 	probers map[string]*health.Prober
 	states  map[string]health.State
-	guard   []clientv3.Cmp
+	guard   *lock.Leadership
 	// published is the last report written per cluster, quiet how many
 	// rounds have passed since without one.
 	published map[string]apiv1.ClusterHealth
@@ -124,7 +124,7 @@ func (g *Gate) lead(ctx context.Context, cli *clientv3.Client) error {
 		_ = election.Resign(rctx)
 	}()
 	g.mu.Lock()
-	g.guard = []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(election.Key()), "=", election.Rev())}
+	g.guard = &lock.Leadership{Key: election.Key(), Rev: election.Rev()}
 	g.mu.Unlock()
 	g.Adopt()
 
@@ -223,7 +223,7 @@ func (g *Gate) step(ctx context.Context, c health.Cluster, now time.Time) {
 // act turns a cluster's evaluation into holds (enforce) or history
 // (observe). A trip that a deploy or its cooldown answers takes no auto
 // hold (autoHoldNeeded).
-func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.State, aware deployAware, guard []clientv3.Cmp) error {
+func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.State, aware deployAware, guard *lock.Leadership) error {
 	id := AutoHoldID(c.Name)
 	held, err := g.store.Get(id)
 	isHeld := err == nil
@@ -254,7 +254,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 		return g.createAuto(ctx, lock.HoldRequest{ID: id, Scope: lock.Scope(c.Name), Guard: guard}, desc, next.Reason)
 	case degraded && isHeld:
 		if !desc.Describes(held) {
-			_, err := g.store.Describe(ctx, id, desc, guard...)
+			_, err := g.store.Describe(ctx, id, desc, guard)
 			return err
 		}
 	case !degraded && isHeld && next.Status == health.StatusOK:
@@ -263,7 +263,7 @@ func (g *Gate) act(ctx context.Context, c health.Cluster, prev, next health.Stat
 	return nil
 }
 
-func (g *Gate) release(ctx context.Context, c health.Cluster, held lock.Hold, next health.State, guard []clientv3.Cmp) error {
+func (g *Gate) release(ctx context.Context, c health.Cluster, held lock.Hold, next health.State, guard *lock.Leadership) error {
 	summary := fmt.Sprintf("recovered: every apiserver below warn for %s; held %s",
 		apiv1.Span(c.ClearWindow(g.cfg.Interval)), apiv1.Span(next.UpdatedAt.Sub(held.CreatedAt)))
 	_, err := g.store.Release(ctx, lock.ReleaseRequest{
@@ -306,13 +306,9 @@ func description(r apiv1.Reason, now time.Time) lock.Description {
 // logs why.
 func (g *Gate) createAuto(ctx context.Context, req lock.HoldRequest, desc lock.Description, why string) error {
 	req.Kind, req.Owner, req.Reason, req.Details, req.Hint = lock.KindAuto, Actor, desc.Reason, desc.Details, desc.Hint
+	req.Signals, req.Clears = desc.Signals, desc.Clears
 	h, err := g.store.Create(ctx, req)
 	if err != nil {
-		return err
-	}
-	// Create cannot write the signals; the description follows at once,
-	// and at the next evaluation if this write fails.
-	if _, err := g.store.Describe(ctx, h.ID, desc, req.Guard...); err != nil {
 		return err
 	}
 	g.log.Warn("deploys held: "+desc.Reason, "cluster", string(h.Scope), "hold", h.ID, "why", why)
@@ -328,13 +324,13 @@ const HeartbeatEvery = 12
 // when it says something new (health.ReportChanged) or HeartbeatEvery
 // rounds have passed, in one transaction; guard keeps a deposed leader
 // from writing.
-func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp apiv1.Samples, guard []clientv3.Cmp) error {
+func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp apiv1.Samples, guard *lock.Leadership) error {
 	keys := g.store.Keys()
 	raw, err := json.Marshal(smp)
 	if err != nil {
 		return err
 	}
-	ops := []clientv3.Op{clientv3.OpPut(keys.ClusterSamples(cluster), string(raw))}
+	kvs := []lock.KV{{Key: keys.ClusterSamples(cluster), Value: string(raw)}}
 	report := st.Report()
 	g.mu.Lock()
 	last, ok := g.published[cluster]
@@ -345,14 +341,10 @@ func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp
 		if err != nil {
 			return err
 		}
-		ops = append(ops, clientv3.OpPut(keys.HealthReport(cluster), string(raw)))
+		kvs = append(kvs, lock.KV{Key: keys.HealthReport(cluster), Value: string(raw)})
 	}
-	resp, err := g.store.Client().Txn(ctx).If(guard...).Then(ops...).Commit()
-	if err != nil {
-		return fmt.Errorf("publish health of %s: %w: %w", cluster, lock.ErrUnavailable, err)
-	}
-	if !resp.Succeeded {
-		return fmt.Errorf("publish health of %s: no longer leader: %w", cluster, lock.ErrConflict)
+	if err := g.store.Publish(ctx, guard, kvs...); err != nil {
+		return fmt.Errorf("health of %s: %w", cluster, err)
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -259,6 +259,8 @@ type Result struct {
 	Elapsed time.Duration
 	// Impacts are the deploy impacts the gate recorded, oldest first.
 	Impacts []apiv1.DeployImpact
+	// Releases are the deploy holds' releases with their outcomes.
+	Releases []apiv1.Event
 }
 
 // Run plays cfg.Scenario through the real gate: a simulated control
@@ -320,7 +322,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	scope := []lock.Scope{lock.Scope(cluster)}
 	deploys := s.Deploys()
 	outcomes := map[time.Duration]DeployOutcome{}
-	running := map[string]time.Duration{} // deploy hold id -> scenario time it ends
+	running := map[string]Span{} // deploy hold id -> from its start to the scenario time it ends
 	var on, cooling []Span
 	extend := func(spans []Span, t time.Duration) []Span {
 		if n := len(spans); n > 0 && spans[n-1].To == t {
@@ -334,12 +336,10 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return Result{}, err
 		}
 		clock.Set(t)
-		for id, end := range running {
-			if end <= t {
-				if _, err := store.Release(ctx, lock.ReleaseRequest{
-					ID: id, Actor: DeployOwner, Reason: "scripted deploy finished", Kinds: []lock.Kind{lock.KindDeploy}, Owner: DeployOwner,
-				}); err != nil {
-					return Result{}, fmt.Errorf("replay: ending the deploy at %s: %w", end, err)
+		for id, d := range running {
+			if d.To <= t {
+				if err := release(ctx, store, s, id, d); err != nil {
+					return Result{}, err
 				}
 				delete(running, id)
 			}
@@ -363,12 +363,17 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				return Result{}, fmt.Errorf("replay: the deploy at %s: %w", at, err)
 			}
 			if id != "" {
-				running[id] = at + cfg.DeployLength
+				running[id] = Span{at, at + cfg.DeployLength}
 			}
 			outcomes[at] = o
 		}
 		if cfg.Progress != nil {
 			cfg.Progress(t+cfg.Interval, cfg.Until)
+		}
+	}
+	for id, d := range running { // the deploys still running when the replay ends finish too
+		if err := release(ctx, store, s, id, d); err != nil {
+			return Result{}, err
 		}
 	}
 	for i := range on {
@@ -387,7 +392,46 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if res.Impacts, err = impacts(ctx, store); err != nil {
 		return Result{}, err
 	}
+	if res.Releases, err = releases(ctx, store); err != nil {
+		return Result{}, err
+	}
 	return res, nil
+}
+
+// release ends the deploy hold id of the deploy d with the outcome the
+// scenario's ground truth gives it, as scaplock run records it.
+func release(ctx context.Context, store *lock.Store, s *sim.Scenario, id string, d Span) error {
+	failed, took := s.DeployOutcome(d.From)
+	o := lock.DeployOutcome{Outcome: apiv1.OutcomeSucceeded}
+	code, secs := 0, took.Seconds()
+	if failed {
+		o.Outcome, code = apiv1.OutcomeFailed, 1
+	}
+	o.ExitCode, o.DurationS = &code, &secs
+	if _, err := store.Release(ctx, lock.ReleaseRequest{
+		ID: id, Actor: DeployOwner, Reason: "scripted deploy finished", Kinds: []lock.Kind{lock.KindDeploy}, Owner: DeployOwner,
+		Outcome: &lock.ReleaseOutcome{DeployOutcome: o},
+	}); err != nil {
+		return fmt.Errorf("replay: ending the deploy at %s: %w", d.From, err)
+	}
+	return nil
+}
+
+// releases reads the deploy holds' releases of the replay's history.
+func releases(ctx context.Context, store *lock.Store) ([]apiv1.Event, error) {
+	var out []apiv1.Event
+	q := lock.HistoryQuery{Action: apiv1.ActionReleased, Kind: lock.KindDeploy, Limit: lock.MaxHistoryLimit}
+	for {
+		page, err := store.History(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("replay: reading the releases: %w", err)
+		}
+		out = append(out, page.Events...)
+		if page.Next == "" {
+			return out, nil
+		}
+		q.Cursor = page.Next
+	}
 }
 
 // impacts reads the deploy_impact events of the replay's history.

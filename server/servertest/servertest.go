@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"github.com/scaplock/scaplock/api/token"
 	"github.com/scaplock/scaplock/server"
 )
@@ -21,7 +19,7 @@ func Config(ctx context.Context, env map[string]string) (server.Config, error) {
 	for k, v := range env {
 		vars[k] = v
 	}
-	return server.LoadConfig(ctx, envconfig.MapLookuper(vars))
+	return server.LoadConfig(ctx, vars)
 }
 
 // Start starts scaplockd with Config(env) and a discarded log.

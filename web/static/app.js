@@ -684,12 +684,31 @@
 
   const REPORT_MS = 5 * 60 * 1000;
 
+  // DEPLOY_OBJECTIVE is contrib/pyrra/scaplock-deploy-success.yaml's target.
+  const DEPLOY_OBJECTIVE = 0.95;
+
   async function refreshReport() {
     try {
-      renderReport(await getJSON("/api/v1/report?since=28d"));
+      const month = await getJSON("/api/v1/report?since=28d");
+      renderReport(month);
+      renderDeploys((await getJSON("/api/v1/report?since=1d&period=1d")).deploys, month.deploys);
     } catch (_) {
       // the status refresh reports connection and token trouble
     }
+  }
+
+  // renderDeploys says the last 24 h's deploys and failures, and how much
+  // of the 28-day deploy success budget is left.
+  function renderDeploys(day, month) {
+    const d = (day || [])[0] || { deploys: 0, failed: 0 };
+    let failed = 0, counted = 0;
+    for (const p of month || []) {
+      failed += p.failed;
+      counted += p.deploys - p.signalled;
+    }
+    let text = "Last 24 h: " + d.deploys + " deploys, " + d.failed + " failed · deploy success budget left (28 d, objective 95 %): ";
+    text += counted ? Math.round(100 * (1 - failed / counted / (1 - DEPLOY_OBJECTIVE))) + " %" : "no deploys recorded";
+    $("deploys-24h").textContent = text;
   }
 
   function renderReport(r) {
