@@ -3,8 +3,8 @@
 
 GO        ?= go
 BIN       := bin
-DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server etcd-client python3
-DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd /usr/bin/etcdctl /usr/bin/python3
+DEB_PKGS  := prometheus-node-exporter prometheus chromium etcd-server etcd-client python3 curl
+DEB_BINS  := /usr/bin/prometheus-node-exporter /usr/bin/prometheus /usr/bin/chromium /usr/bin/etcd /usr/bin/etcdctl /usr/bin/python3 /usr/bin/curl
 TEST_TIMEOUT ?= 20m
 # The version both binaries print with --version and scaplockd exports as
 # scaplock_build_info; "dev" outside a git checkout.
@@ -27,7 +27,8 @@ demo: build
 	./$(BIN)/scaplockd --demo
 
 # The tests start Debian's node_exporter, Prometheus, Chromium and etcd on
-# loopback; install them when missing (needs root or sudo and apt).
+# loopback, and the bench times curl beside the CLI; install them when
+# missing (needs root or sudo and apt).
 deps:
 	@missing=""; for b in $(DEB_BINS); do [ -x $$b ] || missing=yes; done; \
 	if [ -n "$$missing" ]; then \
@@ -64,7 +65,7 @@ e2e: deps $(E2E_APISERVER)
 # page's write-to-screen time in a real Chromium.
 bench: deps
 	$(GO) run ./cmd/scaplock-bench -report bench-report.md
-	$(GO) test ./web -run '^$$' -bench . -benchtime 5x
+	$(GO) test ./web -run '^$$' -bench 'PageWeight|WriteToPage' -benchtime 5x
 
 # The soak alone: scaplockd under mixed load for 5 minutes, then idle for 60 s,
 # with its RSS curve (also part of make bench).

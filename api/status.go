@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"sort"
+	"strconv"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -65,7 +67,20 @@ func (a *API) knownScopes(snap lock.Snapshot, reports map[string]apiv1.ClusterHe
 	return scopes
 }
 
+// status serves GET /api/v1/status; ?health=false leaves out the clusters'
+// reports, which a reader of the event stream keeps current from its
+// "health" messages: at a hundred clusters they are most of the answer,
+// and a page re-reads the status after every hold change.
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	withHealth := true
+	switch v := r.URL.Query().Get("health"); v {
+	case "", "true":
+	case "false":
+		withHealth = false
+	default:
+		a.fail(w, &lock.FieldError{Field: "health", Message: "must be true or false, got " + strconv.Quote(v)})
+		return
+	}
 	if err := a.sync(r); err != nil {
 		a.fail(w, err)
 		return
@@ -92,17 +107,23 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			resp.Holds = append(resp.Holds, h)
 		}
 	}
-	ctx, cancel := a.storeContext(r, 0)
-	defer cancel()
-	bridges, err := a.store.UnguardedBridges(ctx, snap.Revision)
-	if err != nil {
-		a.fail(w, err)
-		return
+	resp.Unguarded = snap.Bridges
+	// Each scope's verdict reads only the holds that cover it: its own and
+	// global's (every hold, for global's). Deciding every scope over every
+	// hold made a status O(scopes × holds): seconds with thousands of holds
+	// on other scopes. They are grouped from snap, not read again with
+	// Store.Covering, so the verdicts agree with the holds listed beside them.
+	byScope := map[lock.Scope][]lock.Hold{}
+	for _, h := range snap.Holds {
+		byScope[h.Scope] = append(byScope[h.Scope], h)
 	}
-	resp.Unguarded = bridges
 	windows := a.windows()
 	for _, s := range a.knownScopes(snap, reports) {
-		v := lock.ApplyWindows(lock.Decide(snap.Holds, []lock.Scope{s}, now), windows, now)
+		covering := snap.Holds
+		if s != lock.Global {
+			covering = append(slices.Clip(byScope[s]), byScope[lock.Global]...)
+		}
+		v := lock.ApplyWindows(lock.Decide(covering, []lock.Scope{s}, now), windows, now)
 		reasons := v.Reasons()
 		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
 			Message: apiv1.RenderRefusal(v.Scopes, reasons, a.cfg.StatusURL, now)}
@@ -110,6 +131,9 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			sv.Advice = advice(reports, []lock.Scope{s})
 		}
 		resp.Verdicts = append(resp.Verdicts, sv)
+	}
+	if !withHealth {
+		resp.Health = nil
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -15,7 +15,7 @@ import (
 
 // newAPIServerClient is the client for readyz. The CA file, when set,
 // replaces the system roots, as in a kubeconfig.
-func newAPIServerClient(c TLSConfig) (*http.Client, error) {
+func newAPIServerClient(c TLSConfig, timeout time.Duration) (*http.Client, error) {
 	cfg := &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
@@ -35,17 +35,27 @@ func newAPIServerClient(c TLSConfig) (*http.Client, error) {
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
-	return &http.Client{Transport: newTransport(cfg)}, nil
+	tr := newTransport(cfg, timeout)
+	// One connection per apiserver, ever: readyz once per round, and over
+	// HTTP/2 (which kube-apiserver speaks) a readyz that times out resets
+	// its stream, not the connection, so a struggling apiserver is not
+	// made to shake hands again every interval.
+	tr.MaxConnsPerHost = 1
+	tr.ForceAttemptHTTP2 = true
+	return &http.Client{Transport: tr}, nil
 }
 
 // newTransport never uses a proxy: each apiserver and host is probed
-// directly, not through whatever sits in between.
-func newTransport(cfg *tls.Config) *http.Transport {
+// directly, not through whatever sits in between. A probe must add no load
+// to a struggling control plane: connections are kept alive across rounds
+// (an idle one lives far longer than any interval), and no step of opening
+// one waits longer than the probe's timeout, which is at most the interval.
+func newTransport(cfg *tls.Config, timeout time.Duration) *http.Transport {
 	return &http.Transport{
 		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:         (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:     cfg,
-		TLSHandshakeTimeout: 10 * time.Second,
+		TLSHandshakeTimeout: timeout,
 		MaxIdleConnsPerHost: 2,
 		IdleConnTimeout:     90 * time.Second,
 	}

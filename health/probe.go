@@ -63,14 +63,14 @@ type Prober struct {
 // client certificate and bearer token files now, so that a bad path fails at
 // start.
 func NewProber(c Cluster) (*Prober, error) {
-	client, err := newAPIServerClient(c.TLS)
+	client, err := newAPIServerClient(c.TLS, c.Timeout)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	p := &Prober{
 		cluster:   c,
 		apiserver: client,
-		source:    &http.Client{Transport: newTransport(nil)},
+		source:    &http.Client{Transport: newTransport(nil, c.Timeout)},
 		last:      map[string]nodeSnapshot{},
 	}
 	if c.BearerTokenFile != "" {

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"strconv"
 	"time"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -24,8 +25,10 @@ func (s State) Report() apiv1.ClusterHealth {
 }
 
 // RoundSamples are the values one probe round measured, as the gate
-// publishes them every interval: the same values Evaluate adds to the
-// recent samples.
+// publishes them every interval, to three significant digits (what a
+// reader is shown; a fleet writes them every interval, and the full
+// precision would be a third of its etcd writes). Evaluate judges the
+// unrounded values.
 func RoundSamples(cluster string, samples []Sample, now time.Time) apiv1.Samples {
 	out := apiv1.Samples{Cluster: cluster, At: now, Hosts: []apiv1.HostSamples{}}
 	index := map[string]int{}
@@ -39,9 +42,18 @@ func RoundSamples(cluster string, samples []Sample, now time.Time) apiv1.Samples
 			index[s.Host] = i
 			out.Hosts = append(out.Hosts, apiv1.HostSamples{Host: s.Host, Values: map[Signal]float64{}})
 		}
-		out.Hosts[i].Values[s.Signal] = s.Value
+		out.Hosts[i].Values[s.Signal] = significant(s.Value, 3)
 	}
 	return out
+}
+
+// significant rounds v to n significant digits.
+func significant(v float64, n int) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', n, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
 }
 
 // ReportChanged reports whether next says something prev did not: the

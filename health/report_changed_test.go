@@ -1,6 +1,7 @@
 package health
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -69,5 +70,19 @@ func TestRoundSamplesLeavesOutFailedSources(t *testing.T) {
 	}, now)
 	if len(got.Hosts) != 2 || got.Hosts[0].Values[SignalLatency] != 2 || len(got.Hosts[0].Values) != 1 || got.Hosts[1].Values[SignalCPU] != 0.5 || !got.At.Equal(now) {
 		t.Fatalf("RoundSamples = %+v", got)
+	}
+}
+
+func TestRoundSamplesKeepsThreeSignificantDigits(t *testing.T) {
+	now := time.Date(2024, 5, 28, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct{ in, want float64 }{
+		{0.041234567, 0.0412}, {0.31256, 0.313}, {6012.4, 6010}, {15.0, 15}, {0, 0}, {1.2345e-5, 1.23e-5},
+	} {
+		t.Run(strconv.FormatFloat(c.in, 'g', -1, 64), func(t *testing.T) {
+			got := RoundSamples("eqiad", []Sample{{Host: "a:6443", Signal: SignalCPU, Value: c.in}}, now)
+			if v := got.Hosts[0].Values[SignalCPU]; v != c.want {
+				t.Errorf("published %v, want %v", v, c.want)
+			}
+		})
 	}
 }

@@ -3,13 +3,13 @@ package lock
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode"
 
-	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
@@ -129,25 +129,28 @@ func (s *Store) ReportBridge(ctx context.Context, r BridgeReport) (recorded bool
 	return false, fmt.Errorf("bridge %s kept changing: %w", r.Host, ErrConflict)
 }
 
-// UnguardedBridges are the hosts whose bridge a person released, by host,
-// as etcd had them at rev, a revision the caller confirmed (Sync): a
-// serializable read there answers as a linearizable one would, without
-// another read-index round. A member not yet at rev is read linearizably.
-func (s *Store) UnguardedBridges(ctx context.Context, rev int64) ([]Bridge, error) {
-	resp, err := s.cli.Get(ctx, s.keys.Bridges(), clientv3.WithPrefix(), clientv3.WithRev(rev), clientv3.WithSerializable())
-	if errors.Is(err, rpctypes.ErrFutureRev) {
-		resp, err = s.cli.Get(ctx, s.keys.Bridges(), clientv3.WithPrefix())
+// bridgesLocked are the hosts whose bridge a person released, by host
+// (Snapshot.Bridges).
+func (s *Store) bridgesLocked() []Bridge {
+	out := make([]Bridge, 0, len(s.bridges))
+	for _, b := range s.bridges {
+		out = append(out, b)
 	}
-	if err != nil {
-		return nil, unavailable("read bridges", err)
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
+}
+
+func (s *Store) putBridge(kv *mvccpb.KeyValue) *Change {
+	var b Bridge
+	if err := json.Unmarshal(kv.Value, &b); err != nil {
+		s.log.Warn("skipping undecodable bridge report", "key", string(kv.Key), "err", err)
+		return nil
 	}
-	bridges := make([]Bridge, 0, len(resp.Kvs))
-	for _, kv := range resp.Kvs {
-		var b Bridge
-		if err := json.Unmarshal(kv.Value, &b); err != nil {
-			return nil, fmt.Errorf("decode bridge %s: %w", kv.Key, err)
-		}
-		bridges = append(bridges, b)
-	}
-	return bridges, nil
+	s.bridges[string(kv.Key)] = b
+	return nil // the history event that comes with it tells
+}
+
+func (s *Store) delBridge(kv *mvccpb.KeyValue) *Change {
+	delete(s.bridges, string(kv.Key))
+	return nil
 }

@@ -37,6 +37,7 @@ func (s *Store) parts() []Part {
 	return append([]Part{
 		{Prefix: s.keys.Holds(), Put: s.putHold, Del: s.delHold},
 		{Prefix: s.keys.Queue(), Put: s.putQueued, Del: s.delQueued},
+		{Prefix: s.keys.Bridges(), Put: s.putBridge, Del: s.delBridge},
 		{Prefix: s.keys.History(), Put: s.putEvent, Del: s.delEvent, StreamOnly: true},
 	}, s.extra...)
 }
@@ -66,7 +67,7 @@ func (s *Store) load(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.holds, s.queue, s.recent = newHoldIndex(), map[string]queued{}, recent
+	s.holds, s.queue, s.recent, s.bridges = newHoldIndex(), map[string]queued{}, recent, map[string]Bridge{}
 	for _, p := range s.parts() {
 		if p.Reset != nil {
 			p.Reset()

@@ -63,10 +63,19 @@ func (s *Store) confirmLoop(ctx context.Context) {
 // those still Sync.
 func (s *Store) Fresh() error {
 	if age := s.ConfirmedAge(); age > StaleAfter {
-		return fmt.Errorf("%w: etcd not confirmed for %s; the cache may be missing holds", ErrUnavailable, age.Truncate(time.Second))
+		return fmt.Errorf("%w: %w", ErrUnavailable, staleError{age.Truncate(time.Second)})
 	}
 	return nil
 }
+
+// staleError is Fresh's: a cache etcd has not confirmed for age.
+type staleError struct{ age time.Duration }
+
+func (e staleError) Error() string {
+	return fmt.Sprintf("etcd not confirmed for %s; the cache may be missing holds", e.age)
+}
+
+func (e staleError) Is(target error) bool { return target == ErrNotConfirmed }
 
 // ConfirmedAge is how long ago the cache last reflected etcd for certain.
 func (s *Store) ConfirmedAge() time.Duration { return time.Since(s.linear.Confirmed()) }

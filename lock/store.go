@@ -76,6 +76,7 @@ type Store struct {
 	mu      sync.RWMutex
 	holds   holdIndex
 	queue   map[string]queued
+	bridges map[string]Bridge // by key: hosts a person left unguarded
 	recent  recent
 	extra   []Part
 	rev     int64
@@ -258,17 +259,20 @@ func (s *Store) Changed() <-chan struct{} {
 	return s.changed
 }
 
-// Snapshot is a consistent view of the cache.
+// Snapshot is a consistent view of the cache: holds (and, from Snapshot,
+// the hosts a person left unguarded) at one revision.
 type Snapshot struct {
 	Holds    []Hold
+	Bridges  []Bridge
 	Revision int64
 }
 
-// Snapshot returns the cached holds, oldest first.
+// Snapshot returns the cached holds, oldest first, and the unguarded
+// hosts by name.
 func (s *Store) Snapshot() Snapshot {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return Snapshot{Holds: s.holds.all(), Revision: s.rev}
+	return Snapshot{Holds: s.holds.all(), Bridges: s.bridgesLocked(), Revision: s.rev}
 }
 
 // Covering returns the cached holds that can cover a deploy to one of

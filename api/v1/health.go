@@ -105,7 +105,7 @@ const MaxRecentSamples = 120
 // event stream sends them as "samples" messages. A signal whose source
 // failed is absent; a failed readyz is present with its latency until failure.
 type Samples struct {
-	Cluster string        `json:"cluster"`
+	Cluster string        `json:"cluster,omitempty"` // left out in etcd, where the key names it
 	At      time.Time     `json:"at"`
 	Hosts   []HostSamples `json:"hosts"`
 }

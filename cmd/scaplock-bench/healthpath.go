@@ -248,31 +248,34 @@ func streamBytes(ctx context.Context, base string, window time.Duration) (int64,
 }
 
 // pageLike behaves as the status page does on the event stream: it
-// re-fetches status and history (debounced 100 ms) after a message that
-// needs it, and counts its requests.
+// re-fetches (debounced 100 ms) after a message that needs it, and counts
+// its requests. The page re-reads only the status, without the clusters'
+// reports, after an "event" (the message carries the history event, the
+// stream keeps the reports current), and the status and the history after
+// anything else; refetchAlways is the baseline page, which re-read status
+// and history after every message.
 func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atomic.Int64) {
-	refresh := func() {
-		for _, path := range []string{"/api/v1/status", "/api/v1/history?limit=50"} {
+	get := func(paths ...string) {
+		for _, path := range paths {
 			if _, err := fetch(ctx, c, path); err == nil {
 				requests.Add(1)
 			}
 		}
 	}
-	refresh()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/events", nil)
+	full := []string{"/api/v1/status", "/api/v1/history?limit=50"}
+	light := []string{"/api/v1/status?health=false"}
+	if refetchAlways {
+		light = full
+	}
+	get(full...)
+	sc, body, err := openEvents(ctx, c)
 	if err != nil {
 		return
 	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return
-	}
-	defer resp.Body.Close()
+	defer body.Close()
 	lines := make(chan string)
 	go func() {
 		defer close(lines)
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
 			select {
 			case lines <- sc.Text():
@@ -282,13 +285,15 @@ func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atom
 		}
 	}()
 	var debounce <-chan time.Time
+	next := light
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-debounce:
 			debounce = nil
-			refresh()
+			get(next...)
+			next = light
 		case l, ok := <-lines:
 			if !ok {
 				return
@@ -298,12 +303,35 @@ func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atom
 				continue
 			}
 			if refetchAlways || (typ != "health" && typ != "samples") {
+				if typ != "event" {
+					next = full
+				}
 				if debounce == nil {
 					debounce = time.After(100 * time.Millisecond)
 				}
 			}
 		}
 	}
+}
+
+// openEvents opens c's event stream and returns a scanner over its lines
+// and the body to close.
+func openEvents(ctx context.Context, c *client) (*bufio.Scanner, io.Closer, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/events", nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, nil, fmt.Errorf("GET /api/v1/events: %s", resp.Status)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	return sc, resp.Body, nil
 }
 
 // waitRefused waits until preflight refuses scope.

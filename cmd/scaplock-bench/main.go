@@ -80,12 +80,17 @@ var figures = []figure{
 	{"detection", detection},
 	{"memory", memory},
 	{"CLI size", cliSize},
+	{"CLI as a hook", cliHook},
 	{"health path", healthPath},
 	{"scap bridge", scapBridge},
 	{"window bridge", windowBridge},
 	{"embedded 3-replica cluster", embeddedCluster},
 	{"history at full retention", historyLoad},
 	{"soak", soak},
+	{"fleet", fleetLoad},
+	{"storm", storm},
+	{"holds elsewhere", holdsElsewhere},
+	{"page at 100 clusters", pageAtClusters},
 }
 
 func progress(format string, args ...any) {

@@ -98,3 +98,17 @@ func machine() string {
 	host, _ := os.Hostname()
 	return fmt.Sprintf("%s, %d CPUs, %s/%s, %s", host, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
+
+// loadAvg is the machine's 1-minute load average now: the figures of a
+// shared machine depend on it.
+func loadAvg() string {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return f[0]
+}

@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -289,14 +290,17 @@ type loadResult struct {
 }
 
 // add runs one slice of verdictClients keep-alive clients against url;
-// every answer must be 200.
-func (r *loadResult) add(ctx context.Context, url string) error {
+// every answer must be 200, or one of want when given.
+func (r *loadResult) add(ctx context.Context, url string, want ...int) error {
+	if len(want) == 0 {
+		want = []int{http.StatusOK}
+	}
 	var err error
 	var errOnce sync.Once
 	began := time.Now()
 	lat := loadFor(ctx, url, verdictDuration/verdictSlices, func(status int) {
-		if status != http.StatusOK {
-			errOnce.Do(func() { err = fmt.Errorf("GET %s: HTTP %d, want 200", url, status) })
+		if !slices.Contains(want, status) {
+			errOnce.Do(func() { err = fmt.Errorf("GET %s: HTTP %d, want %v", url, status, want) })
 		}
 	})
 	r.took += time.Since(began)

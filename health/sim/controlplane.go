@@ -1,10 +1,12 @@
 package sim
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -35,6 +37,9 @@ type hostServers struct {
 	nodeExporter *httptest.Server
 	readyzHits   atomic.Int64
 	metricsHits  atomic.Int64
+	// apiserverConns counts connections the apiserver accepted: a prober
+	// that keeps its connection alive opens one.
+	apiserverConns atomic.Int64
 }
 
 // Endpoint is where one simulated host answers.
@@ -68,8 +73,9 @@ func LatencyScale(f float64) Option { return func(o *options) { o.latencyScale =
 // MaxLatency caps the time /readyz sleeps, after LatencyScale (default 30s).
 func MaxLatency(d time.Duration) Option { return func(o *options) { o.maxLatency = d } }
 
-// TLS serves both endpoints over HTTPS with httptest's self-signed
-// certificate for 127.0.0.1; use Client to talk to them.
+// TLS serves the apiservers over HTTPS with httptest's self-signed
+// certificate for 127.0.0.1 (Certificate; Client trusts it). node_exporter
+// stays plain HTTP, as it usually is.
 func TLS() Option { return func(o *options) { o.tls = true } }
 
 // CounterCompression sets the compression node_exporter counters are scaled
@@ -108,21 +114,27 @@ func Serve(s *Scenario, clock Clock, opts ...Option) (*ControlPlane, error) {
 	}
 	for _, name := range s.Hosts() {
 		hs := &hostServers{name: name}
-		hs.apiserver = cp.start(cp.apiserverHandler(hs))
-		hs.nodeExporter = cp.start(cp.nodeExporterHandler(hs))
+		hs.apiserver = cp.start(cp.apiserverHandler(hs), o.tls, func(_ net.Conn, st http.ConnState) {
+			if st == http.StateNew {
+				hs.apiserverConns.Add(1)
+			}
+		})
+		hs.nodeExporter = cp.start(cp.nodeExporterHandler(hs), false, nil)
 		cp.hosts = append(cp.hosts, hs)
 		cp.byName[name] = hs
 	}
 	return cp, nil
 }
 
-func (cp *ControlPlane) start(h http.Handler) *httptest.Server {
+func (cp *ControlPlane) start(h http.Handler, tls bool, connState func(net.Conn, http.ConnState)) *httptest.Server {
 	srv := httptest.NewUnstartedServer(h)
 	srv.Config.ReadHeaderTimeout = 10 * time.Second
+	srv.Config.ConnState = connState
 	// Clients that give up or distrust the certificate are part of the
 	// simulation, not server errors worth logging.
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	if cp.opts.tls {
+	if tls {
+		srv.EnableHTTP2 = true // as kube-apiserver
 		srv.StartTLS()
 	} else {
 		srv.Start()
@@ -148,6 +160,21 @@ func (cp *ControlPlane) Endpoints() []Endpoint {
 func (cp *ControlPlane) Client() *http.Client {
 	c := *cp.hosts[0].apiserver.Client() // every host serves httptest's one certificate
 	return &c
+}
+
+// Certificate is the apiservers' certificate with TLS (every host serves
+// httptest's one), for a clusters file's tls.ca_file; nil without.
+func (cp *ControlPlane) Certificate() *x509.Certificate {
+	return cp.hosts[0].apiserver.Certificate()
+}
+
+// APIServerConnections is the number of connections host's apiserver has
+// accepted.
+func (cp *ControlPlane) APIServerConnections(hostName string) int64 {
+	if hs, ok := cp.byName[hostName]; ok {
+		return hs.apiserverConns.Load()
+	}
+	return 0
 }
 
 // Requests is the number of /readyz and /metrics requests host has received.

@@ -317,8 +317,13 @@ func (g *Gate) createAuto(ctx context.Context, req lock.HoldRequest, desc lock.D
 
 // HeartbeatEvery is how many evaluations may pass without the full report
 // being written when nothing in it changed: the samples carry the values
-// every interval, the report follows at least this often.
-const HeartbeatEvery = 12
+// every interval, the report follows at least this often. A quiet
+// cluster's (ok, every signal at ok) follows every QuietHeartbeatEvery:
+// its streaks matter to no one, and a fleet is mostly quiet clusters.
+const (
+	HeartbeatEvery      = 12
+	QuietHeartbeatEvery = 60
+)
 
 // publish writes a round's samples every interval and the cluster's report
 // when it says something new (health.ReportChanged) or HeartbeatEvery
@@ -326,15 +331,21 @@ const HeartbeatEvery = 12
 // from writing.
 func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp apiv1.Samples, guard *lock.Leadership) error {
 	keys := g.store.Keys()
+	smp.Cluster = "" // the key names it
+	smp.At = smp.At.Truncate(time.Millisecond)
 	raw, err := json.Marshal(smp)
 	if err != nil {
 		return err
 	}
 	kvs := []lock.KV{{Key: keys.ClusterSamples(cluster), Value: string(raw)}}
 	report := st.Report()
+	every := HeartbeatEvery
+	if quiet(report) {
+		every = QuietHeartbeatEvery
+	}
 	g.mu.Lock()
 	last, ok := g.published[cluster]
-	full := !ok || g.quiet[cluster]+1 >= HeartbeatEvery || health.ReportChanged(last, report)
+	full := !ok || g.quiet[cluster]+1 >= every || health.ReportChanged(last, report)
 	g.mu.Unlock()
 	if full {
 		raw, err := json.Marshal(report)

@@ -72,11 +72,11 @@ func TestPublishWritesSamplesEveryRoundAndTheReportOnChange(t *testing.T) {
 	if v := version(keys.HealthReport("eqiad")); v != 1 {
 		t.Errorf("report written %d times in 3 quiet rounds, want 1 (the first)", v)
 	}
-	for range gate.HeartbeatEvery - 1 {
+	for range gate.QuietHeartbeatEvery - 1 { // ok, every signal at ok: the quiet heartbeat
 		step()
 	}
 	if v := version(keys.HealthReport("eqiad")); v != 2 {
-		t.Errorf("report written %d times after %d quiet rounds, want 2 (first + heartbeat)", v, gate.HeartbeatEvery+2)
+		t.Errorf("report written %d times after %d quiet rounds, want 2 (first + heartbeat)", v, gate.QuietHeartbeatEvery+2)
 	}
 
 	// readyz fails: the level changes, so the report goes out at once.
@@ -109,7 +109,7 @@ func TestPublishWritesSamplesEveryRoundAndTheReportOnChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := view.Samples()["eqiad"]["kubemaster1001:6443"][apiv1.SignalLatency]
-	if want := 3 + gate.HeartbeatEvery - 1 + 1; len(got) != want {
+	if want := 3 + gate.QuietHeartbeatEvery - 1 + 1; len(got) != want {
 		t.Errorf("cache has %d latency samples, want %d", len(got), want)
 	}
 	if !got[len(got)-1].At.Equal(now) {

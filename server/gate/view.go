@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/lock"
 )
 
@@ -91,8 +92,14 @@ func (v *View) putReport(kv *mvccpb.KeyValue) *lock.Change {
 		return nil
 	}
 	v.mu.Lock()
+	prev, had := v.reports[cluster]
 	v.reports[cluster] = r
 	v.mu.Unlock()
+	if had && !health.ReportChanged(prev, r) {
+		// A heartbeat: readers learn nothing from it, and a fleet's
+		// heartbeats would fill every stream.
+		return nil
+	}
 	return &lock.Change{Type: apiv1.ChangeHealth, Cluster: cluster, Health: &r, Revision: kv.ModRevision}
 }
 
@@ -105,7 +112,10 @@ func (v *View) delReport(kv *mvccpb.KeyValue) *lock.Change {
 }
 
 // putSamples appends one evaluation's values to the cluster's recent
-// samples, keeping the last apiv1.MaxRecentSamples of each signal.
+// samples, keeping the last apiv1.MaxRecentSamples of each signal. They
+// reach the stream only while the cluster is not wholly ok (quiet): in a
+// fleet, every healthy cluster's values every interval would be most of
+// what every reader receives, and none of it asks for a look.
 func (v *View) putSamples(kv *mvccpb.KeyValue) *lock.Change {
 	var smp apiv1.Samples
 	if err := json.Unmarshal(kv.Value, &smp); err != nil {
@@ -135,7 +145,26 @@ func (v *View) putSamples(kv *mvccpb.KeyValue) *lock.Change {
 			sigs[sig] = pts
 		}
 	}
+	if r, ok := v.reports[smp.Cluster]; ok && quiet(r) {
+		return nil
+	}
 	return &lock.Change{Type: apiv1.ChangeSamples, Cluster: smp.Cluster, Samples: &smp, Revision: kv.ModRevision}
+}
+
+// quiet reports whether a cluster is ok with every signal of every host at
+// ok: nothing on it is worth watching live.
+func quiet(r apiv1.ClusterHealth) bool {
+	if r.Status != apiv1.StatusOK {
+		return false
+	}
+	for _, h := range r.Hosts {
+		for _, s := range h.Signals {
+			if s.Level != apiv1.LevelOK {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (v *View) delSamples(kv *mvccpb.KeyValue) *lock.Change {

@@ -24,6 +24,9 @@
   const STREAM_RETRY_MS = 30000;
   const WINDOWS_MS = 60000; // windows open and close with time, not only with events
   const WEEK_MS = 7 * 86400000;
+  // FOLD_AT healthy clusters or more fold into one line; fewer are shown.
+  const FOLD_AT = 5;
+  const WHY_MAX = 10; // holds named on a refused verdict
 
   const SIGNALS = [
     { key: "latency", label: "readyz latency" },
@@ -47,6 +50,10 @@
     needHistory: true, // the next refresh also reads /api/v1/history
     samples: null, // cluster -> host -> signal -> [{at, value}], oldest first
     needSamples: true,
+    // needHealth: the next refresh reads the clusters' reports too; after a
+    // hold change the stream has kept them current, and at a hundred
+    // clusters they are most of the status.
+    needHealth: true,
     refreshTimer: 0,
     inFlight: false,
     again: false,
@@ -162,15 +169,20 @@
     try {
       const wantSamples = state.needSamples || !state.streamOpen;
       const wantHistory = state.needHistory || !state.streamOpen || !state.history;
+      const wantHealth = state.needHealth || !state.streamOpen || !state.status;
       state.needSamples = false;
       state.needHistory = false;
+      state.needHealth = false;
       const [status, history, samples] = await Promise.all([
-        getJSON("/api/v1/status"), wantHistory ? getJSON("/api/v1/history?limit=" + HISTORY_LIMIT) : null,
+        getJSON(wantHealth ? "/api/v1/status" : "/api/v1/status?health=false"),
+        wantHistory ? getJSON("/api/v1/history?limit=" + HISTORY_LIMIT) : null,
         wantSamples ? getJSON("/api/v1/samples") : null]);
       const wasLost = !!state.lostSince;
+      if (!wantHealth) status.health = state.status.health;
       state.status = status;
       if (history) state.history = history;
       if (samples) state.samples = samples.clusters || {};
+      if (wantHealth || samples) clusterBoxes.clear();
       state.lostSince = null;
       state.lostWhy = "";
       if (wasLost && !state.stream) openStream(); // back: do not wait for the stream retry
@@ -180,6 +192,7 @@
     } catch (err) {
       state.needSamples = true;
       state.needHistory = true;
+      state.needHealth = true;
       if (err instanceof HTTPError && err.status === 401) {
         setNeedToken(true, state.token ? "The token was refused: " + err.message : "This service needs a token to read its status.");
       } else {
@@ -281,11 +294,13 @@
     if (type === "health" && msg && msg.cluster && state.status) {
       state.status.health = state.status.health || {};
       if (msg.health) state.status.health[msg.cluster] = msg.health; else delete state.status.health[msg.cluster];
+      changedCluster(msg.cluster);
       renderHealth(state.status.health);
       return;
     }
     if (type === "samples" && msg && msg.samples && state.samples) {
       addSamples(msg.samples);
+      changedCluster(msg.samples.cluster);
       if (state.status) renderHealth(state.status.health || {});
       return;
     }
@@ -297,6 +312,7 @@
       return;
     }
     if (type === "hello") state.needSamples = true;
+    state.needHealth = true; // hello, leader: read everything
     scheduleRefresh(type === "hello" || type === "event");
   }
 
@@ -326,6 +342,12 @@
   // Every POLL_MS: poll while no stream is open; reopen a lost stream.
   function pollLoop() {
     if (state.needToken) return; // wait for a token rather than collect 401s
+    if (state.streamOpen && showsQuiet()) {
+      // The stream carries no values of quiet clusters: read them while shown.
+      state.needSamples = true;
+      state.needHealth = true;
+      refresh();
+    }
     if (!state.streamOpen) {
       refresh();
       if (!state.stream && !state.needToken && Date.now() - state.streamTriedAt >= STREAM_RETRY_MS) openStream();
@@ -438,45 +460,98 @@
     const list = $("verdict-list");
     const key = JSON.stringify((s.verdicts || []).map((v) => [v.scope, v.allowed, v.summary, v.advice,
       (v.reasons || []).map((r) => [r.hold_id, r.kind, r.holder, r.reason, r.refuses])]));
-    if (key === verdictKey) return;
-    verdictKey = key;
-    const items = [];
-    const refused = (s.verdicts || []).filter((v) => !v.allowed).length;
+    const fkey = key + "\u0000" + filterText() + "\u0000" + folds.verdicts.open;
+    if (fkey === verdictKey) return;
+    verdictKey = fkey;
+    const all = s.verdicts || [];
+    const refused = all.filter((v) => !v.allowed).length;
     document.body.classList.toggle("refused", refused > 0);
     document.title = (refused ? "REFUSED" : "ALLOWED") + " — scaplock";
-    for (const v of s.verdicts || []) {
-      const card = el("article", { cls: "verdict " + (v.allowed ? "verdict-allowed" : "verdict-refused"), attrs: { "data-scope": v.scope } });
-      card.appendChild(el("h3", { cls: "verdict-scope", text: v.scope }));
-      card.appendChild(el("p", { cls: "verdict-word" }, [
-        el("span", { cls: "verdict-icon", text: v.allowed ? "✓" : "✕", attrs: { "aria-hidden": "true" } }),
-        el("span", { cls: "verdict-text", text: v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED" }),
-      ]));
-      if (v.allowed && v.advice) {
-        card.appendChild(el("p", { cls: "verdict-advice" }, [
-          el("span", { text: "deploy gently: " }), el("code", { text: v.advice.define }),
-          el("span", { cls: "reason", text: " — " + v.advice.reason }),
-        ]));
-      }
-      if (!v.allowed) {
-        card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
-        // The service's message is the refusal's one text; the list below
-        // is built from the reasons' fields.
-        if (v.message) card.appendChild(el("pre", { cls: "verdict-message", text: v.message }));
-        const why = el("ul", { cls: "verdict-why" });
-        for (const r of v.reasons || []) {
-          const li = el("li", { cls: r.refuses ? "" : "overridden" }, [
-            el("span", { cls: "kind kind-" + r.kind, text: r.kind }),
-            el("span", { text: " " + r.scope + " · " + r.holder + (r.refuses ? "" : " · overridden") + ": " }),
-            el("span", { cls: "reason", text: r.reason }),
-          ]);
-          why.appendChild(li);
-        }
-        card.appendChild(why);
-      }
-      items.push(card);
+    // What refuses comes first, global first among equals; allowed
+    // clusters fold into one line.
+    const shown = all.filter((v) => v.scope === "global" || matches(v.scope)).sort((a, b) =>
+      (a.allowed - b.allowed) || ((a.scope !== "global") - (b.scope !== "global")) || a.scope.localeCompare(b.scope));
+    const calm = shown.filter((v) => v.allowed && v.scope !== "global");
+    const items = shown.filter((v) => !calm.includes(v) || !foldable(calm.length)).map(verdictCard);
+    if (foldable(calm.length)) {
+      items.push(fold(folds.verdicts, calm.length + " clusters: deploys allowed", () => calm.map(verdictCard)));
     }
     if (!items.length) items.push(el("p", { cls: "verdict verdict-unknown", text: "no scopes known" }));
     list.replaceChildren(...items);
+    renderFilterCount(all.filter((v) => v.scope !== "global").map((v) => v.scope));
+  }
+
+  function verdictCard(v) {
+    const card = el("article", { cls: "verdict " + (v.allowed ? "verdict-allowed" : "verdict-refused"), attrs: { "data-scope": v.scope } });
+    card.appendChild(el("h3", { cls: "verdict-scope", text: v.scope }));
+    card.appendChild(el("p", { cls: "verdict-word" }, [
+      el("span", { cls: "verdict-icon", text: v.allowed ? "✓" : "✕", attrs: { "aria-hidden": "true" } }),
+      el("span", { cls: "verdict-text", text: v.allowed ? "DEPLOYS ALLOWED" : "DEPLOYS REFUSED" }),
+    ]));
+    if (v.allowed && v.advice) {
+      card.appendChild(el("p", { cls: "verdict-advice" }, [
+        el("span", { text: "deploy gently: " }), el("code", { text: v.advice.define }),
+        el("span", { cls: "reason", text: " — " + v.advice.reason }),
+      ]));
+    }
+    if (!v.allowed) {
+      card.appendChild(el("p", { cls: "verdict-summary", text: v.summary }));
+      // The service's message is the refusal's one text; the list below
+      // is built from the reasons' fields.
+      if (v.message) card.appendChild(el("pre", { cls: "verdict-message", text: v.message }));
+      const why = el("ul", { cls: "verdict-why" });
+      // A global verdict is refused by every hold: name a few, count the rest.
+      const reasons = v.reasons || [];
+      for (const r of reasons.slice(0, WHY_MAX)) {
+        const li = el("li", { cls: r.refuses ? "" : "overridden" }, [
+          el("span", { cls: "kind kind-" + r.kind, text: r.kind }),
+          el("span", { text: " " + r.scope + " · " + r.holder + (r.refuses ? "" : " · overridden") + ": " }),
+          el("span", { cls: "reason", text: r.reason }),
+        ]);
+        why.appendChild(li);
+      }
+      if (reasons.length > WHY_MAX) why.appendChild(el("li", { cls: "muted", text: "and " + (reasons.length - WHY_MAX) + " more (Active holds below)" }));
+      card.appendChild(why);
+    }
+    return card;
+  }
+
+  // ---- many clusters: filter and folds ----------------------------------------
+
+  function filterText() { return $("cluster-filter").value.trim().toLowerCase(); }
+  function matches(name) { const f = filterText(); return !f || name.toLowerCase().includes(f); }
+  // A filter shows every match: nothing folds then.
+  function foldable(n) { return n >= FOLD_AT && !filterText(); }
+
+  function renderFilterCount(names) {
+    const f = filterText();
+    $("filter-count").textContent = f ? names.filter(matches).length + " of " + names.length + " clusters match" : "";
+  }
+
+  // A fold is one line ("97 clusters healthy") that opens on a click. Its
+  // element lives as long as the page, so it stays open across updates, and
+  // what it hides is built only while it is open.
+  const folds = { verdicts: newFold("verdicts"), health: newFold("health") };
+  function newFold(name) {
+    const d = el("details", { cls: "fold", attrs: { "data-fold": name } }, [el("summary", { cls: "fold-line" })]);
+    d.addEventListener("toggle", () => {
+      if (d.open) { state.needSamples = true; state.needHealth = true; scheduleRefresh(); }
+      verdictKey = "";
+      render();
+    });
+    return d;
+  }
+  function fold(d, line, build) {
+    d.firstChild.textContent = line;
+    d.replaceChildren(d.firstChild, ...(d.open ? [el("div", { cls: "fold-body" }, build())] : []));
+    return d;
+  }
+
+  // showsQuiet reports whether some quiet cluster's values are on screen.
+  function showsQuiet() {
+    const h = (state.status && state.status.health) || {};
+    const calm = Object.keys(h).filter((n) => quiet(h[n])).length;
+    return calm > 0 && (folds.health.open || !!filterText() || !foldable(calm));
   }
 
   function expiresEl(h) {
@@ -627,40 +702,62 @@
     return out;
   }
 
+  // quiet mirrors the service's rule for streaming samples: ok, and every
+  // signal at ok.
+  function quiet(c) {
+    if (!c || c.status !== "ok") return false;
+    return (c.hosts || []).every((h) => Object.values(h.signals || {}).every((s) => s.level === "ok"));
+  }
+
+  const STATUS_RANK = { degraded: 0, unknown: 1, ok: 2 };
+  function healthRank(c) { return quiet(c) ? 3 : (STATUS_RANK[c && c.status] ?? 1); }
+
+  // A cluster's box is rebuilt only when its report or samples changed:
+  // one cluster's update costs one box, however many clusters there are.
+  const clusterBoxes = new Map(); // cluster -> article
+  function changedCluster(name) { clusterBoxes.delete(name); }
+
   function renderHealth(health) {
-    const names = Object.keys(health).sort();
-    const blocks = [];
-    for (const name of names) {
-      const c = health[name] || {};
-      const status = ["ok", "degraded", "unknown"].includes(c.status) ? c.status : "unknown";
-      const box = el("article", { cls: "cluster cluster-" + status, attrs: { "data-cluster": name } });
-      const h3 = el("h3", {}, [
-        document.createTextNode(name + " "),
-        el("span", { cls: "status status-" + status, text: status.toUpperCase() }),
-      ]);
-      box.appendChild(h3);
-      const meta = el("p", { cls: "cluster-meta" });
-      if (parseTime(c.since)) meta.append("since ", timeEl(c.since));
-      if (status === "degraded" && parseTime(c.tripped_at)) meta.append(" · tripped ", timeEl(c.tripped_at));
-      if (parseTime(c.updated_at)) meta.append(" · evaluated ", timeEl(c.updated_at));
-      box.appendChild(meta);
-      if (c.reason) box.appendChild(el("p", { cls: "cluster-reason", text: c.reason }));
-      const table = el("table", { cls: "data hosts" });
-      const hr = el("tr", {}, [el("th", { text: "apiserver", attrs: { scope: "col" } })]);
-      for (const sg of SIGNALS) hr.appendChild(el("th", { text: sg.label, attrs: { scope: "col" } }));
-      table.appendChild(el("thead", {}, [hr]));
-      const tb = el("tbody");
-      for (const host of c.hosts || []) {
-        const tr = el("tr", { attrs: { "data-host": host.host } }, [el("th", { text: host.host, attrs: { scope: "row" } })]);
-        for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, sg.label, withSamples(name, host.host, sg.key, (host.signals || {})[sg.key])));
-        tb.appendChild(tr);
-      }
-      table.appendChild(tb);
-      box.appendChild(el("div", { cls: "scroll" }, [table]));
-      blocks.push(box);
-    }
+    const names = Object.keys(health).filter(matches).sort((a, b) => (healthRank(health[a]) - healthRank(health[b])) || a.localeCompare(b));
+    const calm = names.filter((n) => quiet(health[n]));
+    const box = (n) => {
+      let b = clusterBoxes.get(n);
+      if (!b) { b = clusterBox(n, health[n] || {}); clusterBoxes.set(n, b); }
+      return b;
+    };
+    const blocks = names.filter((n) => !calm.includes(n) || !foldable(calm.length)).map(box);
+    if (foldable(calm.length)) blocks.push(fold(folds.health, calm.length + " clusters healthy", () => calm.map(box)));
     $("health-list").replaceChildren(...blocks);
-    $("health-empty").hidden = blocks.length > 0;
+    $("health-empty").hidden = Object.keys(health).length > 0;
+  }
+
+  function clusterBox(name, c) {
+    const status = ["ok", "degraded", "unknown"].includes(c.status) ? c.status : "unknown";
+    const box = el("article", { cls: "cluster cluster-" + status, attrs: { "data-cluster": name } });
+    const h3 = el("h3", {}, [
+      document.createTextNode(name + " "),
+      el("span", { cls: "status status-" + status, text: status.toUpperCase() }),
+    ]);
+    box.appendChild(h3);
+    const meta = el("p", { cls: "cluster-meta" });
+    if (parseTime(c.since)) meta.append("since ", timeEl(c.since));
+    if (status === "degraded" && parseTime(c.tripped_at)) meta.append(" · tripped ", timeEl(c.tripped_at));
+    if (parseTime(c.updated_at)) meta.append(" · evaluated ", timeEl(c.updated_at));
+    box.appendChild(meta);
+    if (c.reason) box.appendChild(el("p", { cls: "cluster-reason", text: c.reason }));
+    const table = el("table", { cls: "data hosts" });
+    const hr = el("tr", {}, [el("th", { text: "apiserver", attrs: { scope: "col" } })]);
+    for (const sg of SIGNALS) hr.appendChild(el("th", { text: sg.label, attrs: { scope: "col" } }));
+    table.appendChild(el("thead", {}, [hr]));
+    const tb = el("tbody");
+    for (const host of c.hosts || []) {
+      const tr = el("tr", { attrs: { "data-host": host.host } }, [el("th", { text: host.host, attrs: { scope: "row" } })]);
+      for (const sg of SIGNALS) tr.appendChild(signalCell(sg.key, sg.label, withSamples(name, host.host, sg.key, (host.signals || {})[sg.key])));
+      tb.appendChild(tr);
+    }
+    table.appendChild(tb);
+    box.appendChild(el("div", { cls: "scroll" }, [table]));
+    return box;
   }
 
   // ---- history -----------------------------------------------------------
@@ -850,6 +947,7 @@
     $("override-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitHold(ev.target, "/api/v1/overrides", "override"); });
     $("release-form").addEventListener("submit", (ev) => { ev.preventDefault(); submitRelease(ev.target); });
     $("release-cancel").addEventListener("click", () => { $("release-form").hidden = true; });
+    $("cluster-filter").addEventListener("input", () => { clusterBoxes.clear(); render(); if (filterText()) { state.needSamples = true; state.needHealth = true; scheduleRefresh(); } });
     setNeedToken(false);
     openStream();
     refresh();
