@@ -64,10 +64,10 @@ func TestCalendarFollowsTheWatchOnEveryReplica(t *testing.T) {
 func TestKnownRefusalCountsWindows(t *testing.T) {
 	e := locktest.StartEtcd(t, "")
 	s := locktest.OpenStore(t, e.Client(t), lock.Options{})
-	cut := fmt.Errorf("confirm the cache: %w", lock.ErrUnavailable)
+	cut := fmt.Errorf("confirm the cache: %w", lock.ErrNotConfirmed)
 	freeze := lock.Window{ID: "f", Scope: "global", Kind: lock.WindowDeny, Schedule: "* * * * *", Duration: lock.Duration(time.Hour), TimeZone: "UTC", Reason: "freeze"}
 
-	if err := s.KnownRefusal(cut, []lock.Scope{"eqiad"}); !errors.Is(err, lock.ErrUnavailable) || errors.Is(err, lock.ErrRefused) {
+	if err := s.KnownRefusal(cut, []lock.Scope{"eqiad"}); !errors.Is(err, lock.ErrNotConfirmed) || errors.Is(err, lock.ErrRefused) {
 		t.Fatalf("no hold, no window: %v, want the outage itself", err)
 	}
 	err := s.KnownRefusal(cut, []lock.Scope{"eqiad"}, freeze)
