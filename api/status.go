@@ -72,13 +72,9 @@ func (a *API) knownScopes(snap lock.Snapshot, reports map[string]apiv1.ClusterHe
 // "health" messages: at a hundred clusters they are most of the answer,
 // and a page re-reads the status after every hold change.
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
-	withHealth := true
-	switch v := r.URL.Query().Get("health"); v {
-	case "", "true":
-	case "false":
-		withHealth = false
-	default:
-		a.fail(w, &lock.FieldError{Field: "health", Message: "must be true or false, got " + strconv.Quote(v)})
+	withHealth, err := healthParam(r)
+	if err != nil {
+		a.fail(w, err)
 		return
 	}
 	if err := a.sync(r); err != nil {
@@ -151,6 +147,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = append(scopes, s)
 	}
+	withHealth, err := healthParam(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
 	// Without etcd's confirmation only a refusal may be given: what the
 	// replica last confirmed refuses (lock.Store.KnownRefusal).
 	unconfirmed := a.sync(r)
@@ -177,13 +178,16 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), StatusURL: a.cfg.StatusURL, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
-		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
+		Overrides: v.Overrides, Revision: v.Revision,
 		Windows: v.Windows, OverriddenWindows: v.OverriddenWindows,
 	}
-	for _, s := range scopes {
-		for c, report := range reports {
-			if s.Covers(lock.Scope(c)) {
-				resp.Health[c] = report
+	if withHealth {
+		resp.Health = map[string]apiv1.ClusterHealth{}
+		for _, s := range scopes {
+			for c, report := range reports {
+				if s.Covers(lock.Scope(c)) {
+					resp.Health[c] = report
+				}
 			}
 		}
 	}
@@ -203,6 +207,21 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		resp.WindowNotice = lock.WindowNotice(windows, scopes, now, WindowNoticeHorizon)
 	}
 	writeJSON(w, status, resp)
+}
+
+// healthParam reads ?health=: false leaves the clusters' reports out of
+// status and preflight (a reader that needs only the verdict, a bridge;
+// one that keeps them current from the event stream, the page). At a
+// hundred clusters they are most of the answer.
+func healthParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("health"); v {
+	case "", "true":
+		return true, nil
+	case "false":
+		return false, nil
+	default:
+		return false, &lock.FieldError{Field: "health", Message: "must be true or false, got " + strconv.Quote(v)}
+	}
 }
 
 // samples serves every cluster's recent values for sparklines; the event

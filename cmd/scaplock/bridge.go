@@ -129,7 +129,9 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 // runBridge is the bridge's whole life: check the scopes, open the lock
 // file, serve its state, follow the service until ctx ends, release.
 func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) int {
-	q := url.Values{"scope": cfg.scopes}
+	// The bridge reads only the verdict: the clusters' reports would be
+	// most of every answer (all of them, for global).
+	q := url.Values{"scope": cfg.scopes, "health": {"false"}}
 	// A wrong scope or token must stop the bridge at once, not leave it
 	// quietly never holding anything.
 	first, ferr := c.preflight(ctx, q)
