@@ -25,6 +25,10 @@ type (
 // current revision; past it the answer is 503, never a stale "allowed".
 const VerdictTimeout = 2500 * time.Millisecond
 
+// WindowNoticeHorizon is how near a window change an allowed preflight
+// mentions it.
+const WindowNoticeHorizon = time.Hour
+
 // sync makes the cache reflect every write acknowledged before r arrived,
 // on any replica. A cache already known to be cut off fails at once.
 func (a *API) sync(r *http.Request) error {
@@ -109,12 +113,13 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	for _, h := range snap.Holds {
 		byScope[h.Scope] = append(byScope[h.Scope], h)
 	}
+	windows := a.windows()
 	for _, s := range a.knownScopes(snap, reports) {
 		covering := snap.Holds
 		if s != lock.Global {
 			covering = append(slices.Clip(byScope[s]), byScope[lock.Global]...)
 		}
-		v := lock.Decide(covering, []lock.Scope{s}, now)
+		v := lock.ApplyWindows(lock.Decide(covering, []lock.Scope{s}, now), windows, now)
 		reasons := v.Reasons()
 		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
 			Message: apiv1.RenderRefusal(v.Scopes, reasons, a.cfg.StatusURL, now)}
@@ -160,11 +165,12 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := a.store.Covering(scopes)
 	now := a.store.Now()
-	v := lock.Decide(snap.Holds, scopes, now)
+	windows := a.windows()
+	v := lock.ApplyWindows(lock.Decide(snap.Holds, scopes, now), windows, now)
 	v.Revision = snap.Revision
 	if unconfirmed != nil {
 		var refused *lock.RefusedError
-		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes), &refused) {
+		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes, windows...), &refused) {
 			a.fail(w, unconfirmed)
 			return
 		}
@@ -173,6 +179,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), StatusURL: a.cfg.StatusURL, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
 		Overrides: v.Overrides, Revision: v.Revision,
+		Windows: v.Windows, OverriddenWindows: v.OverriddenWindows,
 	}
 	if withHealth {
 		resp.Health = map[string]apiv1.ClusterHealth{}
@@ -184,6 +191,9 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if change, ok := lock.NextWindowChange(windows, scopes, now); ok {
+		resp.WindowChange = &change
+	}
 	if !v.LastConfirmed.IsZero() {
 		at := v.LastConfirmed.UTC()
 		resp.LastConfirmed = &at
@@ -194,6 +204,7 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		resp.Message = apiv1.RenderRefusalAsOf(scopes, resp.Reasons, a.cfg.StatusURL, now, v.LastConfirmed)
 	} else {
 		resp.Advice = advice(reports, scopes)
+		resp.WindowNotice = lock.WindowNotice(windows, scopes, now, WindowNoticeHorizon)
 	}
 	writeJSON(w, status, resp)
 }

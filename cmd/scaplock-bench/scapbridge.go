@@ -34,16 +34,11 @@ const (
 // exclusive lock) and the same probe.
 func scapBridge(ctx context.Context) []Row {
 	const figure = "scap bridge: hold created → scap's next shared-lock attempt refused"
-	dir, err := os.MkdirTemp("", "scaplock-bench-bridge-")
+	dir, bin, err := buildCLI(ctx, "scaplock-bench-bridge-")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scaplock")
-	progress("  go build ./cmd/scaplock")
-	if err := servertest.GoBuild(ctx, bin, servertest.Scaplock); err != nil {
-		return []Row{failed(figure, err)}
-	}
 	d, err := startDaemon(ctx, nil)
 	if err != nil {
 		return []Row{failed(figure, err)}
@@ -203,4 +198,19 @@ func (w *lineWaiter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
+}
+
+// buildCLI builds scaplock into a new temporary directory, which the
+// caller removes.
+func buildCLI(ctx context.Context, prefix string) (dir, bin string, err error) {
+	if dir, err = os.MkdirTemp("", prefix); err != nil {
+		return "", "", err
+	}
+	bin = filepath.Join(dir, "scaplock")
+	progress("  go build ./cmd/scaplock")
+	if err := servertest.GoBuild(ctx, bin, servertest.Scaplock); err != nil {
+		os.RemoveAll(dir)
+		return "", "", err
+	}
+	return dir, bin, nil
 }

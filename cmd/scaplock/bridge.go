@@ -208,6 +208,8 @@ type verdictResult struct {
 	at      time.Time
 	refusal refusal
 	err     error
+	// windowChange is when a deployment window next starts or ends.
+	windowChange *time.Time
 }
 
 // loop reacts to the service's answers and to the lock file until ctx ends.
@@ -253,14 +255,20 @@ func (b *bridge) loop(ctx context.Context) {
 func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<- verdictResult) {
 	poll := time.NewTicker(b.cfg.poll)
 	defer poll.Stop()
+	windows := newWindowTimer()
+	defer windows.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
 		case <-poll.C:
+		case <-windows.C():
 		}
 		r := b.result(b.c.preflight(ctx, b.q))
+		if r.err == nil {
+			windows.aim(r.windowChange, r.at)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -278,7 +286,7 @@ func (b *bridge) result(v verdict, err error) verdictResult {
 	if err == nil {
 		var resp apiv1.PreflightResponse
 		if r.err = json.Unmarshal(v.body, &resp); r.err == nil {
-			r.refusal = refusalOf(resp, b.cfg.policy.statusURL, r.at)
+			r.refusal, r.windowChange = refusalOf(resp, b.cfg.policy.statusURL, r.at), resp.WindowChange
 		}
 	}
 	return r
