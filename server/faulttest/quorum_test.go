@@ -85,7 +85,7 @@ func TestQuorumLoss(t *testing.T) {
 	create, release, deploy, unkeyed := writes[1], writes[2], writes[3], writes[4]
 	// A write without a key goes straight to its transaction: whether etcd
 	// committed it is unknown, and the answer says how to check.
-	if unkeyed.code != "outcome_unknown" || !strings.Contains(string(unkeyed.got.body), "scaplock history") {
+	if unkeyed.code != "outcome_unknown" || !strings.Contains(string(unkeyed.got.body), "GET /api/v1/history?hold=") {
 		t.Errorf("write without a key, sent to etcd: %s", unkeyed.got)
 	}
 	answeredUnavailable := 0
