@@ -19,13 +19,10 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
 	reason := fs.String("reason", "", "why; shown to every refused deployer (required)")
 	dur := durationOpt(fs, "for", 0, "expire after this long (default: until unlocked)")
 	asJSON := jsonFlag(fs)
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
 	}
 	switch {
-	case len(pos) > 0:
-		return usageError(fs, "unexpected argument %q", pos[0])
 	case *scope == "":
 		return usageError(fs, "--scope is required")
 	case *reason == "":
