@@ -59,7 +59,7 @@ func historyLoad(ctx context.Context) []Row {
 	}
 	progress("  wrote %d events in %s, archived in %s", historyEvents, took.Round(100*time.Millisecond), archiveTook.Round(100*time.Millisecond))
 
-	bin, err := buildDaemon(ctx, dir)
+	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
@@ -147,11 +147,11 @@ func historyLoad(ctx context.Context) []Row {
 	}, rows...)
 }
 
-// buildDaemon builds scaplockd into dir.
-func buildDaemon(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "scaplockd")
-	progress("  go build ./cmd/scaplockd")
-	return bin, servertest.GoBuild(ctx, bin, servertest.Scaplockd)
+// buildCommand builds ./cmd/<name> into dir and returns the binary's path.
+func buildCommand(ctx context.Context, dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	progress("  go build ./cmd/%s", name)
+	return bin, servertest.GoBuild(ctx, bin, "github.com/scaplock/scaplock/cmd/"+name)
 }
 
 // rssSampler records the peak RSS of a process until stopped.

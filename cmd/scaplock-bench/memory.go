@@ -39,9 +39,8 @@ func memory(ctx context.Context) []Row {
 		return []Row{failed(figure, err)}
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scaplockd")
-	progress("  go build ./cmd/scaplockd")
-	if err := servertest.GoBuild(ctx, bin, servertest.Scaplockd); err != nil {
+	bin, err := buildCommand(ctx, dir, "scaplockd")
+	if err != nil {
 		return []Row{failed(figure, err)}
 	}
 	p, err := startProcess(ctx, bin, filepath.Join(dir, "data"))

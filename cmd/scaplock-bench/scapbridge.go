@@ -16,7 +16,6 @@ import (
 	"time"
 
 	api "github.com/scaplock/scaplock/api/v1"
-	"github.com/scaplock/scaplock/server/servertest"
 )
 
 const (
@@ -39,9 +38,8 @@ func scapBridge(ctx context.Context) []Row {
 		return []Row{failed(figure, err)}
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scaplock")
-	progress("  go build ./cmd/scaplock")
-	if err := servertest.GoBuild(ctx, bin, servertest.Scaplock); err != nil {
+	bin, err := buildCommand(ctx, dir, "scaplock")
+	if err != nil {
 		return []Row{failed(figure, err)}
 	}
 	d, err := startDaemon(ctx, nil)

@@ -41,7 +41,7 @@ func soak(ctx context.Context) []Row {
 		return []Row{failed(figure, err)}
 	}
 	defer os.RemoveAll(dir)
-	bin, err := buildDaemon(ctx, dir)
+	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
