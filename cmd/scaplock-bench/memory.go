@@ -101,11 +101,19 @@ func cycles(ctx context.Context, c *client, n, workers int) error {
 	return errors.Join(errs...)
 }
 
-// process is a scaplockd subprocess.
+// process is a server subprocess: a scaplockd, or this binary serving with
+// -serve (startChild).
 type process struct {
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
+}
+
+// newProcess follows the started cmd: done is closed when it has exited.
+func newProcess(cmd *exec.Cmd) *process {
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p
 }
 
 // startProcess starts bin on a free loopback port with an embedded etcd in
@@ -127,8 +135,7 @@ func runProcess(ctx context.Context, cmd *exec.Cmd) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := newProcess(cmd)
 	select {
 	case a := <-logs.addr:
 		p.url = "http://" + a

@@ -170,7 +170,7 @@ func writesVsRawEtcd(ctx context.Context, secret, url string, cli *clientv3.Clie
 // other takes writes and answers preflight for a held scope, and reports
 // how long writes on the survivor stopped (none should: no replica waits
 // for another) and what its verdicts answered meanwhile.
-func replicaKill(ctx context.Context, secret string, doomed, survivor *child) []Row {
+func replicaKill(ctx context.Context, secret string, doomed, survivor *process) []Row {
 	const figure = "SIGKILL of a replica, 3-member Debian etcd"
 	token, err := servertest.Token(secret, "bench", api.RoleSRE)
 	if err != nil {
@@ -345,16 +345,9 @@ func loadFor(ctx context.Context, url string, d time.Duration, check func(int)) 
 	return all
 }
 
-// child is a server this binary runs in another process.
-type child struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
-}
-
 // startChild re-executes this binary with -serve kind and env, and waits
 // for the URL it prints.
-func startChild(ctx context.Context, kind string, env map[string]string) (*child, error) {
+func startChild(ctx context.Context, kind string, env map[string]string) (*process, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -372,7 +365,6 @@ func startChild(ctx context.Context, kind string, env map[string]string) (*child
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -382,7 +374,7 @@ func startChild(ctx context.Context, kind string, env map[string]string) (*child
 		close(lines)
 		_, _ = io.Copy(io.Discard, out)
 	}()
-	go func() { _ = cmd.Wait(); close(c.done) }()
+	c := newProcess(cmd)
 	select {
 	case line, ok := <-lines:
 		if !ok || !strings.HasPrefix(line, "http://") {
@@ -397,17 +389,6 @@ func startChild(ctx context.Context, kind string, env map[string]string) (*child
 	case <-time.After(90 * time.Second):
 		c.stop()
 		return nil, fmt.Errorf("%s server not listening after 90s", kind)
-	}
-}
-
-// stop ends the child by its pid and waits for it.
-func (c *child) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(20 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
 	}
 }
 
