@@ -25,13 +25,8 @@ import (
 // etcd, and measures how long writes stop and what the survivors answered
 // to preflight meanwhile (the baseline: a single embedded replica, which
 // has no survivor at all).
-func embeddedCluster(ctx context.Context) []Row {
+func embeddedCluster(ctx context.Context, dir string) []Row {
 	const figure = "embedded 3-replica cluster"
-	dir, err := os.MkdirTemp("", "scaplock-bench-cluster-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
 		return []Row{failed(figure, err)}

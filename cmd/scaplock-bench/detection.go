@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,12 +35,7 @@ var (
 // detection replays each scenario through the real gate (server.Replay on
 // an embedded etcd) and scores it, and the two baselines evaluated on the
 // same scripted samples, against the scenario's ground truth.
-func detection(ctx context.Context) []Row {
-	dir, err := os.MkdirTemp("", "scaplock-bench-replay-")
-	if err != nil {
-		return []Row{failed("detection", err)}
-	}
-	defer os.RemoveAll(dir)
+func detection(ctx context.Context, dir string) []Row {
 	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
 	if err != nil {
 		return []Row{failed("detection: embedded etcd", err)}

@@ -29,13 +29,8 @@ const (
 // and measures the history as the page and the CLI read it: the newest
 // page with 10 concurrent readers, filters that match nothing, and the
 // daemon's RSS throughout.
-func historyLoad(ctx context.Context) []Row {
+func historyLoad(ctx context.Context, dir string) []Row {
 	figure := fmt.Sprintf("/history at %d events", historyEvents)
-	dir, err := os.MkdirTemp("", "scaplock-bench-history-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	data := filepath.Join(dir, "data")
 	srv, err := servertest.Start(ctx, map[string]string{"SCAPLOCK_DATA_DIR": data})
 	if err != nil {

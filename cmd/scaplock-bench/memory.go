@@ -32,13 +32,8 @@ const (
 // memory builds scaplockd, runs it as a subprocess with its embedded etcd,
 // puts memoryCycles hold create/release cycles through its API and reads
 // its resident set size.
-func memory(ctx context.Context) []Row {
+func memory(ctx context.Context, dir string) []Row {
 	figure := fmt.Sprintf("scaplockd RSS after %d hold create/release cycles (embedded etcd, SCAPLOCK_HISTORY_MAX_EVENTS=%s)", memoryCycles, historyMaxEvents)
-	dir, err := os.MkdirTemp("", "scaplock-bench-rss-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
 		return []Row{failed(figure, err)}

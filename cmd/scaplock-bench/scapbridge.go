@@ -31,13 +31,8 @@ const (
 // fcntl.lockf, as every sync does, until it is first refused. Beside it,
 // the baseline of today: a person's scap lock --all (the same Python,
 // exclusive lock) and the same probe.
-func scapBridge(ctx context.Context) []Row {
+func scapBridge(ctx context.Context, dir string) []Row {
 	const figure = "scap bridge: hold created → scap's next shared-lock attempt refused"
-	dir, err := os.MkdirTemp("", "scaplock-bench-bridge-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	bin, err := buildCommand(ctx, dir, "scaplock")
 	if err != nil {
 		return []Row{failed(figure, err)}

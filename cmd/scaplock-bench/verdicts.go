@@ -51,7 +51,7 @@ var bareBody = []byte(`{"allowed":true,"scopes":["eqiad"],"holds":[],"revision":
 // generates load, 64 keep-alive clients, one server at a time. Both etcd
 // topologies: the embedded single node and a 3-member cluster of Debian's
 // etcd-server on loopback.
-func linearizableVerdicts(ctx context.Context) []Row {
+func linearizableVerdicts(ctx context.Context, dir string) []Row {
 	bare, err := startChild(ctx, "bare", nil)
 	if err != nil {
 		return []Row{failed("preflight vs bare handler: start the bare handler", err)}
@@ -59,11 +59,6 @@ func linearizableVerdicts(ctx context.Context) []Row {
 	defer bare.stop()
 	var rows []Row
 
-	dir, err := os.MkdirTemp("", "scaplock-bench-verdicts-")
-	if err != nil {
-		return []Row{failed("preflight vs bare handler", err)}
-	}
-	defer os.RemoveAll(dir)
 	embedded, err := startChild(ctx, "scaplockd", map[string]string{"SCAPLOCK_DATA_DIR": filepath.Join(dir, "embedded"), "SCAPLOCK_SCOPES": "eqiad"})
 	if err != nil {
 		rows = append(rows, failed("preflight vs bare handler, embedded etcd: start scaplockd", err))
