@@ -42,8 +42,14 @@ type fixture struct {
 
 func newFixture(t *testing.T, mutate func(*api.Config, *api.AuthConfig)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, lock.Options{}, mutate)
+}
+
+// newFixtureWith opens the store with opts (parts, scopes, a clock).
+func newFixtureWith(t *testing.T, opts lock.Options, mutate func(*api.Config, *api.AuthConfig)) *fixture {
+	t.Helper()
 	e := locktest.StartEtcd(t, "")
-	store := locktest.OpenStore(t, e.Client(t), lock.Options{})
+	store := locktest.OpenStore(t, e.Client(t), opts)
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "secret")
 	secret := []byte(strings.Repeat("s3cr3t-", 6))

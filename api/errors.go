@@ -73,7 +73,7 @@ func writeError(w http.ResponseWriter, log *slog.Logger, err error, statusURL st
 	var conflict *lock.DeployConflictError
 	switch {
 	case errors.As(err, &refused):
-		body.Holds, body.Reasons = refused.Verdict.Blocking, refused.Verdict.Reasons()
+		body.Holds, body.Reasons, body.Windows = refused.Verdict.Blocking, refused.Verdict.Reasons(), refused.Verdict.Windows
 		body.Error.Message = apiv1.RenderRefusalAsOf(refused.Verdict.Scopes, body.Reasons, statusURL, now(), refused.Verdict.LastConfirmed)
 	case errors.As(err, &conflict):
 		v := conflict.Verdict()

@@ -83,7 +83,7 @@ var knownActions = map[lock.Action]struct{}{
 	lock.ActionCreated: {}, lock.ActionAmended: {}, lock.ActionReleased: {}, lock.ActionExpired: {},
 	lock.ActionRefreshed: {}, lock.ActionWouldTrip: {}, lock.ActionWouldClear: {},
 	lock.ActionDeployImpact: {}, lock.ActionSynced: {},
-	lock.ActionBridgeUnlocked: {}, lock.ActionBridgeGuarded: {},
+	lock.ActionBridgeUnlocked: {}, lock.ActionBridgeGuarded: {}, lock.ActionDeleted: {},
 }
 
 // printableName is a query parameter's name as a field, or "query" when
@@ -119,7 +119,7 @@ func parseHistoryQuery(r *http.Request) (lock.HistoryQuery, error) {
 	}
 	if q.Action != "" {
 		if _, ok := knownActions[q.Action]; !ok {
-			return q, &lock.FieldError{Field: "action", Message: fmt.Sprintf("%s is not an action (created, amended, released, expired, refreshed, would_trip, would_clear)", strconv.QuoteToASCII(string(q.Action)))}
+			return q, &lock.FieldError{Field: "action", Message: fmt.Sprintf("%s is not an action (created, amended, released, expired, refreshed, would_trip, would_clear, deleted)", strconv.QuoteToASCII(string(q.Action)))}
 		}
 	}
 	if s := v.Get("scope"); s != "" {
@@ -127,7 +127,9 @@ func parseHistoryQuery(r *http.Request) (lock.HistoryQuery, error) {
 			return q, err
 		}
 	}
-	if k := v.Get("kind"); k != "" {
+	if k := v.Get("kind"); k == string(lock.KindWindow) {
+		q.Kind = lock.KindWindow // the history of windows, which are no hold
+	} else if k != "" {
 		if q.Kind, err = lock.ParseKind(k); err != nil {
 			return q, err
 		}

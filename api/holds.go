@@ -235,7 +235,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := principal(r)
-	req.Owner = p.Subject
+	req.Owner, req.Calendar = p.Subject, a.cfg.Calendar
 	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
 		a.fail(w, err)
 		return
@@ -244,7 +244,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 	// A replica cut off from etcd refuses at once what it last knew refused,
 	// instead of waiting out the request timeout for a 503.
 	if a.store.Scopes().Check(req.Scope) == nil {
-		if err := a.store.KnownRefusal(a.store.Fresh(), scopes); errors.Is(err, lock.ErrRefused) {
+		if err := a.store.KnownRefusal(a.store.Fresh(), scopes, a.windows()...); errors.Is(err, lock.ErrRefused) {
 			a.fail(w, err)
 			return
 		}
@@ -253,7 +253,7 @@ func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	h, err := a.store.AcquireDeploy(ctx, req)
 	if err != nil {
-		a.failWrite(w, req.Idem, a.store.KnownRefusal(err, scopes))
+		a.failWrite(w, req.Idem, a.store.KnownRefusal(err, scopes, a.windows()...))
 		return
 	}
 	a.log.Info("deploy started", "id", h.ID, "scope", h.Scope, "owner", h.Owner)

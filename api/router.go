@@ -51,6 +51,9 @@ type Config struct {
 	Gate      GateInfo
 	// View serves the gate's reports, leader and samples.
 	View GateView
+	// Calendar has the deployment windows, fed by the store's watch; nil
+	// means no windows.
+	Calendar *lock.Calendar
 	// StoreInfo is shown in /api/v1/status; Cluster, when set, adds the
 	// members' and replicas' last known states to it.
 	StoreInfo StoreInfo
@@ -120,6 +123,8 @@ func New(cfg Config) http.Handler {
 			r.Get("/samples", a.samples)
 			r.Get("/report", a.report)
 			r.Get("/events", a.events)
+			r.Get("/windows", a.listWindows)
+			r.Get("/windows.ics", a.windowsCalendar)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(require(fail, RoleSRE))
@@ -128,6 +133,8 @@ func New(cfg Config) http.Handler {
 			r.Delete("/holds/{id}", a.releaseHold)
 			r.Post("/overrides", a.createOverride)
 			r.Delete("/overrides/{id}", a.cancelOverride)
+			r.Post("/windows", a.createWindow)
+			r.Delete("/windows/{id}", a.deleteWindow)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(require(fail, RoleDeployer))

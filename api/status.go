@@ -25,6 +25,10 @@ type (
 // current revision; past it the answer is 503, never a stale "allowed".
 const VerdictTimeout = 2500 * time.Millisecond
 
+// WindowNoticeHorizon is how near a window change an allowed preflight
+// mentions it.
+const WindowNoticeHorizon = time.Hour
+
 // sync makes the cache reflect every write acknowledged before r arrived,
 // on any replica. A cache already known to be cut off fails at once.
 func (a *API) sync(r *http.Request) error {
@@ -68,13 +72,9 @@ func (a *API) knownScopes(snap lock.Snapshot, reports map[string]apiv1.ClusterHe
 // "health" messages: at a hundred clusters they are most of the answer,
 // and a page re-reads the status after every hold change.
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
-	withHealth := true
-	switch v := r.URL.Query().Get("health"); v {
-	case "", "true":
-	case "false":
-		withHealth = false
-	default:
-		a.fail(w, &lock.FieldError{Field: "health", Message: "must be true or false, got " + strconv.Quote(v)})
+	withHealth, err := healthParam(r)
+	if err != nil {
+		a.fail(w, err)
 		return
 	}
 	if err := a.sync(r); err != nil {
@@ -113,12 +113,13 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	for _, h := range snap.Holds {
 		byScope[h.Scope] = append(byScope[h.Scope], h)
 	}
+	windows := a.windows()
 	for _, s := range a.knownScopes(snap, reports) {
 		covering := snap.Holds
 		if s != lock.Global {
 			covering = append(slices.Clip(byScope[s]), byScope[lock.Global]...)
 		}
-		v := lock.Decide(covering, []lock.Scope{s}, now)
+		v := lock.ApplyWindows(lock.Decide(covering, []lock.Scope{s}, now), windows, now)
 		reasons := v.Reasons()
 		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
 			Message: apiv1.RenderRefusal(v.Scopes, reasons, a.cfg.StatusURL, now)}
@@ -146,6 +147,11 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		}
 		scopes = append(scopes, s)
 	}
+	withHealth, err := healthParam(r)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
 	// Without etcd's confirmation only a refusal may be given: what the
 	// replica last confirmed refuses (lock.Store.KnownRefusal).
 	unconfirmed := a.sync(r)
@@ -159,11 +165,12 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	snap := a.store.Covering(scopes)
 	now := a.store.Now()
-	v := lock.Decide(snap.Holds, scopes, now)
+	windows := a.windows()
+	v := lock.ApplyWindows(lock.Decide(snap.Holds, scopes, now), windows, now)
 	v.Revision = snap.Revision
 	if unconfirmed != nil {
 		var refused *lock.RefusedError
-		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes), &refused) {
+		if !errors.As(a.store.KnownRefusal(unconfirmed, scopes, windows...), &refused) {
 			a.fail(w, unconfirmed)
 			return
 		}
@@ -171,14 +178,21 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := PreflightResponse{
 		Allowed: v.Allowed, Scopes: scopes, Reasons: v.Reasons(), StatusURL: a.cfg.StatusURL, Holds: nonNil(v.Blocking), Overridden: v.Overridden,
-		Overrides: v.Overrides, Revision: v.Revision, Health: map[string]apiv1.ClusterHealth{},
+		Overrides: v.Overrides, Revision: v.Revision,
+		Windows: v.Windows, OverriddenWindows: v.OverriddenWindows,
 	}
-	for _, s := range scopes {
-		for c, report := range reports {
-			if s.Covers(lock.Scope(c)) {
-				resp.Health[c] = report
+	if withHealth {
+		resp.Health = map[string]apiv1.ClusterHealth{}
+		for _, s := range scopes {
+			for c, report := range reports {
+				if s.Covers(lock.Scope(c)) {
+					resp.Health[c] = report
+				}
 			}
 		}
+	}
+	if change, ok := lock.NextWindowChange(windows, scopes, now); ok {
+		resp.WindowChange = &change
 	}
 	if !v.LastConfirmed.IsZero() {
 		at := v.LastConfirmed.UTC()
@@ -190,8 +204,24 @@ func (a *API) preflight(w http.ResponseWriter, r *http.Request) {
 		resp.Message = apiv1.RenderRefusalAsOf(scopes, resp.Reasons, a.cfg.StatusURL, now, v.LastConfirmed)
 	} else {
 		resp.Advice = advice(reports, scopes)
+		resp.WindowNotice = lock.WindowNotice(windows, scopes, now, WindowNoticeHorizon)
 	}
 	writeJSON(w, status, resp)
+}
+
+// healthParam reads ?health=: false leaves the clusters' reports out of
+// status and preflight (a reader that needs only the verdict, a bridge;
+// one that keeps them current from the event stream, the page). At a
+// hundred clusters they are most of the answer.
+func healthParam(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("health"); v {
+	case "", "true":
+		return true, nil
+	case "false":
+		return false, nil
+	default:
+		return false, &lock.FieldError{Field: "health", Message: "must be true or false, got " + strconv.Quote(v)}
+	}
 }
 
 // samples serves every cluster's recent values for sparklines; the event

@@ -25,6 +25,8 @@ type DeployRequest struct {
 	Wait time.Duration
 	// Idem, when set, makes the request safe to retry.
 	Idem *Idempotency
+	// Calendar, when set, has the deployment windows that also decide.
+	Calendar *Calendar
 }
 
 // DefaultDeployTTL is the deploy lease's time-to-live when none is given.
@@ -87,6 +89,7 @@ func (s *Store) AcquireDeploy(ctx context.Context, req DeployRequest) (Hold, err
 		}
 		select {
 		case <-changed:
+		case <-windowChange(last, s.now()):
 		case <-ctx.Done():
 			if cause := context.Cause(ctx); !errors.Is(cause, context.DeadlineExceeded) {
 				// Not the wait running out: the caller left, or the service is stopping.
@@ -117,11 +120,17 @@ func (s *Store) tryDeploy(ctx context.Context, req DeployRequest, place string) 
 			return Hold{}, fmt.Errorf("deployers are queued for %s: %w", req.Scope, ErrConflict)
 		}
 		v := Decide(snap.Holds, []Scope{req.Scope}, now)
+		if req.Calendar != nil {
+			v = ApplyWindows(v, req.Calendar.List(), now)
+		}
 		v.Revision = snap.Revision
 		if !v.Allowed {
 			return Hold{}, &RefusedError{Verdict: v}
 		}
 		cmps := []clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Holds()), "<", snap.Revision+1).WithPrefix()}
+		if req.Calendar != nil {
+			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.keys.Windows()), "<", snap.Revision+1).WithPrefix())
+		}
 		for _, o := range v.Overrides {
 			cmps = append(cmps, clientv3.Compare(clientv3.ModRevision(s.keys.Hold(o.ID)), "=", o.Revision))
 		}

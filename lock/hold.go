@@ -86,22 +86,23 @@ func ValidateID(id string) error {
 // ValidateDuration checks a duration given under field: positive and at most max.
 func ValidateDuration(field string, d, max time.Duration) error {
 	if d <= 0 {
-		return invalid(field, "must be positive, got %s", d)
+		return invalid(field, "must be positive, got %s", apiv1.FormatDuration(d))
 	}
 	if max > 0 && d > max {
-		return invalid(field, "%s is longer than the maximum %s", d, max)
+		return invalid(field, "%s is longer than the maximum %s", apiv1.FormatDuration(d), apiv1.FormatDuration(max))
 	}
 	return nil
 }
 
-// ParseDuration parses Go duration syntax for field; empty means zero.
+// ParseDuration parses a duration for field, in Go syntax or whole days
+// (apiv1.ParseDuration); empty means zero.
 func ParseDuration(field, s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(s)
+	d, err := apiv1.ParseDuration(s)
 	if err != nil {
-		return 0, invalid(field, "%q is not a duration (use Go syntax such as 90s, 2h, 1h30m)", s)
+		return 0, invalid(field, "%v", err)
 	}
 	return d, nil
 }

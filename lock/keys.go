@@ -88,6 +88,12 @@ func historyStamp(t time.Time) string {
 // readlease.go); a replica's key lives on its lease.
 func (k Keys) Replicas() string { return k.Prefix + "replicas/" }
 
+// Windows is the prefix of deployment windows.
+func (k Keys) Windows() string { return k.Prefix + "windows/" }
+
+// Window is one deployment window.
+func (k Keys) Window(id string) string { return k.Windows() + id }
+
 // Queue is the prefix of deployers waiting for a scope, in FIFO order of creation.
 func (k Keys) Queue() string { return k.Prefix + "queue/" }
 

@@ -27,11 +27,12 @@ func (s *Store) LastConfirmed() time.Time {
 // that ended, a service shutting down, an unknown outcome, which the
 // caller must retry with its key), and an err when the cache would
 // allow, is returned as it is: without knowledge nothing can be decided.
-func (s *Store) KnownRefusal(err error, scopes []Scope) error {
+// The deployment windows the replica last confirmed count as its holds do.
+func (s *Store) KnownRefusal(err error, scopes []Scope, windows ...Window) error {
 	if !errors.Is(err, ErrNotConfirmed) || errors.Is(err, context.Canceled) || errors.Is(err, ErrOutcomeUnknown) {
 		return err
 	}
-	v := s.Verdict(scopes)
+	v := ApplyWindows(s.Verdict(scopes), windows, s.now())
 	if v.Allowed {
 		return err
 	}

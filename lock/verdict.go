@@ -17,6 +17,10 @@ type Verdict struct {
 	Overridden []Hold `json:"overridden,omitempty"`
 	// Overrides are the active overrides covering the scopes.
 	Overrides []Hold `json:"overrides,omitempty"`
+	// Windows are the deployment windows that refuse the deploy
+	// (ApplyWindows); OverriddenWindows would, but for an override.
+	Windows           []WindowRefusal `json:"windows,omitempty"`
+	OverriddenWindows []WindowRefusal `json:"overridden_windows,omitempty"`
 	// Revision is the etcd revision the verdict reflects.
 	Revision int64 `json:"revision"`
 	// LastConfirmed is set when etcd could not confirm the verdict: it is

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/api/token"
+	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/lock"
 	"github.com/scaplock/scaplock/server/embedetcd"
 )
@@ -128,7 +129,7 @@ func Defaults() Config {
 func parse(ctx context.Context, env map[string]string) (Config, []error) {
 	process := func(vars map[string]string) (Config, error) {
 		var c Config
-		err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(vars)})
+		err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &c, Lookuper: envconfig.MapLookuper(withDays(vars))})
 		return c, err
 	}
 	c, err := process(env)
@@ -155,6 +156,37 @@ func parse(ctx context.Context, env map[string]string) (Config, []error) {
 	}
 	return withTokenTTL(c, good), errs
 }
+
+// withDays turns whole days (SCAPLOCK_HISTORY_MAX_AGE=90d) into Go's
+// syntax for every duration setting, so that settings take days as the
+// CLI and the API do (apiv1.ParseDuration); anything else is left for
+// envconfig to judge.
+func withDays(vars map[string]string) map[string]string {
+	out := make(map[string]string, len(vars))
+	for k, v := range vars {
+		out[k] = v
+		if _, ok := durationVariables[k]; ok && strings.HasSuffix(v, "d") {
+			if d, err := apiv1.ParseDuration(v); err == nil {
+				out[k] = d.String()
+			}
+		}
+	}
+	return out
+}
+
+// durationVariables are the settings of type time.Duration.
+var durationVariables = func() map[string]struct{} {
+	names := map[string]struct{}{}
+	t := reflect.TypeFor[Config]()
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Type == reflect.TypeFor[time.Duration]() {
+			if name := variableOf(f); name != "" {
+				names[name] = struct{}{}
+			}
+		}
+	}
+	return names
+}()
 
 // withTokenTTL applies the token lifetime's default, which lives in
 // api/token because the CLI mints with it and cannot read this package.

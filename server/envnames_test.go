@@ -23,9 +23,9 @@ func TestConfigReportsEveryProblem(t *testing.T) {
 		want []string
 	}{
 		{"four bad variables, four lines", map[string]string{
-			"SCAPLOCK_LISTEN": ":99999", "SCAPLOCK_MAX_HOLD_DURATION": "7d", "SCAPLOCK_LOG_LEVEL": "loud", "SCAPLOCK_LSTEN": ":8080",
+			"SCAPLOCK_LISTEN": ":99999", "SCAPLOCK_MAX_HOLD_DURATION": "7x", "SCAPLOCK_LOG_LEVEL": "loud", "SCAPLOCK_LSTEN": ":8080",
 		}, []string{
-			`SCAPLOCK_MAX_HOLD_DURATION: time: unknown unit "d" in duration "7d"`,
+			`SCAPLOCK_MAX_HOLD_DURATION: time: unknown unit "x" in duration "7x"`,
 			`SCAPLOCK_LSTEN: not a scaplockd setting; did you mean SCAPLOCK_LISTEN?`,
 			`SCAPLOCK_LISTEN: ":99999": port 99999 is out of range 0-65535`,
 			`SCAPLOCK_LOG_LEVEL: "loud" is not debug, info, warn or error`,

@@ -95,13 +95,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	view := gate.NewView(keys, log)
+	calendar := lock.NewCalendar(keys, log)
 	peers := newReplicas(keys, cfg.ReplicaName, log)
 	if cfg.Build.Version == "" {
 		cfg.Build = ReadBuildInfo("", "")
 	}
 	registerBuildInfo(reg, cfg.Build)
 	storeOpts := lock.Options{
-		Prefix: cfg.EtcdPrefix, Logger: log, Parts: append(view.Parts(), peers.Part()),
+		Prefix: cfg.EtcdPrefix, Logger: log, Parts: append(append(view.Parts(), peers.Part()), calendar.Parts()...),
 		Retention:  lock.Retention{MaxAge: cfg.HistoryMaxAge, MaxCount: cfg.HistoryMaxEvents},
 		Registerer: reg, Scopes: scopes,
 	}
@@ -142,7 +143,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 	}
 	handler := api.New(api.Config{
 		Limits: cfg.APILimits(), Store: s.store, Auth: auth, AnonymousRead: cfg.AnonymousRead,
-		StatusURL: statusURL, Gate: gateInfo, View: view, StoreInfo: storeInfo, Cluster: func(i api.StoreInfo) api.StoreInfo { return s.cluster.info(i) }, Ready: s.ready, Endpoints: s.memberStates, Page: web.Handler(), Logger: log, Registry: reg,
+		StatusURL: statusURL, Gate: gateInfo, View: view, Calendar: calendar, StoreInfo: storeInfo, Cluster: func(i api.StoreInfo) api.StoreInfo { return s.cluster.info(i) }, Ready: s.ready, Endpoints: s.memberStates, Page: web.Handler(), Logger: log, Registry: reg,
 	})
 	baseCtx, cancelRequests := context.WithCancelCause(context.Background())
 	s.http = &http.Server{

@@ -204,3 +204,18 @@ func TestRemovedSettingIsRefused(t *testing.T) {
 		t.Fatalf("SCAPLOCK_READ_LEASE=2s: %v, want %q", err, want)
 	}
 }
+
+// Duration settings take whole days as the CLI and the API do.
+func TestDurationSettingsTakeDays(t *testing.T) {
+	cfg, err := server.LoadConfig(context.Background(), map[string]string{"SCAPLOCK_MAX_HOLD_DURATION": "7d", "SCAPLOCK_HISTORY_MAX_AGE": "90d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MaxHoldDuration != 7*24*time.Hour || cfg.HistoryMaxAge != 90*24*time.Hour {
+		t.Fatalf("7d and 90d read as %s and %s", cfg.MaxHoldDuration, cfg.HistoryMaxAge)
+	}
+	_, err = server.LoadConfig(context.Background(), map[string]string{"SCAPLOCK_MAX_HOLD_DURATION": "7x"})
+	if err == nil || !strings.Contains(err.Error(), "SCAPLOCK_MAX_HOLD_DURATION") {
+		t.Fatalf("SCAPLOCK_MAX_HOLD_DURATION=7x: %v, want an error naming it", err)
+	}
+}

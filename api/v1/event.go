@@ -39,6 +39,9 @@ type Event struct {
 	Revision int64 `json:"revision"`
 	// Impact is set on deploy_impact events.
 	Impact *DeployImpact `json:"impact,omitempty"`
+	// Window is set on events of kind window: the window as it was
+	// after the change (before it, for deletions).
+	Window *Window `json:"window,omitempty"`
 	// Outcome, exit_code and duration_s are set on a deploy's release by
 	// scaplock run; duration_s on synced events too.
 	DeployOutcome

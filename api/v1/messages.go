@@ -55,6 +55,8 @@ type ErrorBody struct {
 	// Reasons what they say (Message is rendered from them).
 	Holds   []Hold   `json:"holds,omitempty"`
 	Reasons []Reason `json:"reasons,omitempty"`
+	// Windows are the deployment windows behind a refusal (423).
+	Windows []WindowRefusal `json:"windows,omitempty"`
 }
 
 // ErrorDetail names what went wrong; Field is set for bad input.
@@ -153,6 +155,17 @@ type PreflightResponse struct {
 	// Advice is set when deploys are allowed but a cluster they touch is
 	// at warn: deploy more gently.
 	Advice *Advice `json:"advice,omitempty"`
+	// Windows are the deployment windows that refuse; OverriddenWindows
+	// would, but for an override.
+	Windows           []WindowRefusal `json:"windows,omitempty"`
+	OverriddenWindows []WindowRefusal `json:"overridden_windows,omitempty"`
+	// WindowNotice says, on an allowed answer, that a window starts or
+	// ends within the hour: "deny window 'train' starts in 12m".
+	WindowNotice string `json:"window_notice,omitempty"`
+	// WindowChange is the next instant a window bearing on Scopes starts
+	// or ends: the answer may change then with no write (the scap bridge
+	// sets a timer to it).
+	WindowChange *time.Time `json:"window_change,omitempty"`
 	// LastConfirmed is set on a refusal etcd could not confirm (its
 	// quorum is gone): the replica's last confirmed state refuses, and
 	// this is when etcd last confirmed it. Such a refusal is never opened

@@ -10,6 +10,9 @@ type ReasonKind string
 
 const (
 	ReasonManual, ReasonDeploy, ReasonAuto, ReasonCooldown ReasonKind = "manual", "deploy", "auto", "cooldown"
+	// ReasonWindow is a deployment window: an active deny window, or a
+	// scope's allow windows when none is active (Reason.Window).
+	ReasonWindow ReasonKind = "window"
 )
 
 // Reason is one thing that refuses deploys to a scope, or only advises
@@ -40,6 +43,9 @@ type Reason struct {
 	// Notes are lines of text a hold carries instead of signals: a hold
 	// written by a gate older than the signals, shown as they are.
 	Notes []string `json:"notes,omitempty"`
+	// Window is the window of a window reason; Until is when it stops
+	// refusing (the deny occurrence ends, or the next allow one opens).
+	Window *Window `json:"window,omitempty"`
 }
 
 // Unit is what a SignalReading's value and limit count: seconds, a ratio

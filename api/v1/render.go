@@ -69,7 +69,11 @@ func refusalLines(scopes []Scope, reasons []Reason, st stamper) []string {
 			continue
 		}
 		if lines == nil {
-			lines = []string{fmt.Sprintf("scaplock: deploys to %s are refused: %s", joinScopes(scopes), r.summary())}
+			head := r.summary()
+			if r.Kind == ReasonWindow {
+				head = r.windowHeadline(st.now)
+			}
+			lines = []string{fmt.Sprintf("scaplock: deploys to %s are refused: %s", joinScopes(scopes), head)}
 		} else {
 			lines = append(lines, "also: "+r.summary())
 		}
@@ -80,6 +84,8 @@ func refusalLines(scopes []Scope, reasons []Reason, st stamper) []string {
 
 func (r Reason) summary() string {
 	switch r.Kind {
+	case ReasonWindow:
+		return r.windowSummary()
 	case ReasonDeploy:
 		return "deploy in progress by " + r.Holder
 	case ReasonManual:
@@ -98,6 +104,8 @@ func (r Reason) body(st stamper) []string {
 	switch r.Kind {
 	case ReasonAuto, ReasonCooldown:
 		return append(r.gateLines(st), fmt.Sprintf("held automatically since %s; %s", st.stamp(r.Since, "hold "+id), r.ClearsText(st.now)))
+	case ReasonWindow:
+		return []string{r.windowDetail()}
 	}
 	line := fmt.Sprintf("%s: %q, since %s", r.Scope, r.Reason, st.stamp(r.Since, "hold "+id))
 	if r.Until != nil && r.Kind == ReasonManual {

@@ -93,6 +93,7 @@ var figures = []figure{
 	{"CLI as a hook", cliHook},
 	{"health path", healthPath},
 	{"scap bridge", scapBridge},
+	{"window bridge", windowBridge},
 	{"embedded 3-replica cluster", embeddedCluster},
 	{"history at full retention", historyLoad},
 	{"soak", soak},

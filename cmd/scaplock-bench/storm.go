@@ -251,10 +251,10 @@ func bridgeLike(ctx context.Context, c *client, checks *atomic.Int64) {
 	defer body.Close()
 	for sc.Scan() {
 		typ, ok := strings.CutPrefix(sc.Text(), "event: ")
-		if !ok || typ == "samples" {
-			continue
+		if !ok || typ == "samples" || typ == "health" {
+			continue // as scaplock scap-bridge does (cmd/scaplock/events.go)
 		}
-		if _, err := c.preflight(ctx, "global"); err == nil {
+		if _, err := c.preflight(ctx, "global&health=false"); err == nil {
 			checks.Add(1)
 		}
 	}

@@ -129,7 +129,9 @@ lock file cannot be opened), 2 the first answer could not be had and ctx ended.`
 // runBridge is the bridge's whole life: check the scopes, open the lock
 // file, serve its state, follow the service until ctx ends, release.
 func runBridge(ctx context.Context, c *cli, cfg bridgeConfig, log *slog.Logger) int {
-	q := url.Values{"scope": cfg.scopes}
+	// The bridge reads only the verdict: the clusters' reports would be
+	// most of every answer (all of them, for global).
+	q := url.Values{"scope": cfg.scopes, "health": {"false"}}
 	// A wrong scope or token must stop the bridge at once, not leave it
 	// quietly never holding anything.
 	first, ferr := c.preflight(ctx, q)
@@ -206,6 +208,8 @@ type verdictResult struct {
 	at      time.Time
 	refusal refusal
 	err     error
+	// windowChange is when a deployment window next starts or ends.
+	windowChange *time.Time
 }
 
 // loop reacts to the service's answers and to the lock file until ctx ends.
@@ -251,14 +255,20 @@ func (b *bridge) loop(ctx context.Context) {
 func (b *bridge) ask(ctx context.Context, changed <-chan struct{}, results chan<- verdictResult) {
 	poll := time.NewTicker(b.cfg.poll)
 	defer poll.Stop()
+	windows := newWindowTimer()
+	defer windows.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
 		case <-poll.C:
+		case <-windows.C():
 		}
 		r := b.result(b.c.preflight(ctx, b.q))
+		if r.err == nil {
+			windows.aim(r.windowChange, r.at)
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -276,7 +286,7 @@ func (b *bridge) result(v verdict, err error) verdictResult {
 	if err == nil {
 		var resp apiv1.PreflightResponse
 		if r.err = json.Unmarshal(v.body, &resp); r.err == nil {
-			r.refusal = refusalOf(resp, b.cfg.policy.statusURL, r.at)
+			r.refusal, r.windowChange = refusalOf(resp, b.cfg.policy.statusURL, r.at), resp.WindowChange
 		}
 	}
 	return r

@@ -103,6 +103,9 @@ func refusalOf(resp apiv1.PreflightResponse, statusURL string, now time.Time) re
 			ids = append(ids, r.HoldID+"\x00"+string(r.Kind)+"\x00"+r.Reason)
 		}
 	}
+	for _, w := range resp.Windows {
+		ids = append(ids, w.Window.ID+"\x00window\x00"+string(w.Scope))
+	}
 	slices.Sort(ids)
 	id := strings.Join(ids, "\x01")
 	if id == "" {

@@ -74,6 +74,7 @@ func init() {
 		"token":       {cmdToken, "mint a token: HS256 from the service's secret file, or with a private key"},
 		"completion":  {cmdCompletion, "print a bash or zsh completion script: source <(scaplock completion bash)"},
 		"scap-bridge": {cmdBridge, "hold scap's own lock file while scaplock refuses, so unmodified scap obeys (deploy hosts)"},
+		"window":      {cmdWindow, "add, list or remove deployment windows: freezes and the deploy calendar (SRE to change)"},
 		"report":      {cmdReport, "what deploys did to each control plane, week by week, and whether it creeps"},
 	}
 }

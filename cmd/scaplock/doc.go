@@ -1,6 +1,6 @@
 // Command scaplock is the command line of the scaplock deploy lock, for SREs
 // and deployers: status, history, lock, unlock, amend, override, preflight,
-// run, token and scap-bridge.
+// run, token, scap-bridge and window.
 //
 // Exit codes, the same for every subcommand:
 //

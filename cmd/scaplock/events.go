@@ -39,8 +39,10 @@ func (c *cli) watchEvents(ctx context.Context, changed chan<- struct{}) {
 		}
 		conn := client.NewConnection(req)
 		conn.SubscribeToAll(func(e sse.Event) {
-			if e.Type == string(apiv1.ChangeSamples) {
-				return // new values every interval; a verdict changes only with an event, a report or a leader
+			if e.Type == string(apiv1.ChangeSamples) || e.Type == string(apiv1.ChangeHealth) {
+				// Values and reports: a verdict changes only with an event
+				// (a hold, a window, a leader's auto hold).
+				return
 			}
 			select {
 			case changed <- struct{}{}:

@@ -26,22 +26,32 @@ func (c *cli) resolveID(ctx context.Context, id string) (string, error) {
 	if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/holds"}, http.StatusOK, &list); err != nil {
 		return "", err
 	}
+	ids := make([]string, len(list.Holds))
+	for i, h := range list.Holds {
+		ids[i] = h.ID
+	}
+	return matchID("hold", id, ids)
+}
+
+// matchID is the one of ids that id names: itself, or the only one it
+// is a prefix of.
+func matchID(what, id string, ids []string) (string, error) {
 	var found []string
-	for _, h := range list.Holds {
-		if h.ID == id {
+	for _, full := range ids {
+		if full == id {
 			return id, nil
 		}
-		if strings.HasPrefix(h.ID, id) {
-			found = append(found, h.ID)
+		if strings.HasPrefix(full, id) {
+			found = append(found, full)
 		}
 	}
 	switch len(found) {
 	case 1:
 		return found[0], nil
 	case 0:
-		return "", &apiError{status: http.StatusNotFound, body: errorBody("not_found", fmt.Sprintf("no hold id starts with %q", id))}
+		return "", &apiError{status: http.StatusNotFound, body: errorBody("not_found", fmt.Sprintf("no %s id starts with %q", what, id))}
 	}
-	return "", &apiError{status: http.StatusBadRequest, body: errorBody("invalid", fmt.Sprintf("%q matches holds %s: give more of the id", id, strings.Join(found, ", ")))}
+	return "", &apiError{status: http.StatusBadRequest, body: errorBody("invalid", fmt.Sprintf("%q matches %ss %s: give more of the id", id, what, strings.Join(found, ", ")))}
 }
 
 // holdPath is the API path of a hold id under collection ("holds", ...).

@@ -232,7 +232,7 @@ func TestDurationsInDays(t *testing.T) {
 		args []string
 		line string
 	}{
-		{[]string{"lock", "--scope", scope, "--reason", "r", "--for", "30d"}, "scaplock: duration: 720h0m0s is longer than the maximum 168h0m0s\n"},
+		{[]string{"lock", "--scope", scope, "--reason", "r", "--for", "30d"}, "scaplock: duration: 30d is longer than the maximum 7d\n"},
 		{[]string{"lock", "--scope", scope, "--reason", "r", "--for", "30x"}, "scaplock lock: --for: \"30x\" is not a duration (90s, 2h, 1h30m or whole days: 30d)\nsee scaplock lock --help\n"},
 		{[]string{"lock", "--scope", scope, "--reason", "r", "--for", "1.5d"}, "scaplock lock: --for: \"1.5d\" is not a whole number of days (30d)\nsee scaplock lock --help\n"},
 		{[]string{"token", "--secret-file", srv.SecretFile, "--sub", "a", "--roles", "sre", "--ttl", "90d"}, "scaplock token: --ttl 90d is longer than 30d, the most the service accepts (SCAPLOCK_JWT_MAX_TTL; --max-ttl if it is set higher)\nsee scaplock token --help\n"},

@@ -22,6 +22,8 @@ type verdict struct {
 	reasons []apiv1.Reason
 	body    []byte
 	advice  *apiv1.Advice // allowed, with a cluster at warn
+	// notice says a window starts or ends soon (allowed answers).
+	notice string
 	// unconfirmed: refused by the replica's last confirmed state, etcd
 	// not answering (apiv1.PreflightResponse.LastConfirmed).
 	unconfirmed bool
@@ -94,6 +96,9 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 		printAnswer(c.stdout, v.body)
 	}
 	if v.allowed {
+		if v.notice != "" {
+			fmt.Fprintf(c.stderr, "scaplock: allowed; %s\n", safe(v.notice))
+		}
 		if v.advice != nil {
 			fmt.Fprintf(c.stderr, "scaplock: deploys allowed; %s: advise %s\n", v.advice.Reason, v.advice.Define)
 			if *defines {
@@ -128,7 +133,7 @@ func (c *cli) preflight(ctx context.Context, q url.Values) (verdict, error) {
 	if !resp.Allowed && resp.Message == "" {
 		resp.Message = "scaplock: deploys are refused (the service gave no message)"
 	}
-	return verdict{allowed: resp.Allowed, message: resp.Message, reasons: resp.Reasons, body: a.body, advice: resp.Advice, unconfirmed: resp.LastConfirmed != nil}, nil
+	return verdict{allowed: resp.Allowed, message: resp.Message, reasons: resp.Reasons, body: a.body, advice: resp.Advice, notice: resp.WindowNotice, unconfirmed: resp.LastConfirmed != nil}, nil
 }
 
 // waitAllowed asks again on every event of the stream and every pollEvery

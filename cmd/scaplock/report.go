@@ -23,8 +23,8 @@ percentile of peak CPU, peak readyz latency and seconds above warn (from the
 deploy's start to the end of its cooldown). A cluster whose latest week
 spends a median of --headroom or more above warn is flagged.
 Durations take Go syntax (12h, 20s) or whole days (30d).`)
-	since := durationOpt(fs, "since", 30*day, "how far back")
-	period := durationOpt(fs, "period", 7*day, "the length of one row")
+	since := durationOpt(fs, "since", 30*apiv1.Day, "how far back")
+	period := durationOpt(fs, "period", 7*apiv1.Day, "the length of one row")
 	headroom := durationOpt(fs, "headroom", 20*time.Second, "flag a median time above warn per deploy of this or more")
 	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
 	if stop, code := parseNoArgs(fs, args); stop {

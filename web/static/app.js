@@ -22,6 +22,8 @@
   const POLL_MS = 5000;
   const HISTORY_LIMIT = 50;
   const STREAM_RETRY_MS = 30000;
+  const WINDOWS_MS = 60000; // windows open and close with time, not only with events
+  const WEEK_MS = 7 * 86400000;
   // FOLD_AT healthy clusters or more fold into one line; fewer are shown.
   const FOLD_AT = 5;
   const WHY_MAX = 10; // holds named on a refused verdict
@@ -302,6 +304,7 @@
       if (state.status) renderHealth(state.status.health || {});
       return;
     }
+    if (type === "event" && msg && msg.event && msg.event.kind === "window") refreshWindows();
     if (type === "event" && msg && msg.event && msg.event.id && state.history) {
       addEvent(msg.event);
       renderHistory(state.history.events);
@@ -829,6 +832,57 @@
     $("trend-flags").replaceChildren(...flags);
   }
 
+  // ---- deployment windows --------------------------------------------------
+
+  async function refreshWindows() {
+    try {
+      renderWindows(await getJSON("/api/v1/windows"));
+    } catch (_) {
+      // the status refresh reports connection and token trouble
+    }
+  }
+
+  function windowName(w) { return w.kind + " window '" + w.reason + "'"; }
+
+  // renderWindows shows each scope's current and next window, and a strip
+  // of the coming week with every window's occurrences on it.
+  function renderWindows(r) {
+    const windows = (r && r.windows) || [];
+    const now = r && r.time ? parseTime(r.time).getTime() : Date.now();
+    const scopes = [...new Set(windows.map((w) => w.scope))].sort((a, b) => (a === "global" ? -1 : b === "global" ? 1 : a < b ? -1 : 1));
+    const rows = scopes.map((scope) => {
+      const mine = windows.filter((w) => w.scope === scope);
+      const active = mine.filter((w) => w.active);
+      const next = mine.filter((w) => w.next_start).sort((a, b) => parseTime(a.next_start) - parseTime(b.next_start))[0];
+      const nowCell = el("td", {}, active.length ? active.flatMap((w) => [
+        el("span", { cls: "win-" + w.kind, text: windowName(w) + " until " }), timeEl(w.active_end), el("br")]) : [el("span", { cls: "muted", text: "—" })]);
+      const nextCell = el("td", {}, next ? [el("span", { cls: "win-" + next.kind, text: windowName(next) + " " }), timeEl(next.next_start)] : [el("span", { cls: "muted", text: "none" })]);
+      return el("tr", { attrs: { "data-scope": scope } }, [el("th", { text: scope, attrs: { scope: "row" } }), nowCell, nextCell]);
+    });
+    $("windows-table").tBodies[0].replaceChildren(...rows);
+    labelCells($("windows-table"));
+    $("windows-table").hidden = rows.length === 0;
+    $("windows-empty").hidden = rows.length > 0;
+    if (rows.length === 0) $("windows-empty").textContent = $("windows-empty").dataset.empty;
+
+    const days = [];
+    for (let i = 0; i < 7; i++) {
+      const d = new Date(now + i * 86400000);
+      days.push(el("span", { cls: "week-day", text: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][d.getUTCDay()] + " " + pad(d.getUTCDate()) }));
+    }
+    const strips = windows.map((w) => {
+      const bar = el("div", { cls: "week-bar" }, (w.week || []).map((s) => {
+        const from = Math.max(parseTime(s.start).getTime(), now), to = Math.min(parseTime(s.end).getTime(), now + WEEK_MS);
+        const occ = el("span", { cls: "week-occ win-" + w.kind, attrs: { title: utc(parseTime(s.start)) + " – " + utc(parseTime(s.end)) } });
+        occ.style.left = ((from - now) / WEEK_MS * 100) + "%";
+        occ.style.width = Math.max((to - from) / WEEK_MS * 100, 0.3) + "%";
+        return occ;
+      }));
+      return el("div", { cls: "week-row", attrs: { "data-id": w.id } }, [el("span", { cls: "week-label", text: w.scope + ": " + windowName(w) }), bar]);
+    });
+    $("windows-week").replaceChildren(...(strips.length ? [el("div", { cls: "week-row week-head" }, [el("span", { cls: "week-label", text: "from now (UTC days)" }), el("div", { cls: "week-days" }, days)])] : []), ...strips);
+  }
+
   // ---- SRE actions ---------------------------------------------------------
 
   async function send(method, path, body) {
@@ -899,6 +953,8 @@
     refresh();
     refreshReport();
     setInterval(refreshReport, REPORT_MS);
+    refreshWindows();
+    setInterval(refreshWindows, WINDOWS_MS);
     setInterval(pollLoop, POLL_MS);
     setInterval(tick, 1000);
   }
