@@ -57,22 +57,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, hostLabels),
 		value: map[Signal]*prometheus.GaugeVec{},
 		peak:  map[Signal]*prometheus.GaugeVec{},
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaplock_apiserver_readyz_failures_total",
-			Help: "Failed apiserver readyz probes by reason: timeout, status (non-2xx) or connect.",
-		}, []string{"cluster", "apiserver", "reason"}),
-		probes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaplock_apiserver_probes_total",
-			Help: "Apiserver readyz probes by result: good (2xx below the latency warn limit), slow or error.",
-		}, []string{"cluster", "apiserver", "result"}),
-		breaches: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaplock_breaches_total",
-			Help: "Evaluations in which a host's signal was at crit.",
-		}, []string{"cluster", "apiserver", "signal"}),
-		sourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaplock_source_errors_total",
-			Help: "Failed node_exporter scrapes or Prometheus queries, per signal.",
-		}, []string{"cluster", "apiserver", "signal"}),
+		failures: counterVec("scaplock_apiserver_readyz_failures_total",
+			"Failed apiserver readyz probes by reason: timeout, status (non-2xx) or connect.", "reason"),
+		probes: counterVec("scaplock_apiserver_probes_total",
+			"Apiserver readyz probes by result: good (2xx below the latency warn limit), slow or error.", "result"),
+		breaches: counterVec("scaplock_breaches_total",
+			"Evaluations in which a host's signal was at crit.", "signal"),
+		sourceErrors: counterVec("scaplock_source_errors_total",
+			"Failed node_exporter scrapes or Prometheus queries, per signal.", "signal"),
 		evalDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scaplock_evaluation_duration_seconds",
 			Help:    "Time taken by one probe round and evaluation of a cluster.",
@@ -91,6 +83,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reg.MustRegister(m.value[sig], m.peak[sig])
 	}
 	return m
+}
+
+// counterVec is a per-host counter (cluster, apiserver) split by one more
+// label.
+func counterVec(name, help, label string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{"cluster", "apiserver", label})
 }
 
 // Init creates c's counters at zero, so that rate() and alerts see the

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"net/http"
 	"slices"
 	"time"
@@ -33,7 +32,7 @@ func (d dashboard) Spans(at valuesAt, hosts []string, until time.Duration) []rep
 			on = append(on, replay.Span{From: t, To: min(t+d.Every, until)})
 		}
 	}
-	return union(on)
+	return replay.Union(on)
 }
 
 // breached reports whether one host's averages over [t-Average, t) reach
@@ -77,7 +76,7 @@ func (p probeDown) Spans(at valuesAt, hosts []string, until time.Duration) []rep
 	for _, h := range hosts {
 		on = append(on, p.host(at, h, until)...)
 	}
-	return union(on)
+	return replay.Union(on)
 }
 
 func (p probeDown) host(at valuesAt, host string, until time.Duration) []replay.Span {
@@ -124,21 +123,6 @@ func (p probeDown) host(at valuesAt, host string, until time.Duration) []replay.
 		on = append(on, replay.Span{From: firing, To: until})
 	}
 	return on
-}
-
-// union sorts spans and merges those that overlap or touch.
-func union(spans []replay.Span) []replay.Span {
-	spans = slices.Clone(spans)
-	slices.SortFunc(spans, func(a, b replay.Span) int { return cmp.Compare(a.From, b.From) })
-	var out []replay.Span
-	for _, s := range spans {
-		if n := len(out); n > 0 && s.From <= out[n-1].To {
-			out[n-1].To = max(out[n-1].To, s.To)
-			continue
-		}
-		out = append(out, s)
-	}
-	return out
 }
 
 // episodes groups bursts less than gap apart: a flapping signal's swings

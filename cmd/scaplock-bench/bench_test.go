@@ -122,7 +122,7 @@ func TestEpisodesAndCycles(t *testing.T) {
 	if len(got) != 2 || got[0] != 2 || got[1] != 0 {
 		t.Fatalf("cycles per episode %v, want [2 0]", got)
 	}
-	if u := union([]replay.Span{{From: 5, To: 9}, {From: 1, To: 5}, {From: 20, To: 30}, {From: 25, To: 26}}); !equalSpans(u, []replay.Span{{From: 1, To: 9}, {From: 20, To: 30}}) {
+	if u := replay.Union([]replay.Span{{From: 5, To: 9}, {From: 1, To: 5}, {From: 20, To: 30}, {From: 25, To: 26}}); !equalSpans(u, []replay.Span{{From: 1, To: 9}, {From: 20, To: 30}}) {
 		t.Fatalf("union %v", u)
 	}
 }

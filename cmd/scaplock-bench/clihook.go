@@ -16,17 +16,12 @@ const cliHookRuns = 100
 // helmfile presync hook runs it, beside a bare `curl` of the same URL,
 // alternating in one run against one scaplockd (its own process, embedded
 // etcd) on loopback.
-func cliHook(ctx context.Context) []Row {
+func cliHook(ctx context.Context, dir string) []Row {
 	const figure = "CLI as a hook"
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		return []Row{failed(figure, fmt.Errorf("curl not found (make deps installs it): %w", err))}
 	}
-	dir, err := os.MkdirTemp("", "scaplock-bench-clihook-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "scaplock")
 	// Built as `make build` builds it.
 	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, "./cmd/scaplock")

@@ -14,13 +14,8 @@ const cliMaxBytes = 10 << 20
 
 // cliSize builds cmd/scaplock as `make build` does, stripped, and counts
 // the packages it links.
-func cliSize(ctx context.Context) []Row {
+func cliSize(ctx context.Context, dir string) []Row {
 	const figure = "scaplock CLI binary, stripped (-s -w)"
-	dir, err := os.MkdirTemp("", "scaplock-cli-size-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "scaplock")
 	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./cmd/scaplock")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

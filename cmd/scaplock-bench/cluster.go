@@ -25,16 +25,10 @@ import (
 // etcd, and measures how long writes stop and what the survivors answered
 // to preflight meanwhile (the baseline: a single embedded replica, which
 // has no survivor at all).
-func embeddedCluster(ctx context.Context) []Row {
+func embeddedCluster(ctx context.Context, dir string) []Row {
 	const figure = "embedded 3-replica cluster"
-	dir, err := os.MkdirTemp("", "scaplock-bench-cluster-")
+	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scaplockd")
-	progress("  go build ./cmd/scaplockd")
-	if err := servertest.GoBuild(ctx, bin, servertest.Scaplockd); err != nil {
 		return []Row{failed(figure, err)}
 	}
 	secret := filepath.Join(dir, "jwt.secret")

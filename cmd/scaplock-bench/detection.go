@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,12 +35,7 @@ var (
 // detection replays each scenario through the real gate (server.Replay on
 // an embedded etcd) and scores it, and the two baselines evaluated on the
 // same scripted samples, against the scenario's ground truth.
-func detection(ctx context.Context) []Row {
-	dir, err := os.MkdirTemp("", "scaplock-bench-replay-")
-	if err != nil {
-		return []Row{failed("detection", err)}
-	}
-	defer os.RemoveAll(dir)
+func detection(ctx context.Context, dir string) []Row {
 	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
 	if err != nil {
 		return []Row{failed("detection: embedded etcd", err)}
@@ -88,8 +82,7 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	}
 	gate := res.Detection
 	inside := gate.RefusedDegraded() + gate.LetThrough()
-	harmfulDeploys := count(gate.Deploys, func(o replay.DeployOutcome) bool { return o.Harmful })
-	harmfulBursts := count(gate.Bursts, func(b replay.Burst) bool { return b.Harmful })
+	harmfulDeploys, harmfulBursts := gate.HarmfulDeploys(), gate.HarmfulBursts()
 	rows := []Row{info(name+": scenario",
 		fmt.Sprintf("%d deploys, %d inside a degraded interval, %d inside a harmful one; %d bursts (merged degraded intervals), %d harmful; %d evaluations replayed in %s",
 			len(gate.Deploys), inside, harmfulDeploys, len(gate.Bursts), harmfulBursts, res.Evaluations, res.Elapsed.Round(100*time.Millisecond)))}
@@ -137,16 +130,6 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 			"≤ 1", worst <= 1))
 	}
 	return rows
-}
-
-func count[T any](xs []T, f func(T) bool) int {
-	n := 0
-	for _, x := range xs {
-		if f(x) {
-			n++
-		}
-	}
-	return n
 }
 
 func minutes(d time.Duration) string {

@@ -48,13 +48,8 @@ func (f elsewhereFigures) done() elsewhereFigures {
 // scopes, on two scaplockd (each its own process with its embedded etcd),
 // in alternating rounds: preflight's throughput, the status's latency, and
 // the event stream's fan-out to elsewhereSubscribers readers.
-func holdsElsewhere(ctx context.Context) []Row {
+func holdsElsewhere(ctx context.Context, dir string) []Row {
 	const figure = "holds elsewhere"
-	dir, err := os.MkdirTemp("", "scaplock-bench-elsewhere-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	scopes := []string{"eqiad"}
 	for i := range elsewhereScopes {
 		scopes = append(scopes, fmt.Sprintf("other-%03d", i+1))

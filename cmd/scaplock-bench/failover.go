@@ -12,7 +12,7 @@ import (
 )
 
 // kill ends the child with SIGKILL, by its pid, and waits for it.
-func (c *child) kill() {
+func (c *process) kill() {
 	_ = c.cmd.Process.Kill()
 	<-c.done
 }

@@ -35,13 +35,8 @@ type fleetFigures struct {
 // fleetLoad measures the gate at fleet scale: clusters of three
 // simulated TLS apiservers at a 1 s interval, one of them degraded, three
 // replicas on a 3-member Debian etcd, at each of fleetSizes.
-func fleetLoad(ctx context.Context) []Row {
+func fleetLoad(ctx context.Context, dir string) []Row {
 	const figure = "fleet"
-	dir, err := os.MkdirTemp("", "scaplock-bench-fleet-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	etcd, secret, err := startDebianEtcd(ctx, dir)
 	if err != nil {
 		return []Row{failed(figure+": 3-member Debian etcd", err)}

@@ -30,7 +30,7 @@ const (
 type fleet struct {
 	planes   []*sim.ControlPlane
 	names    []string // cluster names, in plane order
-	replicas []*child
+	replicas []*process
 	replica  []string // replica names, in replicas order
 	dir      string
 }

@@ -51,13 +51,8 @@ type healthPathFigures struct {
 // subscriber per interval while eqiad is degraded, etcd bytes written per
 // interval while nothing changes (the healthy scenario), and scaplockd's
 // CPU with 50 page-like subscribers open during the incident.
-func healthPath(ctx context.Context) []Row {
+func healthPath(ctx context.Context, dir string) []Row {
 	const figure = "health path"
-	dir, err := os.MkdirTemp("", "scaplock-bench-healthpath-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
 	if err != nil {
 		return []Row{failed(figure, err)}

@@ -29,13 +29,8 @@ const (
 // and measures the history as the page and the CLI read it: the newest
 // page with 10 concurrent readers, filters that match nothing, and the
 // daemon's RSS throughout.
-func historyLoad(ctx context.Context) []Row {
+func historyLoad(ctx context.Context, dir string) []Row {
 	figure := fmt.Sprintf("/history at %d events", historyEvents)
-	dir, err := os.MkdirTemp("", "scaplock-bench-history-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	data := filepath.Join(dir, "data")
 	srv, err := servertest.Start(ctx, map[string]string{"SCAPLOCK_DATA_DIR": data})
 	if err != nil {
@@ -59,7 +54,7 @@ func historyLoad(ctx context.Context) []Row {
 	}
 	progress("  wrote %d events in %s, archived in %s", historyEvents, took.Round(100*time.Millisecond), archiveTook.Round(100*time.Millisecond))
 
-	bin, err := buildDaemon(ctx, dir)
+	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
@@ -147,11 +142,11 @@ func historyLoad(ctx context.Context) []Row {
 	}, rows...)
 }
 
-// buildDaemon builds scaplockd into dir.
-func buildDaemon(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "scaplockd")
-	progress("  go build ./cmd/scaplockd")
-	return bin, servertest.GoBuild(ctx, bin, servertest.Scaplockd)
+// buildCommand builds ./cmd/<name> into dir and returns the binary's path.
+func buildCommand(ctx context.Context, dir, name string) (string, error) {
+	bin := filepath.Join(dir, name)
+	progress("  go build ./cmd/%s", name)
+	return bin, servertest.GoBuild(ctx, bin, "github.com/scaplock/scaplock/cmd/"+name)
 }
 
 // rssSampler records the peak RSS of a process until stopped.

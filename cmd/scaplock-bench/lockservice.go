@@ -21,7 +21,7 @@ const (
 // create+release through the API, and the raw etcd transactions beneath
 // them, all on one in-process scaplockd with its embedded etcd. It also
 // weighs the status page that daemon serves.
-func lockService(ctx context.Context) []Row {
+func lockService(ctx context.Context, _ string) []Row {
 	d, err := startDaemon(ctx, nil)
 	if err != nil {
 		return []Row{failed("lock service: start scaplockd with embedded etcd", err)}

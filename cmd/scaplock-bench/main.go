@@ -47,7 +47,7 @@ func main() {
 		}
 		progress("%s ...", f.name)
 		start := time.Now()
-		rows := f.run(ctx)
+		rows := f.runInScratchDir(ctx)
 		progress("%s done in %s", f.name, time.Since(start).Round(100*time.Millisecond))
 		t.Rows = append(t.Rows, rows...)
 	}
@@ -65,10 +65,20 @@ func main() {
 	}
 }
 
-// figure is one section of the report.
+// figure is one section of the report. run gets a scratch folder of its
+// own, removed when it returns.
 type figure struct {
 	name string
-	run  func(ctx context.Context) []Row
+	run  func(ctx context.Context, dir string) []Row
+}
+
+func (f figure) runInScratchDir(ctx context.Context) []Row {
+	dir, err := os.MkdirTemp("", "scaplock-bench-")
+	if err != nil {
+		return []Row{failed(f.name, err)}
+	}
+	defer os.RemoveAll(dir)
+	return f.run(ctx, dir)
 }
 
 // figures run in this order; each one starts and stops what it measures.

@@ -32,16 +32,10 @@ const (
 // memory builds scaplockd, runs it as a subprocess with its embedded etcd,
 // puts memoryCycles hold create/release cycles through its API and reads
 // its resident set size.
-func memory(ctx context.Context) []Row {
+func memory(ctx context.Context, dir string) []Row {
 	figure := fmt.Sprintf("scaplockd RSS after %d hold create/release cycles (embedded etcd, SCAPLOCK_HISTORY_MAX_EVENTS=%s)", memoryCycles, historyMaxEvents)
-	dir, err := os.MkdirTemp("", "scaplock-bench-rss-")
+	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "scaplockd")
-	progress("  go build ./cmd/scaplockd")
-	if err := servertest.GoBuild(ctx, bin, servertest.Scaplockd); err != nil {
 		return []Row{failed(figure, err)}
 	}
 	p, err := startProcess(ctx, bin, filepath.Join(dir, "data"))
@@ -102,11 +96,19 @@ func cycles(ctx context.Context, c *client, n, workers int) error {
 	return errors.Join(errs...)
 }
 
-// process is a scaplockd subprocess.
+// process is a server subprocess: a scaplockd, or this binary serving with
+// -serve (startChild).
 type process struct {
 	cmd  *exec.Cmd
 	url  string
 	done chan struct{}
+}
+
+// newProcess follows the started cmd: done is closed when it has exited.
+func newProcess(cmd *exec.Cmd) *process {
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p
 }
 
 // startProcess starts bin on a free loopback port with an embedded etcd in
@@ -128,8 +130,7 @@ func runProcess(ctx context.Context, cmd *exec.Cmd) (*process, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := newProcess(cmd)
 	select {
 	case a := <-logs.addr:
 		p.url = "http://" + a

@@ -22,7 +22,7 @@ var (
 // pageAtClusters runs the page's Chromium benchmarks (web/fleet_test.go:
 // Debian's chromium against an in-process scaplockd) at 2 and 100
 // clusters and reports first paint and the time to apply an update.
-func pageAtClusters(ctx context.Context) []Row {
+func pageAtClusters(ctx context.Context, _ string) []Row {
 	const figure = "page at 100 clusters"
 	cmd := exec.CommandContext(ctx, "go", "test", "./web", "-run", "^$", "-bench", "PageFirstPaint|PageUpdate", "-benchtime", "5x", "-count", "1")
 	out, err := cmd.CombinedOutput()

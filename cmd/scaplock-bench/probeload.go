@@ -26,13 +26,8 @@ var loadWindows = gateWindows{
 // probeLoad starts three scaplockd replicas on one shared embedded etcd,
 // all watching the same two apiservers, and counts the readyz requests each
 // apiserver receives per gate interval over loadWindow.
-func probeLoad(ctx context.Context) []Row {
+func probeLoad(ctx context.Context, dir string) []Row {
 	const figure = "probe load with 3 replicas"
-	dir, err := os.MkdirTemp("", "scaplock-bench-load-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
 	if err != nil {
 		return []Row{failed(figure+": embedded etcd", err)}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"time"
 
@@ -27,13 +26,8 @@ const slowReadyz = 350 * time.Millisecond
 // gateReaction measures, against a real scaplockd whose gate watches one
 // scripted TLS apiserver, the time from the apiserver turning slow until
 // preflight refuses, and from its recovery until preflight allows again.
-func gateReaction(ctx context.Context) []Row {
+func gateReaction(ctx context.Context, dir string) []Row {
 	const figure = "gate reaction"
-	dir, err := os.MkdirTemp("", "scaplock-bench-gate-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	a, err := healthtest.NewAPIServer(dir)
 	if err != nil {
 		return []Row{failed(figure, err)}

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	api "github.com/scaplock/scaplock/api/v1"
-	"github.com/scaplock/scaplock/server/servertest"
 )
 
 const (
@@ -32,13 +31,12 @@ const (
 // fcntl.lockf, as every sync does, until it is first refused. Beside it,
 // the baseline of today: a person's scap lock --all (the same Python,
 // exclusive lock) and the same probe.
-func scapBridge(ctx context.Context) []Row {
+func scapBridge(ctx context.Context, dir string) []Row {
 	const figure = "scap bridge: hold created → scap's next shared-lock attempt refused"
-	dir, bin, err := buildCLI(ctx, "scaplock-bench-bridge-")
+	bin, err := buildCommand(ctx, dir, "scaplock")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
-	defer os.RemoveAll(dir)
 	d, err := startDaemon(ctx, nil)
 	if err != nil {
 		return []Row{failed(figure, err)}
@@ -198,19 +196,4 @@ func (w *lineWaiter) Write(b []byte) (int, error) {
 		}
 	}
 	return len(b), nil
-}
-
-// buildCLI builds scaplock into a new temporary directory, which the
-// caller removes.
-func buildCLI(ctx context.Context, prefix string) (dir, bin string, err error) {
-	if dir, err = os.MkdirTemp("", prefix); err != nil {
-		return "", "", err
-	}
-	bin = filepath.Join(dir, "scaplock")
-	progress("  go build ./cmd/scaplock")
-	if err := servertest.GoBuild(ctx, bin, servertest.Scaplock); err != nil {
-		os.RemoveAll(dir)
-		return "", "", err
-	}
-	return dir, bin, nil
 }

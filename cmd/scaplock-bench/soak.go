@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -34,14 +33,9 @@ const (
 // soak runs scaplockd as a subprocess under mixed load (keep-alive
 // preflights, hold churn, event-stream readers and event-stream clients
 // that never read), then idle, and reports its RSS curve.
-func soak(ctx context.Context) []Row {
+func soak(ctx context.Context, dir string) []Row {
 	figure := "soak"
-	dir, err := os.MkdirTemp("", "scaplock-bench-soak-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
-	bin, err := buildDaemon(ctx, dir)
+	bin, err := buildCommand(ctx, dir, "scaplockd")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}

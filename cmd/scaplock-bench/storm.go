@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,13 +30,8 @@ const (
 // verdict latency of those preflights, each replica's CPU and RSS, and
 // then the saturation ratio of preflight against a bare net/http handler
 // while the storm goes on.
-func storm(ctx context.Context) []Row {
+func storm(ctx context.Context, dir string) []Row {
 	const figure = "storm"
-	dir, err := os.MkdirTemp("", "scaplock-bench-storm-")
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer os.RemoveAll(dir)
 	etcd, secret, err := startDebianEtcd(ctx, dir)
 	if err != nil {
 		return []Row{failed(figure+": 3-member Debian etcd", err)}

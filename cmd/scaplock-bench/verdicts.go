@@ -51,7 +51,7 @@ var bareBody = []byte(`{"allowed":true,"scopes":["eqiad"],"holds":[],"revision":
 // generates load, 64 keep-alive clients, one server at a time. Both etcd
 // topologies: the embedded single node and a 3-member cluster of Debian's
 // etcd-server on loopback.
-func linearizableVerdicts(ctx context.Context) []Row {
+func linearizableVerdicts(ctx context.Context, dir string) []Row {
 	bare, err := startChild(ctx, "bare", nil)
 	if err != nil {
 		return []Row{failed("preflight vs bare handler: start the bare handler", err)}
@@ -59,11 +59,6 @@ func linearizableVerdicts(ctx context.Context) []Row {
 	defer bare.stop()
 	var rows []Row
 
-	dir, err := os.MkdirTemp("", "scaplock-bench-verdicts-")
-	if err != nil {
-		return []Row{failed("preflight vs bare handler", err)}
-	}
-	defer os.RemoveAll(dir)
 	embedded, err := startChild(ctx, "scaplockd", map[string]string{"SCAPLOCK_DATA_DIR": filepath.Join(dir, "embedded"), "SCAPLOCK_SCOPES": "eqiad"})
 	if err != nil {
 		rows = append(rows, failed("preflight vs bare handler, embedded etcd: start scaplockd", err))
@@ -170,7 +165,7 @@ func writesVsRawEtcd(ctx context.Context, secret, url string, cli *clientv3.Clie
 // other takes writes and answers preflight for a held scope, and reports
 // how long writes on the survivor stopped (none should: no replica waits
 // for another) and what its verdicts answered meanwhile.
-func replicaKill(ctx context.Context, secret string, doomed, survivor *child) []Row {
+func replicaKill(ctx context.Context, secret string, doomed, survivor *process) []Row {
 	const figure = "SIGKILL of a replica, 3-member Debian etcd"
 	token, err := servertest.Token(secret, "bench", api.RoleSRE)
 	if err != nil {
@@ -345,16 +340,9 @@ func loadFor(ctx context.Context, url string, d time.Duration, check func(int)) 
 	return all
 }
 
-// child is a server this binary runs in another process.
-type child struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan struct{}
-}
-
 // startChild re-executes this binary with -serve kind and env, and waits
 // for the URL it prints.
-func startChild(ctx context.Context, kind string, env map[string]string) (*child, error) {
+func startChild(ctx context.Context, kind string, env map[string]string) (*process, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -372,7 +360,6 @@ func startChild(ctx context.Context, kind string, env map[string]string) (*child
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	c := &child{cmd: cmd, done: make(chan struct{})}
 	lines := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -382,7 +369,7 @@ func startChild(ctx context.Context, kind string, env map[string]string) (*child
 		close(lines)
 		_, _ = io.Copy(io.Discard, out)
 	}()
-	go func() { _ = cmd.Wait(); close(c.done) }()
+	c := newProcess(cmd)
 	select {
 	case line, ok := <-lines:
 		if !ok || !strings.HasPrefix(line, "http://") {
@@ -397,17 +384,6 @@ func startChild(ctx context.Context, kind string, env map[string]string) (*child
 	case <-time.After(90 * time.Second):
 		c.stop()
 		return nil, fmt.Errorf("%s server not listening after 90s", kind)
-	}
-}
-
-// stop ends the child by its pid and waits for it.
-func (c *child) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.done:
-	case <-time.After(20 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.done
 	}
 }
 

@@ -25,13 +25,12 @@ const windowBridges = 20
 // the bridges poll only every 10 minutes: only their timer to the
 // preflight answer's window_change can catch it. Lateness is the time in
 // the bridge's "holding scap's global lock" log line less the start.
-func windowBridge(ctx context.Context) []Row {
+func windowBridge(ctx context.Context, dir string) []Row {
 	const figure = "window bridge: deny window starts → scap's lock held by the bridge"
-	dir, bin, err := buildCLI(ctx, "scaplock-bench-window-")
+	bin, err := buildCommand(ctx, dir, "scaplock")
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
-	defer os.RemoveAll(dir)
 	scopes := make([]string, windowBridges)
 	for i := range scopes {
 		scopes[i] = fmt.Sprintf("win-%d", i)

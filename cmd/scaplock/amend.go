@@ -39,15 +39,8 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 	if reasonSet {
 		body.Reason = reason
 	}
-	var h apiv1.Hold
-	a, err := c.call(ctx, request{method: http.MethodPatch, path: holdPath("holds", id), body: body}, http.StatusOK, &h)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		printAnswer(c.stdout, a.body)
-		return exitOK
-	}
-	fmt.Fprintf(c.stdout, "amended hold %s on %s: %s, expires %s\n", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
-	return exitOK
+	r := request{method: http.MethodPatch, path: holdPath("holds", id), body: body}
+	return c.writeHold(ctx, r, http.StatusOK, *asJSON, func(h apiv1.Hold) string {
+		return fmt.Sprintf("amended hold %s on %s: %s, expires %s", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
+	})
 }

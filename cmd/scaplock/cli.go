@@ -338,6 +338,16 @@ func parse(fs *flag.FlagSet, args []string) (positional []string, stop bool, cod
 	}
 }
 
+// parseNoArgs is parse for a command that takes only flags: an argument
+// is a usage error.
+func parseNoArgs(fs *flag.FlagSet, args []string) (stop bool, code int) {
+	pos, stop, code := parse(fs, args)
+	if !stop && len(pos) > 0 {
+		return true, usageError(fs, "unexpected argument %q", pos[0])
+	}
+	return stop, code
+}
+
 // usageError reports a bad invocation: one line, and where to read more.
 func usageError(fs *flag.FlagSet, format string, args ...any) int {
 	cmd := "scaplock"

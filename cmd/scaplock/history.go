@@ -34,12 +34,8 @@ released a scap bridge's lock), bridge_guarded (the bridge guards it again).`)
 	limit := fs.Int("limit", 50, "events per page (the service allows at most 1000)")
 	all := fs.Bool("all", false, "follow the pages to the end")
 	asJSON := fs.Bool("json", false, "print the service's JSON page as it came; when pages were followed, one page of all their events")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
-	}
-	if len(pos) > 0 {
-		return usageError(fs, "unexpected argument %q", pos[0])
 	}
 	if *limit < 1 {
 		return usageError(fs, "--limit must be positive, got %d", *limit)

@@ -19,13 +19,10 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
 	reason := fs.String("reason", "", "why; shown to every refused deployer (required)")
 	dur := durationOpt(fs, "for", 0, "expire after this long (default: until unlocked)")
 	asJSON := jsonFlag(fs)
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
 	}
 	switch {
-	case len(pos) > 0:
-		return usageError(fs, "unexpected argument %q", pos[0])
 	case *scope == "":
 		return usageError(fs, "--scope is required")
 	case *reason == "":
@@ -39,17 +36,8 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
 // createHold posts a hold or override and prints its id, or with asJSON
 // the service's answer.
 func (c *cli) createHold(ctx context.Context, collection string, body apiv1.HoldBody, asJSON bool) int {
-	var h apiv1.Hold
-	a, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}, http.StatusCreated, &h)
-	switch {
-	case err != nil:
-		return c.fail(err)
-	case asJSON:
-		printAnswer(c.stdout, a.body)
-	default:
-		fmt.Fprintln(c.stdout, safe(h.ID))
-	}
-	return exitOK
+	r := request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}
+	return c.writeHold(ctx, r, http.StatusCreated, asJSON, func(h apiv1.Hold) string { return safe(h.ID) })
 }
 
 // releaseHold deletes a hold or override by (short) id with a reason.
@@ -58,16 +46,24 @@ func (c *cli) releaseHold(ctx context.Context, collection, id, reason string, as
 	if err != nil {
 		return c.fail(err)
 	}
-	var h apiv1.Hold
 	r := request{method: http.MethodDelete, path: holdPath(collection, full), body: apiv1.ReleaseBody{Reason: reason}}
-	a, err := c.call(ctx, r, http.StatusOK, &h)
+	return c.writeHold(ctx, r, http.StatusOK, asJSON, func(h apiv1.Hold) string {
+		return fmt.Sprintf("released %s hold %s on %s (owner %s)", safe(string(h.Kind)), safe(h.ID), safe(string(h.Scope)), safe(h.Owner))
+	})
+}
+
+// writeHold sends a write the service answers with a hold, and prints
+// that answer as it came (asJSON) or the line text makes of the hold.
+func (c *cli) writeHold(ctx context.Context, r request, want int, asJSON bool, text func(apiv1.Hold) string) int {
+	var h apiv1.Hold
+	a, err := c.call(ctx, r, want, &h)
 	switch {
 	case err != nil:
 		return c.fail(err)
 	case asJSON:
 		printAnswer(c.stdout, a.body)
 	default:
-		fmt.Fprintf(c.stdout, "released %s hold %s on %s (owner %s)\n", safe(string(h.Kind)), safe(h.ID), safe(string(h.Scope)), safe(h.Owner))
+		fmt.Fprintln(c.stdout, text(h))
 	}
 	return exitOK
 }

@@ -18,13 +18,10 @@ Creating one prints only its id on stdout.`)
 	dur := durationOpt(fs, "for", 0, "how long the override lasts (required when creating)")
 	asJSON := jsonFlag(fs)
 	cancel := fs.String("cancel", "", "cancel the override with this id (or unique prefix)")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
 	}
 	switch {
-	case len(pos) > 0:
-		return usageError(fs, "unexpected argument %q", pos[0])
 	case *reason == "":
 		return usageError(fs, "--reason is required")
 	case *cancel != "" && (*scope != "" || *dur != 0):

@@ -62,13 +62,10 @@ no advice: scap sync-world $(scaplock preflight --scap-defines) ...`)
 	failOpen := fs.Bool("fail-open", false, "exit 0 with a warning instead of 2 when the answer cannot be had")
 	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line; exit codes unchanged)")
 	defines := fs.Bool("scap-defines", false, "print the advised scap -D options on stdout (nothing without advice)")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
 	}
 	switch {
-	case len(pos) > 0:
-		return usageError(fs, "unexpected argument %q", pos[0])
 	case *asJSON && *defines:
 		return usageError(fs, "--json and --scap-defines both print on stdout; choose one")
 	case *wait < 0:

@@ -27,12 +27,8 @@ Durations take Go syntax (12h, 20s) or whole days (30d).`)
 	period := durationOpt(fs, "period", 7*apiv1.Day, "the length of one row")
 	headroom := durationOpt(fs, "headroom", 20*time.Second, "flag a median time above warn per deploy of this or more")
 	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
-	}
-	if len(pos) > 0 {
-		return usageError(fs, "unexpected argument %q", pos[0])
 	}
 	q := url.Values{}
 	for name, d := range map[string]time.Duration{"since": *since, "period": *period, "headroom": *headroom} {

@@ -10,31 +10,24 @@ import (
 	"time"
 )
 
-// secretFlag holds a bearer token given as a flag. Its String is empty so
-// that no usage text ever prints it as a default, and set records that it
-// was given on the command line (which beats the environment).
-type secretFlag struct {
+// givenFlag is a string flag that records whether it was given on the
+// command line (which beats the environment).
+type givenFlag struct {
 	value string
 	set   bool
 }
+
+func (g *givenFlag) String() string { return g.value }
+func (g *givenFlag) Set(v string) error {
+	g.value, g.set = v, true
+	return nil
+}
+
+// secretFlag holds a bearer token given as a flag. Its String is empty so
+// that the usage never prints a token as a default.
+type secretFlag struct{ givenFlag }
 
 func (s *secretFlag) String() string { return "" }
-func (s *secretFlag) Set(v string) error {
-	s.value, s.set = v, true
-	return nil
-}
-
-// pathFlag is a file path flag that records whether it was given.
-type pathFlag struct {
-	value string
-	set   bool
-}
-
-func (p *pathFlag) String() string { return p.value }
-func (p *pathFlag) Set(v string) error {
-	p.value, p.set = v, true
-	return nil
-}
 
 // credentials resolve the bearer token, in this order: --token,
 // --token-file, SCAPLOCK_TOKEN, SCAPLOCK_TOKEN_FILE. A token file is read
@@ -43,7 +36,7 @@ func (p *pathFlag) Set(v string) error {
 // a password).
 type credentials struct {
 	flag     secretFlag
-	file     pathFlag
+	file     givenFlag
 	envToken string
 	envFile  string
 	// configFile is token_file from the configuration file, configFrom

@@ -18,12 +18,8 @@ import (
 func cmdStatus(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("status", "status [--json]", "")
 	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
-	}
-	if len(pos) > 0 {
-		return usageError(fs, "unexpected argument %q", pos[0])
 	}
 	var st apiv1.StatusResponse
 	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/status"}, http.StatusOK, &st)

@@ -33,12 +33,8 @@ default); --max-ttl raises this command's bound to match the service's.`)
 	roles := fs.String("roles", "", "comma-separated roles: deployer, sre, admin (required)")
 	ttl := durationOpt(fs, "ttl", time.Hour, "how long the token is valid (at most --max-ttl)")
 	maxTTL := durationOpt(fs, "max-ttl", token.DefaultMaxTTL, "the longest --ttl: the service's SCAPLOCK_JWT_MAX_TTL")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
-	}
-	if len(pos) > 0 {
-		return usageError(fs, "unexpected argument %q", pos[0])
 	}
 	list, err := parseRoles(*roles)
 	switch {

@@ -183,6 +183,17 @@ func (d Detection) Missed() int {
 	return count(d.Bursts, func(b Burst) bool { return !b.Caught })
 }
 
+// HarmfulDeploys counts deploys made inside a harmful interval, refused or
+// not.
+func (d Detection) HarmfulDeploys() int {
+	return count(d.Deploys, func(o DeployOutcome) bool { return o.Harmful })
+}
+
+// HarmfulBursts counts the harmful bursts.
+func (d Detection) HarmfulBursts() int {
+	return count(d.Bursts, func(b Burst) bool { return b.Harmful })
+}
+
 // LetIntoHarmful counts deploys let through into a harmful interval.
 func (d Detection) LetIntoHarmful() int {
 	return count(d.Deploys, func(o DeployOutcome) bool { return o.Harmful && !o.Refused })
