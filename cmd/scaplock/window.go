@@ -54,13 +54,10 @@ start on. Prints only the new window's id on stdout.`)
 	fs.StringVar(&b.Until, "until", "", "last day an occurrence may start on, YYYY-MM-DD")
 	fs.StringVar(&b.Reason, "reason", "", "why; refusals name the window by it (required)")
 	asJSON := fs.Bool("json", false, "print the service's JSON answer (the window) as it came, compact, instead")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
 	}
 	switch {
-	case len(pos) > 0:
-		return usageError(fs, "unexpected argument %q", pos[0])
 	case b.Scope == "":
 		return usageError(fs, "--scope is required")
 	case b.Kind == "":
@@ -89,12 +86,8 @@ start on. Prints only the new window's id on stdout.`)
 func cmdWindowList(ctx context.Context, c *cli, args []string) int {
 	fs := c.newFlagSet("window", "window list [--json]", "")
 	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
-	pos, stop, code := parse(fs, args)
-	if stop {
+	if stop, code := parseNoArgs(fs, args); stop {
 		return code
-	}
-	if len(pos) > 0 {
-		return usageError(fs, "unexpected argument %q", pos[0])
 	}
 	var resp apiv1.WindowsResponse
 	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/windows"}, http.StatusOK, &resp)
