@@ -12,11 +12,10 @@ import (
 	"github.com/scaplock/scaplock/lock"
 )
 
-// The answers are the wire contract's (package apiv1).
+// The answers are the wire contract's (package apiv1); these are the ones
+// callers of package api name.
 type (
-	ScopeVerdict      = apiv1.ScopeVerdict
 	StatusResponse    = apiv1.StatusResponse
-	GateStatus        = apiv1.GateStatus
 	PreflightResponse = apiv1.PreflightResponse
 	StoreInfo         = apiv1.StoreInfo
 )
@@ -87,7 +86,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	resp := StatusResponse{
 		Time: now.UTC(), Revision: snap.Revision, Health: reports,
 		Holds: []lock.Hold{}, Overrides: []lock.Hold{},
-		Gate:  GateStatus{Mode: a.cfg.Gate.Mode, Leader: leader},
+		Gate:  apiv1.GateStatus{Mode: a.cfg.Gate.Mode, Leader: leader},
 		Store: a.cfg.StoreInfo,
 	}
 	if a.cfg.Cluster != nil {
@@ -121,7 +120,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		}
 		v := lock.ApplyWindows(lock.Decide(covering, []lock.Scope{s}, now), windows, now)
 		reasons := v.Reasons()
-		sv := ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
+		sv := apiv1.ScopeVerdict{Scope: s, Allowed: v.Allowed, Summary: apiv1.Summary(reasons), Reasons: reasons,
 			Message: apiv1.RenderRefusal(v.Scopes, reasons, a.cfg.StatusURL, now)}
 		if v.Allowed {
 			sv.Advice = advice(reports, []lock.Scope{s})
