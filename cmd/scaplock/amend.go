@@ -40,7 +40,7 @@ from now (it can shorten or extend the hold). Give at least one of the two.`)
 		body.Reason = reason
 	}
 	r := request{method: http.MethodPatch, path: holdPath("holds", id), body: body}
-	return c.writeHold(ctx, r, http.StatusOK, *asJSON, func(h apiv1.Hold) string {
-		return fmt.Sprintf("amended hold %s on %s: %s, expires %s", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
+	return show(ctx, c, r, http.StatusOK, *asJSON, func(h apiv1.Hold) {
+		fmt.Fprintf(c.stdout, "amended hold %s on %s: %s, expires %s\n", safe(h.ID), safe(string(h.Scope)), quote(h.Reason), until(c.now(), h.ExpiresAt))
 	})
 }

@@ -6,31 +6,45 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-
-	apiv1 "github.com/scaplock/scaplock/api/v1"
 )
 
 // fullIDLen is the length of a hold id (8 random bytes in hex).
 const fullIDLen = 16
 
 // resolveID turns the short id that messages and status show ("7f3a")
-// into the full id, by listing the holds. A full-length id is returned
-// unasked; an exact match (the gate's "auto-eqiad") wins over prefixes.
+// into the full id of a hold, by listing the holds.
 func (c *cli) resolveID(ctx context.Context, id string) (string, error) {
+	return c.resolve(ctx, "hold", id)
+}
+
+// resolveWindowID is resolveID for windows.
+func (c *cli) resolveWindowID(ctx context.Context, id string) (string, error) {
+	return c.resolve(ctx, "window", id)
+}
+
+// resolve turns a short id into the full id of the hold or window (what)
+// it names, by listing them. A full-length id is returned unasked; an
+// exact match (the gate's "auto-eqiad") wins over prefixes.
+func (c *cli) resolve(ctx context.Context, what, id string) (string, error) {
 	if len(id) >= fullIDLen {
 		return id, nil
 	}
-	var list struct {
-		Holds []apiv1.Hold `json:"holds"`
+	type listed struct {
+		ID string `json:"id"`
 	}
-	if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/holds"}, http.StatusOK, &list); err != nil {
+	// GET /api/v1/holds answers holds, GET /api/v1/windows windows.
+	var list struct {
+		Holds   []listed `json:"holds"`
+		Windows []listed `json:"windows"`
+	}
+	if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/" + what + "s"}, http.StatusOK, &list); err != nil {
 		return "", err
 	}
-	ids := make([]string, len(list.Holds))
-	for i, h := range list.Holds {
-		ids[i] = h.ID
+	var ids []string
+	for _, l := range append(list.Holds, list.Windows...) {
+		ids = append(ids, l.ID)
 	}
-	return matchID("hold", id, ids)
+	return matchID(what, id, ids)
 }
 
 // matchID is the one of ids that id names: itself, or the only one it

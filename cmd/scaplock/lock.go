@@ -37,7 +37,7 @@ func cmdLock(ctx context.Context, c *cli, args []string) int {
 // the service's answer.
 func (c *cli) createHold(ctx context.Context, collection string, body apiv1.HoldBody, asJSON bool) int {
 	r := request{method: http.MethodPost, path: "/api/v1/" + collection, body: body}
-	return c.writeHold(ctx, r, http.StatusCreated, asJSON, func(h apiv1.Hold) string { return safe(h.ID) })
+	return show(ctx, c, r, http.StatusCreated, asJSON, func(h apiv1.Hold) { fmt.Fprintln(c.stdout, safe(h.ID)) })
 }
 
 // releaseHold deletes a hold or override by (short) id with a reason.
@@ -47,25 +47,9 @@ func (c *cli) releaseHold(ctx context.Context, collection, id, reason string, as
 		return c.fail(err)
 	}
 	r := request{method: http.MethodDelete, path: holdPath(collection, full), body: apiv1.ReleaseBody{Reason: reason}}
-	return c.writeHold(ctx, r, http.StatusOK, asJSON, func(h apiv1.Hold) string {
-		return fmt.Sprintf("released %s hold %s on %s (owner %s)", safe(string(h.Kind)), safe(h.ID), safe(string(h.Scope)), safe(h.Owner))
+	return show(ctx, c, r, http.StatusOK, asJSON, func(h apiv1.Hold) {
+		fmt.Fprintf(c.stdout, "released %s hold %s on %s (owner %s)\n", safe(string(h.Kind)), safe(h.ID), safe(string(h.Scope)), safe(h.Owner))
 	})
-}
-
-// writeHold sends a write the service answers with a hold, and prints
-// that answer as it came (asJSON) or the line text makes of the hold.
-func (c *cli) writeHold(ctx context.Context, r request, want int, asJSON bool, text func(apiv1.Hold) string) int {
-	var h apiv1.Hold
-	a, err := c.call(ctx, r, want, &h)
-	switch {
-	case err != nil:
-		return c.fail(err)
-	case asJSON:
-		printAnswer(c.stdout, a.body)
-	default:
-		fmt.Fprintln(c.stdout, text(h))
-	}
-	return exitOK
 }
 
 // jsonFlag is --json on a command that writes: print the service's answer.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,17 +39,9 @@ Durations take Go syntax (12h, 20s) or whole days (30d).`)
 		}
 		q.Set(name, formatDuration(d))
 	}
-	var r apiv1.ImpactReport
-	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/report", query: q}, http.StatusOK, &r)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		printAnswer(c.stdout, a.body)
-		return exitOK
-	}
-	printReport(c.stdout, r)
-	return exitOK
+	return show(ctx, c, request{method: http.MethodGet, path: "/api/v1/report", query: q}, http.StatusOK, *asJSON, func(r apiv1.ImpactReport) {
+		printReport(c.stdout, r)
+	})
 }
 
 func printReport(w io.Writer, r apiv1.ImpactReport) {
@@ -61,22 +55,33 @@ func printReport(w io.Writer, r apiv1.ImpactReport) {
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "%s\n", ct.Cluster)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  from\tdeploys\tpeak CPU p50/p90\tpeak readyz p50/p90\tabove warn p50/p90\tCPU above warn p50\treadyz above warn p50")
-		for _, p := range ct.Periods {
-			if p.Deploys == 0 {
-				fmt.Fprintf(tw, "  %s\t0\t\t\t\t\t\n", p.From.UTC().Format("2006-01-02 15:04"))
-				continue
-			}
-			fmt.Fprintf(tw, "  %s\t%d\t%s / %s\t%s / %s\t%s / %s\t%s\t%s\n", p.From.UTC().Format("2006-01-02 15:04"), p.Deploys,
-				percent(p.PeakCPU.P50), percent(p.PeakCPU.P90), latency(p.PeakLatency.P50), latency(p.PeakLatency.P90),
-				secs(p.SecondsAboveWarn.P50), secs(p.SecondsAboveWarn.P90), secs(p.CPUAboveWarn.P50), secs(p.LatencyAboveWarn.P50))
-		}
-		tw.Flush()
+		printPeriods(w, []string{"from", "deploys", "peak CPU p50/p90", "peak readyz p50/p90", "above warn p50/p90", "CPU above warn p50", "readyz above warn p50"},
+			ct.Periods, func(p apiv1.ImpactStats) (time.Time, int, []string) {
+				return p.From, p.Deploys, []string{
+					percent(p.PeakCPU.P50) + " / " + percent(p.PeakCPU.P90), latency(p.PeakLatency.P50) + " / " + latency(p.PeakLatency.P90),
+					secs(p.SecondsAboveWarn.P50) + " / " + secs(p.SecondsAboveWarn.P90), secs(p.CPUAboveWarn.P50), secs(p.LatencyAboveWarn.P50),
+				}
+			})
 		if ct.Flag != "" {
 			fmt.Fprintf(w, "  ! %s\n", ct.Flag)
 		}
 	}
+}
+
+// printPeriods writes a table of columns, one row a period: its start,
+// its deploys, then what row makes of it; a period without deploys shows
+// only the first two.
+func printPeriods[P any](w io.Writer, columns []string, periods []P, row func(P) (time.Time, int, []string)) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  "+strings.Join(columns, "\t"))
+	for _, p := range periods {
+		from, deploys, cells := row(p)
+		if deploys == 0 {
+			cells = make([]string, len(columns)-2)
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t%s\n", from.UTC().Format("2006-01-02 15:04"), deploys, strings.Join(cells, "\t"))
+	}
+	tw.Flush()
 }
 
 func percent(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
@@ -98,17 +103,10 @@ func printOutcomes(w io.Writer, r apiv1.ImpactReport) {
 		return
 	}
 	fmt.Fprintln(w, "deploys (outcomes recorded by scaplock run)")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  from\tdeploys\tfailed\tfailure ratio\tduration p50/p90")
-	for _, p := range r.Deploys {
-		if p.Deploys == 0 {
-			fmt.Fprintf(tw, "  %s\t0\t\t\t\n", p.From.UTC().Format("2006-01-02 15:04"))
-			continue
-		}
-		fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s / %s\n", p.From.UTC().Format("2006-01-02 15:04"), p.Deploys, p.Failed,
-			percent(p.FailureRatio), minutes(p.Duration.P50), minutes(p.Duration.P90))
-	}
-	tw.Flush()
+	printPeriods(w, []string{"from", "deploys", "failed", "failure ratio", "duration p50/p90"},
+		r.Deploys, func(p apiv1.DeployStats) (time.Time, int, []string) {
+			return p.From, p.Deploys, []string{strconv.Itoa(p.Failed), percent(p.FailureRatio), minutes(p.Duration.P50) + " / " + minutes(p.Duration.P90)}
+		})
 	for _, p := range r.Deploys {
 		if p.Note != "" {
 			fmt.Fprintf(w, "  ! from %s: %s\n", p.From.UTC().Format("2006-01-02"), p.Note)

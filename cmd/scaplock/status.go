@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,22 +17,9 @@ import (
 
 // cmdStatus shows the service's state: verdicts, holds, overrides, gate, health.
 func cmdStatus(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("status", "status [--json]", "")
-	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
-	if stop, code := parseNoArgs(fs, args); stop {
-		return code
-	}
-	var st apiv1.StatusResponse
-	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/status"}, http.StatusOK, &st)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		printAnswer(c.stdout, a.body)
-		return exitOK
-	}
-	printStatus(c.stdout, st, c.now())
-	return exitOK
+	return showRead(ctx, c, args, "status", "/api/v1/status", func(st apiv1.StatusResponse) {
+		printStatus(c.stdout, st, c.now())
+	})
 }
 
 // printStatus writes the human summary of st.
@@ -92,6 +80,33 @@ func printHolds(w io.Writer, holds []apiv1.Hold, now time.Time) {
 			apiv1.When(now, h.CreatedAt), expires, quote(h.Reason))
 	}
 	tw.Flush()
+}
+
+// show sends r and prints the service's answer as it came (asJSON), or
+// what text makes of it: how every command that shows one answer ends.
+func show[T any](ctx context.Context, c *cli, r request, want int, asJSON bool, text func(T)) int {
+	var v T
+	a, err := c.call(ctx, r, want, &v)
+	switch {
+	case err != nil:
+		return c.fail(err)
+	case asJSON:
+		printAnswer(c.stdout, a.body)
+	default:
+		text(v)
+	}
+	return exitOK
+}
+
+// showRead is a read command whose one flag is --json (status, window
+// list): it GETs path and shows the answer.
+func showRead[T any](ctx context.Context, c *cli, args []string, command, path string, text func(T)) int {
+	fs := c.newFlagSet(strings.Fields(command)[0], command+" [--json]", "")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
+	if stop, code := parseNoArgs(fs, args); stop {
+		return code
+	}
+	return show(ctx, c, request{method: http.MethodGet, path: path}, http.StatusOK, *asJSON, text)
 }
 
 // printAnswer writes the service's JSON answer as it came (compact, one

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -70,40 +71,24 @@ start on. Prints only the new window's id on stdout.`)
 		return usageError(fs, "--reason is required")
 	}
 	b.Duration = dur.String()
-	var w apiv1.WindowState
-	a, err := c.call(ctx, request{method: http.MethodPost, path: "/api/v1/windows", body: b}, http.StatusCreated, &w)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		printAnswer(c.stdout, a.body)
-		return exitOK
-	}
-	fmt.Fprintln(c.stdout, safe(w.ID))
-	return exitOK
+	return show(ctx, c, request{method: http.MethodPost, path: "/api/v1/windows", body: b}, http.StatusCreated, *asJSON, func(w apiv1.WindowState) {
+		fmt.Fprintln(c.stdout, safe(w.ID))
+	})
 }
 
 func cmdWindowList(ctx context.Context, c *cli, args []string) int {
-	fs := c.newFlagSet("window", "window list [--json]", "")
-	asJSON := fs.Bool("json", false, "print the service's JSON answer as it came (compact, one line)")
-	if stop, code := parseNoArgs(fs, args); stop {
-		return code
-	}
-	var resp apiv1.WindowsResponse
-	a, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/windows"}, http.StatusOK, &resp)
-	if err != nil {
-		return c.fail(err)
-	}
-	if *asJSON {
-		printAnswer(c.stdout, a.body)
-		return exitOK
-	}
+	return showRead(ctx, c, args, "window list", "/api/v1/windows", func(resp apiv1.WindowsResponse) {
+		printWindows(c.stdout, resp, c.now())
+	})
+}
+
+// printWindows writes the human table of resp.
+func printWindows(out io.Writer, resp apiv1.WindowsResponse, now time.Time) {
 	if len(resp.Windows) == 0 {
-		fmt.Fprintln(c.stdout, "windows: none")
-		return exitOK
+		fmt.Fprintln(out, "windows: none")
+		return
 	}
-	now := c.now()
-	tw := tabwriter.NewWriter(c.stdout, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tSCOPE\tSCHEDULE\tFOR\tZONE\tNOW\tNEXT\tREASON")
 	for _, w := range resp.Windows {
 		state := "-"
@@ -118,7 +103,6 @@ func cmdWindowList(ctx context.Context, c *cli, args []string) int {
 			quote(w.Schedule), formatDuration(time.Duration(w.Duration)), safe(w.TimeZone), state, next, quote(w.Reason))
 	}
 	tw.Flush()
-	return exitOK
 }
 
 func cmdWindowRm(ctx context.Context, c *cli, args []string) int {
@@ -145,21 +129,4 @@ func cmdWindowRm(ctx context.Context, c *cli, args []string) int {
 	}
 	fmt.Fprintf(c.stdout, "removed %s window %s on %s (%s)\n", safe(string(w.Kind)), safe(w.ID), safe(string(w.Scope)), quote(w.Reason))
 	return exitOK
-}
-
-// resolveWindowID turns a short id into the full one, as resolveID does
-// for holds.
-func (c *cli) resolveWindowID(ctx context.Context, id string) (string, error) {
-	if len(id) >= fullIDLen {
-		return id, nil
-	}
-	var resp apiv1.WindowsResponse
-	if _, err := c.call(ctx, request{method: http.MethodGet, path: "/api/v1/windows"}, http.StatusOK, &resp); err != nil {
-		return "", err
-	}
-	ids := make([]string, len(resp.Windows))
-	for i, w := range resp.Windows {
-		ids[i] = w.ID
-	}
-	return matchID("window", id, ids)
 }
