@@ -104,26 +104,23 @@ func decodeStoredEvent(pos string, val []byte, modRev int64) (Event, error) {
 		if err := json.Unmarshal(val, &has); err != nil || has.Hold == nil {
 			return Event{}, fmt.Errorf("stored event %s: hold snapshot unreadable: %v", pos, err)
 		}
-		if has.Hold.Scope == nil {
-			h.Scope = e.Scope
-		}
-		if has.Hold.Kind == nil {
-			h.Kind = e.Kind
-		}
-		if has.Hold.Owner == nil {
-			h.Owner = e.Actor
-		}
-		if has.Hold.Reason == nil {
-			h.Reason = e.Reason
-		}
-		if has.Hold.CreatedAt == nil {
-			h.CreatedAt = e.Time
-		}
-		if has.Hold.UpdatedAt == nil {
-			h.UpdatedAt = e.Time
-		}
+		// The pairs of holdEchoes.
+		echo(&h.Scope, has.Hold.Scope, e.Scope)
+		echo(&h.Kind, has.Hold.Kind, e.Kind)
+		echo(&h.Owner, has.Hold.Owner, e.Actor)
+		echo(&h.Reason, has.Hold.Reason, e.Reason)
+		echo(&h.CreatedAt, has.Hold.CreatedAt, e.Time)
+		echo(&h.UpdatedAt, has.Hold.UpdatedAt, e.Time)
 	}
 	return e, nil
+}
+
+// echo puts back a hold field the stored snapshot left out (stored is
+// nil) because it equals the event's v.
+func echo[T any](field *T, stored json.RawMessage, v T) {
+	if stored == nil {
+		*field = v
+	}
 }
 
 // parsePosition is the time and id of a HistoryPosition.

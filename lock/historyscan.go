@@ -28,6 +28,19 @@ func (r *historyRange) before(pos string) bool {
 	return pos < r.from || (r.after != "" && pos <= r.after)
 }
 
+// get reads key with opts at the range's revision; the first read of a
+// query sets it, so both sources are read at one revision.
+func (r *historyRange) get(ctx context.Context, cli *clientv3.Client, key string, opts ...clientv3.OpOption) (*clientv3.GetResponse, error) {
+	if r.rev != 0 {
+		opts = append(opts, clientv3.WithRev(r.rev))
+	}
+	resp, err := cli.Get(ctx, key, opts...)
+	if err == nil && r.rev == 0 {
+		r.rev = resp.Header.Revision
+	}
+	return resp, err
+}
+
 // liveScan reads live events in ascending key order, in growing windows of
 // time: etcd counts every key of a range it is asked for, whatever the
 // limit, so a query does not ask for the whole rest of the history.
@@ -86,16 +99,9 @@ func (l *liveScan) read(ctx context.Context, bound string) error {
 	if bounded {
 		upper = prefix + bound
 	}
-	opts := []clientv3.OpOption{clientv3.WithRange(upper), clientv3.WithLimit(int64(max(l.batch(), 1)))}
-	if l.r.rev != 0 {
-		opts = append(opts, clientv3.WithRev(l.r.rev))
-	}
-	resp, err := l.s.cli.Get(ctx, l.from, opts...)
+	resp, err := l.r.get(ctx, l.s.cli, l.from, clientv3.WithRange(upper), clientv3.WithLimit(int64(max(l.batch(), 1))))
 	if err != nil {
 		return unavailable("read history", err)
-	}
-	if l.r.rev == 0 {
-		l.r.rev = resp.Header.Revision
 	}
 	for _, kv := range resp.Kvs {
 		l.buf = append(l.buf, storedEntry{pos: string(positionOf(kv.Key)), rev: kv.ModRevision, val: kv.Value})
@@ -204,16 +210,9 @@ func (a *archiveScan) take(ctx context.Context) (storedEntry, bool, error) {
 
 func (a *archiveScan) readKeys(ctx context.Context) error {
 	prefix := a.s.keys.HistoryArchive()
-	opts := []clientv3.OpOption{clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix)), clientv3.WithKeysOnly(), clientv3.WithLimit(archiveKeysRead)}
-	if a.r.rev != 0 {
-		opts = append(opts, clientv3.WithRev(a.r.rev))
-	}
-	resp, err := a.s.cli.Get(ctx, a.next, opts...)
+	resp, err := a.r.get(ctx, a.s.cli, a.next, clientv3.WithRange(clientv3.GetPrefixRangeEnd(prefix)), clientv3.WithKeysOnly(), clientv3.WithLimit(archiveKeysRead))
 	if err != nil {
 		return unavailable("read history archive", err)
-	}
-	if a.r.rev == 0 {
-		a.r.rev = resp.Header.Revision
 	}
 	for _, kv := range resp.Kvs {
 		c, err := parseChunkKey(prefix, kv.Key)
