@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/scaplock/scaplock/server/embedetcd"
 )
 
 // DebianEtcd is where Debian's etcd-server package puts the server.
@@ -41,15 +42,11 @@ func StartCluster(ctx context.Context, dir string, n int) (*Cluster, error) {
 	c := &Cluster{dir: dir}
 	var initial []string
 	for i := range n {
-		client, err := freeAddr()
+		client, peer, err := embedetcd.FreeURLs()
 		if err != nil {
 			return nil, err
 		}
-		peer, err := freeAddr()
-		if err != nil {
-			return nil, err
-		}
-		m := &member{name: fmt.Sprintf("m%d", i), client: "http://" + client, peer: "http://" + peer}
+		m := &member{name: fmt.Sprintf("m%d", i), client: client.String(), peer: peer.String()}
 		c.members = append(c.members, m)
 		initial = append(initial, m.name+"="+m.peer)
 	}
@@ -234,13 +231,4 @@ func readThrough(ctx context.Context, endpoint string) error {
 	defer cancel()
 	_, err = cli.Get(rctx, "health-check")
 	return err
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

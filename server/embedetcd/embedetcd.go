@@ -107,11 +107,7 @@ func StartContext(ctx context.Context, dir string, opts Options) (*Etcd, error) 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("etcd data dir: %w", err)
 	}
-	clientURL, err := freeLoopbackURL()
-	if err != nil {
-		return nil, err
-	}
-	peerURL, err := freeLoopbackURL()
+	clientURL, peerURL, err := FreeURLs()
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +219,16 @@ func (e *Etcd) Close() {
 		e.wg.Wait()
 		e.etcd.Close()
 	})
+}
+
+// FreeURLs are an etcd member's client and peer URLs on free loopback
+// ports.
+func FreeURLs() (client, peer *url.URL, err error) {
+	if client, err = freeLoopbackURL(); err != nil {
+		return nil, nil, err
+	}
+	peer, err = freeLoopbackURL()
+	return client, peer, err
 }
 
 func freeLoopbackURL() (*url.URL, error) {
