@@ -49,6 +49,21 @@ func decodeRequest(r *http.Request, w http.ResponseWriter, dst any) ([]byte, err
 	return body, decodeJSON(body, dst)
 }
 
+// readWrite reads a write's body and parses it, then takes the request's
+// Idempotency-Key for the principal p who writes.
+func readWrite[T any](r *http.Request, w http.ResponseWriter, parse func(body []byte) (T, error)) (in T, p Principal, idem *lock.Idempotency, err error) {
+	body, err := readBody(r, w)
+	if err != nil {
+		return in, p, nil, err
+	}
+	if in, err = parse(body); err != nil {
+		return in, p, nil, err
+	}
+	p, _ = principal(r)
+	idem, err = idempotency(r, p.Subject, body)
+	return in, p, idem, err
+}
+
 // readBody reads a request body within MaxBodyBytes and the server's read
 // timeout. Shutting down ends the wait for a body at once.
 func readBody(r *http.Request, w http.ResponseWriter) ([]byte, error) {
@@ -81,18 +96,7 @@ func (a *API) createOverride(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max time.Duration, needDuration bool) {
-	body, err := readBody(r, w)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	in, err := parseHoldBody(body, max, needDuration)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	p, _ := principal(r)
-	idem, err := idempotency(r, p.Subject, body)
+	in, p, idem, err := readWrite(r, w, func(body []byte) (holdInput, error) { return parseHoldBody(body, max, needDuration) })
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -111,31 +115,25 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 }
 
 func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
-	var b AmendBody
-	body, err := decodeRequest(r, w, &b)
+	am, p, idem, err := readWrite(r, w, func(body []byte) (lock.Amendment, error) {
+		var b AmendBody
+		if err := decodeJSON(body, &b); err != nil {
+			return lock.Amendment{}, err
+		}
+		d, err := lock.ParseDuration("duration", b.Duration)
+		if b.Duration != "" && d == 0 && err == nil {
+			d = -1 // "0s" is a duration given, and not a positive one: lock says so
+		}
+		return lock.Amendment{Reason: b.Reason, Duration: d}, err
+	})
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	d, err := lock.ParseDuration("duration", b.Duration)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	if b.Duration != "" && d == 0 {
-		d = -1 // "0s" is a duration given, and not a positive one: lock says so
-	}
-	p, _ := principal(r)
-	idem, err := idempotency(r, p.Subject, body)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
+	am.MaxDuration, am.Kinds, am.Idem = a.cfg.MaxHoldDuration, []lock.Kind{lock.KindManual}, idem
 	ctx, cancel := a.writeContext(r)
 	defer cancel()
-	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, lock.Amendment{
-		Reason: b.Reason, Duration: d, MaxDuration: a.cfg.MaxHoldDuration, Kinds: []lock.Kind{lock.KindManual}, Idem: idem,
-	})
+	h, err := a.store.Amend(ctx, chi.URLParam(r, "id"), p.Subject, am)
 	if err != nil {
 		a.failWrite(w, idem, err)
 		return
@@ -161,17 +159,12 @@ func (a *API) releaseDeploy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRequest) {
-	var b ReleaseBody
-	body, err := decodeRequest(r, w, &b)
+	b, p, idem, err := readWrite(r, w, func(body []byte) (b ReleaseBody, err error) { return b, decodeJSON(body, &b) })
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	p, _ := principal(r)
-	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
-		a.fail(w, err)
-		return
-	}
+	req.Idem = idem
 	req.ID, req.Actor, req.Reason = chi.URLParam(r, "id"), p.Subject, b.Reason
 	if o := b.DeployOutcome(); o.Given() {
 		if !slices.Contains(req.Kinds, lock.KindDeploy) {
@@ -224,22 +217,12 @@ func (a *API) getHold(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) acquireDeploy(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, w)
+	req, p, idem, err := readWrite(r, w, parseDeployBody)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	req, err := parseDeployBody(body)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	p, _ := principal(r)
-	req.Owner, req.Calendar = p.Subject, a.cfg.Calendar
-	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
-		a.fail(w, err)
-		return
-	}
+	req.Owner, req.Calendar, req.Idem = p.Subject, a.cfg.Calendar, idem
 	scopes := []lock.Scope{req.Scope}
 	// A replica cut off from etcd refuses at once what it last knew refused,
 	// instead of waiting out the request timeout for a 503.

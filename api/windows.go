@@ -43,22 +43,12 @@ func parseWindowBody(body []byte) (lock.WindowRequest, error) {
 }
 
 func (a *API) createWindow(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, w)
+	req, p, idem, err := readWrite(r, w, parseWindowBody)
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	req, err := parseWindowBody(body)
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	p, _ := principal(r)
-	req.Owner = p.Subject
-	if req.Idem, err = idempotency(r, p.Subject, body); err != nil {
-		a.fail(w, err)
-		return
-	}
+	req.Owner, req.Idem = p.Subject, idem
 	ctx, cancel := a.writeContext(r)
 	defer cancel()
 	win, err := a.store.AddWindow(ctx, req)
