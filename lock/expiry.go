@@ -9,6 +9,8 @@ import (
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/scaplock/scaplock/internal/tick"
 )
 
 var rpcLeaseNotFound = rpctypes.ErrLeaseNotFound
@@ -73,18 +75,13 @@ func (s *Store) settle(ctx context.Context, id string) error {
 }
 
 func (s *Store) sweepLoop(ctx context.Context) {
-	t := time.NewTicker(s.sweepFreq)
-	defer t.Stop()
-	for {
+	sweep := func() {
 		if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("sweep failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	sweep()
+	tick.Until(ctx.Done(), s.sweepFreq, sweep)
 }
 
 // sweep catches what the watch cannot: expiries that happened while no

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/scaplock/scaplock/internal/tick"
 	"github.com/scaplock/scaplock/lock/linear"
 )
 
@@ -40,20 +41,13 @@ const StaleAfter = 3 * time.Second
 // the replica is cut off from etcd without waiting for a request to find
 // out.
 func (s *Store) confirmLoop(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	tick.Until(ctx.Done(), time.Second, func() {
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
 		if err := s.Sync(cctx); err != nil && ctx.Err() == nil {
 			s.log.Debug("etcd not confirmed", "err", err)
 		}
-		cancel()
-	}
+	})
 }
 
 // Fresh returns nil while the cache was confirmed against etcd within

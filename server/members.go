@@ -9,6 +9,7 @@ import (
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
+	"github.com/scaplock/scaplock/internal/tick"
 )
 
 // clusterWatch checks every etcd member every checkEvery, so that status
@@ -31,19 +32,14 @@ func (s *Server) startClusterWatch(r *replicas, url string) *clusterWatch {
 	w := &clusterWatch{s: s, replicas: r, stop: stop}
 	w.wg.Go(func() { r.run(ctx, s.cli, url) })
 	w.wg.Go(func() {
-		t := time.NewTicker(checkEvery)
-		defer t.Stop()
-		for {
+		check := func() {
 			states := s.memberStates(ctx)
 			w.mu.Lock()
 			w.members = states
 			w.mu.Unlock()
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
 		}
+		check()
+		tick.Until(ctx.Done(), checkEvery, check)
 	})
 	return w
 }

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/scaplock/scaplock/internal/tick"
 )
 
 // memoryReturner gives heap freed after a burst back to the OS. Go keeps
@@ -42,16 +44,7 @@ func startMemoryReturner(interval time.Duration, slack uint64) *memoryReturner {
 		// At once first: start-up (etcd rebuilding its index from the
 		// whole database) leaves more garbage than anything after it.
 		check()
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-m.stop:
-				return
-			case <-t.C:
-				check()
-			}
-		}
+		tick.Until(m.stop, interval, check)
 	})
 	return m
 }

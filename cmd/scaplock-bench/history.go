@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/internal/tick"
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
@@ -160,18 +161,7 @@ type rssSampler struct {
 func sampleRSS(pid int, every time.Duration) *rssSampler {
 	s := &rssSampler{done: make(chan struct{})}
 	s.sample(pid)
-	s.wg.Go(func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.done:
-				return
-			case <-t.C:
-				s.sample(pid)
-			}
-		}
-	})
+	s.wg.Go(func() { tick.Until(s.done, every, func() { s.sample(pid) }) })
 	return s
 }
 

@@ -24,6 +24,8 @@ import (
 	"go.etcd.io/etcd/server/v3/storage/backend"
 	"go.etcd.io/etcd/server/v3/storage/mvcc"
 	"go.uber.org/zap"
+
+	"github.com/scaplock/scaplock/internal/tick"
 )
 
 // Etcd is a single-node etcd running inside this process.
@@ -188,14 +190,7 @@ const defragCheckEvery = time.Minute
 // defragWhenMostlyFree rewrites the database file whenever it is mostly
 // free, until Close.
 func (e *Etcd) defragWhenMostlyFree() {
-	t := time.NewTicker(defragCheckEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-e.stop:
-			return
-		case <-t.C:
-		}
+	tick.Until(e.stop, defragCheckEvery, func() {
 		if b := e.etcd.Server.Backend(); mostlyFree(b) {
 			_ = b.Defrag() // a failed rewrite leaves the file as it was; the next check tries again
 			// The rewrite's buffers are garbage now: give them back at
@@ -203,7 +198,7 @@ func (e *Etcd) defragWhenMostlyFree() {
 			// free the file, and the service may be idle now).
 			debug.FreeOSMemory()
 		}
-	}
+	})
 }
 
 // Client opens a client to the embedded server.
