@@ -39,17 +39,16 @@ type Server struct {
 	cfg      Config
 	log      *slog.Logger
 	embedded *embedetcd.Etcd
-	dirLock  *dataDirLock
-	// reader sends the read barrier's reads to the etcd leader (external etcd).
-	reader   *leaderReader
 	cli      *clientv3.Client
 	store    *lock.Store
 	gate     *gateRunner
 	http     *http.Server
 	listener net.Listener
 	served   chan error
-	memory   *memoryReturner
 	cluster  *clusterWatch
+	// stops stop what Start started, in the order it started them
+	// (stopBackends runs them last first).
+	stops []func()
 	// SecretFile is the HS256 secret in use, if any.
 	SecretFile string
 }
@@ -114,13 +113,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		if err != nil {
 			return nil, err
 		}
-		s.reader = newLeaderReader(s.cli, keys.SchemaVersion(), tlsCfg)
-		storeOpts.CurrentRevision = s.reader.CurrentRevision
+		// The read barrier's reads go to the etcd leader.
+		reader := newLeaderReader(s.cli, keys.SchemaVersion(), tlsCfg)
+		s.started(reader.Close)
+		storeOpts.CurrentRevision = reader.CurrentRevision
 	}
 	s.store, err = lock.Open(ctx, s.cli, storeOpts)
 	if err != nil {
 		return nil, err
 	}
+	s.started(s.store.Close)
 	storeInfo, err := s.topology(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("etcd member list: %w", err)
@@ -131,6 +133,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		if s.gate, err = startGate(cfg, gateCfg, s.cli, s.store, view, reg, log); err != nil {
 			return nil, err
 		}
+		s.started(s.gate.stop)
 		gateInfo = s.gate.info()
 	}
 	s.listener, err = net.Listen("tcp", cfg.Listen)
@@ -166,9 +169,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) (_
 		waiting.closeAll()
 	})
 	s.cluster = s.startClusterWatch(peers, statusURL)
+	s.started(s.cluster.close)
 	reg.MustRegister(s.cluster)
 	go func() { s.served <- s.http.Serve(s.listener) }()
-	s.memory = startMemoryReturner(10*time.Second, 4<<20)
+	s.started(startMemoryReturner(10*time.Second, 4<<20).close)
 	log.Info("scaplockd listening", "addr", s.listener.Addr().String(), "status_page", statusURL,
 		"etcd", s.etcdDescription(), "store", storeInfo.Topology, "members", storeInfo.Members,
 		"prefix", cfg.EtcdPrefix, "replica", cfg.ReplicaName, "version", cfg.Build.Version)
@@ -203,29 +207,17 @@ func (s *Server) Stop() error {
 	return errors.Join(errs...)
 }
 
+// started records how to stop what Start has just started.
+func (s *Server) started(stop func()) { s.stops = append(s.stops, stop) }
+
+// stopBackends stops what Start started, in reverse order: the memory
+// returner, the cluster watch, the gate, the store, the leader reader,
+// the etcd client, the embedded etcd, the data dir's lock.
 func (s *Server) stopBackends() {
-	if s.memory != nil {
-		s.memory.close()
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		s.stops[i]()
 	}
-	if s.cluster != nil {
-		s.cluster.close()
-	}
-	if s.gate != nil {
-		s.gate.stop()
-	}
-	if s.store != nil {
-		s.store.Close()
-	}
-	if s.reader != nil {
-		s.reader.Close()
-	}
-	if s.cli != nil {
-		s.cli.Close()
-	}
-	if s.embedded != nil {
-		s.embedded.Close()
-	}
-	s.dirLock.release()
+	s.stops = nil
 }
 
 // Run starts the server and stops it when ctx is done.
@@ -247,6 +239,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger, opts ...Option) erro
 }
 
 // connect starts the embedded etcd or dials the configured cluster.
+// client keeps the etcd client connect made.
+func (s *Server) client(cli *clientv3.Client, err error) error {
+	if err != nil {
+		return err
+	}
+	s.cli = cli
+	s.started(func() { cli.Close() })
+	return nil
+}
+
 func (s *Server) connect(ctx context.Context) error {
 	if len(s.cfg.EtcdEndpoints) == 0 {
 		// Two embedded etcds on one data dir would wait on each other's
@@ -255,7 +257,7 @@ func (s *Server) connect(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		s.dirLock = l
+		s.started(l.release)
 		start := func() (*embedetcd.Etcd, error) {
 			return embedetcd.StartContext(ctx, s.cfg.DataDir, embedetcd.Options{CompactionRetention: s.cfg.EtcdCompactionRetention})
 		}
@@ -271,15 +273,14 @@ func (s *Server) connect(ctx context.Context) error {
 			return err
 		}
 		s.embedded = e
-		s.cli, err = e.Client()
-		return err
+		s.started(e.Close)
+		return s.client(e.Client())
 	}
 	tlsCfg, err := etcdTLS(s.cfg)
 	if err != nil {
 		return err
 	}
-	s.cli, err = newClient(clientv3.Config{Endpoints: s.cfg.EtcdEndpoints, TLS: tlsCfg})
-	if err != nil {
+	if err := s.client(newClient(clientv3.Config{Endpoints: s.cfg.EtcdEndpoints, TLS: tlsCfg})); err != nil {
 		return fmt.Errorf("SCAPLOCK_ETCD_ENDPOINTS: %w", err)
 	}
 	// Any quorum will do: a linearizable read through the client, which
