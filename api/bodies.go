@@ -51,6 +51,29 @@ func parseHoldBody(body []byte, max time.Duration, needDuration bool) (holdInput
 	return holdInput{scope: scope, reason: b.Reason, duration: d}, nil
 }
 
+// parseAmendBody decodes an amend body; lock validates the amendment.
+func parseAmendBody(body []byte) (lock.Amendment, error) {
+	var b AmendBody
+	if err := decodeJSON(body, &b); err != nil {
+		return lock.Amendment{}, err
+	}
+	d, err := lock.ParseDuration("duration", b.Duration)
+	if err != nil {
+		return lock.Amendment{}, err
+	}
+	if b.Duration != "" && d == 0 {
+		d = -1 // "0s" is a duration given, and not a positive one: lock says so
+	}
+	return lock.Amendment{Reason: b.Reason, Duration: d}, nil
+}
+
+// parseJSON decodes a body that needs no more than decoding.
+func parseJSON[T any](body []byte) (T, error) {
+	var v T
+	err := decodeJSON(body, &v)
+	return v, err
+}
+
 // parseDeployBody decodes and validates a deploy body.
 func parseDeployBody(body []byte) (lock.DeployRequest, error) {
 	var b DeployBody

@@ -115,17 +115,7 @@ func (a *API) create(w http.ResponseWriter, r *http.Request, kind lock.Kind, max
 }
 
 func (a *API) amendHold(w http.ResponseWriter, r *http.Request) {
-	am, p, idem, err := readWrite(r, w, func(body []byte) (lock.Amendment, error) {
-		var b AmendBody
-		if err := decodeJSON(body, &b); err != nil {
-			return lock.Amendment{}, err
-		}
-		d, err := lock.ParseDuration("duration", b.Duration)
-		if b.Duration != "" && d == 0 && err == nil {
-			d = -1 // "0s" is a duration given, and not a positive one: lock says so
-		}
-		return lock.Amendment{Reason: b.Reason, Duration: d}, err
-	})
+	am, p, idem, err := readWrite(r, w, parseAmendBody)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -159,7 +149,7 @@ func (a *API) releaseDeploy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) release(w http.ResponseWriter, r *http.Request, req lock.ReleaseRequest) {
-	b, p, idem, err := readWrite(r, w, func(body []byte) (b ReleaseBody, err error) { return b, decodeJSON(body, &b) })
+	b, p, idem, err := readWrite(r, w, parseJSON[ReleaseBody])
 	if err != nil {
 		a.fail(w, err)
 		return
