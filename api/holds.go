@@ -40,13 +40,13 @@ func (a *API) writeContext(r *http.Request) (context.Context, context.CancelFunc
 }
 
 // decodeRequest reads the body within MaxBodyBytes and decodes it
-// strictly; it returns the body for the idempotency fingerprint.
-func decodeRequest(r *http.Request, w http.ResponseWriter, dst any) ([]byte, error) {
+// strictly, for a write that takes no Idempotency-Key (readWrite).
+func decodeRequest(r *http.Request, w http.ResponseWriter, dst any) error {
 	body, err := readBody(r, w)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return body, decodeJSON(body, dst)
+	return decodeJSON(body, dst)
 }
 
 // readWrite reads a write's body and parses it, then takes the request's

@@ -10,7 +10,7 @@ import (
 // bridge's own token).
 func (a *API) recordSync(w http.ResponseWriter, r *http.Request) {
 	var b apiv1.SyncBody
-	if _, err := decodeRequest(r, w, &b); err != nil {
+	if err := decodeRequest(r, w, &b); err != nil {
 		a.fail(w, err)
 		return
 	}

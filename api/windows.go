@@ -62,7 +62,7 @@ func (a *API) createWindow(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) deleteWindow(w http.ResponseWriter, r *http.Request) {
 	var b ReleaseBody
-	if _, err := decodeRequest(r, w, &b); err != nil {
+	if err := decodeRequest(r, w, &b); err != nil {
 		a.fail(w, err)
 		return
 	}
