@@ -63,6 +63,18 @@ func HistoryOps(keys Keys, e Event) ([]clientv3.Op, error) {
 	return []clientv3.Op{clientv3.OpPut(keys.HistoryEvent(e.Time, e.ID), string(val))}, nil
 }
 
+// eventOps gives e an ID and the time now where it has none, and returns
+// the operations that append it to the history.
+func (s *Store) eventOps(e *Event) ([]clientv3.Op, error) {
+	if e.ID == "" {
+		e.ID = newID()
+	}
+	if e.Time.IsZero() {
+		e.Time = s.now().UTC()
+	}
+	return HistoryOps(s.keys, *e)
+}
+
 // AppendEvents writes events to the history in as few transactions as
 // etcd allows, for imports and load tests, and returns once the cache has
 // them. Events without an ID or a time get them.
@@ -81,13 +93,7 @@ func (s *Store) AppendEvents(ctx context.Context, events []Event) error {
 		return nil
 	}
 	for _, e := range events {
-		if e.ID == "" {
-			e.ID = newID()
-		}
-		if e.Time.IsZero() {
-			e.Time = s.now().UTC()
-		}
-		eops, err := HistoryOps(s.keys, e)
+		eops, err := s.eventOps(&e)
 		if err != nil {
 			return err
 		}
