@@ -2,18 +2,13 @@ package gate_test
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
-	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/lock"
-	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server/gate"
 )
 
@@ -23,30 +18,11 @@ import (
 // quotes the value that the auto hold, which preflight shows, quotes: in
 // the host's signal and in the cluster's reason.
 func TestDegradedValueChangeIsPublishedAsSamples(t *testing.T) {
-	apiserver, err := healthtest.NewAPIServer(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer apiserver.Close()
-	cli := locktest.StartEtcd(t, "").Client(t)
-	view := gate.NewView(lock.NewKeys("/scaplock/"), nil)
-	store := locktest.OpenStore(t, cli, lock.Options{Parts: view.Parts()})
+	// Low limits: the scripted latencies are at crit however slow the
+	// machine, and a slower machine only adds to them.
+	f := newGateFixture(t, health.Limits{Warn: 0.01, Crit: 0.02})
+	apiserver, cli, view, store, g := f.apiserver, f.cli, f.view, f.store, f.gate
 	const host = "kubemaster1001:6443"
-	hc := health.Config{Mode: health.ModeEnforce, Clusters: []health.Cluster{{
-		Name: "eqiad", TripAfter: 1,
-		APIServers: []health.APIServer{{URL: apiserver.URL, Name: host}},
-		TLS:        health.TLSConfig{CAFile: apiserver.CAFile},
-		// Low limits: the scripted latencies are at crit however slow the
-		// machine, and a slower machine only adds to them.
-		Thresholds: health.Thresholds{Latency: health.Limits{Warn: 0.01, Crit: 0.02}},
-	}}}.WithDefaults()
-	if err := hc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	g, err := gate.New(hc, store, view, "r1", prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
 	changes, cancel := store.Subscribe()
 	defer cancel()
 	ctx := context.Background()
@@ -77,14 +53,6 @@ func TestDegradedValueChangeIsPublishedAsSamples(t *testing.T) {
 			}
 		}
 	}
-	version := func(key string) int64 {
-		t.Helper()
-		resp, err := cli.Get(ctx, key)
-		if err != nil || len(resp.Kvs) == 0 {
-			t.Fatalf("get %s: %v (%d keys)", key, err, len(resp.Kvs))
-		}
-		return resp.Kvs[0].Version
-	}
 	shown := func() (status, reason, preflight string) {
 		t.Helper()
 		reports, _ := view.Reports()
@@ -101,16 +69,16 @@ func TestDegradedValueChangeIsPublishedAsSamples(t *testing.T) {
 	}
 
 	round(50 * time.Millisecond) // trips: the report, the auto hold
-	if v := version(keys.HealthReport("eqiad")); v != 1 {
+	if v := f.version(t, keys.HealthReport("eqiad")); v != 1 {
 		t.Fatalf("report written %d times after the trip, want 1", v)
 	}
 	tripped, _, _ := shown()
 
 	announced := round(300 * time.Millisecond)
-	if v := version(keys.HealthReport("eqiad")); v != 1 {
+	if v := f.version(t, keys.HealthReport("eqiad")); v != 1 {
 		t.Errorf("report written %d times; a value moving within crit must not rewrite it", v)
 	}
-	if v := version(keys.ClusterSamples("eqiad")); v != 2 {
+	if v := f.version(t, keys.ClusterSamples("eqiad")); v != 2 {
 		t.Errorf("samples written %d times in 2 rounds, want 2", v)
 	}
 	var kinds []apiv1.ChangeKind
