@@ -101,6 +101,7 @@ var figures = []figure{
 	{"fleet", fleetLoad},
 	{"storm", storm},
 	{"holds elsewhere", holdsElsewhere},
+	{"outcome recording cost", outcomeCost},
 	{"page at 100 clusters", pageAtClusters},
 }
 
