@@ -19,7 +19,9 @@ import (
 )
 
 const (
-	outcomeRounds = 8 // after one warm-up round, not counted
+	// outcomeRounds follow one warm-up round, not counted; in rotating
+	// order each daemon is measured first, second and third equally often.
+	outcomeRounds = 9
 	// outcomeCycleEvery paces each daemon's deploys while it is measured:
 	// far more than production's tens a day, so recording's cost shows.
 	outcomeCycleEvery = 250 * time.Millisecond
@@ -135,7 +137,7 @@ func outcomeCost(ctx context.Context, dir string) []Row {
 				reactionWindows.interval, outcomeRounds, verdictClients, verdictDuration/verdictSlices, outcomeCycleEvery)),
 		info("outcome recording: off / on / off B", fmt.Sprintf("%s · %s · %s", describe(off), describe(on), describe(offB))),
 		check(fmt.Sprintf("preflight throughput with outcome recording on vs off, median of %d rounds' ratios (A/A: off B vs off)", outcomeRounds),
-			fmt.Sprintf("%.2f× (A/A %.2f×, from %.2f× to %.2f× round by round)", ratio, aa, lo, hi),
+			fmt.Sprintf("%.2f× (A/A %.2f×, from %.2f× to %.2f× round by round; load average %s)", ratio, aa, lo, hi, loadAverage()),
 			"no measurable change: within the A/A range", ratio >= lo && ratio <= hi),
 		check("scaplockd peak RSS with outcome recording on vs off",
 			fmt.Sprintf("%.1f vs %.1f MB (A/A: %.1f vs %.1f MB)", on.rss.max(), off.rss.max(), offB.rss.max(), off.rss.max()),
