@@ -43,6 +43,8 @@ const (
 	// sloEvalEvery is promtool's evaluation interval: how precisely the
 	// figure knows when an alert first fired.
 	sloEvalEvery = time.Hour
+	// sloSyncLimit is the sync-duration objective's bucket, in seconds.
+	sloSyncLimit = 300
 	// sloSyncHost labels the bridge's sync histogram.
 	sloSyncHost = "deploy1002"
 )
@@ -108,10 +110,13 @@ func creepSLO(ctx context.Context, dir string) []Row {
 	if firstFailed < 0 {
 		return []Row{failed(figure, errors.New("the scenario's ground truth fails no deploy"))}
 	}
-	recorded := 0
+	recorded, firstSlow := 0, time.Duration(-1)
 	for _, e := range res.Releases {
 		if e.Outcome == apiv1.OutcomeFailed {
 			recorded++
+		}
+		if at := e.Time.Sub(s.Start()); e.DurationS != nil && *e.DurationS > sloSyncLimit && (firstSlow < 0 || at < firstSlow) {
+			firstSlow = at
 		}
 	}
 	weeks := func(d time.Duration) float64 { return float64(d) / float64(creepWeek) }
@@ -120,6 +125,10 @@ func creepSLO(ctx context.Context, dir string) []Row {
 			return fmt.Sprintf("%.2f", weeks(t))
 		}
 		return "never"
+	}
+	slowSyncs := fmt.Sprintf("; no deploy took over %s", time.Duration(sloSyncLimit)*time.Second)
+	if firstSlow >= 0 {
+		slowSyncs = fmt.Sprintf("; deploys take over %s from %.2f on", time.Duration(sloSyncLimit)*time.Second, weeks(firstSlow))
 	}
 	var perSLO []string
 	for _, a := range sloAlerts {
@@ -148,7 +157,8 @@ func creepSLO(ctx context.Context, dir string) []Row {
 		check("creep-3-months: compressed weeks between the first ticket-level SLO burn alert and the first failed deploy, beside the report's headroom flag (times in compressed weeks from the start)",
 			value, "≥ 1 week before", ticketOK && lead >= 1),
 		info("creep-3-months: first page-level SLO burn alert", pageAt),
-		info("creep-3-months: first firing of each SLO alert (the deploy objectives need 5 deploys in an alert's long window; the scenario has 3 a week)", strings.Join(perSLO, " · ")),
+		info("creep-3-months: first firing of each SLO alert (the deploy objectives need 5 deploys in an alert's long window; the scenario has 3 a week)",
+			strings.Join(perSLO, " · ")+slowSyncs),
 	}
 }
 
@@ -257,7 +267,7 @@ func creepSeries(s *sim.Scenario, releases []apiv1.Event, warn float64) sloInput
 	add(deploys(apiv1.OutcomeSucceeded), 0, 0)
 	add(deploys(apiv1.OutcomeFailed), 0, 0)
 	syncs := fmt.Sprintf(`scaplock_scap_sync_duration_seconds_count{host=%q}`, sloSyncHost)
-	fast := fmt.Sprintf(`scaplock_scap_sync_duration_seconds_bucket{host=%q,le="300"}`, sloSyncHost)
+	fast := fmt.Sprintf(`scaplock_scap_sync_duration_seconds_bucket{host=%q,le="%d"}`, sloSyncHost, sloSyncLimit)
 	add(syncs, 0, 0)
 	add(fast, 0, 0)
 	for _, e := range releases {
@@ -267,7 +277,7 @@ func creepSeries(s *sim.Scenario, releases []apiv1.Event, warn float64) sloInput
 		step := min(int(time.Duration(int64(e.Time.Sub(s.Start()))*sloStretch)/sloStep)+1, steps-1)
 		add(deploys(e.Outcome), step, 1)
 		add(syncs, step, 1)
-		if *e.DurationS <= 300 {
+		if *e.DurationS <= sloSyncLimit {
 			add(fast, step, 1)
 		}
 	}
