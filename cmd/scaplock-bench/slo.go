@@ -128,7 +128,7 @@ func creepSLO(ctx context.Context, dir string) []Row {
 	}
 	slowSyncs := fmt.Sprintf("; no deploy took over %s", time.Duration(sloSyncLimit)*time.Second)
 	if firstSlow >= 0 {
-		slowSyncs = fmt.Sprintf("; deploys take over %s from %.2f on", time.Duration(sloSyncLimit)*time.Second, weeks(firstSlow))
+		slowSyncs = fmt.Sprintf("; the first deploy over %s ended at %.2f", time.Duration(sloSyncLimit)*time.Second, weeks(firstSlow))
 	}
 	var perSLO []string
 	for _, a := range sloAlerts {
