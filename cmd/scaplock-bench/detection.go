@@ -36,16 +36,11 @@ var (
 // an embedded etcd) and scores it, and the two baselines evaluated on the
 // same scripted samples, against the scenario's ground truth.
 func detection(ctx context.Context, dir string) []Row {
-	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
+	cli, stop, err := replayEtcd(dir)
 	if err != nil {
-		return []Row{failed("detection: embedded etcd", err)}
+		return []Row{failed("detection", err)}
 	}
-	defer etcd.Close()
-	cli, err := etcd.Client()
-	if err != nil {
-		return []Row{failed("detection: etcd client", err)}
-	}
-	defer cli.Close()
+	defer stop()
 
 	var rows []Row
 	for _, name := range scenarios {
@@ -130,6 +125,21 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 			"≤ 1", worst <= 1))
 	}
 	return rows
+}
+
+// replayEtcd starts an embedded etcd in dir for replays and a client of
+// it; stop closes both.
+func replayEtcd(dir string) (*clientv3.Client, func(), error) {
+	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	cli, err := etcd.Client()
+	if err != nil {
+		etcd.Close()
+		return nil, nil, fmt.Errorf("etcd client: %w", err)
+	}
+	return cli, func() { cli.Close(); etcd.Close() }, nil
 }
 
 func minutes(d time.Duration) string {

@@ -14,7 +14,6 @@ import (
 
 	"github.com/scaplock/scaplock/api"
 	apiv1 "github.com/scaplock/scaplock/api/v1"
-	"github.com/scaplock/scaplock/health/healthtest"
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
@@ -57,15 +56,11 @@ type outcomeDaemon struct {
 // off is the A/A comparison that says how far two equal daemons differ.
 func outcomeCost(ctx context.Context, dir string) []Row {
 	const figure = "outcome recording cost"
-	a, err := healthtest.NewAPIServer(dir)
+	a, clusters, err := oneAPIServer(dir, reactionWindows)
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
 	defer a.Close()
-	clusters, err := clustersFile(dir, reactionWindows, a)
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
 	secret := filepath.Join(dir, "jwt.secret")
 	if err := os.WriteFile(secret, []byte(strings.Repeat("o", 40)), 0o600); err != nil {
 		return []Row{failed(figure, err)}

@@ -19,7 +19,6 @@ import (
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/health/sim"
-	"github.com/scaplock/scaplock/server/embedetcd"
 	"github.com/scaplock/scaplock/server/replay"
 )
 
@@ -72,16 +71,11 @@ func creepSLO(ctx context.Context, dir string) []Row {
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
-	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
+	cli, stop, err := replayEtcd(dir)
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
-	defer etcd.Close()
-	cli, err := etcd.Client()
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
-	defer cli.Close()
+	defer stop()
 	progress("  replaying %s through the gate", s.Name())
 	res, err := replay.Run(ctx, replay.Config{Scenario: s, Etcd: cli})
 	if err != nil {
