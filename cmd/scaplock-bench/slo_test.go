@@ -213,3 +213,22 @@ func TestFirstFiringsWithPromtool(t *testing.T) {
 		}
 	}
 }
+
+func TestMedianOf(t *testing.T) {
+	tests := []struct {
+		xs   []float64
+		want float64
+	}{
+		{nil, 0},
+		{[]float64{3}, 3},
+		{[]float64{1.8, 0.7, 1.1}, 1.1},
+		{[]float64{4, 1, 3, 2}, 2.5},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.xs), func(t *testing.T) {
+			if got := medianOf(tt.xs); got != tt.want {
+				t.Errorf("medianOf(%v) = %g, want %g", tt.xs, got, tt.want)
+			}
+		})
+	}
+}
