@@ -5,7 +5,8 @@
 // text.
 //
 // Liveness: /api/v1/events tells what changed. "health" (a cluster's new
-// report) and "samples" (every interval's values) are applied in place, with
+// report: a level or its status changed) and "samples" (every interval's
+// values, and the reason when it reads otherwise) are applied in place, with
 // no request; "event" carries the history event, which goes on top of the
 // history list, and re-fetches only the status; "leader" re-fetches the
 // status (debounced); "hello" (a new stream) re-fetches status, history and
@@ -300,6 +301,10 @@
     }
     if (type === "samples" && msg && msg.samples && state.samples) {
       addSamples(msg.samples);
+      // Between reports, a reason that reads otherwise (a degraded
+      // cluster's quotes its values) comes with the samples.
+      const c = ((state.status || {}).health || {})[msg.samples.cluster];
+      if (c && msg.samples.reason) c.reason = msg.samples.reason;
       changedCluster(msg.samples.cluster);
       if (state.status) renderHealth(state.status.health || {});
       return;
