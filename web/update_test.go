@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,24 +58,18 @@ func TestPageKeepsAStreamedReportOverAnOlderRead(t *testing.T) {
 	d.publishReport(t, "eqiad", health.StatusDegraded, health.LevelCrit, "control plane degraded: first report", start)
 
 	// A proxy that, once armed, reads the next status with health at once
-	// and answers it only when released.
-	target, _ := url.Parse(d.url)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.FlushInterval = -1 // the event stream flows through unbuffered
+	// and answers it only when let go.
 	var armed atomic.Bool
 	answered := make(chan *httptest.ResponseRecorder, 1)
-	release := make(chan struct{})
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := startFront(t, d, func(f *front, w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/api/v1/status" || r.URL.RawQuery != "" || !armed.CompareAndSwap(true, false) {
-			proxy.ServeHTTP(w, r)
+			f.pass.ServeHTTP(w, r)
 			return
 		}
 		rec := httptest.NewRecorder()
-		proxy.ServeHTTP(rec, r)
+		f.pass.ServeHTTP(rec, r)
 		answered <- rec
-		select {
-		case <-release:
-		case <-r.Context().Done():
+		if !f.held(r) {
 			return
 		}
 		for k, v := range rec.Header() {
@@ -85,16 +77,6 @@ func TestPageKeepsAStreamedReportOverAnOlderRead(t *testing.T) {
 		}
 		w.WriteHeader(rec.Code)
 		_, _ = w.Write(rec.Body.Bytes())
-	}))
-	// Registered before the browser's, so it runs after the browser is gone.
-	t.Cleanup(func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-		front.CloseClientConnections()
-		front.Close()
 	})
 
 	b := newBrowser(t)
@@ -128,7 +110,7 @@ func TestPageKeepsAStreamedReportOverAnOlderRead(t *testing.T) {
 	}
 	waitFor(t, b, "the second report, from the stream", reasonIs("control plane degraded: second report"), liveWithin)
 
-	close(release)
+	front.letGo()
 	waitFor(t, b, "the held status applied", fmt.Sprintf(`(document.querySelector("#as-of time") || {getAttribute: () => ""}).getAttribute("datetime") === new Date(%q).toISOString()`, read.Time.Format(time.RFC3339Nano)), liveWithin)
 	if got := eval[string](t, b, `document.querySelector('#health-list [data-cluster=eqiad] .cluster-reason').textContent`); got != "control plane degraded: second report" {
 		t.Errorf("after the older read the page shows %q, want the streamed second report", got)
