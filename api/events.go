@@ -86,11 +86,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	send := func(id int64, event string, v any) error {
-		data, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
+	send := func(id int64, event string, data []byte) error {
 		if err := arm(); err != nil {
 			return err
 		}
@@ -106,7 +102,8 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 	if _, err := fmt.Fprint(w, "retry: 2000\n"); err != nil {
 		return
 	}
-	if send(rev, "hello", map[string]int64{"revision": rev}) != nil {
+	hello, err := json.Marshal(map[string]int64{"revision": rev})
+	if err != nil || send(rev, "hello", hello) != nil {
 		return
 	}
 	tick := time.NewTicker(heartbeat)
@@ -125,7 +122,8 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return // dropped for lagging or shutting down; the client reconnects
 			}
-			if send(c.Revision, string(c.Type), c) != nil {
+			data, err := c.JSON()
+			if err != nil || send(c.Revision, string(c.Type), data) != nil {
 				return
 			}
 		case <-tick.C:

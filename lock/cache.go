@@ -115,6 +115,7 @@ func (s *Store) apply(events []*clientv3.Event, rev int64) {
 		s.rev = rev
 	}
 	for _, c := range changes {
+		c := c.Shared()
 		for ch := range s.subs {
 			select {
 			case ch <- c:

@@ -255,8 +255,7 @@ func (s *Store) KeepAlive(ctx context.Context, id, owner string) (Hold, error) {
 			return Hold{}, err
 		}
 		resp, err := s.cli.Txn(ctx).If(clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)).Then(
-			clientv3.OpPut(s.keys.Hold(id), string(val), clientv3.WithLease(clientv3.LeaseID(h.Lease))),
-			clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),
+			append([]clientv3.Op{clientv3.OpPut(s.keys.Hold(id), string(val), clientv3.WithLease(clientv3.LeaseID(h.Lease)))}, s.ledgerOps(next, val)...)...,
 		).Commit()
 		if err != nil {
 			return Hold{}, outcomeUnknown("keepalive deploy", id, err)

@@ -34,10 +34,7 @@ func (s *Store) Describe(ctx context.Context, id string, d Description, guard *L
 		return Hold{}, err
 	}
 	cmps := append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(s.keys.Hold(id)), "=", h.Revision)}, guard.cmps()...)
-	resp, err := s.cli.Txn(ctx).If(cmps...).Then(
-		clientv3.OpPut(s.keys.Hold(id), string(val)),
-		clientv3.OpPut(s.keys.LedgerEntry(id), string(val)),
-	).Commit()
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(append([]clientv3.Op{clientv3.OpPut(s.keys.Hold(id), string(val))}, s.ledgerOps(h, val)...)...).Commit()
 	if err != nil {
 		return Hold{}, unavailable("describe hold "+id, err)
 	}

@@ -128,7 +128,18 @@ func (s *Store) catchUp(ctx context.Context, op, holdID string, rev int64) {
 	}
 }
 
-// txn writes h (to its hold and ledger keys) and one history event if cmps
+// ledgerOps keeps the lease-free copy of h that lets its expiry be
+// recorded after etcd deleted the hold with its lease. A hold without a
+// lease never expires, so it has none: a release deletes the entry
+// whatever the hold had, which also clears entries older versions wrote.
+func (s *Store) ledgerOps(h Hold, val []byte) []clientv3.Op {
+	if h.Lease == 0 {
+		return nil
+	}
+	return []clientv3.Op{clientv3.OpPut(s.keys.LedgerEntry(h.ID), string(val))}
+}
+
+// txn writes h (to its hold key, and its ledger entry when it has a lease) and one history event if cmps
 // hold, plus extra ops (an idempotency record).
 func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor string, action Action, reason string, extra ...clientv3.Op) (*clientv3.TxnResponse, error) {
 	val, err := json.Marshal(h)
@@ -143,10 +154,8 @@ func (s *Store) txn(ctx context.Context, cmps []clientv3.Cmp, h Hold, actor stri
 	if h.Lease != 0 {
 		opts = append(opts, clientv3.WithLease(clientv3.LeaseID(h.Lease)))
 	}
-	ops := append([]clientv3.Op{
-		clientv3.OpPut(s.keys.Hold(h.ID), string(val), opts...),
-		clientv3.OpPut(s.keys.LedgerEntry(h.ID), string(val)),
-	}, evOps...)
+	ops := append([]clientv3.Op{clientv3.OpPut(s.keys.Hold(h.ID), string(val), opts...)}, s.ledgerOps(h, val)...)
+	ops = append(ops, evOps...)
 	ops = append(ops, extra...)
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	if err != nil {

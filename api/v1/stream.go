@@ -30,4 +30,8 @@ type Change struct {
 	Samples  *Samples       `json:"samples,omitempty"`
 	Leader   string         `json:"leader,omitempty"`
 	Revision int64          `json:"revision"`
+
+	// shared, when set (Shared), encodes the message once for every
+	// stream that sends it.
+	shared *encoding
 }

@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
 	"github.com/scaplock/scaplock/api"
 	"github.com/scaplock/scaplock/server/servertest"
 )
@@ -54,7 +57,13 @@ func storm(ctx context.Context, dir string) []Row {
 	}
 
 	progress("  the fleet alone: 10 s of %d preflights/s", stormPreflights)
-	quietLat, quietErrs, quietFirst := paced(ctx, fl, stormPreflights, 10*time.Second)
+	quiet := paced(ctx, fl, stormPreflights, 10*time.Second)
+	cli, err := clientv3.New(clientv3.Config{Endpoints: etcd.Endpoints(), DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return []Row{failed(figure, err)}
+	}
+	defer cli.Close()
+	bareClient := newClient(bare.url, "")
 
 	sctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -93,7 +102,25 @@ func storm(ctx context.Context, dir string) []Row {
 	}
 	load0 := loadAvg()
 	progress("  %s of %d preflights/s", stormWindow, stormPreflights)
-	lat, verdictErrs, firstErr := paced(sctx, fl, stormPreflights, stormWindow)
+	// The floors, in the same window and at the same rate: a bare
+	// net/http handler (a process answering HTTP on this machine), and a
+	// linearizable read straight from etcd (what every verdict waits for).
+	var floorHTTP, floorEtcd pacedResult
+	var floors sync.WaitGroup
+	floors.Go(func() {
+		floorHTTP = pacedLoad(sctx, stormPreflights, stormWindow, func(int) error {
+			_, err := fetch(sctx, bareClient, "/")
+			return err
+		})
+	})
+	floors.Go(func() {
+		floorEtcd = pacedLoad(sctx, stormPreflights, stormWindow, func(int) error {
+			_, err := cli.Get(sctx, "scaplock-bench-floor", clientv3.WithCountOnly())
+			return err
+		})
+	})
+	verdicts := paced(sctx, fl, stormPreflights, stormWindow)
+	floors.Wait()
 	cpu1, err := fl.cpu()
 	if err != nil {
 		return []Row{failed(figure, err)}
@@ -130,7 +157,7 @@ func storm(ctx context.Context, dir string) []Row {
 	case <-time.After(10 * time.Second):
 	}
 
-	p50, p99 := median(lat), percentile(lat, 99)
+	p99 := percentile(verdicts.lat, 99)
 	var perReplica []string
 	for i := range fl.replicas {
 		role := "follower"
@@ -142,10 +169,10 @@ func storm(ctx context.Context, dir string) []Row {
 	rows := []Row{
 		info("storm setup", fmt.Sprintf("%d simulated clusters (1 degraded), 3 replicas on a 3-member Debian etcd; %d page viewers and %d bridges on the event stream, %d preflights/s, 1 hold change/s, spread over the replicas; %s; machine load average %s at the start of the window, %s at its end",
 			stormClusters, stormViewers, stormBridges, stormPreflights, stormWindow, load0, load1)),
-		check("storm: verdict latency p50 / p99 (preflight, paced)", fmt.Sprintf("%s / %s (n=%d, %d errors%s)", fmtDur(p50), fmtDur(p99), len(lat), verdictErrs, errSuffix(firstErr)),
-			"p99 ≤ 10 ms", p99 <= 10*time.Millisecond && verdictErrs == 0),
-		info("baseline: verdict latency p50 / p99, the fleet alone (no readers, no hold changes), 10 s", fmt.Sprintf("%s / %s (n=%d, %d errors%s)",
-			fmtDur(median(quietLat)), fmtDur(percentile(quietLat, 99)), len(quietLat), quietErrs, errSuffix(quietFirst))),
+		check("storm: verdict latency p50 / p99 (preflight, paced)", verdicts.String(), "p99 ≤ 10 ms", p99 <= 10*time.Millisecond && verdicts.errs == 0),
+		info("floor, same window and rate: a bare net/http handler's GET, p50 / p99", floorHTTP.String()),
+		info("floor, same window and rate: a linearizable read straight from etcd, p50 / p99", floorEtcd.String()),
+		info("baseline: verdict latency p50 / p99, the fleet alone (no readers, no hold changes), 10 s", quiet.String()),
 		info("storm: each replica over the window", strings.Join(perReplica, "; ")),
 		info("storm: what the readers did", fmt.Sprintf("%d page requests (status, history) after stream messages, %d bridge preflights after stream messages", pageRequests.Load(), bridgeChecks.Load())),
 	}
@@ -168,19 +195,37 @@ func streamClient(base string) *client {
 	return c
 }
 
+// pacedResult is what a paced load saw: the latencies of the requests
+// that succeeded, how many failed, and the first failure.
+type pacedResult struct {
+	lat      []time.Duration
+	errs     int
+	firstErr string
+}
+
+func (r pacedResult) String() string {
+	return fmt.Sprintf("%s / %s (n=%d, %d errors%s)", fmtDur(median(r.lat)), fmtDur(percentile(r.lat, 99)), len(r.lat), r.errs, errSuffix(r.firstErr))
+}
+
 // paced sends rate preflights per second for d, round-robin over the
-// replicas and the clusters, each on its own goroutine (an open loop: a
-// slow answer does not slow the next request), and returns their
-// latencies and how many failed.
-func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) ([]time.Duration, int, string) {
+// replicas and the clusters.
+func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) pacedResult {
 	clients := make([]*client, len(fl.replicas))
 	for i, r := range fl.replicas {
 		clients[i] = newClient(r.url, "")
 	}
+	return pacedLoad(ctx, rate, d, func(i int) error {
+		_, err := clients[i%len(clients)].preflight(ctx, clusterName(i%stormClusters))
+		return err
+	})
+}
+
+// pacedLoad calls do rate times per second for d, each call on its own
+// goroutine (an open loop: a slow answer does not slow the next call), and
+// times them.
+func pacedLoad(ctx context.Context, rate int, d time.Duration, do func(i int) error) pacedResult {
 	var mu sync.Mutex
-	var lat []time.Duration
-	var errs int
-	var firstErr string
+	var r pacedResult
 	var wg sync.WaitGroup
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
@@ -189,26 +234,25 @@ func paced(ctx context.Context, fl *fleet, rate int, d time.Duration) ([]time.Du
 		select {
 		case <-ctx.Done():
 			wg.Wait()
-			return lat, errs, firstErr
+			return r
 		case <-end:
 			wg.Wait()
-			return lat, errs, firstErr
+			return r
 		case <-tick.C:
 		}
-		c, scope := clients[i%len(clients)], clusterName(i%stormClusters)
 		wg.Go(func() {
 			start := time.Now()
-			_, err := c.preflight(ctx, scope)
+			err := do(i)
 			took := time.Since(start)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				if errs++; errs == 1 {
-					firstErr = err.Error()
+				if r.errs++; r.errs == 1 {
+					r.firstErr = err.Error()
 				}
 				return
 			}
-			lat = append(lat, took)
+			r.lat = append(r.lat, took)
 		})
 	}
 }
