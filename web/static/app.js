@@ -778,23 +778,28 @@
   }
 
   const STATUS_RANK = { degraded: 0, unknown: 1, ok: 2 };
-  function healthRank(c) { return quiet(c) ? 3 : (STATUS_RANK[c && c.status] ?? 1); }
+  const QUIET_RANK = 3;
+  function healthRank(c) { return quiet(c) ? QUIET_RANK : (STATUS_RANK[c && c.status] ?? 1); }
 
   // A cluster's box is rebuilt only when its report or samples changed:
   // one cluster's update costs one box, however many clusters there are.
   const clusterBoxes = new Map(); // cluster -> article
   function changedCluster(name) { clusterBoxes.delete(name); }
 
+  // renderHealth runs on every report: each cluster's rank is worked out
+  // once, not in every comparison of the sort.
   function renderHealth(health) {
-    const names = Object.keys(health).filter(matches).sort((a, b) => (healthRank(health[a]) - healthRank(health[b])) || a.localeCompare(b));
-    const calm = names.filter((n) => quiet(health[n]));
+    const rank = new Map(Object.keys(health).filter(matches).map((n) => [n, healthRank(health[n])]));
+    const names = [...rank.keys()].sort((a, b) => (rank.get(a) - rank.get(b)) || a.localeCompare(b));
+    const calm = names.filter((n) => rank.get(n) === QUIET_RANK);
+    const folded = foldable(calm.length);
     const box = (n) => {
       let b = clusterBoxes.get(n);
       if (!b) { b = clusterBox(n, health[n] || {}); clusterBoxes.set(n, b); }
       return b;
     };
-    const blocks = names.filter((n) => !calm.includes(n) || !foldable(calm.length)).map(box);
-    if (foldable(calm.length)) blocks.push(fold(folds.health, calm.length + " clusters healthy", () => calm.map(box)));
+    const blocks = (folded ? names.filter((n) => rank.get(n) !== QUIET_RANK) : names).map(box);
+    if (folded) blocks.push(fold(folds.health, calm.length + " clusters healthy", () => calm.map(box)));
     place($("health-list"), blocks);
     $("health-empty").hidden = Object.keys(health).length > 0;
   }
