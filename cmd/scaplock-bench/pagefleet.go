@@ -34,6 +34,12 @@ func pageAtClusters(ctx context.Context, _ string) []Row {
 	if err != nil {
 		return []Row{failed(figure, fmt.Errorf("go test ./web -bench: %v: %s", err, lastLines(out, 5)))}
 	}
+	return pageRows(out)
+}
+
+// pageRows reads the page benchmarks' `go test -bench` output into the
+// report's rows; a case missing from out is a row that says so.
+func pageRows(out []byte) []Row {
 	type key struct{ what, cases string }
 	got := map[key]map[string]float64{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
