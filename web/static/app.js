@@ -55,9 +55,10 @@
     // hold change the stream has kept them current, and at a hundred
     // clusters they are most of the status.
     needHealth: true,
-    // streamRev is the revision the open stream began at (its hello): what
-    // the page read at or after it needs no re-read.
-    streamRev: 0,
+    // helloRev is the revision a new stream began at (its hello), until the
+    // page has checked that what it read reaches it: what it read at or
+    // after that revision needs no re-read.
+    helloRev: 0,
     samplesRev: 0,
     // streamed: per cluster, the revision of the last report or samples
     // the stream brought; a read answered before that revision must not
@@ -253,12 +254,16 @@
   }
 
   // catchUp re-reads what the page last read before the stream's first
-  // revision: the stream sends only the changes after it.
+  // revision: the stream sends only the changes after it. It checks once
+  // per stream: a re-read starts after the hello, so the status it gets
+  // reaches the hello's revision (samples, which are not read through the
+  // barrier, could lag on another replica, and are not chased).
   function catchUp() {
-    const rev = state.streamRev;
+    const rev = state.helloRev;
     if (!state.streamOpen || !rev || state.inFlight) return;
+    state.helloRev = 0;
     const behind = (r) => !(r >= rev);
-    const health = behind(state.status && state.status.revision) || state.needHealth;
+    const health = behind(state.status && state.status.revision);
     const history = behind(state.history && state.history.revision);
     const samples = behind(state.samplesRev);
     if (!health && !history && !samples) return;
@@ -374,7 +379,7 @@
       return;
     }
     if (type === "hello") {
-      state.streamRev = (msg && msg.revision) || 0;
+      state.helloRev = (msg && msg.revision) || 0;
       catchUp(); // a read in flight catches up when it ends
       return;
     }
