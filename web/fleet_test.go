@@ -226,8 +226,10 @@ const afterFrameJS = `
 // probeScript, evaluated at the start of every document, counts in
 // window.__reading the page's requests in flight, so that a benchmark can
 // wait for the reads at load to end before it times an update, and sets
-// window.__arrived (wall-clock milliseconds) when a "health" message
-// reaches the page, before the page's own listener runs.
+// window.__arrived (wall-clock milliseconds) when the page's main thread
+// takes up a "health" message, just before the page's own listener runs
+// (time the message waited behind other work on that thread is before
+// it).
 const probeScript = `(() => {
   const fetch = window.fetch;
   window.__reading = 0;
@@ -320,7 +322,7 @@ func appliedScript(cluster, reason string) string {
 // open page that shows it has been rendered: the etcd write, the watch,
 // the event stream and the page applying the message in place. It also
 // reports the etcd write alone (put-p50-ms, put-max-ms) and the page's own
-// share, from the message's arrival to that frame (page-p50-ms,
+// share, from taking up the message to that frame (page-p50-ms,
 // page-max-ms). Timing starts
 // once the page's reads at load have ended. "fold=open" is 100 clusters
 // with the healthy ones' fold open: every box on the page, and the page

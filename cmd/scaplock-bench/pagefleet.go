@@ -73,7 +73,7 @@ func pageRows(out []byte) []Row {
 		}
 		value := fmt.Sprintf("%.1f ms / %.1f ms", v["p50-ms"], v["max-ms"])
 		if put, ok := v["put-max-ms"]; ok {
-			value += fmt.Sprintf(" (of which the etcd write: %.1f / %.1f ms; the page, from the message's arrival to the frame: %.1f / %.1f ms)",
+			value += fmt.Sprintf(" (of which the etcd write: %.1f / %.1f ms; the page, from taking up the message to the frame: %.1f / %.1f ms)",
 				v["put-p50-ms"], put, v["page-p50-ms"], v["page-max-ms"])
 		}
 		ms := float64(c.limit) / float64(time.Millisecond)
