@@ -25,10 +25,10 @@ func (s State) Report() apiv1.ClusterHealth {
 }
 
 // RoundSamples are the values one probe round measured, as the gate
-// publishes them every interval, to three significant digits (what a
-// reader is shown; a fleet writes them every interval, and the full
-// precision would be a third of its etcd writes). Evaluate judges the
-// unrounded values.
+// publishes them every interval, to three significant digits, or more
+// where fewer would read otherwise (readable). A fleet writes them every
+// interval, and the full precision would be a third of its etcd writes.
+// Evaluate judges the unrounded values.
 func RoundSamples(cluster string, samples []Sample, now time.Time) apiv1.Samples {
 	out := apiv1.Samples{Cluster: cluster, At: now, Hosts: []apiv1.HostSamples{}}
 	index := map[string]int{}
@@ -42,9 +42,23 @@ func RoundSamples(cluster string, samples []Sample, now time.Time) apiv1.Samples
 			index[s.Host] = i
 			out.Hosts = append(out.Hosts, apiv1.HostSamples{Host: s.Host, Values: map[Signal]float64{}})
 		}
-		out.Hosts[i].Values[s.Signal] = significant(s.Value, 3)
+		out.Hosts[i].Values[s.Signal] = readable(s.Signal, s.Value)
 	}
 	return out
+}
+
+// readable is v to three significant digits, or to as many more as it
+// takes to read as v does (apiv1.FormatValue): between reports, status
+// shows a degraded cluster's values from its samples while preflight shows
+// the auto hold's, and "5670/s" beside "5667/s" would be two answers.
+func readable(sig Signal, v float64) float64 {
+	want := apiv1.FormatValue(sig, v)
+	for n := 3; n < 17; n++ {
+		if r := significant(v, n); apiv1.FormatValue(sig, r) == want {
+			return r
+		}
+	}
+	return v
 }
 
 // significant rounds v to n significant digits.
@@ -57,10 +71,12 @@ func significant(v float64, n int) float64 {
 }
 
 // ReportChanged reports whether next says something prev did not: the
-// cluster's status, a host, a signal's level or error, or the value of a
-// signal at warn or crit as people read it. Values moving within ok are not
-// a change; they reach readers as samples, and the report follows at the
-// gate's heartbeat.
+// cluster's status, a host, a signal's level, limits or error. Values
+// moving within their level are not a change, at ok or at crit alike: they
+// reach readers as samples (with the reason when it reads otherwise), which
+// status and the page show over the report, and the report follows at the
+// gate's heartbeat. A degraded cluster's values move every interval, and a
+// full report each time was most of the event stream.
 func ReportChanged(prev, next apiv1.ClusterHealth) bool {
 	if prev.Status != next.Status || !prev.Since.Equal(next.Since) || !prev.TrippedAt.Equal(next.TrippedAt) ||
 		len(prev.Hosts) != len(next.Hosts) {
@@ -74,12 +90,6 @@ func ReportChanged(prev, next apiv1.ClusterHealth) bool {
 		for sig, st := range h.Signals {
 			old, ok := p.Signals[sig]
 			if !ok || old.Level != st.Level || old.Err != st.Err || old.Warn != st.Warn || old.Crit != st.Crit {
-				return true
-			}
-			// A value at warn or crit is what status shows beside the host
-			// and what its reason quotes: one that reads otherwise now
-			// must not stay behind the refusal, which shows it every round.
-			if st.Level != LevelOK && apiv1.FormatValue(sig, old.Value) != apiv1.FormatValue(sig, st.Value) {
 				return true
 			}
 		}

@@ -104,10 +104,18 @@ const MaxRecentSamples = 120
 // leader publishes them every interval, much smaller than a report, and the
 // event stream sends them as "samples" messages. A signal whose source
 // failed is absent; a failed readyz is present with its latency until failure.
+//
+// A report is republished only when a level or the status changes (and at
+// the gate's heartbeat); in between, readers show its values and its
+// reason from the samples that followed it.
 type Samples struct {
 	Cluster string        `json:"cluster,omitempty"` // left out in etcd, where the key names it
 	At      time.Time     `json:"at"`
 	Hosts   []HostSamples `json:"hosts"`
+	// Reason is the cluster's one line when it reads otherwise than the
+	// last one published (report or samples), empty when it does not: a
+	// degraded cluster's reason quotes values, which move every interval.
+	Reason string `json:"reason,omitempty"`
 }
 
 // HostSamples are one host's values of one evaluation.

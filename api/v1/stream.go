@@ -12,9 +12,10 @@ const (
 	// ChangeHealth is a cluster's new report: its status, a level or an
 	// error changed (the leader's periodic heartbeat is not sent).
 	ChangeHealth ChangeKind = "health"
-	// ChangeSamples are one evaluation's values, every interval, of a
-	// cluster that is not wholly ok (degraded, unknown, or some signal above
-	// ok); a healthy cluster's values are read with GET /api/v1/samples.
+	// ChangeSamples are one evaluation's values (and the cluster's reason
+	// when it reads otherwise), every interval, of a cluster that is not
+	// wholly ok (degraded, unknown, or some signal above ok); a healthy
+	// cluster's values are read with GET /api/v1/samples.
 	ChangeSamples ChangeKind = "samples"
 	// ChangeLeader says which replica now leads the gate.
 	ChangeLeader ChangeKind = "leader"

@@ -34,3 +34,18 @@ func clustersFile(dir string, w gateWindows, apiservers ...*apiserver) (string, 
 	path := filepath.Join(dir, "clusters.yaml")
 	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
+
+// oneAPIServer starts a scripted TLS apiserver in dir and writes a
+// clusters file of eqiad with it alone; close the apiserver when done.
+func oneAPIServer(dir string, w gateWindows) (*apiserver, string, error) {
+	a, err := healthtest.NewAPIServer(dir)
+	if err != nil {
+		return nil, "", err
+	}
+	clusters, err := clustersFile(dir, w, a)
+	if err != nil {
+		a.Close()
+		return nil, "", err
+	}
+	return a, clusters, nil
+}

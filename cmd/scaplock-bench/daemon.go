@@ -90,7 +90,7 @@ func (c *client) do(ctx context.Context, method, path string, body, out any, wan
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))
+		return &statusError{Code: resp.StatusCode, text: fmt.Sprintf("%s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(msg))}
 	}
 	if out == nil {
 		_, err = io.Copy(io.Discard, resp.Body)
@@ -98,6 +98,14 @@ func (c *client) do(ctx context.Context, method, path string, body, out any, wan
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }
+
+// statusError is an answer with another status than the one wanted.
+type statusError struct {
+	Code int
+	text string
+}
+
+func (e *statusError) Error() string { return e.text }
 
 // holdCycle creates a manual hold on scope and releases it.
 func (c *client) holdCycle(ctx context.Context, scope string) error {

@@ -36,16 +36,11 @@ var (
 // an embedded etcd) and scores it, and the two baselines evaluated on the
 // same scripted samples, against the scenario's ground truth.
 func detection(ctx context.Context, dir string) []Row {
-	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
+	cli, stop, err := replayEtcd(dir)
 	if err != nil {
-		return []Row{failed("detection: embedded etcd", err)}
+		return []Row{failed("detection", err)}
 	}
-	defer etcd.Close()
-	cli, err := etcd.Client()
-	if err != nil {
-		return []Row{failed("detection: etcd client", err)}
-	}
-	defer cli.Close()
+	defer stop()
 
 	var rows []Row
 	for _, name := range scenarios {
@@ -132,6 +127,21 @@ func detectScenario(ctx context.Context, cli *clientv3.Client, name string) []Ro
 	return rows
 }
 
+// replayEtcd starts an embedded etcd in dir for replays and a client of
+// it; stop closes both.
+func replayEtcd(dir string) (*clientv3.Client, func(), error) {
+	etcd, err := embedetcd.Start(filepath.Join(dir, "etcd"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedded etcd: %w", err)
+	}
+	cli, err := etcd.Client()
+	if err != nil {
+		etcd.Close()
+		return nil, nil, fmt.Errorf("etcd client: %w", err)
+	}
+	return cli, func() { cli.Close(); etcd.Close() }, nil
+}
+
 func minutes(d time.Duration) string {
 	return fmt.Sprintf("%.1f min", d.Minutes())
 }
@@ -159,18 +169,31 @@ func creepRow(res replay.Result) Row {
 	if len(res.Impacts) == 0 || firstHarm < 0 {
 		return Row{Figure: figure, Value: fmt.Sprintf("not measured: %d impacts recorded, first harmful burst %s", len(res.Impacts), firstHarm), Target: "—", Verdict: NotMeasured}
 	}
-	since := res.Impacts[0].From.Truncate(creepWeek)
-	weeks := int(res.Until / creepWeek)
-	for week := 1; week <= weeks; week++ {
-		r := health.Trend(res.Impacts, since, since.Add(time.Duration(week)*creepWeek), creepWeek, health.DefaultHeadroom)
-		if len(r.Clusters) == 0 || r.Clusters[0].Flag == "" {
-			continue
-		}
-		lead := float64(firstHarm-time.Duration(week)*creepWeek) / float64(creepWeek)
-		return check(figure, fmt.Sprintf("%.1f weeks: flagged at the end of week %d (%q), first harmful burst in week %d; %d deploy impacts recorded",
-			lead, week-1, r.Clusters[0].Flag, int(firstHarm/creepWeek), len(res.Impacts)), "flag before the first harmful burst", lead > 0)
+	week, flag, ok := firstFlag(res)
+	if !ok {
+		return check(figure, "never flagged", "flag before the first harmful burst", false)
 	}
-	return check(figure, "never flagged", "flag before the first harmful burst", false)
+	lead := float64(firstHarm-time.Duration(week)*creepWeek) / float64(creepWeek)
+	return check(figure, fmt.Sprintf("%.1f weeks: flagged at the end of week %d (%q), first harmful burst in week %d; %d deploy impacts recorded",
+		lead, week-1, flag, int(firstHarm/creepWeek), len(res.Impacts)), "flag before the first harmful burst", lead > 0)
+}
+
+// firstFlag reads the deploy impact report as it would have read at the
+// end of each compressed week of a replay and returns the first week
+// (counted from 1: the report read at creepWeek×week) whose report flags
+// the cluster, with the flag.
+func firstFlag(res replay.Result) (week int, flag string, ok bool) {
+	if len(res.Impacts) == 0 {
+		return 0, "", false
+	}
+	since := res.Impacts[0].From.Truncate(creepWeek)
+	for week := 1; week <= int(res.Until/creepWeek); week++ {
+		r := health.Trend(res.Impacts, since, since.Add(time.Duration(week)*creepWeek), creepWeek, health.DefaultHeadroom)
+		if len(r.Clusters) > 0 && r.Clusters[0].Flag != "" {
+			return week, r.Clusters[0].Flag, true
+		}
+	}
+	return 0, "", false
 }
 
 // outcomesRow checks the report's deploy figures over the replay (the

@@ -88,6 +88,7 @@ var figures = []figure{
 	{"gate reaction", gateReaction},
 	{"probe load with 3 replicas", probeLoad},
 	{"detection", detection},
+	{"creep SLO alerts", creepSLO},
 	{"memory", memory},
 	{"CLI size", cliSize},
 	{"CLI as a hook", cliHook},
@@ -100,6 +101,7 @@ var figures = []figure{
 	{"fleet", fleetLoad},
 	{"storm", storm},
 	{"holds elsewhere", holdsElsewhere},
+	{"outcome recording cost", outcomeCost},
 	{"page at 100 clusters", pageAtClusters},
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/scaplock/scaplock/api"
 	apiv1 "github.com/scaplock/scaplock/api/v1"
-	"github.com/scaplock/scaplock/health/healthtest"
 )
 
 const reactionRepetitions = 3
@@ -28,15 +27,11 @@ const slowReadyz = 350 * time.Millisecond
 // preflight refuses, and from its recovery until preflight allows again.
 func gateReaction(ctx context.Context, dir string) []Row {
 	const figure = "gate reaction"
-	a, err := healthtest.NewAPIServer(dir)
+	a, clusters, err := oneAPIServer(dir, reactionWindows)
 	if err != nil {
 		return []Row{failed(figure, err)}
 	}
 	defer a.Close()
-	clusters, err := clustersFile(dir, reactionWindows, a)
-	if err != nil {
-		return []Row{failed(figure, err)}
-	}
 	d, err := startDaemon(ctx, map[string]string{"SCAPLOCK_CLUSTERS_FILE": clusters})
 	if err != nil {
 		return []Row{failed(figure+": start scaplockd", err)}

@@ -18,6 +18,8 @@ import (
 // each as a synced event under its own token, with its pid, user and host,
 // and counts them in its metrics.
 func TestBridgeRecordsSyncs(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	s := startBridgeServer(t)
 	p := newScapPaths(t)
 	b := startBridge(t, s.URL(), s.reader, p, "--scope", "codfw")

@@ -22,6 +22,8 @@ const (
 // Unmodified scap against the real bridge and a real scaplockd: allowed,
 // refused with scaplock's reason, the reason amended, allowed again.
 func TestBridgeHoldsScapsLockWhileRefused(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	s := startBridgeServer(t)
 	p := newScapPaths(t)
 	// A bridge that died left its JSON (its record lock died with it).
@@ -87,6 +89,8 @@ func TestBridgeHoldsScapsLockWhileRefused(t *testing.T) {
 // so, and takes over only once the person lets go. Running syncs (shared
 // locks) finish first.
 func TestBridgeNeverTakesAPersonsLock(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	s := startBridgeServer(t)
 	p := newScapPaths(t)
 	b := startBridge(t, s.URL(), s.reader, p, "--scope", "codfw")
@@ -141,6 +145,8 @@ func TestBridgeNeverTakesAPersonsLock(t *testing.T) {
 // scap lock --unlock-all: acknowledged, released, and the bridge stays out
 // until the refusal changes.
 func TestBridgeHonoursUnlockAll(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	s := startBridgeServer(t)
 	p := newScapPaths(t)
 	b := startBridge(t, s.URL(), s.reader, p)
@@ -187,6 +193,8 @@ func TestBridgeHonoursUnlockAll(t *testing.T) {
 }
 
 func TestBridgeReleasesOnSIGTERM(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	s := startBridgeServer(t)
 	p := newScapPaths(t)
 	b := startBridge(t, s.URL(), s.reader, p)
@@ -208,7 +216,10 @@ func TestBridgeReleasesOnSIGTERM(t *testing.T) {
 // releases what was allowed (never what it last knew refused) and closed
 // holds, loudly.
 func TestBridgeUnreachable(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	t.Run("open", func(t *testing.T) {
+		t.Parallel()
 		s := startBridgeServer(t)
 		p := newScapPaths(t)
 		b := startBridge(t, s.URL(), s.reader, p, "--unreachable-grace", "3s", "--on-unreachable", "open")
@@ -228,6 +239,7 @@ func TestBridgeUnreachable(t *testing.T) {
 	})
 	// Past the grace, open keeps what the last answer refused.
 	t.Run("open never opens a refusal", func(t *testing.T) {
+		t.Parallel()
 		s := startBridgeServer(t)
 		p := newScapPaths(t)
 		b := startBridge(t, s.URL(), s.reader, p, "--unreachable-grace", "1s", "--on-unreachable", "open")
@@ -247,6 +259,7 @@ func TestBridgeUnreachable(t *testing.T) {
 		}
 	})
 	t.Run("closed", func(t *testing.T) {
+		t.Parallel()
 		s := startBridgeServer(t)
 		p := newScapPaths(t)
 		b := startBridge(t, s.URL(), s.reader, p, "--unreachable-grace", "3s", "--on-unreachable", "closed")
@@ -297,6 +310,8 @@ func TestBridgeMisuse(t *testing.T) {
 // Without the event stream (a proxy that does not pass it) the bridge
 // still follows the service, by polling.
 func TestBridgePollsWithoutTheEventStream(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	s := startBridgeServer(t)
 	target, _ := url.Parse(s.URL())
 	proxy := httputil.NewSingleHostReverseProxy(target)

@@ -141,6 +141,8 @@ func rawPreflight(t *testing.T, url, tok, scope string) (int, apiv1.PreflightRes
 // scap's lock with a reason saying so, whatever the grace, until the
 // service answers once.
 func TestBridgeStartsClosedUntilHeard(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	if err := os.WriteFile(secretFile, []byte(strings.Repeat("b", 40)), 0o600); err != nil {
 		t.Fatal(err)
@@ -184,6 +186,8 @@ func TestBridgeStartsClosedUntilHeard(t *testing.T) {
 // shows the host unguarded until the bridge takes the lock again (then a
 // bridge_guarded event), and a bridge restarted on the host clears it.
 func TestBridgeTellsScaplockWhenAPersonBreaksItsLock(t *testing.T) {
+	// Its own scaplockd and scap paths: it runs beside the others.
+	t.Parallel()
 	s := startBridgeServer(t)
 	p := newScapPaths(t)
 	host := unique("deploy")

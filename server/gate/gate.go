@@ -49,6 +49,9 @@ type Gate struct {
 	// rounds have passed since without one.
 	published map[string]apiv1.ClusterHealth
 	quiet     map[string]int
+	// told is the reason readers last had per cluster: the last report's,
+	// or that of samples published since.
+	told map[string]string
 	// deploys are the deploy holds covering each cluster at its last
 	// evaluation, to notice when one ends; absorbed says the cluster's
 	// current trip was answered by a deploy or its cooldown.
@@ -65,7 +68,7 @@ func New(cfg health.Config, store *lock.Store, view *View, name string, reg prom
 	g := &Gate{
 		cfg: cfg, store: store, view: view, log: log, name: name, metrics: health.NewMetrics(reg),
 		probers: map[string]*health.Prober{}, states: map[string]health.State{},
-		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{}, deploys: map[string]map[string]lock.Hold{}, absorbed: map[string]bool{},
+		published: map[string]apiv1.ClusterHealth{}, quiet: map[string]int{}, told: map[string]string{}, deploys: map[string]map[string]lock.Hold{}, absorbed: map[string]bool{},
 		impacts: map[string]*health.ImpactTally{},
 		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaplock_gate_state",
@@ -316,28 +319,24 @@ func (g *Gate) createAuto(ctx context.Context, req lock.HoldRequest, desc lock.D
 }
 
 // HeartbeatEvery is how many evaluations may pass without the full report
-// being written when nothing in it changed: the samples carry the values
-// every interval, the report follows at least this often. A quiet
-// cluster's (ok, every signal at ok) follows every QuietHeartbeatEvery:
-// its streaks matter to no one, and a fleet is mostly quiet clusters.
+// being written when no level in it changed: the samples carry the values
+// (and the reason, when it reads otherwise) every interval, the report
+// follows at least this often. A quiet cluster's (ok, every signal at ok)
+// follows every QuietHeartbeatEvery: its streaks matter to no one, and a
+// fleet is mostly quiet clusters.
 const (
 	HeartbeatEvery      = 12
 	QuietHeartbeatEvery = 60
 )
 
 // publish writes a round's samples every interval and the cluster's report
-// when it says something new (health.ReportChanged) or HeartbeatEvery
-// rounds have passed, in one transaction; guard keeps a deposed leader
-// from writing.
+// when a level or its status changed (health.ReportChanged) or
+// HeartbeatEvery rounds have passed, in one transaction; guard keeps a
+// deposed leader from writing. Between reports the samples carry the
+// reason when it reads otherwise than the one readers have: a degraded
+// cluster's quotes its values.
 func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp apiv1.Samples, guard *lock.Leadership) error {
 	keys := g.store.Keys()
-	smp.Cluster = "" // the key names it
-	smp.At = smp.At.Truncate(time.Millisecond)
-	raw, err := json.Marshal(smp)
-	if err != nil {
-		return err
-	}
-	kvs := []lock.KV{{Key: keys.ClusterSamples(cluster), Value: string(raw)}}
 	report := st.Report()
 	every := HeartbeatEvery
 	if quiet(report) {
@@ -345,8 +344,22 @@ func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp
 	}
 	g.mu.Lock()
 	last, ok := g.published[cluster]
-	full := !ok || g.quiet[cluster]+1 >= every || health.ReportChanged(last, report)
+	// Only a changed report reaches the stream (View.putReport): a
+	// heartbeat's new reason travels with its samples, like any other
+	// round's.
+	changed := !ok || health.ReportChanged(last, report)
+	full := changed || g.quiet[cluster]+1 >= every
+	if !changed && report.Reason != g.told[cluster] {
+		smp.Reason = report.Reason
+	}
 	g.mu.Unlock()
+	smp.Cluster = "" // the key names it
+	smp.At = smp.At.Truncate(time.Millisecond)
+	raw, err := json.Marshal(smp)
+	if err != nil {
+		return err
+	}
+	kvs := []lock.KV{{Key: keys.ClusterSamples(cluster), Value: string(raw)}}
 	if full {
 		raw, err := json.Marshal(report)
 		if err != nil {
@@ -359,6 +372,7 @@ func (g *Gate) publish(ctx context.Context, cluster string, st health.State, smp
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.told[cluster] = report.Reason
 	if full {
 		g.published[cluster], g.quiet[cluster] = report, 0
 	} else {

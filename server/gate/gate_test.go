@@ -3,17 +3,11 @@ package gate_test
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
-	"github.com/scaplock/scaplock/health/healthtest"
-	"github.com/scaplock/scaplock/lock"
-	"github.com/scaplock/scaplock/lock/locktest"
 	"github.com/scaplock/scaplock/server/gate"
 )
 
@@ -21,40 +15,11 @@ import (
 // the full report only when something in it changed or at the heartbeat;
 // every replica's cache keeps the recent samples.
 func TestPublishWritesSamplesEveryRoundAndTheReportOnChange(t *testing.T) {
-	apiserver, err := healthtest.NewAPIServer(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer apiserver.Close()
-	cli := locktest.StartEtcd(t, "").Client(t)
-	view := gate.NewView(lock.NewKeys("/scaplock/"), nil)
-	store := locktest.OpenStore(t, cli, lock.Options{Parts: view.Parts()})
-	hc := health.Config{Clusters: []health.Cluster{{
-		Name: "eqiad", TripAfter: 1,
-		APIServers: []health.APIServer{{URL: apiserver.URL, Name: "kubemaster1001:6443"}},
-		TLS:        health.TLSConfig{CAFile: apiserver.CAFile},
-		// Generous limits: a slow machine must not change the level.
-		Thresholds: health.Thresholds{Latency: health.Limits{Warn: 2, Crit: 4}},
-	}}}.WithDefaults()
-	if err := hc.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	g, err := gate.New(hc, store, view, "r1", prometheus.NewRegistry(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Generous limits: a slow machine must not change the level.
+	f := newGateFixture(t, health.Limits{Warn: 2, Crit: 4})
+	apiserver, cli, view, store, g := f.apiserver, f.cli, f.view, f.store, f.gate
 	ctx := context.Background()
-	version := func(key string) int64 {
-		t.Helper()
-		resp, err := cli.Get(ctx, key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(resp.Kvs) == 0 {
-			return 0
-		}
-		return resp.Kvs[0].Version
-	}
+	version := func(key string) int64 { t.Helper(); return f.version(t, key) }
 	keys := store.Keys()
 	now := time.Date(2024, 5, 28, 12, 0, 0, 0, time.UTC)
 	step := func() {

@@ -61,7 +61,9 @@ func (v *View) Parts() []lock.Part {
 	}
 }
 
-// Reports returns every cluster's latest report and the gate's leader.
+// Reports returns every cluster's latest report, with the values and the
+// reason of the samples published since (withSamples), and the gate's
+// leader.
 func (v *View) Reports() (map[string]apiv1.ClusterHealth, string) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
@@ -145,10 +147,47 @@ func (v *View) putSamples(kv *mvccpb.KeyValue) *lock.Change {
 			sigs[sig] = pts
 		}
 	}
-	if r, ok := v.reports[smp.Cluster]; ok && quiet(r) {
+	r, ok := v.reports[smp.Cluster]
+	if !ok {
+		return &lock.Change{Type: apiv1.ChangeSamples, Cluster: smp.Cluster, Samples: &smp, Revision: kv.ModRevision}
+	}
+	v.reports[smp.Cluster] = withSamples(r, smp)
+	if quiet(r) {
 		return nil
 	}
 	return &lock.Change{Type: apiv1.ChangeSamples, Cluster: smp.Cluster, Samples: &smp, Revision: kv.ModRevision}
+}
+
+// withSamples is r as of samples taken after it: their values, and their
+// reason when they carry one. The gate writes a report only when a level
+// changes (health.ReportChanged), while a degraded cluster's values move
+// every interval and its auto hold, which preflight shows, quotes them:
+// status must show the same. The page applies the same rule to the
+// stream's "samples" (app.js withSamples).
+func withSamples(r apiv1.ClusterHealth, smp apiv1.Samples) apiv1.ClusterHealth {
+	if smp.Reason != "" {
+		r.Reason = smp.Reason
+	}
+	// The stored report is shared with readers: a new one, not changed in place.
+	hosts := slices.Clone(r.Hosts)
+	for _, h := range smp.Hosts {
+		i := slices.IndexFunc(hosts, func(rh apiv1.HostHealth) bool { return rh.Host == h.Host })
+		if i < 0 {
+			continue
+		}
+		sigs := maps.Clone(hosts[i].Signals)
+		for sig, val := range h.Values {
+			st, ok := sigs[sig]
+			if !ok || st.Level == apiv1.LevelError || !smp.At.After(st.At) {
+				continue
+			}
+			st.Value, st.At, st.Peak = val, smp.At, max(st.Peak, val)
+			sigs[sig] = st
+		}
+		hosts[i].Signals = sigs
+	}
+	r.Hosts = hosts
+	return r
 }
 
 // quiet reports whether a cluster is ok with every signal of every host at

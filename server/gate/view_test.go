@@ -124,3 +124,69 @@ func TestViewAnnouncesOnlyChanges(t *testing.T) {
 		t.Errorf("the view's report was updated at %s, want the newest", r["eqiad"].UpdatedAt)
 	}
 }
+
+// Status shows each report as of the samples published after it: their
+// values (a source in error keeps its error), and their reason until a
+// later report; samples of the report's own round or older change nothing.
+// What a reader was given before is never changed under it.
+func TestViewShowsReportsAsOfLaterSamples(t *testing.T) {
+	cli := locktest.StartEtcd(t, "").Client(t)
+	view := gate.NewView(lock.NewKeys("/scaplock/"), nil)
+	store := locktest.OpenStore(t, cli, lock.Options{Parts: view.Parts()})
+	ctx := context.Background()
+	at := time.Date(2024, 5, 28, 12, 0, 0, 0, time.UTC)
+	const host = "kubemaster1002:6443"
+	report := func(updated time.Time, latency float64, reason string) apiv1.ClusterHealth {
+		return apiv1.ClusterHealth{Cluster: "eqiad", Status: apiv1.StatusDegraded, Since: at, TrippedAt: at, UpdatedAt: updated, Reason: reason,
+			Hosts: []apiv1.HostHealth{{Host: host, Signals: map[apiv1.Signal]apiv1.SignalHealth{
+				apiv1.SignalLatency: {Level: apiv1.LevelCrit, Value: latency, Peak: latency, Warn: 0.5, Crit: 1, At: updated},
+				apiv1.SignalCPU:     {Level: apiv1.LevelError, Err: "connection refused", Warn: 0.8, Crit: 0.9, At: updated},
+			}}}}
+	}
+	samples := func(when time.Time, latency float64, reason string) apiv1.Samples {
+		return apiv1.Samples{At: when, Reason: reason, Hosts: []apiv1.HostSamples{{Host: host, Values: map[apiv1.Signal]float64{
+			apiv1.SignalLatency: latency, apiv1.SignalCPU: 0.5,
+		}}}}
+	}
+	keys := store.Keys()
+	var first apiv1.ClusterHealth
+	for i, s := range []struct {
+		name    string
+		key     string
+		value   any
+		latency float64
+		reason  string
+	}{
+		{"a report", keys.HealthReport("eqiad"), report(at, 1.2, "readyz 1.2s"), 1.2, "readyz 1.2s"},
+		{"samples of its round", keys.ClusterSamples("eqiad"), samples(at, 9, ""), 1.2, "readyz 1.2s"},
+		{"later samples with a reason", keys.ClusterSamples("eqiad"), samples(at.Add(5*time.Second), 1.5, "readyz 1.5s"), 1.5, "readyz 1.5s"},
+		{"later samples without one", keys.ClusterSamples("eqiad"), samples(at.Add(10*time.Second), 1.7, ""), 1.7, "readyz 1.5s"},
+		{"the heartbeat", keys.HealthReport("eqiad"), report(at.Add(15*time.Second), 1.8, "readyz 1.8s"), 1.8, "readyz 1.8s"},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			raw, _ := json.Marshal(s.value)
+			resp, err := cli.Put(ctx, s.key, string(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := store.WaitRevision(ctx, resp.Header.Revision); err != nil {
+				t.Fatal(err)
+			}
+			reports, _ := view.Reports()
+			r := reports["eqiad"]
+			if i == 0 {
+				first = r
+			}
+			lat, cpu := r.Hosts[0].Signals[apiv1.SignalLatency], r.Hosts[0].Signals[apiv1.SignalCPU]
+			if lat.Value != s.latency || lat.Peak < s.latency || r.Reason != s.reason {
+				t.Errorf("latency %v (peak %v), reason %q; want %v and %q", lat.Value, lat.Peak, r.Reason, s.latency, s.reason)
+			}
+			if cpu.Level != apiv1.LevelError || cpu.Value != 0 {
+				t.Errorf("cpu %+v; a source in error has no value to show", cpu)
+			}
+		})
+	}
+	if v := first.Hosts[0].Signals[apiv1.SignalLatency].Value; v != 1.2 || first.Reason != "readyz 1.2s" {
+		t.Errorf("the first reader's report now says latency %v, %q: changed under it", v, first.Reason)
+	}
+}

@@ -5,7 +5,8 @@
 // text.
 //
 // Liveness: /api/v1/events tells what changed. "health" (a cluster's new
-// report) and "samples" (every interval's values) are applied in place, with
+// report: a level or its status changed) and "samples" (every interval's
+// values, and the reason when it reads otherwise) are applied in place, with
 // no request; "event" carries the history event, which goes on top of the
 // history list, and re-reads only the status; "leader" re-reads the status;
 // "hello" (a new stream) re-reads what the page read before the stream's
@@ -367,6 +368,13 @@
     if (type === "samples" && msg && msg.samples && state.samples) {
       addSamples(msg.samples);
       state.streamed.samples[msg.samples.cluster] = msg.revision;
+      // Between reports, a reason that reads otherwise (a degraded
+      // cluster's quotes its values) comes with the samples.
+      const c = ((state.status || {}).health || {})[msg.samples.cluster];
+      if (c && msg.samples.reason) {
+        c.reason = msg.samples.reason;
+        state.streamed.health[msg.samples.cluster] = msg.revision;
+      }
       changedCluster(msg.samples.cluster);
       if (state.status) renderHealth(state.status.health || {});
       return;
