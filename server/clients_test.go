@@ -38,6 +38,8 @@ func call(p *daemonProcess, method, path string, body any) (int, string, error) 
 // Clients that stall are answered or let go within the configured bounds,
 // on a real scaplockd process over raw sockets.
 func TestStuckClientsAreLetGo(t *testing.T) {
+	// It starts its own scaplockd and etcd and mostly waits: it runs beside the others.
+	t.Parallel()
 	p := startDaemonProcess(t, "SCAPLOCK_READ_TIMEOUT=1s", "SCAPLOCK_STREAM_STALL_TIMEOUT=1s", "SCAPLOCK_MAX_STREAMS=2")
 
 	t.Run("a declared body never sent gets 408 and nothing is written", func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 // readyz probes and node_exporter scrapes: started inside an episode of the
 // incident, the gate holds eqiad within seconds and names what breaches.
 func TestDemoTripsTheGate(t *testing.T) {
+	// It starts its own scaplockd and etcd and mostly waits: it runs beside the others.
+	t.Parallel()
 	cases := []struct {
 		name   string
 		offset time.Duration

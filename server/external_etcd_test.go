@@ -116,6 +116,8 @@ func startDebianEtcd(t *testing.T, c certs) string {
 // An external etcd over mutual TLS, as a production cluster runs it:
 // Debian's etcd-server with client certificate auth.
 func TestExternalEtcdOverMutualTLS(t *testing.T) {
+	// It starts its own scaplockd and etcd and mostly waits: it runs beside the others.
+	t.Parallel()
 	c := writeCerts(t)
 	endpoint := startDebianEtcd(t, c)
 	secretFile := filepath.Join(t.TempDir(), "secret")
