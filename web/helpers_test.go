@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -340,4 +343,53 @@ func waitFor(tb testing.TB, b *browser, what, expr string, timeout time.Duration
 // verdictIs is an expression true when the scope's verdict reads word.
 func verdictIs(scope, word string) string {
 	return fmt.Sprintf(`(document.querySelector('#verdict-list [data-scope=%q] .verdict-text') || {}).textContent === %q`, scope, "DEPLOYS "+word)
+}
+
+// front is a proxy on loopback in front of a daemon, for tests that hold
+// some answers back: its handler passes a request on with pass, and waits
+// for release, which cleanup closes if the test did not.
+type front struct {
+	*httptest.Server
+	pass    http.Handler
+	release chan struct{}
+}
+
+// startFront starts a front for d whose requests go to handle. Call it
+// before newBrowser: its cleanup then runs after the browser is gone
+// (Close waits for the event stream to end).
+func startFront(tb testing.TB, d *daemon, handle func(f *front, w http.ResponseWriter, r *http.Request)) *front {
+	tb.Helper()
+	target, err := url.Parse(d.url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1 // the event stream flows through unbuffered
+	f := &front{pass: proxy, release: make(chan struct{})}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handle(f, w, r) }))
+	tb.Cleanup(func() {
+		f.letGo()
+		f.CloseClientConnections()
+		f.Close()
+	})
+	return f
+}
+
+// letGo releases every held request, once.
+func (f *front) letGo() {
+	select {
+	case <-f.release:
+	default:
+		close(f.release)
+	}
+}
+
+// held waits for release; false if the request ended first.
+func (f *front) held(r *http.Request) bool {
+	select {
+	case <-f.release:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
 }

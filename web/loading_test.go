@@ -2,9 +2,6 @@ package web_test
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,34 +13,17 @@ import (
 // names the single-node store.
 func TestPageClaimsNothingBeforeItsFirstData(t *testing.T) {
 	d := startDaemon(t, nil)
-	target, _ := url.Parse(d.url)
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.FlushInterval = -1 // the event stream flows through unbuffered
-	release := make(chan struct{})
 	var streamAsked atomic.Bool
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	front := startFront(t, d, func(f *front, w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/api/v1/events":
 			streamAsked.Store(true)
 		case "/api/v1/status", "/api/v1/history":
-			select {
-			case <-release:
-			case <-r.Context().Done():
+			if !f.held(r) {
 				return
 			}
 		}
-		proxy.ServeHTTP(w, r)
-	}))
-	// Registered before the browser's, so it runs after the browser is gone
-	// (Close waits for the event stream to end).
-	t.Cleanup(func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-		front.CloseClientConnections()
-		front.Close()
+		f.pass.ServeHTTP(w, r)
 	})
 
 	b := newBrowser(t)
@@ -68,7 +48,7 @@ func TestPageClaimsNothingBeforeItsFirstData(t *testing.T) {
 		t.Errorf("the page claims emptiness before any data:\n%s", body)
 	}
 
-	close(release)
+	front.letGo()
 	waitFor(t, b, "live", `document.getElementById("conn").textContent === "live"`, 10*time.Second)
 	waitFor(t, b, "no holds", `document.getElementById("holds-empty").textContent === "No active holds." && !document.getElementById("holds-empty").hidden`, 5*time.Second)
 	waitFor(t, b, "the single-node store named", `document.getElementById("store").textContent === "single-node store"`, 5*time.Second)

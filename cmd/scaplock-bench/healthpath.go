@@ -242,13 +242,14 @@ func streamBytes(ctx context.Context, base string, window time.Duration) (int64,
 	return n, nil
 }
 
-// pageLike behaves as the status page does on the event stream: it
-// re-fetches (debounced 100 ms) after a message that needs it, and counts
-// its requests. The page re-reads only the status, without the clusters'
-// reports, after an "event" (the message carries the history event, the
-// stream keeps the reports current), and the status and the history after
-// anything else; refetchAlways is the baseline page, which re-read status
-// and history after every message.
+// pageLike behaves as the status page (web/static/app.js) does on the
+// event stream, and counts its requests: "health" and "samples" it applies
+// with no request; after an "event" it re-reads the status without the
+// clusters' reports at once (one read in flight, and one more when
+// messages came meanwhile); after a "leader" message it reads the status
+// whole; a "hello" asks nothing of a page that read after it. refetchAlways
+// is the baseline page, which re-read status and history (debounced 100 ms)
+// after every message.
 func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atomic.Int64) {
 	get := func(paths ...string) {
 		for _, path := range paths {
@@ -258,10 +259,6 @@ func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atom
 		}
 	}
 	full := []string{"/api/v1/status", "/api/v1/history?limit=50"}
-	light := []string{"/api/v1/status?health=false"}
-	if refetchAlways {
-		light = full
-	}
 	get(full...)
 	sc, body, err := openEvents(ctx, c)
 	if err != nil {
@@ -279,31 +276,74 @@ func pageLike(ctx context.Context, c *client, refetchAlways bool, requests *atom
 			}
 		}
 	}()
+	if refetchAlways {
+		baselinePage(ctx, lines, func() { get(full...) })
+		return
+	}
+	// reads holds the one read that waits for the one in flight: true
+	// when it must read the reports too.
+	reads := make(chan bool, 1)
+	go func() {
+		for whole := range reads {
+			if whole {
+				get("/api/v1/status")
+			} else {
+				get("/api/v1/status?health=false")
+			}
+		}
+	}()
+	defer close(reads)
+	ask := func(whole bool) {
+		select {
+		case reads <- whole:
+		default: // a read waits already; it must read whole if either asked so
+			if whole {
+				select {
+				case <-reads:
+				default:
+				}
+				select {
+				case reads <- true:
+				default:
+				}
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case l, ok := <-lines:
+			if !ok {
+				return
+			}
+			switch typ, _ := strings.CutPrefix(l, "event: "); typ {
+			case "event":
+				ask(false)
+			case "leader":
+				ask(true)
+			}
+		}
+	}
+}
+
+// baselinePage is the page before the light health path: it re-read
+// everything, 100 ms after any message.
+func baselinePage(ctx context.Context, lines <-chan string, read func()) {
 	var debounce <-chan time.Time
-	next := light
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-debounce:
 			debounce = nil
-			get(next...)
-			next = light
+			read()
 		case l, ok := <-lines:
 			if !ok {
 				return
 			}
-			typ, isEvent := strings.CutPrefix(l, "event: ")
-			if !isEvent {
-				continue
-			}
-			if refetchAlways || (typ != "health" && typ != "samples") {
-				if typ != "event" {
-					next = full
-				}
-				if debounce == nil {
-					debounce = time.After(100 * time.Millisecond)
-				}
+			if strings.HasPrefix(l, "event: ") && debounce == nil {
+				debounce = time.After(100 * time.Millisecond)
 			}
 		}
 	}

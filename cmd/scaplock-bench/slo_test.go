@@ -99,7 +99,7 @@ func TestCreepSeries(t *testing.T) {
 		}
 	}
 	if slow == 0 {
-		t.Error("no slow probe: the scenario's 1.5 s bursts were not counted")
+		t.Error("no slow probe: the scenario's readyz bursts above warn (700 ms, 1.5 s) were not counted")
 	}
 	for name, want := range map[string]float64{
 		`scaplock_deploys_total{scope="creep-3-months",outcome="succeeded"}`:     1,

@@ -8,10 +8,12 @@
 // report: a level or its status changed) and "samples" (every interval's
 // values, and the reason when it reads otherwise) are applied in place, with
 // no request; "event" carries the history event, which goes on top of the
-// history list, and re-fetches only the status; "leader" re-fetches the
-// status (debounced); "hello" (a new stream) re-fetches status, history and
-// the recent samples, which are only fetched whole then: /api/v1/history is
-// read at load, when a stream opens and while polling, not after each event. Anonymous reads use EventSource. When the service
+// history list, and re-reads only the status; "leader" re-reads the status;
+// "hello" (a new stream) re-reads what the page read before the stream's
+// revision, which at load is usually nothing: /api/v1/history is read at
+// load, when a stream opens after a gap and while polling, not after each
+// event. A re-read starts at once; changes that arrive while one is in
+// flight make one more. Anonymous reads use EventSource. When the service
 // wants a token (401), EventSource cannot send it, so the same stream is read
 // with fetch() and the Authorization header and parsed here. While no stream
 // is open the page polls every 5 s and retries the stream every 30 s.
@@ -19,7 +21,6 @@
 
 (function () {
   const TOKEN_KEY = "scaplock.token";
-  const DEBOUNCE_MS = 100;
   const POLL_MS = 5000;
   const HISTORY_LIMIT = 50;
   const STREAM_RETRY_MS = 30000;
@@ -55,7 +56,15 @@
     // hold change the stream has kept them current, and at a hundred
     // clusters they are most of the status.
     needHealth: true,
-    refreshTimer: 0,
+    // helloRev is the revision a new stream began at (its hello), until the
+    // page has checked that what it read reaches it: what it read at or
+    // after that revision needs no re-read.
+    helloRev: 0,
+    samplesRev: 0,
+    // streamed: per cluster, the revision of the last report or samples
+    // the stream brought; a read answered before that revision must not
+    // replace them.
+    streamed: { health: {}, samples: {} },
     inFlight: false,
     again: false,
   };
@@ -71,6 +80,20 @@
     }
     if (children) for (const c of children) if (c) e.appendChild(c);
     return e;
+  }
+
+  // place makes nodes parent's children, in order, moving only what is out
+  // of place: a box taken out and put back costs its style and layout
+  // again, and at a hundred boxes that is most of an update.
+  function place(parent, nodes) {
+    const keep = new Set(nodes);
+    let cur = parent.firstChild;
+    for (const n of nodes) {
+      while (cur && !keep.has(cur)) { const next = cur.nextSibling; cur.remove(); cur = next; }
+      if (n === cur) cur = cur.nextSibling;
+      else parent.insertBefore(n, cur);
+    }
+    while (cur) { const next = cur.nextSibling; cur.remove(); cur = next; }
   }
 
   const SVG = "http://www.w3.org/2000/svg";
@@ -157,16 +180,18 @@
     return body;
   }
 
-  // scheduleRefresh re-reads the status soon; withHistory also the history.
+  // scheduleRefresh re-reads the status now, or once more when the read in
+  // flight ends: a burst of changes costs two reads, and the first change
+  // shows without waiting for a timer. withHistory also reads the history.
   function scheduleRefresh(withHistory) {
     if (withHistory) state.needHistory = true;
-    if (state.refreshTimer) return;
-    state.refreshTimer = setTimeout(() => { state.refreshTimer = 0; refresh(); }, DEBOUNCE_MS);
+    refresh();
   }
 
   async function refresh() {
     if (state.inFlight) { state.again = true; return; }
     state.inFlight = true;
+    let read = false;
     try {
       const wantSamples = state.needSamples || !state.streamOpen;
       const wantHistory = state.needHistory || !state.streamOpen || !state.history;
@@ -180,9 +205,15 @@
         wantSamples ? getJSON("/api/v1/samples") : null]);
       const wasLost = !!state.lostSince;
       if (!wantHealth) status.health = state.status.health;
+      else if (state.status) keepStreamed(status.health = status.health || {}, state.status.health || {}, state.streamed.health, status.revision);
       state.status = status;
       if (history) state.history = history;
-      if (samples) state.samples = samples.clusters || {};
+      if (samples) {
+        const fresh = samples.clusters || {};
+        if (state.samples) keepStreamed(fresh, state.samples, state.streamed.samples, samples.revision);
+        state.samples = fresh;
+        state.samplesRev = samples.revision || 0;
+      }
       if (wantHealth || samples) clusterBoxes.clear();
       state.lostSince = null;
       state.lostWhy = "";
@@ -190,6 +221,7 @@
       state.lastOK = new Date();
       setNeedToken(false);
       render();
+      read = true;
     } catch (err) {
       state.needSamples = true;
       state.needHistory = true;
@@ -204,8 +236,41 @@
       renderConn();
     } finally {
       state.inFlight = false;
-      if (state.again) { state.again = false; scheduleRefresh(); }
+      if (state.again) { state.again = false; scheduleRefresh(); } else if (read) catchUp();
     }
+  }
+
+  // keepStreamed puts back into fresh (cluster -> value, read at revision
+  // rev) what old holds for the clusters the stream brought to rev or past
+  // it: a read answered before a change can arrive after the change's
+  // message, and must not take the page back. Later reads start after what
+  // the stream brought, so the marks are spent.
+  function keepStreamed(fresh, old, streamed, rev) {
+    for (const [c, r] of Object.entries(streamed)) {
+      if (r >= rev) {
+        if (c in old) fresh[c] = old[c]; else delete fresh[c];
+      }
+      delete streamed[c];
+    }
+  }
+
+  // catchUp re-reads what the page last read before the stream's first
+  // revision: the stream sends only the changes after it. It checks once
+  // per stream: a re-read starts after the hello, so the status it gets
+  // reaches the hello's revision (samples, which are not read through the
+  // barrier, could lag on another replica, and are not chased).
+  function catchUp() {
+    const rev = state.helloRev;
+    if (!state.streamOpen || !rev || state.inFlight) return;
+    state.helloRev = 0;
+    const behind = (r) => !(r >= rev);
+    const health = behind(state.status && state.status.revision);
+    const history = behind(state.history && state.history.revision);
+    const samples = behind(state.samplesRev);
+    if (!health && !history && !samples) return;
+    if (health) state.needHealth = true;
+    if (samples) state.needSamples = true;
+    scheduleRefresh(history);
   }
 
   // ---- the event stream -------------------------------------------------
@@ -295,16 +360,21 @@
     if (type === "health" && msg && msg.cluster && state.status) {
       state.status.health = state.status.health || {};
       if (msg.health) state.status.health[msg.cluster] = msg.health; else delete state.status.health[msg.cluster];
+      state.streamed.health[msg.cluster] = msg.revision;
       changedCluster(msg.cluster);
       renderHealth(state.status.health);
       return;
     }
     if (type === "samples" && msg && msg.samples && state.samples) {
       addSamples(msg.samples);
+      state.streamed.samples[msg.samples.cluster] = msg.revision;
       // Between reports, a reason that reads otherwise (a degraded
       // cluster's quotes its values) comes with the samples.
       const c = ((state.status || {}).health || {})[msg.samples.cluster];
-      if (c && msg.samples.reason) c.reason = msg.samples.reason;
+      if (c && msg.samples.reason) {
+        c.reason = msg.samples.reason;
+        state.streamed.health[msg.samples.cluster] = msg.revision;
+      }
       changedCluster(msg.samples.cluster);
       if (state.status) renderHealth(state.status.health || {});
       return;
@@ -316,9 +386,13 @@
       scheduleRefresh(false);
       return;
     }
-    if (type === "hello") state.needSamples = true;
-    state.needHealth = true; // hello, leader: read everything
-    scheduleRefresh(type === "hello" || type === "event");
+    if (type === "hello") {
+      state.helloRev = (msg && msg.revision) || 0;
+      catchUp(); // a read in flight catches up when it ends
+      return;
+    }
+    state.needHealth = true; // leader, or a message that could not be applied: read everything
+    scheduleRefresh(type === "event");
   }
 
   // addEvent puts an event from the stream on top of the history list.
@@ -338,6 +412,8 @@
       const sigs = (hosts[h.host] = hosts[h.host] || {});
       for (const [sig, v] of Object.entries(h.values || {})) {
         const pts = (sigs[sig] = sigs[sig] || []);
+        // The read at load may already hold the stream's first values.
+        if (pts.length && Date.parse(pts[pts.length - 1].at) >= Date.parse(m.at)) continue;
         pts.push({ at: m.at, value: v });
         if (pts.length > MAX_SAMPLES) pts.splice(0, pts.length - MAX_SAMPLES);
       }
@@ -538,7 +614,7 @@
   // what it hides is built only while it is open.
   const folds = { verdicts: newFold("verdicts"), health: newFold("health") };
   function newFold(name) {
-    const d = el("details", { cls: "fold", attrs: { "data-fold": name } }, [el("summary", { cls: "fold-line" })]);
+    const d = el("details", { cls: "fold", attrs: { "data-fold": name } }, [el("summary", { cls: "fold-line" }), el("div", { cls: "fold-body" })]);
     d.addEventListener("toggle", () => {
       if (d.open) { state.needSamples = true; state.needHealth = true; scheduleRefresh(); }
       verdictKey = "";
@@ -547,8 +623,8 @@
     return d;
   }
   function fold(d, line, build) {
-    d.firstChild.textContent = line;
-    d.replaceChildren(d.firstChild, ...(d.open ? [el("div", { cls: "fold-body" }, build())] : []));
+    if (d.firstChild.textContent !== line) d.firstChild.textContent = line;
+    place(d.lastChild, d.open ? build() : []);
     return d;
   }
 
@@ -715,24 +791,29 @@
   }
 
   const STATUS_RANK = { degraded: 0, unknown: 1, ok: 2 };
-  function healthRank(c) { return quiet(c) ? 3 : (STATUS_RANK[c && c.status] ?? 1); }
+  const QUIET_RANK = 3;
+  function healthRank(c) { return quiet(c) ? QUIET_RANK : (STATUS_RANK[c && c.status] ?? 1); }
 
   // A cluster's box is rebuilt only when its report or samples changed:
   // one cluster's update costs one box, however many clusters there are.
   const clusterBoxes = new Map(); // cluster -> article
   function changedCluster(name) { clusterBoxes.delete(name); }
 
+  // renderHealth runs on every report: each cluster's rank is worked out
+  // once, not in every comparison of the sort.
   function renderHealth(health) {
-    const names = Object.keys(health).filter(matches).sort((a, b) => (healthRank(health[a]) - healthRank(health[b])) || a.localeCompare(b));
-    const calm = names.filter((n) => quiet(health[n]));
+    const rank = new Map(Object.keys(health).filter(matches).map((n) => [n, healthRank(health[n])]));
+    const names = [...rank.keys()].sort((a, b) => (rank.get(a) - rank.get(b)) || a.localeCompare(b));
+    const calm = names.filter((n) => rank.get(n) === QUIET_RANK);
+    const folded = foldable(calm.length);
     const box = (n) => {
       let b = clusterBoxes.get(n);
       if (!b) { b = clusterBox(n, health[n] || {}); clusterBoxes.set(n, b); }
       return b;
     };
-    const blocks = names.filter((n) => !calm.includes(n) || !foldable(calm.length)).map(box);
-    if (foldable(calm.length)) blocks.push(fold(folds.health, calm.length + " clusters healthy", () => calm.map(box)));
-    $("health-list").replaceChildren(...blocks);
+    const blocks = (folded ? names.filter((n) => rank.get(n) !== QUIET_RANK) : names).map(box);
+    if (folded) blocks.push(fold(folds.health, calm.length + " clusters healthy", () => calm.map(box)));
+    place($("health-list"), blocks);
     $("health-empty").hidden = Object.keys(health).length > 0;
   }
 
