@@ -10,7 +10,7 @@ import (
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 
-	"github.com/scaplock/scaplock/internal/tick"
+	"github.com/scaplock/scaplock/lock/tick"
 )
 
 var rpcLeaseNotFound = rpctypes.ErrLeaseNotFound

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/scaplock/scaplock/internal/tick"
 	"github.com/scaplock/scaplock/lock/linear"
+	"github.com/scaplock/scaplock/lock/tick"
 )
 
 // Sync waits until the cache reflects every write etcd acknowledged

@@ -19,15 +19,15 @@ func TestImportsGoOneWay(t *testing.T) {
 	may := map[string][]string{
 		"api/v1":           {},
 		"api/token":        {},
-		"lock":             {"api/v1", "lock/linear", "internal/tick"},
+		"lock":             {"api/v1", "lock/linear", "lock/tick"},
 		"lock/linear":      {},
-		"internal/tick":    {},
+		"lock/tick":        {},
 		"health":           {"api/v1"},
 		"web":              {},
 		"migrations":       {"lock", "api/v1"},
 		"api":              {"api/v1", "api/token", "lock", "health"},
 		"server/gate":      {"api/v1", "lock", "health"},
-		"server/embedetcd": {"internal/tick"},
+		"server/embedetcd": {"lock/tick"},
 	}
 	checked := 0
 	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {

@@ -9,7 +9,7 @@ import (
 	"go.etcd.io/etcd/api/v3/etcdserverpb"
 
 	apiv1 "github.com/scaplock/scaplock/api/v1"
-	"github.com/scaplock/scaplock/internal/tick"
+	"github.com/scaplock/scaplock/lock/tick"
 )
 
 // clusterWatch checks every etcd member every checkEvery, so that status

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scaplock/scaplock/internal/tick"
+	"github.com/scaplock/scaplock/lock/tick"
 )
 
 // memoryReturner gives heap freed after a burst back to the OS. Go keeps

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/scaplock/scaplock/api"
-	"github.com/scaplock/scaplock/internal/tick"
+	"github.com/scaplock/scaplock/lock/tick"
 	"github.com/scaplock/scaplock/server/servertest"
 )
 

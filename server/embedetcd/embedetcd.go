@@ -25,7 +25,7 @@ import (
 	"go.etcd.io/etcd/server/v3/storage/mvcc"
 	"go.uber.org/zap"
 
-	"github.com/scaplock/scaplock/internal/tick"
+	"github.com/scaplock/scaplock/lock/tick"
 )
 
 // Etcd is a single-node etcd running inside this process.
