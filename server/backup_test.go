@@ -32,7 +32,8 @@ func TestSnapshotSaveAndRestore(t *testing.T) {
 	}
 	secretFile := filepath.Join(t.TempDir(), "secret")
 	os.WriteFile(secretFile, []byte(strings.Repeat("k", 40)), 0o600)
-	peer, client := "http://"+freePort(t), "http://"+freePort(t)
+	ports := freePorts(t, 2)
+	peer, client := "http://"+ports[0], "http://"+ports[1]
 	env := map[string]string{
 		"SCAPLOCK_DATA_DIR": t.TempDir(), "SCAPLOCK_REPLICA_NAME": "r1", "SCAPLOCK_ETCD_INITIAL_CLUSTER": "r1=" + peer,
 		"SCAPLOCK_ETCD_CLIENT_URL": client, "SCAPLOCK_JWT_SECRET_FILE": secretFile, "SCAPLOCK_SCOPES": "eqiad",

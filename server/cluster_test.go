@@ -41,9 +41,10 @@ func TestEmbeddedClusterOfThreeReplicas(t *testing.T) {
 	names := []string{"scaplock1", "scaplock2", "scaplock3"}
 	var members []string
 	replicas := map[string]*clusterReplica{}
-	for _, n := range names {
-		members = append(members, n+"=https://"+freePort(t))
-		replicas[n] = &clusterReplica{name: n, url: "http://" + freePort(t), etcdURL: "http://" + freePort(t)}
+	ports := freePorts(t, 3*len(names))
+	for i, n := range names {
+		members = append(members, n+"=https://"+ports[3*i])
+		replicas[n] = &clusterReplica{name: n, url: "http://" + ports[3*i+1], etcdURL: "http://" + ports[3*i+2]}
 	}
 	logs := t.TempDir()
 	for _, n := range names {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/server/embedetcd"
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
@@ -73,13 +74,13 @@ func writeCerts(t *testing.T) certs {
 	return c
 }
 
-func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freePorts are n distinct free loopback host:ports.
+func freePorts(t *testing.T, n int) []string {
+	addrs, err := embedetcd.FreeLoopbackAddrs(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 // startDebianEtcd runs Debian's etcd with client TLS and client
@@ -89,7 +90,8 @@ func startDebianEtcd(t *testing.T, c certs) string {
 	if _, err := os.Stat(debianEtcd); err != nil {
 		t.Fatalf("%s is missing: `make test` installs Debian's etcd-server (%v)", debianEtcd, err)
 	}
-	client, peer := "https://"+freePort(t), "http://"+freePort(t)
+	ports := freePorts(t, 2)
+	client, peer := "https://"+ports[0], "http://"+ports[1]
 	cmd := exec.Command(debianEtcd,
 		"--name", "scaplock-test", "--data-dir", t.TempDir(),
 		"--listen-client-urls", client, "--advertise-client-urls", client,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/scaplock/scaplock/api"
+	"github.com/scaplock/scaplock/server/embedetcd"
 	"github.com/scaplock/scaplock/server/servertest"
 )
 
@@ -38,16 +38,13 @@ func embeddedCluster(ctx context.Context, dir string) []Row {
 	names := []string{"r1", "r2", "r3"}
 	var members []string
 	etcdURLs := map[string]string{}
-	for _, n := range names {
-		peer, err := freeLoopback()
-		if err != nil {
-			return []Row{failed(figure, err)}
-		}
-		members = append(members, n+"=http://"+peer)
-		if etcdURLs[n], err = freeLoopback(); err != nil {
-			return []Row{failed(figure, err)}
-		}
-		etcdURLs[n] = "http://" + etcdURLs[n]
+	ports, err := embedetcd.FreeLoopbackAddrs(2 * len(names))
+	if err != nil {
+		return []Row{failed(figure, err)}
+	}
+	for i, n := range names {
+		members = append(members, n+"=http://"+ports[2*i])
+		etcdURLs[n] = "http://" + ports[2*i+1]
 	}
 	procs := map[string]*process{}
 	var mu sync.Mutex
@@ -198,13 +195,4 @@ func etcdLeaderOf(ctx context.Context, urls map[string]string) (string, error) {
 		return n, nil
 	}
 	return "", fmt.Errorf("etcd leader %x is none of the members", leader)
-}
-
-func freeLoopback() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -41,12 +41,12 @@ type member struct {
 func StartCluster(ctx context.Context, dir string, n int) (*Cluster, error) {
 	c := &Cluster{dir: dir}
 	var initial []string
+	addrs, err := embedetcd.FreeLoopbackAddrs(2 * n)
+	if err != nil {
+		return nil, err
+	}
 	for i := range n {
-		client, peer, err := embedetcd.FreeURLs()
-		if err != nil {
-			return nil, err
-		}
-		m := &member{name: fmt.Sprintf("m%d", i), client: client.String(), peer: peer.String()}
+		m := &member{name: fmt.Sprintf("m%d", i), client: "http://" + addrs[2*i], peer: "http://" + addrs[2*i+1]}
 		c.members = append(c.members, m)
 		initial = append(initial, m.name+"="+m.peer)
 	}

@@ -33,6 +33,7 @@ import (
 	apiv1 "github.com/scaplock/scaplock/api/v1"
 	"github.com/scaplock/scaplock/health"
 	"github.com/scaplock/scaplock/server"
+	"github.com/scaplock/scaplock/server/embedetcd"
 	"github.com/scaplock/scaplock/server/gate"
 	"github.com/scaplock/scaplock/server/servertest"
 )
@@ -121,14 +122,14 @@ func do(ctx context.Context, c *http.Client, method, url, body string) {
 	resp.Body.Close()
 }
 
-func freePort(t *testing.T) string {
+// freePorts are n distinct free loopback host:ports.
+func freePorts(t *testing.T, n int) []string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := embedetcd.FreeLoopbackAddrs(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addrs
 }
 
 func eventually(t *testing.T, what string, within time.Duration, f func() bool) time.Duration {
@@ -195,7 +196,8 @@ func startKubeAPIServer(t *testing.T, dir string) string {
 			t.Fatalf("%s: %v (make e2e builds the apiserver; make deps installs Debian's etcd)", b, err)
 		}
 	}
-	etcdClient, etcdPeer := "http://"+freePort(t), "http://"+freePort(t)
+	ports := freePorts(t, 2)
+	etcdClient, etcdPeer := "http://"+ports[0], "http://"+ports[1]
 	start(t, dir, debianEtcd, "--name", "e2e", "--data-dir", filepath.Join(dir, "etcd"),
 		"--listen-client-urls", etcdClient, "--advertise-client-urls", etcdClient,
 		"--listen-peer-urls", etcdPeer, "--initial-advertise-peer-urls", etcdPeer,
@@ -213,7 +215,7 @@ func startKubeAPIServer(t *testing.T, dir string) string {
 	if err := os.WriteFile(tokens, []byte(kubeToken+`,scaplock-e2e,1,"system:masters"`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
+	addr := freePorts(t, 1)[0]
 	_, port, _ := net.SplitHostPort(addr)
 	start(t, dir, bin,
 		"--etcd-servers", etcdClient,

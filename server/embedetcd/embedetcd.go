@@ -219,21 +219,35 @@ func (e *Etcd) Close() {
 // FreeURLs are an etcd member's client and peer URLs on free loopback
 // ports.
 func FreeURLs() (client, peer *url.URL, err error) {
-	if client, err = freeLoopbackURL(); err != nil {
+	addrs, err := FreeLoopbackAddrs(2)
+	if err != nil {
 		return nil, nil, err
 	}
-	peer, err = freeLoopbackURL()
-	return client, peer, err
+	return &url.URL{Scheme: "http", Host: addrs[0]}, &url.URL{Scheme: "http", Host: addrs[1]}, nil
+}
+
+// FreeLoopbackAddrs are n distinct free loopback host:ports. Every
+// listener stays open until all n are picked: a port closed at once may be
+// handed out again by the next pick.
+func FreeLoopbackAddrs(n int) ([]string, error) {
+	addrs := make([]string, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
 }
 
 func freeLoopbackURL() (*url.URL, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addrs, err := FreeLoopbackAddrs(1)
 	if err != nil {
-		return nil, fmt.Errorf("find a free port: %w", err)
+		return nil, err
 	}
-	addr := l.Addr().String()
-	l.Close()
-	return &url.URL{Scheme: "http", Host: addr}, nil
+	return &url.URL{Scheme: "http", Host: addrs[0]}, nil
 }
 
 // newClient dials etcd; the client's own zap logger is silenced because
