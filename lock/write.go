@@ -370,13 +370,7 @@ func (s *Store) releaseTxn(ctx context.Context, req ReleaseRequest, h Hold) (*cl
 
 // Record appends an event that changes no hold (the gate in observe mode).
 func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
-	if e.ID == "" {
-		e.ID = newID()
-	}
-	if e.Time.IsZero() {
-		e.Time = s.now().UTC()
-	}
-	ops, err := HistoryOps(s.keys, e)
+	ops, err := s.eventOps(&e)
 	if err != nil {
 		return Event{}, err
 	}
@@ -385,7 +379,9 @@ func (s *Store) Record(ctx context.Context, e Event) (Event, error) {
 		return Event{}, unavailable("record event", err)
 	}
 	e.Revision = resp.Header.Revision
-	return e, s.WaitRevision(ctx, e.Revision)
+	// Committed: a cache that is slow to show it does not make it fail.
+	s.catchUp(ctx, "record event", "", e.Revision)
+	return e, nil
 }
 
 // fetch reads a hold from etcd itself, for writes that compare on it.
