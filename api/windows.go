@@ -61,17 +61,16 @@ func (a *API) createWindow(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) deleteWindow(w http.ResponseWriter, r *http.Request) {
-	var b ReleaseBody
-	if err := decodeRequest(r, w, &b); err != nil {
+	b, p, idem, err := readWrite(r, w, parseJSON[ReleaseBody])
+	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	p, _ := principal(r)
 	ctx, cancel := a.writeContext(r)
 	defer cancel()
-	win, err := a.store.RemoveWindow(ctx, chi.URLParam(r, "id"), p.Subject, b.Reason)
+	win, err := a.store.RemoveWindow(ctx, chi.URLParam(r, "id"), p.Subject, b.Reason, idem)
 	if err != nil {
-		a.fail(w, err)
+		a.failWrite(w, idem, err)
 		return
 	}
 	a.log.Info("window deleted", "id", win.ID, "scope", win.Scope, "by", p.Subject)

@@ -263,3 +263,48 @@ func TestWindowsCalendarFeed(t *testing.T) {
 		}
 	}
 }
+
+// A window's removal retried with the same Idempotency-Key (the CLI does so
+// after a lost answer) gets the first removal's answer, not a 404, and the
+// history has one removal; the same key for another window is refused.
+func TestWindowRemovalIsIdempotent(t *testing.T) {
+	f := newWindowFixture(t)
+	sre := f.token(t, "alice", api.RoleSRE)
+	var created, other apiv1.WindowState
+	f.do(t, "POST", "/api/v1/windows", sre, lunch).decode(t, &created)
+	f.do(t, "POST", "/api/v1/windows", sre, lunch).decode(t, &other)
+	if created.ID == "" || other.ID == "" || created.ID == other.ID {
+		t.Fatalf("two windows: %q and %q", created.ID, other.ID)
+	}
+	body := `{"reason":"lunch moved"}`
+	var first, again apiv1.Window
+	a := f.doKey(t, "DELETE", "/api/v1/windows/"+created.ID, sre, "k-rm", body)
+	if a.status != http.StatusOK {
+		t.Fatalf("delete: %d %s", a.status, a.body)
+	}
+	a.decode(t, &first)
+	a = f.doKey(t, "DELETE", "/api/v1/windows/"+created.ID, sre, "k-rm", body)
+	if a.status != http.StatusOK {
+		t.Fatalf("the retried delete: %d %s, want the first answer (200)", a.status, a.body)
+	}
+	a.decode(t, &again)
+	if first.ID != created.ID || again.ID != first.ID || again.Revision != first.Revision {
+		t.Fatalf("retried delete answered %s@%d, first %s@%d", again.ID, again.Revision, first.ID, first.Revision)
+	}
+	if a := f.doKey(t, "DELETE", "/api/v1/windows/"+created.ID, sre, "k-other", body); a.status != http.StatusNotFound {
+		t.Fatalf("a new delete of the removed window: %d %s, want 404", a.status, a.body)
+	}
+	if a := f.doKey(t, "DELETE", "/api/v1/windows/"+other.ID, sre, "k-rm", body); a.status != http.StatusUnprocessableEntity || a.errBody(t).Error.Code != "idempotency_mismatch" {
+		t.Fatalf("the key again for another window: %d %s", a.status, a.body)
+	}
+	var list apiv1.WindowsResponse
+	f.do(t, "GET", "/api/v1/windows", "", nil).decode(t, &list)
+	if len(list.Windows) != 1 || list.Windows[0].ID != other.ID {
+		t.Fatalf("windows left: %+v, want only %s", list.Windows, other.ID)
+	}
+	var deleted apiv1.HistoryPage
+	f.do(t, "GET", "/api/v1/history?kind=window&action=deleted", "", nil).decode(t, &deleted)
+	if len(deleted.Events) != 1 {
+		t.Fatalf("%d removals in the history, want 1: %+v", len(deleted.Events), deleted.Events)
+	}
+}

@@ -54,39 +54,57 @@ type outcome struct {
 	// Released: Hold is the hold as it was before the write, with its own
 	// revision; otherwise Hold was written by it, at the record's revision.
 	Released bool `json:"released,omitempty"`
+	// Window is the window a removal took away, as it was.
+	Window *Window `json:"window,omitempty"`
 }
 
-// replay returns the outcome recorded under idem, if any. A record with
-// another fingerprint is ErrIdempotencyMismatch.
+// replay returns the hold outcome recorded under idem, if any. A record
+// with another fingerprint is ErrIdempotencyMismatch.
 func (s *Store) replay(ctx context.Context, idem *Idempotency) (Hold, bool, error) {
+	o, rev, ok, err := s.recorded(ctx, idem)
+	if !ok || err != nil {
+		return Hold{}, ok, err
+	}
+	if !o.Released {
+		o.Hold.Revision = rev
+	}
+	s.catchUp(ctx, "replay", o.Hold.ID, rev)
+	return o.Hold, true, nil
+}
+
+// recorded reads the outcome recorded under idem and the revision it was
+// recorded at.
+func (s *Store) recorded(ctx context.Context, idem *Idempotency) (outcome, int64, bool, error) {
 	if idem == nil {
-		return Hold{}, false, nil
+		return outcome{}, 0, false, nil
 	}
 	resp, err := s.cli.Get(ctx, s.keys.IdempotencyRecord(idem.id()))
 	if err != nil {
-		return Hold{}, false, unavailable("read idempotency key", err)
+		return outcome{}, 0, false, unavailable("read idempotency key", err)
 	}
 	if len(resp.Kvs) == 0 {
-		return Hold{}, false, nil
+		return outcome{}, 0, false, nil
 	}
 	var o outcome
 	if err := json.Unmarshal(resp.Kvs[0].Value, &o); err != nil {
-		return Hold{}, false, fmt.Errorf("decode idempotency record: %w", err)
+		return outcome{}, 0, false, fmt.Errorf("decode idempotency record: %w", err)
 	}
 	if o.Fingerprint != idem.Fingerprint {
-		return Hold{}, false, fmt.Errorf("Idempotency-Key %q was used at %s for another request: %w",
+		return outcome{}, 0, false, fmt.Errorf("Idempotency-Key %q was used at %s for another request: %w",
 			idem.Key, o.Time.UTC().Format(time.RFC3339), ErrIdempotencyMismatch)
 	}
-	if !o.Released {
-		o.Hold.Revision = resp.Kvs[0].ModRevision
-	}
-	s.catchUp(ctx, "replay", o.Hold.ID, resp.Kvs[0].ModRevision)
-	return o.Hold, true, nil
+	return o, resp.Kvs[0].ModRevision, true, nil
 }
 
 // record returns the condition and the put that record h as idem's
 // outcome in the write's transaction; none without idem.
 func (s *Store) record(ctx context.Context, idem *Idempotency, h Hold, released bool) ([]clientv3.Cmp, []clientv3.Op, error) {
+	return s.recordOutcome(ctx, idem, outcome{Hold: h, Released: released})
+}
+
+// recordOutcome returns the condition and the put that record o as idem's
+// outcome in the write's transaction; none without idem.
+func (s *Store) recordOutcome(ctx context.Context, idem *Idempotency, o outcome) ([]clientv3.Cmp, []clientv3.Op, error) {
 	if idem == nil {
 		return nil, nil, nil
 	}
@@ -94,7 +112,8 @@ func (s *Store) record(ctx context.Context, idem *Idempotency, h Hold, released 
 	if err != nil {
 		return nil, nil, err
 	}
-	val, err := json.Marshal(outcome{Fingerprint: idem.Fingerprint, Time: s.now().UTC(), Hold: h, Released: released})
+	o.Fingerprint, o.Time = idem.Fingerprint, s.now().UTC()
+	val, err := json.Marshal(o)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -155,14 +155,18 @@ func keyOf(idem *Idempotency) string {
 	return idem.Key
 }
 
-// RemoveWindow deletes a window and records who removed it and why, in
-// one transaction that compares on the window's mod revision.
-func (s *Store) RemoveWindow(ctx context.Context, id, actor, reason string) (Window, error) {
+// RemoveWindow deletes window id and records who removed it and why, in
+// one transaction that compares on the window's revision. With idem, a
+// retry after a lost answer gets the first removal's answer, not a 404.
+func (s *Store) RemoveWindow(ctx context.Context, id, actor, reason string, idem *Idempotency) (Window, error) {
 	if err := ValidateID(id); err != nil {
 		return Window{}, err
 	}
 	if err := ValidateReason(reason); err != nil {
 		return Window{}, err
+	}
+	if w, ok, err := s.removed(ctx, idem, id); ok || err != nil {
+		return w, err
 	}
 	key := s.keys.Window(id)
 	got, err := s.cli.Get(ctx, key)
@@ -180,16 +184,38 @@ func (s *Store) RemoveWindow(ctx context.Context, id, actor, reason string) (Win
 	if err != nil {
 		return Window{}, err
 	}
+	idemCmps, idemOps, err := s.recordOutcome(ctx, idem, outcome{Window: &w.Window})
+	if err != nil {
+		return Window{}, err
+	}
 	resp, err := s.cli.Txn(ctx).
-		If(clientv3.Compare(clientv3.ModRevision(key), "=", w.Revision)).
-		Then(append([]clientv3.Op{clientv3.OpDelete(key)}, evOps...)...).Commit()
+		If(append([]clientv3.Cmp{clientv3.Compare(clientv3.ModRevision(key), "=", w.Revision)}, idemCmps...)...).
+		Then(append(append([]clientv3.Op{clientv3.OpDelete(key)}, evOps...), idemOps...)...).Commit()
 	if err != nil {
 		return Window{}, outcomeUnknown("remove window", id, err)
 	}
 	if !resp.Succeeded {
+		// A concurrent request with the same key may have removed it.
+		if w, ok, err := s.removed(ctx, idem, id); ok || err != nil {
+			return w, err
+		}
 		return Window{}, fmt.Errorf("window %s changed while removing, try again: %w", id, ErrConflict)
 	}
-	return w.Window, s.WaitRevision(ctx, resp.Header.Revision)
+	s.catchUp(ctx, "remove window", id, resp.Header.Revision)
+	return w.Window, nil
+}
+
+// removed is the window idem's earlier request removed, if it did.
+func (s *Store) removed(ctx context.Context, idem *Idempotency, id string) (Window, bool, error) {
+	o, rev, ok, err := s.recorded(ctx, idem)
+	if !ok || err != nil {
+		return Window{}, ok, err
+	}
+	if o.Window == nil {
+		return Window{}, false, fmt.Errorf("Idempotency-Key %q was used for another request: %w", idem.Key, ErrIdempotencyMismatch)
+	}
+	s.catchUp(ctx, "replay", id, rev)
+	return *o.Window, true, nil
 }
 
 func windowEvent(now time.Time, actor string, action Action, w Window, reason string) Event {

@@ -40,7 +40,7 @@ func TestCalendarFollowsTheWatchOnEveryReplica(t *testing.T) {
 		t.Fatalf("verdict on b: %+v", v)
 	}
 
-	if _, err := b.RemoveWindow(ctx, w.ID, "bob", "not needed"); err != nil {
+	if _, err := b.RemoveWindow(ctx, w.ID, "bob", "not needed", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Sync(ctx); err != nil {
